@@ -1,0 +1,76 @@
+// Package auth is the authentication and authorization vocabulary every
+// module shares: who the caller is (Principal), what they may be (Role), and
+// how a session token becomes a Principal (Authenticator). Modules use it
+// without importing the identity module, which implements Authenticator.
+package auth
+
+import (
+	"context"
+
+	"github.com/shopmonolith/shop/platform/errs"
+)
+
+// Role is a coarse permission level.
+type Role string
+
+// Roles.
+const (
+	RoleCustomer Role = "customer"
+	RoleAdmin    Role = "admin"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleCustomer || r == RoleAdmin }
+
+// Principal is an authenticated caller.
+type Principal struct {
+	UserID    string `json:"user_id"`
+	Email     string `json:"email"`
+	Role      Role   `json:"role"`
+	SessionID string `json:"session_id,omitempty"`
+}
+
+// IsAdmin reports whether the principal has the admin role.
+func (p Principal) IsAdmin() bool { return p.Role == RoleAdmin }
+
+// Authenticator turns a presented session token into a Principal.
+type Authenticator interface {
+	// Authenticate returns KindUnauthenticated when the token is unknown,
+	// expired or revoked.
+	Authenticate(ctx context.Context, token string) (Principal, error)
+}
+
+type ctxKey struct{}
+
+// WithPrincipal returns a context carrying p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}
+
+// FromContext returns the caller, if the request is authenticated.
+func FromContext(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(ctxKey{}).(Principal)
+	return p, ok
+}
+
+// RequireUser returns the caller or KindUnauthenticated.
+func RequireUser(ctx context.Context) (Principal, error) {
+	p, ok := FromContext(ctx)
+	if !ok {
+		return Principal{}, errs.E(errs.KindUnauthenticated, "sign in first")
+	}
+	return p, nil
+}
+
+// RequireRole returns the caller if they have the role: KindUnauthenticated
+// without a session, KindForbidden with the wrong role.
+func RequireRole(ctx context.Context, role Role) (Principal, error) {
+	p, err := RequireUser(ctx)
+	if err != nil {
+		return p, err
+	}
+	if p.Role != role {
+		return Principal{}, errs.E(errs.KindForbidden, "this needs the %s role", role)
+	}
+	return p, nil
+}

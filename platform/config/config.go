@@ -1,0 +1,240 @@
+// Package config loads the process configuration from environment variables.
+// Every setting is typed, has a default where one is safe, and is validated
+// once at start-up; nothing else in the program reads the environment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Environments.
+const (
+	EnvDevelopment = "development"
+	EnvProduction  = "production"
+)
+
+// DevRoleSecret is the default secret module database passwords derive from. It
+// is refused in production.
+const DevRoleSecret = "dev-only-role-secret-change-me"
+
+// Config is the whole configuration, composed per capability.
+type Config struct {
+	Env       string `env:"SHOP_ENV" envDefault:"development" help:"development or production"`
+	HTTP      HTTP
+	DB        DB
+	Log       Log
+	Auth      Auth
+	Bootstrap Bootstrap
+}
+
+// HTTP configures the HTTP edge.
+type HTTP struct {
+	Addr              string        `env:"SHOP_HTTP_ADDR" envDefault:":8080" help:"listen address"`
+	BodyLimitBytes    int64         `env:"SHOP_HTTP_BODY_LIMIT_BYTES" envDefault:"1048576" help:"largest accepted request body"`
+	RequestTimeout    time.Duration `env:"SHOP_HTTP_REQUEST_TIMEOUT" envDefault:"10s" help:"deadline for handling one request"`
+	ReadHeaderTimeout time.Duration `env:"SHOP_HTTP_READ_HEADER_TIMEOUT" envDefault:"5s"`
+	IdleTimeout       time.Duration `env:"SHOP_HTTP_IDLE_TIMEOUT" envDefault:"60s"`
+	DrainDelay        time.Duration `env:"SHOP_HTTP_DRAIN_DELAY" envDefault:"0s" help:"how long /readyz fails before the listener closes on SIGTERM"`
+	ShutdownTimeout   time.Duration `env:"SHOP_HTTP_SHUTDOWN_TIMEOUT" envDefault:"20s" help:"how long in-flight requests may take to finish"`
+	CORSOrigins       []string      `env:"SHOP_HTTP_CORS_ORIGINS" envSeparator:"," help:"allowed CORS origins, comma separated; empty disables CORS"`
+}
+
+// DB configures PostgreSQL access.
+type DB struct {
+	URL               string        `env:"DATABASE_URL" secret:"url" help:"owner connection used to provision module roles; empty means local discovery"`
+	RolePrefix        string        `env:"SHOP_DB_ROLE_PREFIX" envDefault:"shop" help:"module roles are named <prefix>_<module>"`
+	RoleSecret        string        `env:"SHOP_DB_ROLE_SECRET" envDefault:"dev-only-role-secret-change-me" secret:"true" help:"module role passwords derive from it"`
+	MaxConnsPerModule int32         `env:"SHOP_DB_MAX_CONNS_PER_MODULE" envDefault:"8" help:"connection budget of each module (bulkhead)"`
+	StatementTimeout  time.Duration `env:"SHOP_DB_STATEMENT_TIMEOUT" envDefault:"5s"`
+	ConnectTimeout    time.Duration `env:"SHOP_DB_CONNECT_TIMEOUT" envDefault:"5s"`
+	EmbeddedDir       string        `env:"SHOP_DB_EMBEDDED_DIR" envDefault:".shop/pgdata" help:"data folder of the embedded PostgreSQL (non-root fallback)"`
+	EmbeddedPort      uint32        `env:"SHOP_DB_EMBEDDED_PORT" envDefault:"54329"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `env:"SHOP_LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
+	Format string `env:"SHOP_LOG_FORMAT" help:"json or text; default json in production, text in development"`
+}
+
+// Auth configures sessions and login protection.
+type Auth struct {
+	SessionTTL        time.Duration `env:"SHOP_AUTH_SESSION_TTL" envDefault:"720h"`
+	CookieName        string        `env:"SHOP_AUTH_COOKIE_NAME" envDefault:"shop_session"`
+	CookieSecure      *bool         `env:"SHOP_AUTH_COOKIE_SECURE" help:"Secure cookie flag; default true in production"`
+	LoginWindow       time.Duration `env:"SHOP_AUTH_LOGIN_WINDOW" envDefault:"15m" help:"window of the login rate limits"`
+	LoginPerAccount   int           `env:"SHOP_AUTH_LOGIN_PER_ACCOUNT" envDefault:"5" help:"failed logins allowed per account per window"`
+	LoginPerIP        int           `env:"SHOP_AUTH_LOGIN_PER_IP" envDefault:"50" help:"login attempts allowed per client IP per window"`
+	TrustProxyHeaders bool          `env:"SHOP_AUTH_TRUST_PROXY" envDefault:"false" help:"take the client IP from X-Forwarded-For"`
+}
+
+// Bootstrap creates the first admin.
+type Bootstrap struct {
+	AdminEmail    string `env:"SHOP_BOOTSTRAP_ADMIN_EMAIL" help:"with the password: created as admin when no admin exists"`
+	AdminPassword string `env:"SHOP_BOOTSTRAP_ADMIN_PASSWORD" secret:"true"`
+}
+
+// Load reads the environment (lookup is os.LookupEnv in production, a map in
+// tests), applies defaults and validates.
+func Load(lookup func(string) (string, bool)) (Config, error) {
+	var c Config
+	environ := map[string]string{}
+	for _, name := range Names() {
+		if v, ok := lookup(name); ok {
+			environ[name] = v
+		}
+	}
+	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+		if c.Env == EnvProduction {
+			c.Log.Format = "json"
+		}
+	}
+	if c.Auth.CookieSecure == nil {
+		secure := c.Env == EnvProduction
+		c.Auth.CookieSecure = &secure
+	}
+	return c, c.Validate()
+}
+
+// Validate reports every invalid setting at once.
+func (c Config) Validate() error {
+	var problems []error
+	bad := func(name, format string, args ...any) {
+		problems = append(problems, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	}
+	if c.Env != EnvDevelopment && c.Env != EnvProduction {
+		bad("SHOP_ENV", "must be %q or %q, got %q", EnvDevelopment, EnvProduction, c.Env)
+	}
+	if c.HTTP.BodyLimitBytes <= 0 {
+		bad("SHOP_HTTP_BODY_LIMIT_BYTES", "must be positive")
+	}
+	if c.HTTP.RequestTimeout <= 0 {
+		bad("SHOP_HTTP_REQUEST_TIMEOUT", "must be positive")
+	}
+	for _, o := range c.HTTP.CORSOrigins {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
+			bad("SHOP_HTTP_CORS_ORIGINS", "%q is not an origin like https://shop.example", o)
+		}
+	}
+	if c.DB.URL != "" {
+		if _, err := url.Parse(c.DB.URL); err != nil {
+			bad("DATABASE_URL", "is not a URL")
+		}
+	}
+	if c.DB.MaxConnsPerModule < 2 {
+		bad("SHOP_DB_MAX_CONNS_PER_MODULE", "must be at least 2")
+	}
+	if c.Env == EnvProduction && c.DB.RoleSecret == DevRoleSecret {
+		bad("SHOP_DB_ROLE_SECRET", "must be set in production")
+	}
+	if len(c.DB.RoleSecret) < 16 {
+		bad("SHOP_DB_ROLE_SECRET", "must be at least 16 characters")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("SHOP_LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		bad("SHOP_LOG_FORMAT", "must be json or text")
+	}
+	if c.Auth.SessionTTL < time.Minute {
+		bad("SHOP_AUTH_SESSION_TTL", "must be at least 1m")
+	}
+	if c.Auth.LoginPerAccount < 1 || c.Auth.LoginPerIP < 1 {
+		bad("SHOP_AUTH_LOGIN_PER_ACCOUNT/SHOP_AUTH_LOGIN_PER_IP", "must be at least 1")
+	}
+	if (c.Bootstrap.AdminEmail == "") != (c.Bootstrap.AdminPassword == "") {
+		bad("SHOP_BOOTSTRAP_ADMIN_EMAIL/SHOP_BOOTSTRAP_ADMIN_PASSWORD", "set both or neither")
+	}
+	return errors.Join(problems...)
+}
+
+// Names lists every environment variable the configuration reads.
+func Names() []string {
+	var names []string
+	walk(reflect.ValueOf(Config{}), func(f reflect.StructField, _ reflect.Value) {
+		names = append(names, f.Tag.Get("env"))
+	})
+	return names
+}
+
+// Print writes the effective configuration, one NAME=value per line, with
+// secrets masked.
+func (c Config) Print(w io.Writer) error {
+	var err error
+	walk(reflect.ValueOf(c), func(f reflect.StructField, v reflect.Value) {
+		if err != nil {
+			return
+		}
+		value := format(v)
+		switch f.Tag.Get("secret") {
+		case "true":
+			if value != "" {
+				value = "********"
+			}
+		case "url":
+			value = maskURL(value)
+		}
+		line := fmt.Sprintf("%s=%s", f.Tag.Get("env"), value)
+		if h := f.Tag.Get("help"); h != "" {
+			line = fmt.Sprintf("%-60s # %s", line, h)
+		}
+		_, err = fmt.Fprintln(w, line)
+	})
+	return err
+}
+
+func walk(v reflect.Value, fn func(reflect.StructField, reflect.Value)) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f, fv := t.Field(i), v.Field(i)
+		if f.Type.Kind() == reflect.Struct {
+			walk(fv, fn)
+			continue
+		}
+		if f.Tag.Get("env") != "" {
+			fn(f, fv)
+		}
+	}
+}
+
+func format(v reflect.Value) string {
+	switch {
+	case v.Kind() == reflect.Pointer && v.IsNil():
+		return ""
+	case v.Kind() == reflect.Pointer:
+		return fmt.Sprint(v.Elem().Interface())
+	case v.Kind() == reflect.Slice:
+		parts := make([]string, v.Len())
+		for i := range parts {
+			parts[i] = fmt.Sprint(v.Index(i).Interface())
+		}
+		return strings.Join(parts, ",")
+	default:
+		return fmt.Sprint(v.Interface())
+	}
+}
+
+func maskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}

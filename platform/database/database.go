@@ -1,0 +1,208 @@
+// Package database gives each module its own PostgreSQL access: one schema and
+// one login role per module, so that a module's connection is refused on any
+// other module's tables by the database itself. An owner connection (the
+// DATABASE_URL) provisions the roles and schemas; after that every module
+// talks to PostgreSQL through its own pgx pool, under gorm.
+package database
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/shopmonolith/shop/platform/config"
+)
+
+var moduleName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)
+
+// provisionLock serialises role and schema creation across replicas.
+const provisionLock int64 = 0x73686f7001 // "shop" + 1
+
+// Owner is the connection that provisions module roles and schemas.
+type Owner struct {
+	pool *pgxpool.Pool
+	cfg  config.DB
+	url  string
+}
+
+// OpenOwner connects with the owner URL and checks the connection.
+func OpenOwner(ctx context.Context, url string, cfg config.DB) (*Owner, error) {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	pc.MaxConns = 2
+	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to %s: %w", describe(pc.ConnConfig), err)
+	}
+	return &Owner{pool: pool, cfg: cfg, url: url}, nil
+}
+
+// Close releases the owner connection.
+func (o *Owner) Close() { o.pool.Close() }
+
+// Pool exposes the owner pool (for tests and operator commands only).
+func (o *Owner) Pool() *pgxpool.Pool { return o.pool }
+
+// RoleName is the database role of a module.
+func (o *Owner) RoleName(module string) string { return o.cfg.RolePrefix + "_" + module }
+
+// password derives a module role's password from the configured secret, so
+// every replica computes the same one without storing it anywhere.
+func (o *Owner) password(module string) string {
+	mac := hmac.New(sha256.New, []byte(o.cfg.RoleSecret))
+	mac.Write([]byte(o.RoleName(module)))
+	return hex.EncodeToString(mac.Sum(nil))[:40]
+}
+
+// Provision makes sure the module's role and schema exist, that the role owns
+// the schema and can reach nothing else. It is idempotent and safe when
+// several replicas run it at once.
+func (o *Owner) Provision(ctx context.Context, module string) error {
+	if !moduleName.MatchString(module) {
+		return fmt.Errorf("module name %q: want lower case letters, digits and _", module)
+	}
+	role := pgx.Identifier{o.RoleName(module)}.Sanitize()
+	schema := pgx.Identifier{module}.Sanitize()
+	stmts := []string{
+		fmt.Sprintf(`DO $$ BEGIN
+			IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %s) THEN
+				CREATE ROLE %s LOGIN;
+			END IF;
+		END $$`, quoteLiteral(o.RoleName(module)), role),
+		fmt.Sprintf(`ALTER ROLE %s WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD %s`, role, quoteLiteral(o.password(module))),
+		fmt.Sprintf(`CREATE SCHEMA IF NOT EXISTS %s AUTHORIZATION %s`, schema, role),
+		fmt.Sprintf(`ALTER SCHEMA %s OWNER TO %s`, schema, role),
+		fmt.Sprintf(`REVOKE ALL ON SCHEMA %s FROM PUBLIC`, schema),
+		`REVOKE CREATE ON SCHEMA public FROM PUBLIC`,
+	}
+	return pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, provisionLock); err != nil {
+			return fmt.Errorf("lock provisioning: %w", err)
+		}
+		for _, s := range stmts {
+			if _, err := tx.Exec(ctx, s); err != nil {
+				return fmt.Errorf("provision module %s: %w", module, err)
+			}
+		}
+		return nil
+	})
+}
+
+// DB is one module's database access.
+type DB struct {
+	Module string
+	Gorm   *gorm.DB
+	Pool   *pgxpool.Pool
+	sql    *sql.DB
+}
+
+// Open connects as the module's own role, with the module's schema as the
+// search path and the module's connection budget.
+func (o *Owner) Open(ctx context.Context, module string, log *slog.Logger) (*DB, error) {
+	pc, err := pgxpool.ParseConfig(o.url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	pc.ConnConfig.User = o.RoleName(module)
+	pc.ConnConfig.Password = o.password(module)
+	pc.ConnConfig.ConnectTimeout = o.cfg.ConnectTimeout
+	pc.ConnConfig.RuntimeParams["search_path"] = module
+	pc.ConnConfig.RuntimeParams["application_name"] = "shop/" + module
+	pc.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.cfg.StatementTimeout.Milliseconds(), 10)
+	pc.MaxConns = o.cfg.MaxConnsPerModule
+	pc.MaxConnIdleTime = 5 * time.Minute
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("open database for %s: %w", module, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, o.cfg.ConnectTimeout)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect as %s: %w", pc.ConnConfig.User, err)
+	}
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	g, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		Logger: logger.NewSlogLogger(log, logger.Config{
+			SlowThreshold:             200 * time.Millisecond,
+			LogLevel:                  logger.Warn,
+			IgnoreRecordNotFoundError: true,
+			ParameterizedQueries:      true,
+		}),
+	})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("gorm for %s: %w", module, err)
+	}
+	return &DB{Module: module, Gorm: g, Pool: pool, sql: sqlDB}, nil
+}
+
+// SQL returns a database/sql handle on the module's pool (for migrations).
+func (db *DB) SQL() *sql.DB { return db.sql }
+
+// InTx runs fn in one transaction: committed when fn returns nil, rolled back
+// otherwise.
+func (db *DB) InTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return db.Gorm.WithContext(ctx).Transaction(fn)
+}
+
+// Check pings the module's pool (a readiness check).
+func (db *DB) Check(ctx context.Context) error { return db.Pool.Ping(ctx) }
+
+// Close releases the module's connections.
+func (db *DB) Close() {
+	_ = db.sql.Close()
+	db.Pool.Close()
+}
+
+// IsUniqueViolation reports whether err is a unique constraint violation, and
+// names the constraint.
+func IsUniqueViolation(err error) (string, bool) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return pe.ConstraintName, true
+	}
+	return "", false
+}
+
+func quoteLiteral(s string) string {
+	out := []byte{'\''}
+	for i := range len(s) {
+		if s[i] == '\'' {
+			out = append(out, '\'')
+		}
+		out = append(out, s[i])
+	}
+	return string(append(out, '\''))
+}
+
+func describe(c *pgx.ConnConfig) string {
+	return fmt.Sprintf("PostgreSQL at %s:%d (database %q, user %q)", c.Host, c.Port, c.Database, c.User)
+}

@@ -1,0 +1,237 @@
+// Package dbtest gives tests a fresh PostgreSQL database in milliseconds: the
+// migrations of every module are applied once to a template database (named
+// after a hash of the migration files, so a change makes a new one), and each
+// test gets its own CREATE DATABASE … TEMPLATE copy, dropped when it ends.
+// Tests using it may run in parallel, across packages too.
+//
+// The server is SHOP_TEST_DATABASE_URL, or the local PostgreSQL on
+// 127.0.0.1:5432 as user postgres.
+package dbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shopmonolith/shop/migrations"
+	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/kernel"
+)
+
+const defaultURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+var (
+	templateOnce sync.Once
+	templateName string
+	templateErr  error
+)
+
+// ServerURL is the maintenance URL of the test PostgreSQL server.
+func ServerURL() string {
+	if u := os.Getenv("SHOP_TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return defaultURL
+}
+
+// Config is the database configuration tests use (the defaults).
+func Config() config.DB {
+	c, err := config.Load(func(string) (string, bool) { return "", false })
+	if err != nil {
+		panic(err) // the defaults are valid; a failure here is a programming error
+	}
+	return c.DB
+}
+
+// Modules lists the modules that have migrations.
+func Modules() []string {
+	entries, _ := fs.ReadDir(migrations.FS, ".")
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
+// NewURL creates a fresh, fully migrated database and returns its owner URL.
+// The database is dropped when the test ends.
+func NewURL(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(ctx) })
+	if templateErr != nil {
+		t.Fatalf("test database template: %v", templateErr)
+	}
+	conn, err := pgx.Connect(ctx, ServerURL())
+	if err != nil {
+		t.Fatalf("connect to test PostgreSQL (%s): %v", ServerURL(), err)
+	}
+	defer conn.Close(ctx)
+	name := "shop_test_" + randomHex(8)
+	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, templateName)); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, ServerURL())
+		if err != nil {
+			t.Errorf("drop test database: %v", err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)); err != nil {
+			t.Errorf("drop test database: %v", err)
+		}
+	})
+	return withDatabase(ServerURL(), name)
+}
+
+// Open returns a fresh database's access for one module, as that module's
+// own role. It is closed when the test ends.
+func Open(t testing.TB, module string) *database.DB {
+	t.Helper()
+	dbs := Databases(t, NewURL(t))
+	db, err := dbs.Open(context.Background(), module)
+	if err != nil {
+		t.Fatalf("open %s: %v", module, err)
+	}
+	return db
+}
+
+// Databases returns the module database opener for a database URL (already
+// migrated); everything it opens is closed when the test ends.
+func Databases(t testing.TB, url string) *kernel.Databases {
+	t.Helper()
+	ctx := context.Background()
+	owner, err := database.OpenOwner(ctx, url, Config())
+	if err != nil {
+		t.Fatalf("open owner connection: %v", err)
+	}
+	dbs := kernel.NewDatabases(owner, migrations.FS, false, slog.New(slog.DiscardHandler))
+	t.Cleanup(dbs.Close)
+	return dbs
+}
+
+// ensureTemplate builds the migrated template once per migration set, under
+// an advisory lock so that test binaries running in parallel share it.
+func ensureTemplate(ctx context.Context) (string, error) {
+	sum, err := migrationsHash()
+	if err != nil {
+		return "", err
+	}
+	name := "shop_tpl_" + sum
+	conn, err := pgx.Connect(ctx, ServerURL())
+	if err != nil {
+		return "", fmt.Errorf("connect to test PostgreSQL at %s (set SHOP_TEST_DATABASE_URL): %w", ServerURL(), err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(7305425)"); err != nil {
+		return "", err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(7305425)") //nolint:errcheck
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	// Old templates of other migration sets are no longer needed.
+	rows, err := conn.Query(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'shop_tpl_%'")
+	if err != nil {
+		return "", err
+	}
+	old, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", err
+	}
+	for _, o := range old {
+		_, _ = conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", o))
+	}
+	building := name + "_building"
+	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s", building)); err != nil {
+		return "", err
+	}
+	if err := migrateAll(ctx, withDatabase(ServerURL(), building)); err != nil {
+		_, _ = conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", building))
+		return "", err
+	}
+	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s", building, name)); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+func migrateAll(ctx context.Context, url string) error {
+	owner, err := database.OpenOwner(ctx, url, Config())
+	if err != nil {
+		return err
+	}
+	dbs := kernel.NewDatabases(owner, migrations.FS, true, slog.New(slog.DiscardHandler))
+	defer dbs.Close()
+	for _, m := range Modules() {
+		if _, err := dbs.Open(ctx, m); err != nil {
+			return fmt.Errorf("migrate %s: %w", m, err)
+		}
+	}
+	return nil
+}
+
+func migrationsHash() (string, error) {
+	h := sha256.New()
+	var files []string
+	err := fs.WalkDir(migrations.FS, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	slices.Sort(files)
+	for _, f := range files {
+		b, err := fs.ReadFile(migrations.FS, f)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s\n%d\n", f, len(b))
+		h.Write(b)
+	}
+	fmt.Fprint(h, Config().RolePrefix)
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func withDatabase(raw, name string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		panic(errors.New("dbtest: bad server URL: " + raw))
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return strings.ToLower(hex.EncodeToString(b))
+}

@@ -1,0 +1,158 @@
+// Package errs defines the error kinds every module returns across its public
+// API. Kinds are designed to cross a process boundary: a remote adapter maps a
+// kind to an HTTP status and back without losing meaning. The list is
+// append-only; never renumber or reuse a kind.
+package errs
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Kind classifies an error for callers and for the HTTP edge.
+type Kind uint8
+
+// The kinds. Append only.
+const (
+	KindInternal         Kind = iota // unexpected failure; details are logged, not shown
+	KindInvalid                      // input breaks a rule; FieldErrors name the fields
+	KindNotFound                     // the object does not exist or is not visible to the caller
+	KindConflict                     // the object exists already or changed concurrently
+	KindUnauthenticated              // no valid session
+	KindForbidden                    // authenticated, but not allowed
+	KindRateLimited                  // too many attempts; retry later
+	KindUnavailable                  // a dependency is down or too slow
+	KindTooLarge                     // request body exceeds the limit
+	KindUnsupportedMedia             // wrong content type
+	KindMalformed                    // the request cannot be parsed
+)
+
+var kindNames = [...]string{
+	KindInternal:         "internal",
+	KindInvalid:          "invalid",
+	KindNotFound:         "not_found",
+	KindConflict:         "conflict",
+	KindUnauthenticated:  "unauthenticated",
+	KindForbidden:        "forbidden",
+	KindRateLimited:      "rate_limited",
+	KindUnavailable:      "unavailable",
+	KindTooLarge:         "too_large",
+	KindUnsupportedMedia: "unsupported_media_type",
+	KindMalformed:        "malformed",
+}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", k)
+}
+
+// ParseKind is the inverse of Kind.String; unknown names map to KindInternal.
+func ParseKind(s string) Kind {
+	for k, name := range kindNames {
+		if name == s {
+			return Kind(k)
+		}
+	}
+	return KindInternal
+}
+
+// FieldError names one input field and the rule it breaks.
+type FieldError struct {
+	Field   string `json:"field"`
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+// Error is the error type modules return. Message is safe to show to a client;
+// Err, if set, is the underlying cause and is only logged.
+type Error struct {
+	Kind       Kind
+	Message    string
+	Fields     []FieldError
+	RetryAfter time.Duration // for KindRateLimited: when a retry may succeed
+	Err        error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Kind.String())
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	for _, f := range e.Fields {
+		fmt.Fprintf(&b, "; %s: %s", f.Field, f.Message)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// E builds an error of the given kind with a client-safe message.
+func E(kind Kind, format string, args ...any) *Error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap attaches a kind and a message to a cause.
+func Wrap(kind Kind, err error, format string, args ...any) *Error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// Internal wraps an unexpected failure. Its message is never shown to clients.
+func Internal(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return &Error{Kind: KindInternal, Message: op, Err: err}
+}
+
+// Invalid reports one or more broken input rules.
+func Invalid(fields ...FieldError) *Error {
+	return &Error{Kind: KindInvalid, Message: "the request has invalid fields", Fields: fields}
+}
+
+// Field is shorthand for a FieldError.
+func Field(field, rule, message string) FieldError {
+	return FieldError{Field: field, Rule: rule, Message: message}
+}
+
+// KindOf returns the kind of the first *Error in err's chain, or KindInternal.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindInternal
+}
+
+// Is reports whether err carries the given kind.
+func Is(err error, kind Kind) bool { return err != nil && KindOf(err) == kind }
+
+// Fields collects field errors; it returns nil when none were added, so a
+// constructor can write `var v errs.Fields; ...; return v.Err()`.
+type Fields []FieldError
+
+// Add records a broken rule.
+func (f *Fields) Add(field, rule, message string) {
+	*f = append(*f, FieldError{Field: field, Rule: rule, Message: message})
+}
+
+// Err returns an Invalid error listing the fields, or nil when there are none.
+func (f Fields) Err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return Invalid(f...)
+}

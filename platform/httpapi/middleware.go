@@ -1,0 +1,133 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/shopmonolith/shop/platform/auth"
+	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/logging"
+)
+
+const moduleKey = "shop.module"
+
+func withRequest(ctx context.Context, id string) context.Context {
+	return logging.WithRequestID(ctx, id)
+}
+
+// observe logs each request and records its metrics once the response is known.
+func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err) // write the problem now so the status below is the real one
+		}
+		module, _ := c.Get(moduleKey).(string)
+		route := c.Path()
+		status := c.Response().Status
+		elapsed := time.Since(start)
+		s.metrics.ObserveHTTP(module, route, c.Request().Method, status, elapsed)
+
+		ctx := c.Request().Context()
+		if module != "" {
+			ctx = logging.WithModule(ctx, module)
+		}
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+			level = slog.LevelDebug
+		}
+		s.log.Log(ctx, level, "request",
+			slog.String("method", c.Request().Method),
+			slog.String("path", c.Request().URL.Path),
+			slog.String("route", route),
+			slog.Int("status", status),
+			slog.Duration("elapsed", elapsed),
+			slog.String("ip", c.RealIP()))
+		return nil
+	}
+}
+
+// authenticate resolves a bearer token or the session cookie into a Principal.
+// An absent or invalid token leaves the request anonymous; routes that need a
+// user say so with RequireUser or RequireRole.
+func (s *Server) authenticate(authn auth.Authenticator) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			token := SessionToken(c.Request(), s.cookie)
+			if token == "" {
+				return next(c)
+			}
+			p, err := authn.Authenticate(c.Request().Context(), token)
+			switch {
+			case err == nil:
+				c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
+			case errs.Is(err, errs.KindUnauthenticated):
+			default:
+				return err
+			}
+			return next(c)
+		}
+	}
+}
+
+// SessionToken returns the bearer token of the Authorization header, or else
+// the session cookie's value.
+func SessionToken(r *http.Request, cookie string) string {
+	if h := r.Header.Get(echo.HeaderAuthorization); h != "" {
+		scheme, token, ok := strings.Cut(h, " ")
+		if ok && strings.EqualFold(scheme, "bearer") {
+			return strings.TrimSpace(token)
+		}
+		return ""
+	}
+	if c, err := r.Cookie(cookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
+
+// RequireUser rejects anonymous requests with 401.
+func RequireUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, err := auth.RequireUser(c.Request().Context()); err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
+// RequireRole rejects anonymous requests with 401 and other roles with 403.
+func RequireRole(role auth.Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if _, err := auth.RequireRole(c.Request().Context(), role); err != nil {
+				return err
+			}
+			return next(c)
+		}
+	}
+}
+
+// bodyLimit answers 413 when the declared length exceeds limit and caps what
+// a handler can read when the length is not declared.
+func bodyLimit(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if r.ContentLength > limit {
+				return errs.E(errs.KindTooLarge, "the request body is larger than %d bytes", limit)
+			}
+			r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+			return next(c)
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package kernel
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Descriptor is what a module states about itself before anything runs.
+type Descriptor struct {
+	Name      string   // stable, lower case; also the schema and role suffix
+	Summary   string   // one line for `shop modules`
+	DependsOn []string // modules whose public API this one calls
+}
+
+// Graph is a validated module dependency graph.
+type Graph struct {
+	order  []Descriptor
+	byName map[string]Descriptor
+}
+
+// NewGraph checks that names are unique, that every dependency is known and
+// that dependencies form a DAG. Order() then lists dependencies first.
+func NewGraph(ds ...Descriptor) (*Graph, error) {
+	g := &Graph{byName: make(map[string]Descriptor, len(ds))}
+	for _, d := range ds {
+		if d.Name == "" {
+			return nil, fmt.Errorf("module without a name")
+		}
+		if _, dup := g.byName[d.Name]; dup {
+			return nil, fmt.Errorf("module %q registered twice", d.Name)
+		}
+		g.byName[d.Name] = d
+	}
+	for _, d := range ds {
+		for _, dep := range d.DependsOn {
+			if _, ok := g.byName[dep]; !ok {
+				return nil, fmt.Errorf("module %q depends on unknown module %q", d.Name, dep)
+			}
+		}
+	}
+	// Depth-first topological sort in registration order; a grey node seen
+	// again is a cycle, reported with its path.
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	var path []string
+	var visit func(string) error
+	visit = func(name string) error {
+		switch color[name] {
+		case grey:
+			i := slices.Index(path, name)
+			return fmt.Errorf("module dependency cycle: %s", strings.Join(append(path[i:], name), " -> "))
+		case black:
+			return nil
+		}
+		color[name] = grey
+		path = append(path, name)
+		for _, dep := range g.byName[name].DependsOn {
+			if err := visit(dep); err != nil {
+				return err
+			}
+		}
+		path = path[:len(path)-1]
+		color[name] = black
+		g.order = append(g.order, g.byName[name])
+		return nil
+	}
+	for _, d := range ds {
+		if err := visit(d.Name); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+// Order lists the modules so that each comes after its dependencies.
+func (g *Graph) Order() []Descriptor { return slices.Clone(g.order) }
+
+// Has reports whether the graph holds a module.
+func (g *Graph) Has(name string) bool {
+	_, ok := g.byName[name]
+	return ok
+}
+
+// Mermaid renders the graph as a Mermaid flowchart; an edge a --> b means a
+// calls b's public API.
+func (g *Graph) Mermaid() string {
+	var b strings.Builder
+	b.WriteString("flowchart LR\n")
+	for _, d := range g.order {
+		fmt.Fprintf(&b, "    %s[%s]\n", d.Name, d.Name)
+	}
+	for _, d := range g.order {
+		for _, dep := range d.DependsOn {
+			fmt.Fprintf(&b, "    %s --> %s\n", d.Name, dep)
+		}
+	}
+	return b.String()
+}
