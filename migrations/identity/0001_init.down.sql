@@ -1,1 +1,3 @@
--- replaced
+DROP TABLE IF EXISTS login_attempts;
+DROP TABLE IF EXISTS sessions;
+DROP TABLE IF EXISTS users;

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -100,17 +101,46 @@ func (o *Owner) Provision(ctx context.Context, module string) error {
 		fmt.Sprintf(`REVOKE ALL ON SCHEMA %s FROM PUBLIC`, schema),
 		`REVOKE CREATE ON SCHEMA public FROM PUBLIC`,
 	}
-	return pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, provisionLock); err != nil {
-			return fmt.Errorf("lock provisioning: %w", err)
-		}
-		for _, s := range stmts {
-			if _, err := tx.Exec(ctx, s); err != nil {
-				return fmt.Errorf("provision module %s: %w", module, err)
+	// The advisory lock serialises replicas sharing this database. Roles are
+	// global to the server, though, so provisioning in another database of
+	// the same server can still collide on the role's catalog row; such a
+	// collision is retried.
+	var err error
+	for attempt := range 5 {
+		err = pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, provisionLock); err != nil {
+				return fmt.Errorf("lock provisioning: %w", err)
 			}
+			for _, s := range stmts {
+				if _, err := tx.Exec(ctx, s); err != nil {
+					return fmt.Errorf("provision module %s: %w", module, err)
+				}
+			}
+			return nil
+		})
+		if !concurrentCatalogUpdate(err) {
+			return err
 		}
-		return nil
-	})
+		t := time.NewTimer(time.Duration(attempt+1) * 20 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return err
+}
+
+// concurrentCatalogUpdate reports the errors PostgreSQL raises when two
+// sessions create or alter the same role at once.
+func concurrentCatalogUpdate(err error) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	return pe.Code == "XX000" && strings.Contains(pe.Message, "concurrently") ||
+		pe.Code == "23505" || pe.Code == "40001" || pe.Code == "40P01"
 }
 
 // DB is one module's database access.

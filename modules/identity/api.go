@@ -1,0 +1,59 @@
+package identity
+
+import (
+	"context"
+
+	"github.com/shopmonolith/shop/modules/identity/internal/domain"
+	"github.com/shopmonolith/shop/platform/auth"
+)
+
+// api adapts the domain service to the public API.
+type api struct{ svc *domain.Service }
+
+var _ API = (*api)(nil)
+
+func (a *api) Register(ctx context.Context, in RegisterInput) (User, error) {
+	u, err := a.svc.Register(ctx, in.Email, in.Password, in.Name)
+	if err != nil {
+		return User{}, err
+	}
+	return toUserDTO(u), nil
+}
+
+func (a *api) Login(ctx context.Context, in LoginInput) (Session, error) {
+	res, err := a.svc.Login(ctx, toLoginRequest(in))
+	if err != nil {
+		return Session{}, err
+	}
+	return toSessionDTO(res), nil
+}
+
+func (a *api) Logout(ctx context.Context, token string) error { return a.svc.Logout(ctx, token) }
+
+func (a *api) Authenticate(ctx context.Context, token string) (auth.Principal, error) {
+	return a.svc.Authenticate(ctx, token)
+}
+
+func (a *api) User(ctx context.Context, id string) (User, error) {
+	u, err := a.svc.User(ctx, id)
+	if err != nil {
+		return User{}, err
+	}
+	return toUserDTO(u), nil
+}
+
+func (a *api) EnsureAdmin(ctx context.Context, email, password string) (bool, error) {
+	return a.svc.EnsureAdmin(ctx, email, password)
+}
+
+func toUserDTO(u domain.User) User {
+	return User{ID: u.ID().String(), Email: u.Email(), Name: u.Name(), Role: u.Role(), CreatedAt: u.CreatedAt()}
+}
+
+func toSessionDTO(r domain.LoginResult) Session {
+	return Session{Token: r.Token, ExpiresAt: r.Session.ExpiresAt(), User: toUserDTO(r.User)}
+}
+
+func toLoginRequest(in LoginInput) domain.LoginRequest {
+	return domain.LoginRequest{Email: in.Email, Password: in.Password, ClientIP: in.ClientIP, PreviousToken: in.PreviousToken}
+}

@@ -1,0 +1,21 @@
+// Package identity owns users, passwords, sessions and roles.
+//
+// Passwords are hashed with Argon2id (OWASP parameters, stored as PHC
+// strings). Sessions are server-side: the client holds a random 256-bit
+// token, the database only its SHA-256. A login always opens a new session
+// and revokes the one the client presented (session fixation); logout
+// revokes. Login attempts are rate limited per client IP and per account in
+// PostgreSQL, so the limits hold across replicas.
+//
+// Owned tables (schema identity): users, sessions, login_attempts.
+//
+// Routes:
+//
+//	POST /api/identity/register  {"email","password","name"} → 201 user
+//	POST /api/identity/login     {"email","password"} → 200 session + cookie
+//	POST /api/identity/logout    (signed in) → 204, cookie cleared
+//	GET  /api/identity/me        (signed in) → 200 user
+//
+// Published events: none. Allowed dependencies: none (platform only). The
+// module implements auth.Authenticator for the HTTP edge.
+package identity

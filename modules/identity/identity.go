@@ -1,0 +1,78 @@
+package identity
+
+import (
+	"context"
+	"time"
+
+	"github.com/shopmonolith/shop/platform/auth"
+)
+
+// API is what other modules (and remote adapters) may call on identity.
+type API interface {
+	// Register creates a customer account. It returns KindInvalid naming
+	// the broken fields (email, password, name) and KindConflict (field
+	// email) when the email is registered already.
+	Register(ctx context.Context, in RegisterInput) (User, error)
+
+	// Login opens a new session and revokes in.PreviousToken's session, if
+	// any. It returns KindUnauthenticated ("email or password is wrong")
+	// for an unknown email and for a wrong password alike, and
+	// KindRateLimited (with RetryAfter) when the client IP or the account
+	// made too many attempts in the current window.
+	Login(ctx context.Context, in LoginInput) (Session, error)
+
+	// Logout revokes the session of token. Logging out of an unknown,
+	// expired or revoked session succeeds (the call is idempotent). It
+	// returns KindInternal only.
+	Logout(ctx context.Context, token string) error
+
+	// Authenticate returns the caller holding token; KindUnauthenticated
+	// when the token is unknown, expired or revoked.
+	Authenticate(ctx context.Context, token string) (auth.Principal, error)
+
+	// User returns a user; KindNotFound when id is unknown or not a UUID.
+	User(ctx context.Context, id string) (User, error)
+
+	// EnsureAdmin makes sure an admin exists. When none does, the user with
+	// email is promoted to admin and given password, or created as admin
+	// if there is no such user; created then is true. When an admin exists
+	// it does nothing and returns false. Safe when replicas call it at
+	// once. It returns KindInvalid for a bad email or password.
+	EnsureAdmin(ctx context.Context, email, password string) (created bool, err error)
+}
+
+// RegisterInput is a sign-up. The role is never chosen by the client: new
+// users are customers.
+type RegisterInput struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Name     string `json:"name"`
+}
+
+// LoginInput is one login attempt.
+type LoginInput struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	// ClientIP is the address the per-IP rate limit counts; empty skips
+	// that limit (trusted in-process callers only).
+	ClientIP string `json:"client_ip,omitempty"`
+	// PreviousToken is the session token the client presented, if any;
+	// it is revoked when the login succeeds.
+	PreviousToken string `json:"previous_token,omitempty"`
+}
+
+// User is an account as other modules see it (never its password hash).
+type User struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	Role      auth.Role `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Session is a new login: the bearer token (shown only here) and its user.
+type Session struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	User      User      `json:"user"`
+}

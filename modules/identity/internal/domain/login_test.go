@@ -1,0 +1,62 @@
+package domain
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+func TestIPKey(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		"192.0.2.1":               "ip:192.0.2.1",
+		"::ffff:192.0.2.1":        "ip:192.0.2.1",
+		"2001:db8:1:2:3:4:5:6":    "ip:2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1":    "ip:2001:db8:1:2::/64",
+		"not an ip":               "ip:not an ip",
+		string(make([]byte, 100)): "ip:" + string(make([]byte, 64)),
+	}
+	for in, want := range cases {
+		if got := ipKey(in); got != want {
+			t.Errorf("ipKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSessionTokenAndActive(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s, token, err := newSession(uuid.New(), now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !wellFormedToken(token) || len(token) != 43 {
+		t.Errorf("token %q is not 32 bytes of unpadded base64url", token)
+	}
+	if s.TokenHash() != HashToken(token) || s.TokenHash() == token || len(s.TokenHash()) != 64 {
+		t.Errorf("token hash %q is not the sha256 hex of the token", s.TokenHash())
+	}
+	revoked := now
+	cases := []struct {
+		name string
+		s    Session
+		at   time.Time
+		want bool
+	}{
+		{"fresh", s, now, true},
+		{"just before expiry", s, now.Add(time.Hour - time.Nanosecond), true},
+		{"at expiry", s, now.Add(time.Hour), false},
+		{"revoked", RestoreSession(s.ID(), s.UserID(), s.TokenHash(), now, now.Add(time.Hour), &revoked), now, false},
+	}
+	for _, tc := range cases {
+		if got := tc.s.Active(tc.at); got != tc.want {
+			t.Errorf("%s: Active = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "short", token + "A", "not/base64url+chars/padding====================="} {
+		if wellFormedToken(bad) {
+			t.Errorf("wellFormedToken(%q) = true", bad)
+		}
+	}
+}

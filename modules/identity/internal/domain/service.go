@@ -1,0 +1,115 @@
+package domain
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/shopmonolith/shop/platform/auth"
+	"github.com/shopmonolith/shop/platform/errs"
+)
+
+// Policy holds the session and login-protection settings.
+type Policy struct {
+	SessionTTL      time.Duration
+	LoginWindow     time.Duration
+	LoginPerAccount int // failed logins per account per window
+	LoginPerIP      int // logins of any outcome per client IP per window
+}
+
+// Service holds the identity rules: registration, login, sessions and the
+// first admin.
+type Service struct {
+	repo   Repository
+	hasher *Hasher
+	policy Policy
+	now    func() time.Time
+	// dummyHash is verified against for unknown emails so that a login's
+	// duration does not reveal whether an account exists.
+	dummyHash string
+}
+
+// NewService builds the service; now is the clock (time.Now in production).
+// It hashes one throw-away password to obtain the dummy hash.
+func NewService(ctx context.Context, repo Repository, hasher *Hasher, policy Policy, now func() time.Time) (*Service, error) {
+	dummy, err := hasher.Hash(ctx, uuid.NewString())
+	if err != nil {
+		return nil, fmt.Errorf("dummy password hash: %w", err)
+	}
+	return &Service{repo: repo, hasher: hasher, policy: policy, now: now, dummyHash: dummy}, nil
+}
+
+// clock is truncated to PostgreSQL's microsecond precision, so what a call
+// returns equals what a later read returns.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+// Register creates a customer. It returns KindInvalid naming the broken
+// fields and KindConflict (field email) when the email is taken.
+func (s *Service) Register(ctx context.Context, email, password, name string) (User, error) {
+	reg, err := NewRegistration(email, password, name)
+	if err != nil {
+		return User{}, err
+	}
+	u, err := s.newUser(ctx, reg, auth.RoleCustomer)
+	if err != nil {
+		return User{}, err
+	}
+	if err := s.repo.CreateUser(ctx, u); err != nil {
+		return User{}, fmt.Errorf("register: %w", err)
+	}
+	return u, nil
+}
+
+func (s *Service) newUser(ctx context.Context, reg Registration, role auth.Role) (User, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return User{}, errs.Internal(fmt.Errorf("user id: %w", err), "create user")
+	}
+	hash, err := s.hasher.Hash(ctx, reg.password)
+	if err != nil {
+		return User{}, err
+	}
+	return User{id: id, email: reg.email, name: reg.name, role: role, passwordHash: hash, createdAt: s.clock()}, nil
+}
+
+// User returns a user by id; KindNotFound when unknown or not a UUID.
+func (s *Service) User(ctx context.Context, id string) (User, error) {
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return User{}, errs.E(errs.KindNotFound, "no such user")
+	}
+	return s.repo.UserByID(ctx, uid)
+}
+
+// EnsureAdmin makes sure an admin exists: when none does, the user with
+// email is promoted (and gets password) or created as admin. It returns
+// whether it created or promoted one, KindInvalid for bad input.
+func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (bool, error) {
+	reg, err := NewRegistration(email, password, "Administrator")
+	if err != nil {
+		return false, err
+	}
+	admin, err := s.newUser(ctx, reg, auth.RoleAdmin)
+	if err != nil {
+		return false, err
+	}
+	created, err := s.repo.BootstrapAdmin(ctx, reg.email, func(existing User, found bool) (User, error) {
+		if found {
+			return existing.promoted(admin.passwordHash), nil
+		}
+		return admin, nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("ensure admin: %w", err)
+	}
+	return created, nil
+}
+
+// Prune deletes sessions that ended a day ago or earlier and elapsed
+// rate-limit windows; it is safe to run on every replica.
+func (s *Service) Prune(ctx context.Context) error {
+	now := s.clock()
+	return s.repo.Prune(ctx, now.Add(-24*time.Hour), now.Add(-s.policy.LoginWindow))
+}

@@ -1,0 +1,134 @@
+// Package rest is identity's HTTP edge: the /api/identity routes, their
+// request and response bodies and the session cookie.
+package rest
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/shopmonolith/shop/modules/identity/internal/domain"
+	"github.com/shopmonolith/shop/platform/auth"
+	"github.com/shopmonolith/shop/platform/httpapi"
+)
+
+// Options configure the HTTP edge.
+type Options struct {
+	SecureCookie bool // set the cookie's Secure flag (always in production)
+}
+
+type handlers struct {
+	svc    *domain.Service
+	r      *httpapi.Router
+	secure bool
+}
+
+// Register adds the identity routes to r.
+func Register(r *httpapi.Router, svc *domain.Service, opts Options) {
+	h := &handlers{svc: svc, r: r, secure: opts.SecureCookie}
+	r.POST("/api/identity/register", h.register)
+	r.POST("/api/identity/login", h.login)
+	r.POST("/api/identity/logout", h.logout, httpapi.RequireUser)
+	r.GET("/api/identity/me", h.me, httpapi.RequireUser)
+}
+
+type registerRequest struct {
+	Email    string `json:"email" validate:"required"`
+	Password string `json:"password" validate:"required"`
+	Name     string `json:"name" validate:"required"`
+}
+
+// loginRequest bounds the fields only to keep junk out of the rate-limit
+// table; the real rules are the registration ones.
+type loginRequest struct {
+	Email    string `json:"email" validate:"required,max=254"`
+	Password string `json:"password" validate:"required,max=1024"`
+}
+
+type userResponse struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	Role      auth.Role `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+type sessionResponse struct {
+	Token     string       `json:"token"`
+	ExpiresAt time.Time    `json:"expires_at"`
+	User      userResponse `json:"user"`
+}
+
+func toUserResponse(u domain.User) userResponse {
+	return userResponse{ID: u.ID().String(), Email: u.Email(), Name: u.Name(), Role: u.Role(), CreatedAt: u.CreatedAt()}
+}
+
+func toSessionResponse(r domain.LoginResult) sessionResponse {
+	return sessionResponse{Token: r.Token, ExpiresAt: r.Session.ExpiresAt(), User: toUserResponse(r.User)}
+}
+
+func (h *handlers) register(c echo.Context) error {
+	var req registerRequest
+	if err := h.r.Bind(c, &req); err != nil {
+		return err
+	}
+	u, err := h.svc.Register(c.Request().Context(), req.Email, req.Password, req.Name)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, toUserResponse(u))
+}
+
+func (h *handlers) login(c echo.Context) error {
+	var req loginRequest
+	if err := h.r.Bind(c, &req); err != nil {
+		return err
+	}
+	res, err := h.svc.Login(c.Request().Context(), domain.LoginRequest{
+		Email:         req.Email,
+		Password:      req.Password,
+		ClientIP:      c.RealIP(),
+		PreviousToken: httpapi.SessionToken(c.Request(), h.r.CookieName()),
+	})
+	if err != nil {
+		return err
+	}
+	c.SetCookie(h.cookie(res.Token, res.Session.ExpiresAt(), 0))
+	return c.JSON(http.StatusOK, toSessionResponse(res))
+}
+
+func (h *handlers) logout(c echo.Context) error {
+	token := httpapi.SessionToken(c.Request(), h.r.CookieName())
+	if err := h.svc.Logout(c.Request().Context(), token); err != nil {
+		return err
+	}
+	c.SetCookie(h.cookie("", time.Time{}, -1))
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h *handlers) me(c echo.Context) error {
+	p, err := auth.RequireUser(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	u, err := h.svc.User(c.Request().Context(), p.UserID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toUserResponse(u))
+}
+
+// cookie is the session cookie; maxAge -1 deletes it.
+func (h *handlers) cookie(token string, expires time.Time, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     h.r.CookieName(),
+		Value:    token,
+		Path:     "/",
+		Expires:  expires,
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   h.secure,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
