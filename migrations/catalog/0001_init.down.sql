@@ -1,1 +1,3 @@
--- replaced
+DROP TABLE IF EXISTS deals;
+DROP TABLE IF EXISTS products;
+DROP TABLE IF EXISTS categories;

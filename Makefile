@@ -1,0 +1,72 @@
+# The Makefile is the index of what a developer can do: `make help` lists it.
+SHELL := /bin/bash
+GO    ?= go
+PKGS  := ./...
+
+# make run: a local shop with demo data and a demo admin.
+SHOP_HTTP_ADDR ?= :8080
+DEMO_ADMIN_EMAIL ?= admin@shop.local
+DEMO_ADMIN_PASSWORD ?= admin-demo-password
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: ## run the shop on http://localhost:8080, migrated, with demo data
+	SHOP_HTTP_ADDR=$(SHOP_HTTP_ADDR) \
+	SHOP_BOOTSTRAP_ADMIN_EMAIL=$${SHOP_BOOTSTRAP_ADMIN_EMAIL:-$(DEMO_ADMIN_EMAIL)} \
+	SHOP_BOOTSTRAP_ADMIN_PASSWORD=$${SHOP_BOOTSTRAP_ADMIN_PASSWORD:-$(DEMO_ADMIN_PASSWORD)} \
+	$(GO) run ./cmd/shop serve --seed-demo
+
+.PHONY: build
+build: ## build bin/shop
+	$(GO) build -trimpath -o bin/shop ./cmd/shop
+
+.PHONY: test
+test: generate-check ## run every test (unit, PostgreSQL integration, architecture, end-to-end)
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+.PHONY: test-short
+test-short: ## unit tests only (no database)
+	$(GO) test -short -count=1 $(PKGS)
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 $(PKGS)
+
+.PHONY: generate
+generate: ## regenerate wire_gen.go
+	$(GO) tool wire gen ./cmd/shop
+
+.PHONY: generate-check
+generate-check: ## fail when wire_gen.go is stale
+	@tmp=$$(mktemp -d); cp cmd/shop/wire_gen.go $$tmp/wire_gen.go; \
+	$(GO) tool wire gen ./cmd/shop >/dev/null; \
+	if ! diff -u $$tmp/wire_gen.go cmd/shop/wire_gen.go; then \
+		cp $$tmp/wire_gen.go cmd/shop/wire_gen.go; echo "cmd/shop/wire_gen.go is stale: run make generate"; exit 1; fi
+
+.PHONY: migrate
+migrate: ## apply every module's migrations (make migrate ARGS="status")
+	$(GO) run ./cmd/shop migrate $(or $(ARGS),up)
+
+.PHONY: seed
+seed: ## load demo data (make seed N=100000)
+	$(GO) run ./cmd/shop seed --products $(or $(N),1000)
+
+.PHONY: modules
+modules: ## list modules and print the module graph as Mermaid
+	$(GO) run ./cmd/shop modules
+
+.PHONY: bench
+bench: ## benchmarks: full stack vs bare net/http+pgx for GET /api/products/{id}
+	$(GO) test -run '^$$' -bench 'BenchmarkProductByID' -benchtime 3x -count 1 -timeout 20m ./cmd/shop
+
+.PHONY: clean
+clean: ## remove build output and the embedded PostgreSQL data
+	rm -rf bin .shop

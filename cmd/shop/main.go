@@ -1,0 +1,74 @@
+// Command shop is the whole online shop in one binary: every module, the HTTP
+// edge, and the operator commands.
+//
+//	shop [serve] [--seed-demo]            run the shop (default)
+//	shop migrate up|down|status [module]  manage each module's schema
+//	shop seed [--products N]              load demo data
+//	shop modules [--mermaid]              list modules and their dependencies
+//	shop config                           print the effective configuration
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := realMain(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)
+	stop()
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(os.Stderr, "shop: %v\n\n%s", err, usage)
+			os.Exit(2)
+		}
+		fmt.Fprintf(os.Stderr, "shop: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage:
+  shop [serve] [--seed-demo]            run the shop (default)
+  shop migrate up|down|status [module]  apply, revert one step of, or show each module's migrations
+  shop seed [--products N]              load demo data (categories, products, deals)
+  shop modules [--mermaid]              list modules and their dependencies
+  shop config                           print the effective configuration (secrets masked)
+`
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// Env looks up an environment variable (os.LookupEnv, or a map in tests).
+type Env func(string) (string, bool)
+
+// realMain runs one command; everything it needs from the outside world is
+// passed in, so tests can run it in-process too.
+func realMain(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, args, stderr, env)
+	case "migrate":
+		return runMigrate(ctx, args, stdout, stderr, env)
+	case "seed":
+		return runSeed(ctx, args, stdout, stderr, env)
+	case "modules":
+		return runModules(args, stdout)
+	case "config":
+		return runConfig(stdout, env)
+	case "help", "-h", "--help":
+		_, err := io.WriteString(stdout, usage)
+		return err
+	}
+	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+}

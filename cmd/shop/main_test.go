@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shopmonolith/shop/platform/database/dbtest"
+)
+
+// binary is the shop built once for every end-to-end test in this package.
+var binary string
+
+func TestMain(m *testing.M) {
+	os.Exit(runTests(m))
+}
+
+func runTests(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "shop-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	binary = filepath.Join(dir, "shop")
+	build := exec.Command("go", "build", "-race", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build shop:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+const (
+	adminEmail    = "root@shop.test"
+	adminPassword = "correct horse battery staple"
+)
+
+// shop is a running shop binary on a fresh database.
+type shop struct {
+	t     *testing.T
+	base  string
+	dbURL string
+	cmd   *exec.Cmd
+	logs  *lockedBuffer
+	done  chan error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// shopEnv is the environment every test shop starts with.
+func shopEnv(dbURL string, extra ...string) []string {
+	return append([]string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + os.Getenv("HOME"),
+		"DATABASE_URL=" + dbURL,
+		"SHOP_HTTP_ADDR=127.0.0.1:0",
+		"SHOP_LOG_FORMAT=json",
+		"SHOP_BOOTSTRAP_ADMIN_EMAIL=" + adminEmail,
+		"SHOP_BOOTSTRAP_ADMIN_PASSWORD=" + adminPassword,
+		"SHOP_HTTP_BODY_LIMIT_BYTES=65536",
+	}, extra...)
+}
+
+// startShop runs `shop serve` on a fresh database and waits until it listens.
+func startShop(t *testing.T, extraEnv ...string) *shop {
+	t.Helper()
+	s := &shop{t: t, dbURL: dbtest.NewURL(t), logs: &lockedBuffer{}, done: make(chan error, 1)}
+	s.start(extraEnv...)
+	return s
+}
+
+func (s *shop) start(extraEnv ...string) {
+	t := s.t
+	t.Helper()
+	s.cmd = exec.Command(binary, "serve")
+	s.cmd.Env = shopEnv(s.dbURL, extraEnv...)
+	stderr, err := s.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Bytes()
+			s.logs.Write(append(line, '\n'))
+			var rec struct {
+				Msg  string `json:"msg"`
+				Addr string `json:"addr"`
+			}
+			if json.Unmarshal(line, &rec) == nil && rec.Msg == "http server listening" {
+				addr <- rec.Addr
+			}
+		}
+		close(addr)
+	}()
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("shop logs:\n%s", s.logs.String())
+		}
+	})
+	select {
+	case a, ok := <-addr:
+		if !ok {
+			t.Fatalf("shop exited before listening; logs:\n%s", s.logs.String())
+		}
+		s.base = "http://" + a
+	case <-time.After(60 * time.Second):
+		t.Fatalf("shop did not start listening; logs:\n%s", s.logs.String())
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (s *shop) stop() error {
+	if s.cmd.ProcessState != nil {
+		return nil
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		return err
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		return fmt.Errorf("shop did not stop on SIGTERM")
+	}
+}
+
+// response is what a call returned.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+func (r response) object(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	r.json(t, &m)
+	return m
+}
+
+// call sends a request; body may be nil, a string (sent as is) or a value
+// (sent as JSON). Options add headers as "Name: value".
+func (s *shop) call(method, path, token string, body any, headers ...string) response {
+	s.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rd = bytes.NewReader(buf)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, s.base+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for _, h := range headers {
+		name, value, _ := strings.Cut(h, ": ")
+		req.Header.Set(name, value)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+}
+
+// must asserts the status of a call and returns it.
+func (s *shop) must(status int, r response) response {
+	s.t.Helper()
+	if r.Status != status {
+		s.t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
+	}
+	return r
+}
+
+// login returns a session token.
+func (s *shop) login(email, password string) string {
+	s.t.Helper()
+	r := s.must(http.StatusOK, s.call("POST", "/api/identity/login", "", map[string]any{"email": email, "password": password}))
+	var out struct {
+		Token string `json:"token"`
+	}
+	r.json(s.t, &out)
+	if out.Token == "" {
+		s.t.Fatalf("login returned no token: %s", r.Body)
+	}
+	return out.Token
+}
+
+// register creates a customer and returns a session token.
+func (s *shop) register(email string) string {
+	s.t.Helper()
+	s.must(http.StatusCreated, s.call("POST", "/api/identity/register", "", map[string]any{
+		"email": email, "password": "a long enough password", "name": "Test Customer"}))
+	return s.login(email, "a long enough password")
+}

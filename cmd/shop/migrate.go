@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/shopmonolith/shop/platform/kernel"
+	"github.com/shopmonolith/shop/platform/migrate"
+)
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, lookup Env) error {
+	if len(args) == 0 || len(args) > 2 {
+		return usageError{"migrate needs up, down or status, and optionally a module"}
+	}
+	action := args[0]
+	g, err := kernel.NewGraph(descriptors()...)
+	if err != nil {
+		return err
+	}
+	var mods []string
+	for _, d := range g.Order() {
+		mods = append(mods, d.Name)
+	}
+	if len(args) == 2 {
+		if !g.Has(args[1]) {
+			return usageError{fmt.Sprintf("unknown module %q", args[1])}
+		}
+		mods = []string{args[1]}
+	}
+	switch action {
+	case "up", "status":
+	case "down":
+		if len(args) != 2 {
+			return usageError{"migrate down reverts one step of one module: name the module"}
+		}
+	default:
+		return usageError{fmt.Sprintf("unknown migrate action %q", action)}
+	}
+	e, err := load(lookup, stderr)
+	if err != nil {
+		return err
+	}
+	dbs, closeDB, err := e.openDatabases(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODULE\tVERSION\tLATEST\tSTATE")
+	for _, m := range mods {
+		db, err := dbs.Open(ctx, m)
+		if err != nil {
+			return err
+		}
+		src, err := dbs.Migrations(m)
+		if err != nil {
+			return err
+		}
+		switch action {
+		case "up":
+			err = migrate.Up(db, src)
+		case "down":
+			err = migrate.Down(db, src)
+		}
+		if err != nil {
+			return err
+		}
+		st, err := migrate.State(db, src)
+		if err != nil {
+			return err
+		}
+		state := "up to date"
+		switch {
+		case st.Dirty:
+			state = "DIRTY: fix by hand, then force the version"
+		case st.Version < st.Latest:
+			state = "pending"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", m, st.Version, st.Latest, state)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/shopmonolith/shop/migrations"
+	"github.com/shopmonolith/shop/modules/catalog"
+	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/devdb"
+	"github.com/shopmonolith/shop/platform/kernel"
+	"github.com/shopmonolith/shop/platform/logging"
+)
+
+// descriptors lists every module this binary holds, in registration order.
+func descriptors() []kernel.Descriptor {
+	return []kernel.Descriptor{identity.Descriptor, catalog.Descriptor}
+}
+
+// env bundles what every command starts from.
+type env struct {
+	cfg config.Config
+	log *slog.Logger
+}
+
+func load(lookup Env, stderr io.Writer) (env, error) {
+	cfg, err := config.Load(lookup)
+	if err != nil {
+		return env{}, err
+	}
+	return env{cfg: cfg, log: logging.New(stderr, cfg.Log.Format, cfg.Log.Level)}, nil
+}
+
+// openDatabases finds the database and opens the owner connection. The
+// returned close function also stops an embedded PostgreSQL.
+func (e env) openDatabases(ctx context.Context, autoMigrate bool) (*kernel.Databases, func(), error) {
+	loc, err := devdb.Locate(ctx, e.cfg.DB, e.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	owner, err := database.OpenOwner(ctx, loc.URL, e.cfg.DB)
+	if err != nil {
+		stopEmbedded(loc, e.log)
+		return nil, nil, fmt.Errorf("database (%s): %w", loc.Source, err)
+	}
+	dbs := kernel.NewDatabases(owner, migrations.FS, autoMigrate, e.log)
+	return dbs, func() {
+		dbs.Close()
+		stopEmbedded(loc, e.log)
+	}, nil
+}
+
+func stopEmbedded(loc devdb.Located, log *slog.Logger) {
+	if loc.Stop == nil {
+		return
+	}
+	if err := loc.Stop(); err != nil {
+		log.Warn("stop embedded PostgreSQL", slog.String("error", err.Error()))
+	}
+}

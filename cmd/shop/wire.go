@@ -1,0 +1,21 @@
+//go:build wireinject
+
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/google/wire"
+
+	"github.com/shopmonolith/shop/modules/catalog"
+	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/kernel"
+)
+
+// buildApp composes every module behind one HTTP edge.
+func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases) (*App, error) {
+	wire.Build(platformSet, identity.ProviderSet, catalog.ProviderSet, newApp)
+	return nil, nil
+}

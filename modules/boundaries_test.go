@@ -1,0 +1,225 @@
+package modules_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/tools/go/packages"
+
+	"github.com/shopmonolith/shop/platform/database/dbtest"
+)
+
+const root = "github.com/shopmonolith/shop"
+
+// importGraph maps every package of the repository (tests included) to the
+// repository packages it imports.
+func importGraph(t *testing.T) map[string][]string {
+	t.Helper()
+	cfg := &packages.Config{Mode: packages.NeedName | packages.NeedImports, Tests: true, Dir: ".."}
+	pkgs, err := packages.Load(cfg, "./...")
+	if err != nil {
+		t.Fatalf("load packages: %v", err)
+	}
+	graph := map[string][]string{}
+	for _, p := range pkgs {
+		if len(p.Errors) > 0 {
+			t.Fatalf("package %s: %v", p.PkgPath, p.Errors[0])
+		}
+		// Test variants are named "pkg [pkg.test]"; the imports count the same.
+		path, _, _ := strings.Cut(p.ID, " ")
+		path = strings.TrimSuffix(path, ".test")
+		path = strings.TrimSuffix(path, "_test") // external test packages belong to their package
+		for imp := range p.Imports {
+			if strings.HasPrefix(imp, root+"/") && !slices.Contains(graph[path], imp) {
+				graph[path] = append(graph[path], imp)
+			}
+		}
+		if _, ok := graph[path]; !ok {
+			graph[path] = nil
+		}
+	}
+	return graph
+}
+
+// moduleOf returns the module a package belongs to and the rest of its path
+// inside the module ("" for the module's root package).
+func moduleOf(pkg string) (module, rest string, ok bool) {
+	p, found := strings.CutPrefix(pkg, root+"/modules/")
+	if !found {
+		return "", "", false
+	}
+	module, rest, _ = strings.Cut(p, "/")
+	return module, rest, true
+}
+
+// publicPart reports whether a package inside a module is part of its public
+// face: the root package and the contract test suite.
+func publicPart(module, rest string) bool {
+	return rest == "" || rest == module+"test"
+}
+
+// violations applies the boundary rules to an import graph.
+func violations(graph map[string][]string) []string {
+	var out []string
+	edges := map[string]map[string]bool{}
+	for pkg, imps := range graph {
+		from, _, inModule := moduleOf(pkg)
+		for _, imp := range imps {
+			if imp == pkg {
+				continue // a test variant importing the package it tests
+			}
+			switch {
+			case strings.HasPrefix(imp, root+"/cmd"):
+				out = append(out, fmt.Sprintf("%s imports %s: nothing may import cmd/", pkg, imp))
+			case strings.HasPrefix(pkg, root+"/platform") && strings.HasPrefix(imp, root+"/modules"):
+				out = append(out, fmt.Sprintf("%s imports %s: platform/ must not import modules/", pkg, imp))
+			}
+			to, rest, isModule := moduleOf(imp)
+			if !isModule || !inModule || to == from {
+				continue
+			}
+			if !publicPart(to, rest) {
+				out = append(out, fmt.Sprintf("%s imports %s: only %s's public package may be imported", pkg, imp, to))
+			}
+			if edges[from] == nil {
+				edges[from] = map[string]bool{}
+			}
+			edges[from][to] = true
+		}
+	}
+	if cycle := findCycle(edges); cycle != nil {
+		out = append(out, "module import cycle: "+strings.Join(cycle, " -> "))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func findCycle(edges map[string]map[string]bool) []string {
+	state := map[string]int{} // 0 new, 1 on the path, 2 done
+	var path []string
+	var visit func(string) []string
+	visit = func(m string) []string {
+		if state[m] == 1 {
+			i := slices.Index(path, m)
+			return append(slices.Clone(path[i:]), m)
+		}
+		if state[m] == 2 {
+			return nil
+		}
+		state[m] = 1
+		path = append(path, m)
+		next := make([]string, 0, len(edges[m]))
+		for n := range edges[m] {
+			next = append(next, n)
+		}
+		slices.Sort(next)
+		for _, n := range next {
+			if c := visit(n); c != nil {
+				return c
+			}
+		}
+		path = path[:len(path)-1]
+		state[m] = 2
+		return nil
+	}
+	names := make([]string, 0, len(edges))
+	for m := range edges {
+		names = append(names, m)
+	}
+	slices.Sort(names)
+	for _, m := range names {
+		if c := visit(m); c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestRepositoryRespectsBoundaries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads every package")
+	}
+	t.Parallel()
+	graph := importGraph(t)
+	if len(graph) < 10 {
+		t.Fatalf("loaded only %d packages; the loader is misconfigured", len(graph))
+	}
+	for _, v := range violations(graph) {
+		t.Error(v)
+	}
+}
+
+// The rules themselves, on synthetic graphs: each case must be caught.
+func TestViolationsAreDetected(t *testing.T) {
+	t.Parallel()
+	m := func(p string) string { return root + "/modules/" + p }
+	tests := []struct {
+		name  string
+		graph map[string][]string
+		want  string
+	}{
+		{"internal import", map[string][]string{m("catalog/internal/rest"): {m("identity/internal/domain")}}, "only identity's public package"},
+		{"non-public sub-package", map[string][]string{m("catalog"): {m("identity/tokens")}}, "only identity's public package"},
+		{"cycle", map[string][]string{m("cart"): {m("orders")}, m("orders/internal/saga"): {m("payments")}, m("payments"): {m("cart")}}, "module import cycle: cart -> orders -> payments -> cart"},
+		{"platform imports modules", map[string][]string{root + "/platform/auth": {m("identity")}}, "platform/ must not import modules/"},
+		{"cmd imported", map[string][]string{m("catalog"): {root + "/cmd/shop"}}, "nothing may import cmd/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := violations(tt.graph)
+			if len(got) == 0 || !strings.Contains(strings.Join(got, "\n"), tt.want) {
+				t.Fatalf("violations = %q, want one containing %q", got, tt.want)
+			}
+		})
+	}
+	allowed := map[string][]string{
+		m("cart"):                {m("catalog"), m("catalog/catalogtest"), root + "/platform/auth"},
+		m("cart/internal/store"): {m("cart/internal/domain")},
+		root + "/cmd/shop":       {m("cart"), m("catalog")},
+	}
+	if got := violations(allowed); len(got) != 0 {
+		t.Fatalf("allowed graph reported %q", got)
+	}
+}
+
+// A module's database role reaches its own schema only: catalog's connection
+// is refused on identity's tables by PostgreSQL itself.
+func TestCatalogConnectionIsRefusedOnIdentityTables(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs PostgreSQL")
+	}
+	t.Parallel()
+	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	ctx := context.Background()
+	cat, err := dbs.Open(ctx, "catalog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := dbs.Open(ctx, "identity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := id.Pool.Exec(ctx, "SELECT count(*) FROM identity.users"); err != nil {
+		t.Fatalf("identity cannot read its own table: %v", err)
+	}
+	for _, q := range []string{
+		"SELECT count(*) FROM identity.users",
+		"SELECT count(*) FROM identity.sessions",
+		"INSERT INTO identity.users (id) VALUES (gen_random_uuid())",
+		"CREATE TABLE public.sneaky (id int)",
+	} {
+		_, err := cat.Pool.Exec(ctx, q)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "42501" {
+			t.Errorf("catalog ran %q: err = %v, want permission denied (42501)", q, err)
+		}
+	}
+	if _, err := id.Pool.Exec(ctx, "SELECT count(*) FROM catalog.products"); err == nil {
+		t.Error("identity read catalog.products")
+	}
+}

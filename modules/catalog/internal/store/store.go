@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
+	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/errs"
+)
+
+// Store implements domain.Repository on the catalog's schema.
+type Store struct{ db *database.DB }
+
+var _ domain.Repository = (*Store)(nil)
+
+// New returns a store on the module's own database access.
+func New(db *database.DB) *Store { return &Store{db: db} }
+
+// visible hides inactive products and products of inactive categories.
+const visible = `products.active AND (products.category_id IS NULL OR EXISTS (
+	SELECT 1 FROM categories c WHERE c.id = products.category_id AND c.active))`
+
+// Constraint names from migrations/catalog, mapped to the field they guard.
+var (
+	uniqueFields = map[string]errs.FieldError{
+		"products_sku_key":    errs.Field("sku", "unique", "is taken by another product"),
+		"categories_slug_key": errs.Field("slug", "unique", "is taken by another category"),
+	}
+	foreignKeyFields = map[string]errs.FieldError{
+		"products_category_id_fkey": errs.Field("category_id", "exists", "names no category"),
+		"deals_category_id_fkey":    errs.Field("category_id", "exists", "names no category"),
+		"deals_product_id_fkey":     errs.Field("product_id", "exists", "names no product"),
+	}
+)
+
+// writeError gives a failed write its kind: the database constraints, not a
+// racy read before the write, decide what is a conflict.
+func writeError(err error, op string) error {
+	if c, ok := database.IsUniqueViolation(err); ok {
+		e := &errs.Error{Kind: errs.KindConflict, Message: "it exists already", Err: err}
+		if f, known := uniqueFields[c]; known {
+			e.Message = fmt.Sprintf("%s %s", f.Field, f.Message)
+			e.Fields = []errs.FieldError{f}
+		}
+		return e
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23503" {
+		if f, known := foreignKeyFields[pe.ConstraintName]; known {
+			return &errs.Error{Kind: errs.KindInvalid, Message: "the request has invalid fields",
+				Fields: []errs.FieldError{f}, Err: err}
+		}
+	}
+	return errs.Internal(fmt.Errorf("%s: %w", op, err), op)
+}
+
+func readError(err error, what string) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return errs.E(errs.KindNotFound, "%s not found", what)
+	}
+	return errs.Internal(fmt.Errorf("read %s: %w", what, err), "read "+what)
+}
+
+// updateLocked reads the row under a row lock, lets fn change the domain
+// value and writes it back, all in one transaction, so that concurrent
+// updates of one object serialise instead of losing changes.
+func updateLocked[R any, T any](ctx context.Context, db *database.DB, id, what string,
+	toT func(R) T, toR func(T) R, fn func(*T) error,
+) (T, error) {
+	var out T
+	err := db.InTx(ctx, func(tx *gorm.DB) error {
+		var row R
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Take(&row).Error
+		if err != nil {
+			return readError(err, what)
+		}
+		v := toT(row)
+		if err := fn(&v); err != nil {
+			return err
+		}
+		next := toR(v)
+		if err := tx.Save(&next).Error; err != nil {
+			return writeError(err, "update "+what)
+		}
+		out = v
+		return nil
+	})
+	return out, err
+}
+
+// CreateProduct implements domain.Repository.
+func (s *Store) CreateProduct(ctx context.Context, p domain.Product) error {
+	row := toProductRow(p)
+	if err := s.db.Gorm.WithContext(ctx).Create(&row).Error; err != nil {
+		return writeError(err, "create product")
+	}
+	return nil
+}
+
+// UpdateProduct implements domain.Repository.
+func (s *Store) UpdateProduct(ctx context.Context, id string, fn func(*domain.Product) error) (domain.Product, error) {
+	return updateLocked(ctx, s.db, id, "product", toProduct, toProductRow, fn)
+}
+
+// Product implements domain.Repository.
+func (s *Store) Product(ctx context.Context, id string, includeInactive bool) (domain.Product, error) {
+	return s.productWhere(ctx, "products.id = ?", id, includeInactive)
+}
+
+// ProductBySKU implements domain.Repository.
+func (s *Store) ProductBySKU(ctx context.Context, sku string, includeInactive bool) (domain.Product, error) {
+	return s.productWhere(ctx, "products.sku = ?", sku, includeInactive)
+}
+
+func (s *Store) productWhere(ctx context.Context, cond string, arg any, includeInactive bool) (domain.Product, error) {
+	q := s.db.Gorm.WithContext(ctx).Where(cond, arg)
+	if !includeInactive {
+		q = q.Where(visible)
+	}
+	var row productRow
+	if err := q.Take(&row).Error; err != nil {
+		return domain.Product{}, readError(err, "product")
+	}
+	return toProduct(row), nil
+}
+
+// ListProducts implements domain.Repository with keyset pagination on id.
+func (s *Store) ListProducts(ctx context.Context, f domain.ProductFilter) ([]domain.Product, error) {
+	q := s.db.Gorm.WithContext(ctx).Model(&productRow{})
+	if !f.IncludeInactive {
+		q = q.Where(visible)
+	}
+	if f.CategoryID != "" {
+		q = q.Where("products.category_id = ?", f.CategoryID)
+	}
+	if f.After != "" {
+		q = q.Where("products.id > ?", f.After)
+	}
+	if len(f.Terms) > 0 {
+		q = q.Where("products.search @@ to_tsquery('simple', ?)", prefixQuery(f.Terms))
+	}
+	var rows []productRow
+	if err := q.Order("products.id").Limit(f.Limit).Find(&rows).Error; err != nil {
+		return nil, errs.Internal(fmt.Errorf("list products: %w", err), "list products")
+	}
+	return mapRows(rows, toProduct), nil
+}
+
+// prefixQuery ANDs the terms, each matching as a word prefix ("mu" finds
+// "mug"). The domain reduced terms to letters and digits, so quoting them is
+// enough to keep tsquery syntax out.
+func prefixQuery(terms []string) string {
+	parts := make([]string, len(terms))
+	for i, t := range terms {
+		parts[i] = "'" + t + "':*"
+	}
+	return strings.Join(parts, " & ")
+}
+
+// CurrentDeals implements domain.Repository: one query for a whole page.
+func (s *Store) CurrentDeals(ctx context.Context, productIDs, categoryIDs []string, now time.Time) ([]domain.Deal, error) {
+	q := s.db.Gorm.WithContext(ctx).
+		Where("active AND starts_at <= ? AND ends_at > ?", now, now)
+	switch {
+	case len(categoryIDs) == 0:
+		q = q.Where("product_id IN ?", productIDs)
+	default:
+		q = q.Where("(product_id IN ? OR category_id IN ?)", productIDs, categoryIDs)
+	}
+	var rows []dealRow
+	if err := q.Order("id").Find(&rows).Error; err != nil {
+		return nil, errs.Internal(fmt.Errorf("current deals: %w", err), "load deals")
+	}
+	return mapRows(rows, toDeal), nil
+}
