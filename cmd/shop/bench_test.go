@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shopmonolith/shop/modules/catalog"
@@ -205,17 +206,24 @@ func bareHandler(pool *pgxpool.Pool) http.Handler {
 	mux.HandleFunc("GET /api/products/{id}", func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		var p product
-		err := pool.QueryRow(ctx, `SELECT id::text, sku, name, description, category_id::text, price_minor, currency, active, created_at, updated_at
-			FROM products WHERE id = $1 AND active`, r.PathValue("id")).
+		err := pool.QueryRow(ctx, `SELECT id, sku, name, description, category_id, price_minor, currency, active, created_at, updated_at
+			FROM products WHERE products.id = $1 AND products.active AND (products.category_id IS NULL OR EXISTS (
+			SELECT 1 FROM categories c WHERE c.id = products.category_id AND c.active)) LIMIT 1`, r.PathValue("id")).
 			Scan(&p.ID, &p.SKU, &p.Name, &p.Description, &p.CategoryID, &p.Price.Amount, &p.Price.Currency, &p.Active, &p.CreatedAt, &p.UpdatedAt)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusNotFound)
 			return
 		}
 		p.EffectivePrice = p.Price
-		rows, err := pool.Query(ctx, `SELECT id::text, name, kind, value, currency, ends_at FROM deals
-			WHERE active AND starts_at <= $1 AND ends_at > $1 AND (product_id = $2 OR category_id = $3)`,
-			time.Now(), p.ID, p.CategoryID)
+		now := time.Now()
+		const deals = `SELECT id, name, kind, value, currency, product_id, category_id, starts_at, ends_at, active, created_at, updated_at
+			FROM deals WHERE active AND starts_at <= $1 AND ends_at > $1`
+		var rows pgx.Rows
+		if p.CategoryID == nil {
+			rows, err = pool.Query(ctx, deals+` AND (product_id IN ($2)) ORDER BY id`, now, p.ID)
+		} else {
+			rows, err = pool.Query(ctx, deals+` AND (product_id IN ($2) OR category_id IN ($3)) ORDER BY id`, now, p.ID, *p.CategoryID)
+		}
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -224,7 +232,10 @@ func bareHandler(pool *pgxpool.Pool) http.Handler {
 			var d deal
 			var kind, cur string
 			var value int64
-			if err := rows.Scan(&d.ID, &d.Name, &kind, &value, &cur, &d.EndsAt); err != nil {
+			var productID, categoryID *string
+			var startsAt, createdAt, updatedAt time.Time
+			var active bool
+			if err := rows.Scan(&d.ID, &d.Name, &kind, &value, &cur, &productID, &categoryID, &startsAt, &d.EndsAt, &active, &createdAt, &updatedAt); err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}

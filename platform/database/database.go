@@ -25,7 +25,6 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"github.com/shopmonolith/shop/platform/config"
 )
@@ -176,16 +175,19 @@ func (o *Owner) Open(ctx context.Context, module string, log *slog.Logger) (*DB,
 		pool.Close()
 		return nil, fmt.Errorf("connect as %s: %w", pc.ConnConfig.User, err)
 	}
+	// database/sql keeps up to half the budget idle instead of acquiring a
+	// connection from the pool per query (OpenDBFromPool's default); the rest
+	// stays with the pgx pool for modules' direct pgx queries, readiness pings
+	// and migrations.
 	sqlDB := stdlib.OpenDBFromPool(pool)
+	sqlDB.SetMaxOpenConns(int(pc.MaxConns))
+	sqlDB.SetMaxIdleConns(int(pc.MaxConns) / 2)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	g, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
 		SkipDefaultTransaction: true,
+		QueryFields:            true, // name columns: SELECT * would also fetch columns rows do not map
 		NowFunc:                func() time.Time { return time.Now().UTC() },
-		Logger: logger.NewSlogLogger(log, logger.Config{
-			SlowThreshold:             200 * time.Millisecond,
-			LogLevel:                  logger.Warn,
-			IgnoreRecordNotFoundError: true,
-			ParameterizedQueries:      true,
-		}),
+		Logger:                 queryLog{log: log, slow: 200 * time.Millisecond},
 	})
 	if err != nil {
 		pool.Close()

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -112,21 +114,36 @@ func (s *Store) UpdateProduct(ctx context.Context, id string, fn func(*domain.Pr
 
 // Product implements domain.Repository.
 func (s *Store) Product(ctx context.Context, id string, includeInactive bool) (domain.Product, error) {
-	return s.productWhere(ctx, "products.id = ?", id, includeInactive)
+	return s.productWhere(ctx, "products.id = $1", id, includeInactive)
 }
 
 // ProductBySKU implements domain.Repository.
 func (s *Store) ProductBySKU(ctx context.Context, sku string, includeInactive bool) (domain.Product, error) {
-	return s.productWhere(ctx, "products.sku = ?", sku, includeInactive)
+	return s.productWhere(ctx, "products.sku = $1", sku, includeInactive)
 }
 
+// productColumns lists productRow's columns in field order, for the hot read
+// paths that go through pgx directly (see productWhere).
+const productColumns = `products.id, products.sku, products.name, products.description, products.price_minor,
+	products.currency, products.category_id, products.active, products.created_at, products.updated_at`
+
+// productWhere is the storefront's hottest query. It runs on the module's pgx
+// pool directly: gorm's statement building and reflection-based scanning cost
+// more than the query itself here, and the SQL is fixed anyway.
 func (s *Store) productWhere(ctx context.Context, cond string, arg any, includeInactive bool) (domain.Product, error) {
-	q := s.db.Gorm.WithContext(ctx).Where(cond, arg)
+	sql := "SELECT " + productColumns + " FROM products WHERE " + cond
 	if !includeInactive {
-		q = q.Where(visible)
+		sql += " AND " + visible
 	}
-	var row productRow
-	if err := q.Take(&row).Error; err != nil {
+	rows, err := s.db.Pool.Query(ctx, sql+" LIMIT 1", arg)
+	if err != nil {
+		return domain.Product{}, readError(err, "product")
+	}
+	row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[productRow])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return domain.Product{}, errs.E(errs.KindNotFound, "product not found")
+	}
+	if err != nil {
 		return domain.Product{}, readError(err, "product")
 	}
 	return toProduct(row), nil
@@ -165,19 +182,44 @@ func prefixQuery(terms []string) string {
 	return strings.Join(parts, " & ")
 }
 
-// CurrentDeals implements domain.Repository: one query for a whole page.
+// dealColumns lists dealRow's columns in field order.
+const dealColumns = `id, name, kind, value, currency, product_id, category_id, starts_at, ends_at, active, created_at, updated_at`
+
+// CurrentDeals implements domain.Repository: one query for a whole page. Like
+// productWhere it is on every storefront read, so it uses pgx directly.
 func (s *Store) CurrentDeals(ctx context.Context, productIDs, categoryIDs []string, now time.Time) ([]domain.Deal, error) {
-	q := s.db.Gorm.WithContext(ctx).
-		Where("active AND starts_at <= ? AND ends_at > ?", now, now)
-	switch {
-	case len(categoryIDs) == 0:
-		q = q.Where("product_id IN ?", productIDs)
-	default:
-		q = q.Where("(product_id IN ? OR category_id IN ?)", productIDs, categoryIDs)
+	// IN lists of single parameters, not = ANY($n): pgx encodes a string
+	// slice as uuid[] through its generic array path, which costs more than
+	// the query on this hot path.
+	args := make([]any, 0, 1+len(productIDs)+len(categoryIDs))
+	args = append(args, now)
+	var b strings.Builder
+	b.WriteString("SELECT " + dealColumns + " FROM deals WHERE active AND starts_at <= $1 AND ends_at > $1 AND (product_id IN (")
+	args = placeholders(&b, args, productIDs)
+	if len(categoryIDs) > 0 {
+		b.WriteString(") OR category_id IN (")
+		args = placeholders(&b, args, categoryIDs)
 	}
-	var rows []dealRow
-	if err := q.Order("id").Find(&rows).Error; err != nil {
+	b.WriteString(")) ORDER BY id")
+	rows, err := s.db.Pool.Query(ctx, b.String(), args...)
+	if err != nil {
 		return nil, errs.Internal(fmt.Errorf("current deals: %w", err), "load deals")
 	}
-	return mapRows(rows, toDeal), nil
+	found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[dealRow])
+	if err != nil {
+		return nil, errs.Internal(fmt.Errorf("current deals: %w", err), "load deals")
+	}
+	return mapRows(found, toDeal), nil
+}
+
+// placeholders writes "$n, $n+1, …" for values and appends them to args.
+func placeholders(b *strings.Builder, args []any, values []string) []any {
+	for i, v := range values {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		args = append(args, v)
+		b.WriteString("$" + strconv.Itoa(len(args)))
+	}
+	return args
 }
