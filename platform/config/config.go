@@ -93,7 +93,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		}
 	}
 	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
-		return Config{}, fmt.Errorf("configuration: %w", err)
+		return Config{}, fmt.Errorf("configuration: %w", nameParseErrors(err))
 	}
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
@@ -160,6 +160,29 @@ func (c Config) Validate() error {
 		bad("SHOP_BOOTSTRAP_ADMIN_EMAIL/SHOP_BOOTSTRAP_ADMIN_PASSWORD", "set both or neither")
 	}
 	return errors.Join(problems...)
+}
+
+// nameParseErrors rewrites the parser's errors, which name Go fields, to
+// name the environment variables an operator actually sets.
+func nameParseErrors(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	byField := map[string]string{}
+	walk(reflect.ValueOf(Config{}), func(f reflect.StructField, _ reflect.Value) {
+		byField[f.Name] = f.Tag.Get("env")
+	})
+	var out []error
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) && byField[pe.Name] != "" {
+			out = append(out, fmt.Errorf("%s: cannot parse as %s: %w", byField[pe.Name], pe.Type, pe.Err))
+			continue
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
 }
 
 // Names lists every environment variable the configuration reads.

@@ -27,6 +27,7 @@ const (
 	KindTooLarge                     // request body exceeds the limit
 	KindUnsupportedMedia             // wrong content type
 	KindMalformed                    // the request cannot be parsed
+	KindMethodNotAllowed             // the resource exists, but not with this method
 )
 
 var kindNames = [...]string{
@@ -41,6 +42,7 @@ var kindNames = [...]string{
 	KindTooLarge:         "too_large",
 	KindUnsupportedMedia: "unsupported_media_type",
 	KindMalformed:        "malformed",
+	KindMethodNotAllowed: "method_not_allowed",
 }
 
 func (k Kind) String() string {

@@ -41,6 +41,7 @@ var kindStatus = map[errs.Kind]int{
 	errs.KindTooLarge:         http.StatusRequestEntityTooLarge,
 	errs.KindUnsupportedMedia: http.StatusUnsupportedMediaType,
 	errs.KindMalformed:        http.StatusBadRequest,
+	errs.KindMethodNotAllowed: http.StatusMethodNotAllowed,
 }
 
 // StatusOf maps an error kind to its HTTP status.
@@ -60,8 +61,6 @@ func KindOfStatus(status int) errs.Kind {
 		}
 	}
 	switch {
-	case status == http.StatusMethodNotAllowed:
-		return errs.KindNotFound
 	case status >= 500:
 		return errs.KindInternal
 	default:

@@ -117,12 +117,12 @@ func (s *Server) Run(ctx context.Context, ready ListenFunc) error {
 		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("http server listening", slog.String("addr", ln.Addr().String()))
 	if ready != nil {
 		ready(ln.Addr())
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 
 	select {
 	case err := <-errc:

@@ -1,0 +1,200 @@
+package config_test
+
+import (
+	"bufio"
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/shopmonolith/shop/platform/config"
+)
+
+func lookup(env map[string]string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		v, ok := env[name]
+		return v, ok
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(lookup(nil))
+	if err != nil {
+		t.Fatalf("Load(defaults) = %v", err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate(defaults) = %v", err)
+	}
+	if c.Env != config.EnvDevelopment {
+		t.Errorf("Env = %q, want development", c.Env)
+	}
+	if c.Log.Format != "text" {
+		t.Errorf("Log.Format = %q, want text in development", c.Log.Format)
+	}
+	if c.Auth.CookieSecure == nil || *c.Auth.CookieSecure {
+		t.Errorf("Auth.CookieSecure = %v, want false in development", c.Auth.CookieSecure)
+	}
+	if c.HTTP.BodyLimitBytes != 1<<20 || c.DB.RoleSecret != config.DevRoleSecret || c.DB.MaxConnsPerModule != 8 {
+		t.Errorf("unexpected defaults: %+v", c)
+	}
+}
+
+func TestLoadProductionDerivedDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(lookup(map[string]string{
+		"SHOP_ENV":               "production",
+		"SHOP_DB_ROLE_SECRET":    "a-real-production-secret",
+		"SHOP_HTTP_CORS_ORIGINS": "https://shop.example,https://admin.shop.example",
+	}))
+	if err != nil {
+		t.Fatalf("Load = %v", err)
+	}
+	if c.Log.Format != "json" {
+		t.Errorf("Log.Format = %q, want json in production", c.Log.Format)
+	}
+	if c.Auth.CookieSecure == nil || !*c.Auth.CookieSecure {
+		t.Errorf("Auth.CookieSecure = %v, want true in production", c.Auth.CookieSecure)
+	}
+	if got := strings.Join(c.HTTP.CORSOrigins, " "); got != "https://shop.example https://admin.shop.example" {
+		t.Errorf("CORSOrigins = %q", got)
+	}
+}
+
+func TestLoadReportsInvalidSettings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string // substrings of the error
+	}{
+		{"bad env", map[string]string{"SHOP_ENV": "staging"}, []string{"SHOP_ENV", `"staging"`}},
+		{"CORS origin without scheme", map[string]string{"SHOP_HTTP_CORS_ORIGINS": "shop.example"}, []string{"SHOP_HTTP_CORS_ORIGINS", `"shop.example"`}},
+		{"production with default role secret", map[string]string{"SHOP_ENV": "production"}, []string{"SHOP_DB_ROLE_SECRET", "production"}},
+		{"short role secret", map[string]string{"SHOP_DB_ROLE_SECRET": "short"}, []string{"SHOP_DB_ROLE_SECRET", "16"}},
+		{"bootstrap email without password", map[string]string{"SHOP_BOOTSTRAP_ADMIN_EMAIL": "admin@shop.example"}, []string{"SHOP_BOOTSTRAP_ADMIN_EMAIL/SHOP_BOOTSTRAP_ADMIN_PASSWORD"}},
+		{"bootstrap password without email", map[string]string{"SHOP_BOOTSTRAP_ADMIN_PASSWORD": "pw"}, []string{"SHOP_BOOTSTRAP_ADMIN_EMAIL/SHOP_BOOTSTRAP_ADMIN_PASSWORD"}},
+		{"bad log level", map[string]string{"SHOP_LOG_LEVEL": "verbose"}, []string{"SHOP_LOG_LEVEL"}},
+		{"bad log format", map[string]string{"SHOP_LOG_FORMAT": "xml"}, []string{"SHOP_LOG_FORMAT"}},
+		{"zero body limit", map[string]string{"SHOP_HTTP_BODY_LIMIT_BYTES": "0"}, []string{"SHOP_HTTP_BODY_LIMIT_BYTES"}},
+		{"zero request timeout", map[string]string{"SHOP_HTTP_REQUEST_TIMEOUT": "0s"}, []string{"SHOP_HTTP_REQUEST_TIMEOUT"}},
+		{"one connection per module", map[string]string{"SHOP_DB_MAX_CONNS_PER_MODULE": "1"}, []string{"SHOP_DB_MAX_CONNS_PER_MODULE"}},
+		{"short session", map[string]string{"SHOP_AUTH_SESSION_TTL": "30s"}, []string{"SHOP_AUTH_SESSION_TTL"}},
+		{"no login attempts", map[string]string{"SHOP_AUTH_LOGIN_PER_IP": "0"}, []string{"SHOP_AUTH_LOGIN_PER_IP"}},
+		// The env library names the Go field, not the variable, on parse errors.
+		{"unparsable duration", map[string]string{"SHOP_HTTP_REQUEST_TIMEOUT": "soon"}, []string{"SHOP_HTTP_REQUEST_TIMEOUT", `"soon"`}},
+		{"every problem at once", map[string]string{"SHOP_ENV": "staging", "SHOP_LOG_LEVEL": "loud"}, []string{"SHOP_ENV", "SHOP_LOG_LEVEL"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.Load(lookup(tt.env))
+			if err == nil {
+				t.Fatalf("Load(%v) = nil error, want one naming %v", tt.env, tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadReadsOnlyKnownNames(t *testing.T) {
+	t.Parallel()
+	known := map[string]bool{}
+	for _, n := range config.Names() {
+		known[n] = true
+	}
+	_, err := config.Load(func(name string) (string, bool) {
+		if !known[name] {
+			t.Errorf("Load looked up %q, which Names() does not list", name)
+		}
+		return "", false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPrintMasksSecretsAndListsEveryName(t *testing.T) {
+	t.Parallel()
+	const (
+		roleSecret = "role-secret-0123456789"
+		adminPW    = "admin-password-42"
+		dbPassword = "db-pass-xyz"
+	)
+	c, err := config.Load(lookup(map[string]string{
+		"DATABASE_URL":                  "postgres://shop:" + dbPassword + "@db.internal:5432/shop?sslmode=disable",
+		"SHOP_DB_ROLE_SECRET":           roleSecret,
+		"SHOP_BOOTSTRAP_ADMIN_EMAIL":    "admin@shop.example",
+		"SHOP_BOOTSTRAP_ADMIN_PASSWORD": adminPW,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := c.Print(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, secret := range []string{roleSecret, adminPW, dbPassword} {
+		if strings.Contains(out, secret) {
+			t.Errorf("Print leaks %q:\n%s", secret, out)
+		}
+	}
+
+	values := map[string]string{}
+	sc := bufio.NewScanner(&buf)
+	for sc.Scan() {
+		line, _, _ := strings.Cut(sc.Text(), " # ")
+		name, value, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok {
+			t.Errorf("line %q is not NAME=value", sc.Text())
+			continue
+		}
+		values[name] = value
+	}
+	for _, name := range config.Names() {
+		if _, ok := values[name]; !ok {
+			t.Errorf("Print does not list %s", name)
+		}
+	}
+	if len(values) != len(config.Names()) {
+		t.Errorf("Print lists %d names, Names() has %d", len(values), len(config.Names()))
+	}
+	checks := map[string]string{
+		"SHOP_DB_ROLE_SECRET":           "********",
+		"SHOP_BOOTSTRAP_ADMIN_PASSWORD": "********",
+		"SHOP_BOOTSTRAP_ADMIN_EMAIL":    "admin@shop.example",
+		"DATABASE_URL":                  "postgres://shop:xxxxx@db.internal:5432/shop?sslmode=disable",
+		"SHOP_HTTP_BODY_LIMIT_BYTES":    "1048576",
+	}
+	for name, want := range checks {
+		if got := values[name]; got != want {
+			t.Errorf("%s printed as %q, want %q", name, got, want)
+		}
+	}
+}
+
+func TestPrintLeavesEmptySecretsEmpty(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(lookup(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := c.Print(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if strings.HasPrefix(line, "SHOP_BOOTSTRAP_ADMIN_PASSWORD=") {
+			value, _, _ := strings.Cut(strings.TrimPrefix(line, "SHOP_BOOTSTRAP_ADMIN_PASSWORD="), " ")
+			if value != "" {
+				t.Errorf("unset password printed as %q, want empty", value)
+			}
+			return
+		}
+	}
+	t.Error("SHOP_BOOTSTRAP_ADMIN_PASSWORD not printed")
+}

@@ -1,0 +1,301 @@
+package database_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"gorm.io/gorm"
+
+	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/database/dbtest"
+)
+
+var modules = []string{"alpha", "beta"}
+
+// newDatabase creates an empty database and a role prefix of its own, so
+// that parallel tests (and parallel test binaries) never share module roles.
+// Both are dropped when the test ends.
+func newDatabase(t *testing.T) (string, config.DB) {
+	t.Helper()
+	cfg := dbtest.Config()
+	cfg.RolePrefix = rolePrefix(t)
+	return createDatabase(t), cfg
+}
+
+// rolePrefix returns a fresh role prefix; the module roles under it are
+// dropped when the test ends, after every database created later.
+func rolePrefix(t *testing.T) string {
+	t.Helper()
+	prefix := "pt_" + randomHex()
+	t.Cleanup(func() {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, dbtest.ServerURL())
+		if err != nil {
+			t.Errorf("cleanup: %v", err)
+			return
+		}
+		defer conn.Close(ctx)
+		for _, m := range modules {
+			if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{prefix + "_" + m}.Sanitize()); err != nil {
+				t.Errorf("drop role: %v", err)
+			}
+		}
+	})
+	return prefix
+}
+
+// createDatabase creates an empty database, dropped when the test ends.
+func createDatabase(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbtest.ServerURL())
+	if err != nil {
+		t.Fatalf("connect to test PostgreSQL (%s): %v", dbtest.ServerURL(), err)
+	}
+	defer conn.Close(ctx)
+	name := "platform_test_" + randomHex()
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, dbtest.ServerURL())
+		if err != nil {
+			t.Errorf("cleanup: %v", err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database: %v", err)
+		}
+	})
+	u, err := url.Parse(dbtest.ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func randomHex() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func openOwner(t *testing.T, dbURL string, cfg config.DB) *database.Owner {
+	t.Helper()
+	o, err := database.OpenOwner(context.Background(), dbURL, cfg)
+	if err != nil {
+		t.Fatalf("open owner: %v", err)
+	}
+	t.Cleanup(o.Close)
+	return o
+}
+
+func openModule(t *testing.T, o *database.Owner, module string) *database.DB {
+	t.Helper()
+	db, err := o.Open(context.Background(), module, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("open %s: %v", module, err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
+func TestProvisionConcurrentAndIdempotent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL, cfg := newDatabase(t)
+	const replicas = 4
+	owners := make([]*database.Owner, replicas)
+	for i := range owners {
+		owners[i] = openOwner(t, dbURL, cfg)
+	}
+	start := make(chan struct{})
+	errc := make(chan error, replicas*len(modules))
+	var wg sync.WaitGroup
+	for _, o := range owners {
+		for _, m := range modules {
+			wg.Go(func() {
+				<-start
+				errc <- o.Provision(ctx, m)
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Errorf("concurrent Provision: %v", err)
+		}
+	}
+	// Again, one after another: nothing changes and nothing fails.
+	for _, o := range owners[:2] {
+		if err := o.Provision(ctx, "alpha"); err != nil {
+			t.Errorf("repeated Provision: %v", err)
+		}
+	}
+
+	var schemaOwner string
+	var super, createDB, createRole bool
+	err := owners[0].Pool().QueryRow(ctx, `
+		SELECT pg_get_userbyid(n.nspowner), r.rolsuper, r.rolcreatedb, r.rolcreaterole
+		FROM pg_namespace n JOIN pg_roles r ON r.rolname = $1
+		WHERE n.nspname = 'alpha'`, owners[0].RoleName("alpha")).Scan(&schemaOwner, &super, &createDB, &createRole)
+	if err != nil {
+		t.Fatalf("inspect alpha: %v", err)
+	}
+	if schemaOwner != cfg.RolePrefix+"_alpha" {
+		t.Errorf("schema alpha owned by %q, want %s_alpha", schemaOwner, cfg.RolePrefix)
+	}
+	if super || createDB || createRole {
+		t.Errorf("alpha's role is privileged: super=%v createdb=%v createrole=%v", super, createDB, createRole)
+	}
+	// Every replica derives the same password: each can connect as the role.
+	for _, o := range owners {
+		db := openModule(t, o, "alpha")
+		if err := db.Check(ctx); err != nil {
+			t.Errorf("Check = %v", err)
+		}
+	}
+}
+
+// Roles are shared by every database of a server, while advisory locks are
+// per database: test databases (dbtest) provision the same module roles
+// concurrently, and must not fail doing so.
+func TestProvisionConcurrentAcrossDatabases(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := dbtest.Config()
+	cfg.RolePrefix = rolePrefix(t)
+	const databases, rounds = 4, 5
+	owners := make([]*database.Owner, databases)
+	for i := range owners {
+		owners[i] = openOwner(t, createDatabase(t), cfg)
+	}
+	for round := range rounds {
+		start := make(chan struct{})
+		errc := make(chan error, databases)
+		var wg sync.WaitGroup
+		for _, o := range owners {
+			wg.Go(func() {
+				<-start
+				errc <- o.Provision(ctx, "alpha")
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			if err != nil {
+				t.Errorf("round %d: Provision in parallel databases: %v", round, err)
+			}
+		}
+	}
+	for _, o := range owners {
+		if err := openModule(t, o, "alpha").Check(ctx); err != nil {
+			t.Errorf("Check = %v", err)
+		}
+	}
+}
+
+func TestProvisionRejectsBadModuleNames(t *testing.T) {
+	t.Parallel()
+	dbURL, cfg := newDatabase(t)
+	o := openOwner(t, dbURL, cfg)
+	for _, name := range []string{"", "Alpha", "1alpha", "al-pha", "alpha;drop", `al"pha`, "a234567890123456789012345678901x"} {
+		if err := o.Provision(context.Background(), name); err == nil {
+			t.Errorf("Provision(%q) = nil error", name)
+		}
+	}
+}
+
+func TestIsUniqueViolationAndInTx(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL, cfg := newDatabase(t)
+	o := openOwner(t, dbURL, cfg)
+	if err := o.Provision(ctx, "alpha"); err != nil {
+		t.Fatal(err)
+	}
+	db := openModule(t, o, "alpha")
+	if _, err := db.Pool.Exec(ctx, `CREATE TABLE things (id int PRIMARY KEY, name text NOT NULL CONSTRAINT things_name_key UNIQUE)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Gorm.WithContext(ctx).Exec(`INSERT INTO things VALUES (1, 'lamp')`).Error; err != nil {
+		t.Fatal(err)
+	}
+
+	dupErr := db.Gorm.WithContext(ctx).Exec(`INSERT INTO things VALUES (2, 'lamp')`).Error
+	_, poolErr := db.Pool.Exec(ctx, `INSERT INTO things VALUES (1, 'chair')`)
+	_, otherErr := db.Pool.Exec(ctx, `INSERT INTO things VALUES (3, NULL)`)
+	tests := []struct {
+		name       string
+		err        error
+		constraint string
+		ok         bool
+	}{
+		{"gorm duplicate", dupErr, "things_name_key", true},
+		{"wrapped duplicate", fmt.Errorf("save: %w", dupErr), "things_name_key", true},
+		{"pool duplicate key", poolErr, "things_pkey", true},
+		{"not null violation", otherErr, "", false},
+		{"plain error", errors.New("x"), "", false},
+		{"nil", nil, "", false},
+	}
+	for _, tt := range tests {
+		c, ok := database.IsUniqueViolation(tt.err)
+		if ok != tt.ok || c != tt.constraint {
+			t.Errorf("%s: IsUniqueViolation(%v) = %q, %v; want %q, %v", tt.name, tt.err, c, ok, tt.constraint, tt.ok)
+		}
+	}
+
+	count := func() int64 {
+		var n int64
+		if err := db.Gorm.WithContext(ctx).Table("things").Count(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	boom := errors.New("boom")
+	err := db.InTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec(`INSERT INTO things VALUES (10, 'rolled back')`).Error; err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Errorf("InTx = %v, want boom", err)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("after a failed transaction: %d rows, want 1", n)
+	}
+	if err := db.InTx(ctx, func(tx *gorm.DB) error {
+		return tx.Exec(`INSERT INTO things VALUES (11, 'committed')`).Error
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 2 {
+		t.Errorf("after a committed transaction: %d rows, want 2", n)
+	}
+}
+
+func TestOpenOwnerFailsFast(t *testing.T) {
+	t.Parallel()
+	cfg := dbtest.Config()
+	if _, err := database.OpenOwner(context.Background(), "postgres://postgres@127.0.0.1:1/none?sslmode=disable", cfg); err == nil {
+		t.Error("OpenOwner on a closed port = nil error")
+	}
+	if _, err := database.OpenOwner(context.Background(), "::not a url", cfg); err == nil {
+		t.Error("OpenOwner on a bad URL = nil error")
+	}
+}

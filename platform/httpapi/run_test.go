@@ -1,0 +1,148 @@
+package httpapi_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/shopmonolith/shop/platform/health"
+	"github.com/shopmonolith/shop/platform/httpapi"
+	"github.com/shopmonolith/shop/platform/metrics"
+)
+
+// signalHandler is a slog handler that closes a channel when a record with
+// the given message is logged; it lets the test wait for a point inside Run.
+type signalHandler struct {
+	msg  string
+	ch   chan struct{}
+	once *sync.Once
+}
+
+func (h signalHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h signalHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h signalHandler) WithGroup(string) slog.Handler            { return h }
+func (h signalHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.once.Do(func() { close(h.ch) })
+	}
+	return nil
+}
+
+type result struct {
+	status int
+	body   string
+	err    error
+}
+
+func fetch(client *http.Client, url string) result {
+	resp, err := client.Get(url)
+	if err != nil {
+		return result{err: err}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return result{status: resp.StatusCode, body: string(b), err: err}
+}
+
+func TestRunDrainsGracefully(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, map[string]string{
+		"SHOP_HTTP_ADDR":             "127.0.0.1:0",
+		"SHOP_HTTP_DRAIN_DELAY":      "1s", // only needs to outlast one /readyz round trip
+		"SHOP_HTTP_SHUTDOWN_TIMEOUT": "10s",
+	})
+	draining := make(chan struct{})
+	log := slog.New(signalHandler{msg: "draining", ch: draining, once: &sync.Once{}})
+	h := health.NewState(time.Second)
+	srv := httpapi.New(cfg, log, h, metrics.New(), nil)
+
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv.Router("testmod").GET("/block", func(c echo.Context) error {
+		close(entered)
+		<-release
+		return c.String(http.StatusOK, "done")
+	})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrc := make(chan net.Addr, 1)
+	runErr := make(chan error, 1)
+	go func() { runErr <- srv.Run(ctx, func(a net.Addr) { addrc <- a }) }()
+
+	var base string
+	select {
+	case a := <-addrc:
+		base = "http://" + a.String()
+	case err := <-runErr:
+		t.Fatalf("Run returned before listening: %v", err)
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+
+	if r := fetch(client, base+"/readyz"); r.err != nil || r.status != http.StatusOK {
+		t.Fatalf("/readyz before shutdown = %d %v", r.status, r.err)
+	}
+
+	inflight := make(chan result, 1)
+	go func() { inflight <- fetch(client, base+"/block") }()
+	select {
+	case <-entered:
+	case r := <-inflight:
+		t.Fatalf("in-flight request ended early: %+v", r)
+	}
+
+	cancel()
+	<-draining // Run has marked readiness as failing and is in its drain delay
+
+	r := fetch(client, base+"/readyz")
+	if r.err != nil {
+		t.Fatalf("/readyz while draining: %v (the listener must stay open during the drain delay)", r.err)
+	}
+	if r.status != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while draining = %d %s, want 503", r.status, r.body)
+	}
+	if r := fetch(client, base+"/healthz"); r.err != nil || r.status != http.StatusOK {
+		t.Errorf("/healthz while draining = %d %v, want 200", r.status, r.err)
+	}
+	select {
+	case err := <-runErr:
+		t.Fatalf("Run returned %v with a request in flight", err)
+	default:
+	}
+
+	close(release)
+	if r := <-inflight; r.err != nil || r.status != http.StatusOK || r.body != "done" {
+		t.Errorf("in-flight request = %d %q %v, want 200 done", r.status, r.body, r.err)
+	}
+	if err := <-runErr; err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+	if _, err := client.Get(base + "/healthz"); err == nil {
+		t.Error("server still accepts requests after Run returned")
+	}
+}
+
+func TestRunReportsListenError(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cfg := testConfig(t, map[string]string{"SHOP_HTTP_ADDR": ln.Addr().String()})
+	srv := httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), nil)
+	called := false
+	if err := srv.Run(context.Background(), func(net.Addr) { called = true }); err == nil {
+		t.Fatal("Run on a taken address = nil error")
+	}
+	if called {
+		t.Error("ready callback called although listening failed")
+	}
+}

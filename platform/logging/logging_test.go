@@ -1,0 +1,116 @@
+package logging_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/shopmonolith/shop/platform/logging"
+)
+
+// decode parses the single JSON line in buf.
+func decode(t *testing.T, buf *bytes.Buffer) map[string]any {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("want one log line, got %d:\n%s", len(lines), buf.String())
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &m); err != nil {
+		t.Fatalf("log line is not JSON: %v\n%s", err, lines[0])
+	}
+	return m
+}
+
+func TestContextValuesAppearInJSON(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	log := logging.New(&buf, "json", "info")
+	ctx := logging.WithModule(logging.WithRequestID(context.Background(), "req-123"), "catalog")
+	log.InfoContext(ctx, "hello", "k", "v")
+
+	m := decode(t, &buf)
+	want := map[string]string{"msg": "hello", "request_id": "req-123", "module": "catalog", "k": "v"}
+	for k, v := range want {
+		if m[k] != v {
+			t.Errorf("%s = %v, want %q (line %v)", k, m[k], v, m)
+		}
+	}
+}
+
+func TestNoContextValuesNoKeys(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	logging.New(&buf, "json", "info").Info("plain")
+	m := decode(t, &buf)
+	for _, k := range []string{"request_id", "module"} {
+		if _, ok := m[k]; ok {
+			t.Errorf("line has %s without a context value: %v", k, m)
+		}
+	}
+}
+
+func TestForModuleDoesNotRepeatModule(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		ctxModule string
+	}{
+		{"same module in context", "catalog"},
+		{"other module in context", "identity"},
+		{"no module in context", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			log := logging.ForModule(logging.New(&buf, "json", "info"), "catalog")
+			ctx := logging.WithRequestID(context.Background(), "r1")
+			if tt.ctxModule != "" {
+				ctx = logging.WithModule(ctx, tt.ctxModule)
+			}
+			log.With("extra", 1).InfoContext(ctx, "hi")
+
+			if n := strings.Count(buf.String(), `"module"`); n != 1 {
+				t.Errorf("module printed %d times, want once:\n%s", n, buf.String())
+			}
+			m := decode(t, &buf)
+			if m["module"] != "catalog" || m["request_id"] != "r1" {
+				t.Errorf("line = %v, want module catalog and request_id r1", m)
+			}
+		})
+	}
+}
+
+func TestTextFormatAndLevel(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	log := logging.New(&buf, "text", "warn")
+	ctx := logging.WithRequestID(context.Background(), "abc")
+	log.InfoContext(ctx, "dropped")
+	log.WarnContext(ctx, "kept")
+	out := buf.String()
+	if strings.Contains(out, "dropped") {
+		t.Errorf("info line logged at warn level:\n%s", out)
+	}
+	if !strings.Contains(out, "msg=kept") || !strings.Contains(out, "request_id=abc") {
+		t.Errorf("text line = %q, want msg=kept and request_id=abc", out)
+	}
+	if strings.HasPrefix(strings.TrimSpace(out), "{") {
+		t.Errorf("text format wrote JSON: %s", out)
+	}
+}
+
+func TestContextAccessors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	if logging.RequestID(ctx) != "" || logging.Module(ctx) != "" {
+		t.Error("empty context carries values")
+	}
+	ctx = logging.WithModule(logging.WithRequestID(ctx, "id"), "m")
+	if logging.RequestID(ctx) != "id" || logging.Module(ctx) != "m" {
+		t.Errorf("RequestID/Module = %q/%q", logging.RequestID(ctx), logging.Module(ctx))
+	}
+}

@@ -1,0 +1,161 @@
+package migrate_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/url"
+	"testing"
+	"testing/fstest"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/database/dbtest"
+	"github.com/shopmonolith/shop/platform/migrate"
+)
+
+var alphaMigrations = fstest.MapFS{
+	"0001_init.up.sql":   {Data: []byte(`CREATE TABLE things (id int PRIMARY KEY);`)},
+	"0001_init.down.sql": {Data: []byte(`DROP TABLE things;`)},
+	"0002_seed.up.sql":   {Data: []byte(`INSERT INTO things VALUES (1);`)},
+	"0002_seed.down.sql": {Data: []byte(`DELETE FROM things;`)},
+	"0005_more.up.sql":   {Data: []byte(`ALTER TABLE things ADD COLUMN name text;`)},
+	"0005_more.down.sql": {Data: []byte(`ALTER TABLE things DROP COLUMN name;`)},
+}
+
+// openAlpha provisions module alpha, under a role prefix of its own, in a
+// fresh empty database; both are dropped when the test ends.
+func openAlpha(t *testing.T) *database.DB {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbtest.ServerURL())
+	if err != nil {
+		t.Fatalf("connect to test PostgreSQL (%s): %v", dbtest.ServerURL(), err)
+	}
+	defer conn.Close(ctx)
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	suffix := hex.EncodeToString(b)
+	name := "platform_test_" + suffix
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	cfg := dbtest.Config()
+	cfg.RolePrefix = "pt_" + suffix
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, dbtest.ServerURL())
+		if err != nil {
+			t.Errorf("cleanup: %v", err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database: %v", err)
+		}
+		if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{cfg.RolePrefix + "_alpha"}.Sanitize()); err != nil {
+			t.Errorf("drop role: %v", err)
+		}
+	})
+	u, err := url.Parse(dbtest.ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	owner, err := database.OpenOwner(ctx, u.String(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(owner.Close)
+	if err := owner.Provision(ctx, "alpha"); err != nil {
+		t.Fatal(err)
+	}
+	db, err := owner.Open(ctx, "alpha", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
+func TestUpDownState(t *testing.T) {
+	t.Parallel()
+	db := openAlpha(t)
+	state := func(wantVersion uint) {
+		t.Helper()
+		st, err := migrate.State(db, alphaMigrations)
+		if err != nil {
+			t.Fatalf("State: %v", err)
+		}
+		want := migrate.Status{Module: "alpha", Version: wantVersion, Latest: 5}
+		if st != want {
+			t.Errorf("State = %+v, want %+v", st, want)
+		}
+	}
+	rows := func() int {
+		t.Helper()
+		var n int
+		if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM things`).Scan(&n); err != nil {
+			t.Fatalf("count things: %v", err)
+		}
+		return n
+	}
+
+	state(0)
+	if err := migrate.Up(db, alphaMigrations); err != nil {
+		t.Fatalf("Up: %v", err)
+	}
+	state(5)
+	if n := rows(); n != 1 {
+		t.Errorf("%d rows after Up, want 1", n)
+	}
+	if err := migrate.Up(db, alphaMigrations); err != nil {
+		t.Errorf("second Up (no change) = %v, want nil", err)
+	}
+	state(5)
+
+	if err := migrate.Down(db, alphaMigrations); err != nil {
+		t.Fatalf("Down: %v", err)
+	}
+	state(2)
+	if err := migrate.Down(db, alphaMigrations); err != nil {
+		t.Fatalf("Down: %v", err)
+	}
+	state(1)
+	if n := rows(); n != 0 {
+		t.Errorf("%d rows after reverting the seed, want 0", n)
+	}
+	if err := migrate.Down(db, alphaMigrations); err != nil {
+		t.Fatalf("Down: %v", err)
+	}
+	state(0)
+	if _, err := db.Pool.Exec(context.Background(), `SELECT 1 FROM things`); err == nil {
+		t.Error("things still exists after reverting every migration")
+	}
+	if err := migrate.Up(db, alphaMigrations); err != nil {
+		t.Fatalf("Up again: %v", err)
+	}
+	state(5)
+}
+
+func TestUpReportsBrokenMigration(t *testing.T) {
+	t.Parallel()
+	db := openAlpha(t)
+	broken := fstest.MapFS{
+		"0001_init.up.sql":   {Data: []byte(`CREATE TABLE things (id int PRIMARY KEY);`)},
+		"0001_init.down.sql": {Data: []byte(`DROP TABLE things;`)},
+		"0002_bad.up.sql":    {Data: []byte(`CREATE TABLE oops (id no_such_type);`)},
+		"0002_bad.down.sql":  {Data: []byte(`DROP TABLE oops;`)},
+	}
+	if err := migrate.Up(db, broken); err == nil {
+		t.Fatal("Up with a broken migration = nil error")
+	}
+	st, err := migrate.State(db, broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Version != 2 || !st.Dirty || st.Latest != 2 {
+		t.Errorf("State = %+v, want version 2 dirty, latest 2", st)
+	}
+}
