@@ -4,14 +4,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/google/wire"
-
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/platform/health"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
-	"github.com/shopmonolith/shop/platform/metrics"
 	"github.com/shopmonolith/shop/web"
 )
 
@@ -33,5 +30,3 @@ func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, id *identity
 }
 
 func provideHealth() *health.State { return health.NewState(2 * time.Second) }
-
-var platformSet = wire.NewSet(provideHealth, metrics.New, httpapi.New)

@@ -11,11 +11,17 @@ import (
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
+	"github.com/shopmonolith/shop/platform/metrics"
 )
 
 // buildApp composes every module behind one HTTP edge.
 func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases) (*App, error) {
-	wire.Build(platformSet, identity.ProviderSet, catalog.ProviderSet, newApp)
+	wire.Build(
+		provideHealth, metrics.New, httpapi.New, // the kernel capabilities every module shares
+		identity.ProviderSet, catalog.ProviderSet,
+		newApp,
+	)
 	return nil, nil
 }
