@@ -19,7 +19,7 @@ import (
 // buildApp composes every module behind one HTTP edge.
 func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases) (*App, error) {
 	wire.Build(
-		provideHealth, metrics.New, httpapi.New, // the kernel capabilities every module shares
+		provideHealth, metrics.New, httpapi.New, provideBus, // the kernel capabilities every module shares
 		identity.ProviderSet, catalog.ProviderSet,
 		newApp,
 	)

@@ -29,11 +29,15 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	}
 	authenticator := identity.ProvideAuthenticator(module)
 	server := httpapi.New(cfg, log, state, metricsMetrics, authenticator)
+	bus, err := provideBus(cfg, log, metricsMetrics, dbs)
+	if err != nil {
+		return nil, err
+	}
 	catalogModule, err := catalog.New(ctx, dbs, log, cfg)
 	if err != nil {
 		return nil, err
 	}
-	app, err := newApp(server, state, log, module, catalogModule)
+	app, err := newApp(server, state, log, bus, module, catalogModule)
 	if err != nil {
 		return nil, err
 	}

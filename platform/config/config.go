@@ -32,6 +32,7 @@ type Config struct {
 	DB        DB
 	Log       Log
 	Auth      Auth
+	Events    Events
 	Bootstrap Bootstrap
 }
 
@@ -74,6 +75,18 @@ type Auth struct {
 	LoginPerAccount   int           `env:"SHOP_AUTH_LOGIN_PER_ACCOUNT" envDefault:"5" help:"failed logins allowed per account per window"`
 	LoginPerIP        int           `env:"SHOP_AUTH_LOGIN_PER_IP" envDefault:"50" help:"login attempts allowed per client IP per window"`
 	TrustProxyHeaders bool          `env:"SHOP_AUTH_TRUST_PROXY" envDefault:"false" help:"take the client IP from X-Forwarded-For"`
+}
+
+// Events configures the event pipeline between modules.
+type Events struct {
+	PollInterval   time.Duration `env:"SHOP_EVENTS_POLL_INTERVAL" envDefault:"2s" help:"safety poll; commits wake dispatchers at once through LISTEN/NOTIFY"`
+	MaxAttempts    int           `env:"SHOP_EVENTS_MAX_ATTEMPTS" envDefault:"8" help:"handler attempts before an event is dead-lettered"`
+	BackoffBase    time.Duration `env:"SHOP_EVENTS_BACKOFF_BASE" envDefault:"1s" help:"first retry delay; doubles per attempt, with jitter"`
+	BackoffMax     time.Duration `env:"SHOP_EVENTS_BACKOFF_MAX" envDefault:"10m"`
+	Workers        int           `env:"SHOP_EVENTS_WORKERS" envDefault:"2" help:"concurrent handlers per subscriber"`
+	HandlerTimeout time.Duration `env:"SHOP_EVENTS_HANDLER_TIMEOUT" envDefault:"30s"`
+	Retention      time.Duration `env:"SHOP_EVENTS_RETENTION" envDefault:"168h" help:"how long delivered events are kept"`
+	Crashpoint     string        `env:"SHOP_EVENTS_CRASHPOINT" help:"testing aid: stop dead at this point of the pipeline"`
 }
 
 // Bootstrap creates the first admin.
@@ -155,6 +168,12 @@ func (c Config) Validate() error {
 	}
 	if c.Auth.LoginPerAccount < 1 || c.Auth.LoginPerIP < 1 {
 		bad("SHOP_AUTH_LOGIN_PER_ACCOUNT/SHOP_AUTH_LOGIN_PER_IP", "must be at least 1")
+	}
+	if c.Events.PollInterval < 10*time.Millisecond || c.Events.BackoffBase <= 0 || c.Events.BackoffMax < c.Events.BackoffBase {
+		bad("SHOP_EVENTS_POLL_INTERVAL/SHOP_EVENTS_BACKOFF_BASE/SHOP_EVENTS_BACKOFF_MAX", "must be positive, poll at least 10ms, max not below base")
+	}
+	if c.Events.MaxAttempts < 1 || c.Events.Workers < 1 || c.Events.HandlerTimeout <= 0 || c.Events.Retention < time.Minute {
+		bad("SHOP_EVENTS_MAX_ATTEMPTS/SHOP_EVENTS_WORKERS/SHOP_EVENTS_HANDLER_TIMEOUT/SHOP_EVENTS_RETENTION", "must be positive (retention at least 1m)")
 	}
 	if (c.Bootstrap.AdminEmail == "") != (c.Bootstrap.AdminPassword == "") {
 		bad("SHOP_BOOTSTRAP_ADMIN_EMAIL/SHOP_BOOTSTRAP_ADMIN_PASSWORD", "set both or neither")

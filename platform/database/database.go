@@ -238,3 +238,14 @@ func quoteLiteral(s string) string {
 func describe(c *pgx.ConnConfig) string {
 	return fmt.Sprintf("PostgreSQL at %s:%d (database %q, user %q)", c.Host, c.Port, c.Database, c.User)
 }
+
+// Connect opens a dedicated connection with the owner's credentials, outside
+// any pool (for LISTEN, which holds its connection).
+func (o *Owner) Connect(ctx context.Context) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(o.url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	cfg.ConnectTimeout = o.cfg.ConnectTimeout
+	return pgx.ConnectConfig(ctx, cfg)
+}

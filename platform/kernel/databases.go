@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/logging"
 	"github.com/shopmonolith/shop/platform/migrate"
 )
@@ -61,6 +62,9 @@ func (d *Databases) Open(ctx context.Context, module string) (*database.DB, erro
 		src, err := d.Migrations(module)
 		if err == nil {
 			err = migrate.Up(db, src)
+		}
+		if err == nil {
+			err = events.Migrate(db)
 		}
 		if err != nil {
 			db.Close()

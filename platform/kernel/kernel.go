@@ -28,10 +28,18 @@ type Module interface {
 	Stop(ctx context.Context) error
 }
 
+// Worker is background machinery shared by the modules (the event bus). It
+// starts after every module and stops before them.
+type Worker interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
 // Kernel runs a set of modules behind one HTTP edge.
 type Kernel struct {
 	graph   *Graph
 	modules []Module // dependency order
+	workers []Worker
 	srv     *httpapi.Server
 	health  *health.State
 	log     *slog.Logger
@@ -60,6 +68,9 @@ func New(srv *httpapi.Server, h *health.State, log *slog.Logger, mods ...Module)
 	return k, nil
 }
 
+// AddWorker registers shared background machinery.
+func (k *Kernel) AddWorker(w Worker) { k.workers = append(k.workers, w) }
+
 // Graph returns the validated module graph.
 func (k *Kernel) Graph() *Graph { return k.graph }
 
@@ -69,7 +80,7 @@ func (k *Kernel) Server() *httpapi.Server { return k.srv }
 // Run starts the modules, serves HTTP until ctx ends, drains, and stops the
 // modules in reverse order. onListen, if not nil, gets the bound address.
 func (k *Kernel) Run(ctx context.Context, onListen httpapi.ListenFunc) error {
-	started := 0
+	started, workers := 0, 0
 	var runErr error
 	for _, m := range k.modules {
 		if err := m.Start(ctx); err != nil {
@@ -78,11 +89,26 @@ func (k *Kernel) Run(ctx context.Context, onListen httpapi.ListenFunc) error {
 		}
 		started++
 	}
+	for _, w := range k.workers {
+		if runErr != nil {
+			break
+		}
+		if err := w.Start(ctx); err != nil {
+			runErr = fmt.Errorf("start worker: %w", err)
+			break
+		}
+		workers++
+	}
 	if runErr == nil {
 		runErr = k.srv.Run(ctx, onListen)
 	}
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
 	defer cancel()
+	for i := workers - 1; i >= 0; i-- {
+		if err := k.workers[i].Stop(stopCtx); err != nil {
+			runErr = errors.Join(runErr, fmt.Errorf("stop worker: %w", err))
+		}
+	}
 	for i := started - 1; i >= 0; i-- {
 		m := k.modules[i]
 		if err := m.Stop(stopCtx); err != nil {

@@ -32,11 +32,15 @@ type Status struct {
 // with runs fn on a migrator over its own database/sql handle on the module's
 // pool; closing the migrator returns its connection to the pool.
 func with(db *database.DB, src fs.FS, fn func(*migrate.Migrate) error) error {
+	return withTable(db, src, Table, fn)
+}
+
+func withTable(db *database.DB, src fs.FS, table string, fn func(*migrate.Migrate) error) error {
 	source, err := iofs.New(src, ".")
 	if err != nil {
 		return fmt.Errorf("migrations of %s: %w", db.Module, err)
 	}
-	driver, err := pgx.WithInstance(stdlib.OpenDBFromPool(db.Pool), &pgx.Config{MigrationsTable: Table, SchemaName: db.Module})
+	driver, err := pgx.WithInstance(stdlib.OpenDBFromPool(db.Pool), &pgx.Config{MigrationsTable: table, SchemaName: db.Module})
 	if err != nil {
 		return fmt.Errorf("migration driver for %s: %w", db.Module, err)
 	}
@@ -53,6 +57,17 @@ func Up(db *database.DB, src fs.FS) error {
 	return with(db, src, func(m *migrate.Migrate) error {
 		if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 			return fmt.Errorf("migrate %s up: %w", db.Module, err)
+		}
+		return nil
+	})
+}
+
+// UpTable applies a platform-owned migration set (such as the event tables)
+// inside the module's schema, tracked in its own version table.
+func UpTable(db *database.DB, src fs.FS, table string) error {
+	return withTable(db, src, table, func(m *migrate.Migrate) error {
+		if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+			return fmt.Errorf("migrate %s %s up: %w", db.Module, table, err)
 		}
 		return nil
 	})

@@ -1,0 +1,223 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/shopmonolith/shop/platform/auth"
+	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/httpapi"
+)
+
+// DeadLetter is an event a subscriber gave up on, or one waiting for a
+// subscriber id that is no longer registered (Orphaned).
+type DeadLetter struct {
+	Module     string    `json:"module"`
+	Subscriber string    `json:"subscriber"`
+	EventID    string    `json:"event_id"`
+	Type       string    `json:"type"`
+	Key        string    `json:"key"`
+	Attempts   int       `json:"attempts"`
+	Error      string    `json:"error"`
+	OccurredAt time.Time `json:"occurred_at"`
+	Orphaned   bool      `json:"orphaned"`
+}
+
+// DeadLetters lists dead-lettered events of every module, and the undelivered
+// events of subscriber ids nobody registers any more.
+func (b *Bus) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
+	out := []DeadLetter{}
+	for _, db := range b.sortedModules() {
+		var rows []DeadLetter
+		err := db.Gorm.WithContext(ctx).Raw(`SELECT subscriber, event_id::text AS event_id, type, key, attempts,
+			coalesce(last_error, '') AS error, occurred_at
+			FROM event_inbox WHERE status = 'dead' OR (status = 'pending' AND subscriber NOT IN ?)
+			ORDER BY occurred_at, event_id`, b.registered(db.Module)).Scan(&rows).Error
+		if err != nil {
+			return nil, fmt.Errorf("dead letters of %s: %w", db.Module, err)
+		}
+		for _, r := range rows {
+			r.Module = db.Module
+			r.Orphaned = !slices.Contains(b.registered(db.Module), r.Subscriber)
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// Replay makes dead-lettered events pending again with fresh attempts: the
+// one event (for every subscriber that gave up on it, or only subscriber if
+// given), or all of them when eventID is empty. It returns how many.
+func (b *Bus) Replay(ctx context.Context, eventID, subscriber string) (int, error) {
+	if eventID != "" {
+		if _, err := uuid.Parse(eventID); err != nil {
+			return 0, errs.E(errs.KindNotFound, "no dead-lettered event %q", eventID)
+		}
+	}
+	total := 0
+	for _, db := range b.sortedModules() {
+		q := db.Gorm.WithContext(ctx).Table("event_inbox").Where("status = 'dead'")
+		if eventID != "" {
+			q = q.Where("event_id = ?", eventID)
+		}
+		if subscriber != "" {
+			q = q.Where("subscriber = ?", subscriber)
+		}
+		res := q.Updates(map[string]any{"status": "pending", "attempts": 0, "next_attempt_at": time.Now(), "last_error": nil})
+		if res.Error != nil {
+			return total, fmt.Errorf("replay in %s: %w", db.Module, res.Error)
+		}
+		if res.RowsAffected > 0 {
+			total += int(res.RowsAffected)
+			// Wakes the dispatchers of every replica, this one included.
+			if err := db.Gorm.WithContext(ctx).Exec(`SELECT pg_notify(?, ?)`, notifyChannel, "inbox:"+db.Module).Error; err != nil {
+				return total, err
+			}
+		}
+	}
+	if eventID != "" && total == 0 {
+		return 0, errs.E(errs.KindNotFound, "no dead-lettered event %s", eventID)
+	}
+	return total, nil
+}
+
+// Routes registers the operator endpoints (admin only).
+func (b *Bus) Routes(r *httpapi.Router) {
+	admin := httpapi.RequireRole(auth.RoleAdmin)
+	r.GET("/api/admin/events/dead", func(c echo.Context) error {
+		dead, err := b.DeadLetters(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, map[string]any{"items": dead})
+	}, admin)
+	r.POST("/api/admin/events/dead/:id/replay", func(c echo.Context) error {
+		n, err := b.Replay(c.Request().Context(), c.Param("id"), c.QueryParam("subscriber"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, map[string]int{"replayed": n})
+	}, admin)
+	r.POST("/api/admin/events/dead/replay", func(c echo.Context) error {
+		n, err := b.Replay(c.Request().Context(), "", c.QueryParam("subscriber"))
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, map[string]int{"replayed": n})
+	}, admin)
+}
+
+// registered lists the subscriber ids registered for a module.
+func (b *Bus) registered(module string) []string {
+	ids := []string{""} // NOT IN () is not SQL; "" never names a subscriber
+	for _, s := range b.subs {
+		if s.db.Module == module {
+			ids = append(ids, s.id)
+		}
+	}
+	return ids
+}
+
+func (b *Bus) sortedModules() []*database.DB {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	dbs := make([]*database.DB, 0, len(b.modules))
+	for _, db := range b.modules {
+		dbs = append(dbs, db)
+	}
+	slices.SortFunc(dbs, func(x, y *database.DB) int {
+		if x.Module < y.Module {
+			return -1
+		}
+		if x.Module > y.Module {
+			return 1
+		}
+		return 0
+	})
+	return dbs
+}
+
+// reportOrphans warns about undelivered events of unregistered subscriber ids
+// (a renamed or removed subscriber) so they are noticed, not silently kept.
+func (b *Bus) reportOrphans(ctx context.Context) {
+	dead, err := b.DeadLetters(ctx)
+	if err != nil {
+		b.log.Warn("cannot check for orphaned events", slog.String("error", err.Error()))
+		return
+	}
+	counts := map[[2]string]int{}
+	for _, d := range dead {
+		if d.Orphaned {
+			counts[[2]string{d.Module, d.Subscriber}]++
+		}
+	}
+	for k, n := range counts {
+		b.m.orphaned.WithLabelValues(k[0], k[1]).Set(float64(n))
+		b.log.Warn("undelivered events for a subscriber that is no longer registered; re-register it or delete them",
+			slog.String("module", k[0]), slog.String("subscriber", k[1]), slog.Int("events", n))
+	}
+}
+
+// runJanitor prunes delivered events older than the retention.
+func (b *Bus) runJanitor(ctx context.Context, db *database.DB) {
+	every := min(b.cfg.Retention/10, 10*time.Minute)
+	for {
+		if err := b.Prune(ctx, db); err != nil && ctx.Err() == nil {
+			b.log.Warn("pruning events failed", slog.String("module", db.Module), slog.String("error", err.Error()))
+		}
+		if !sleep(ctx, every) {
+			return
+		}
+	}
+}
+
+// Prune deletes forwarded outbox rows and handled inbox rows older than the
+// retention, in bounded batches. Dead letters are kept until replayed.
+func (b *Bus) Prune(ctx context.Context, db *database.DB) error {
+	cutoff := time.Now().Add(-b.cfg.Retention)
+	for _, q := range []string{
+		`DELETE FROM event_outbox WHERE seq IN (SELECT seq FROM event_outbox WHERE forwarded_at < $1 LIMIT 5000)`,
+		`DELETE FROM event_inbox WHERE (subscriber, event_id) IN
+			(SELECT subscriber, event_id FROM event_inbox WHERE status = 'done' AND handled_at < $1 LIMIT 5000)`,
+	} {
+		for {
+			tag, err := db.Pool.Exec(ctx, q, cutoff)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() < 5000 {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// sample refreshes the backlog gauges.
+func (b *Bus) sample(ctx context.Context) {
+	for {
+		for _, s := range b.subs {
+			var n int64
+			if err := s.db.Pool.QueryRow(ctx, `SELECT count(*) FROM event_inbox WHERE subscriber = $1 AND status = 'pending'`, s.id).Scan(&n); err == nil {
+				b.m.backlog.WithLabelValues(s.id).Set(float64(n))
+			}
+		}
+		for module, db := range b.publishers {
+			var n int64
+			if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM event_outbox WHERE forwarded_at IS NULL`).Scan(&n); err == nil {
+				b.m.outboxBacklog.WithLabelValues(module).Set(float64(n))
+			}
+		}
+		if !sleep(ctx, 5*time.Second) {
+			return
+		}
+	}
+}

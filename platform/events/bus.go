@@ -1,0 +1,252 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/metrics"
+)
+
+var (
+	typePattern       = regexp.MustCompile(`^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.v[0-9]+$`)
+	subscriberPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*$`)
+)
+
+// Bus is the in-process event pipeline: it knows every publishing module's
+// outbox and every subscription, and runs the relays, dispatchers and
+// janitors. Several replicas may each run one on the same database.
+type Bus struct {
+	cfg   config.Events
+	log   *slog.Logger
+	m     *instruments
+	owner *database.Owner
+	now   func() time.Time
+
+	mu         sync.Mutex
+	started    bool
+	publishers map[string]*database.DB // module → its database
+	modules    map[string]*database.DB // every module with event tables in use
+	subs       []*subscription
+	relayWake  map[string]chan struct{}
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// subscription is one subscriber id's interest in one event type.
+type subscription struct {
+	id        string
+	eventType string
+	handler   Handler
+	db        *database.DB
+	wakes     []chan struct{} // one per worker
+}
+
+// NewBus returns a bus; nothing runs before Start.
+func NewBus(cfg config.Config, log *slog.Logger, reg *metrics.Metrics, owner *database.Owner) (*Bus, error) {
+	m, err := newInstruments(reg.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("event metrics: %w", err)
+	}
+	return &Bus{
+		cfg: cfg.Events, log: log.With(slog.String("component", "events")), m: m, owner: owner, now: time.Now,
+		publishers: map[string]*database.DB{}, modules: map[string]*database.DB{}, relayWake: map[string]chan struct{}{},
+	}, nil
+}
+
+// Outbox returns the publishing side for a module, on its own database.
+func (b *Bus) Outbox(db *database.DB) *Outbox {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.publishers[db.Module] = db
+	b.modules[db.Module] = db
+	return &Outbox{module: db.Module, now: b.now}
+}
+
+// Subscribe registers a handler for one event type. The subscriber id names
+// the handler for good ("notifications.welcome_email"): it keys the inbox, so
+// renaming it orphans undelivered events (they are reported, not lost). The
+// handler runs in transactions on db, the subscribing module's database.
+func (b *Bus) Subscribe(db *database.DB, subscriber, eventType string, h Handler) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case b.started:
+		return errors.New("events: subscribe before the bus starts")
+	case !subscriberPattern.MatchString(subscriber) || !strings.HasPrefix(subscriber, db.Module+"."):
+		return fmt.Errorf("events: subscriber id %q must look like %s.<name>", subscriber, db.Module)
+	case !typePattern.MatchString(eventType):
+		return fmt.Errorf("events: event type %q must look like <module>.<name>.v<N>", eventType)
+	}
+	for _, s := range b.subs {
+		if s.id == subscriber {
+			return fmt.Errorf("events: subscriber id %q registered twice", subscriber)
+		}
+	}
+	b.subs = append(b.subs, &subscription{id: subscriber, eventType: eventType, handler: h, db: db})
+	b.modules[db.Module] = db
+	return nil
+}
+
+// Start launches the listener, one relay per publisher, the dispatchers of
+// every subscription, and the janitors.
+func (b *Bus) Start(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.started {
+		return errors.New("events: bus started twice")
+	}
+	b.started = true
+	ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	for module, db := range b.publishers {
+		wake := make(chan struct{}, 1)
+		b.relayWake[module] = wake
+		b.wg.Go(func() { b.runRelay(ctx, db, wake) })
+	}
+	for _, s := range b.subs {
+		for range b.cfg.Workers {
+			wake := make(chan struct{}, 1)
+			s.wakes = append(s.wakes, wake)
+			b.wg.Go(func() { b.runWorker(ctx, s, wake) })
+		}
+	}
+	for _, db := range b.modules {
+		b.wg.Go(func() { b.runJanitor(ctx, db) })
+	}
+	b.wg.Go(func() { b.listen(ctx) })
+	b.wg.Go(func() { b.sample(ctx) })
+	b.wg.Go(func() { b.reportOrphans(ctx) })
+	return nil
+}
+
+// Stop ends the pipeline: handlers in progress finish (or their events are
+// released for another try), nothing new is claimed.
+func (b *Bus) Stop(ctx context.Context) error {
+	b.mu.Lock()
+	cancel := b.cancel
+	b.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	done := make(chan struct{})
+	go func() { b.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("events: stop: %w", ctx.Err())
+	}
+}
+
+// wake routes a notification ("outbox:<module>" or "inbox:<module>").
+func (b *Bus) wake(payload string) {
+	kind, module, _ := strings.Cut(payload, ":")
+	switch kind {
+	case "outbox":
+		if w, ok := b.relayWake[module]; ok {
+			poke(w)
+		}
+	case "inbox":
+		for _, s := range b.subs {
+			if s.db.Module == module {
+				for _, w := range s.wakes {
+					poke(w)
+				}
+			}
+		}
+	}
+}
+
+// wakeAll pokes every loop (after the listener missed notifications).
+func (b *Bus) wakeAll() {
+	for _, w := range b.relayWake {
+		poke(w)
+	}
+	for _, s := range b.subs {
+		for _, w := range s.wakes {
+			poke(w)
+		}
+	}
+}
+
+func poke(w chan struct{}) {
+	select {
+	case w <- struct{}{}:
+	default:
+	}
+}
+
+// listen holds a LISTEN connection and turns notifications into wake-ups;
+// when the connection drops it reconnects and wakes everything, since
+// notifications sent meanwhile are lost (the poll would find the work too).
+func (b *Bus) listen(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := b.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		b.log.Warn("event listener lost its connection; reconnecting", slog.String("error", err.Error()))
+		if !sleep(ctx, time.Second) {
+			return
+		}
+	}
+}
+
+func (b *Bus) listenOnce(ctx context.Context) error {
+	conn, err := b.owner.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+		return err
+	}
+	b.wakeAll()
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		b.wake(n.Payload)
+	}
+}
+
+// hook is where the pipeline can be stopped dead for crash tests
+// (SHOP_EVENTS_CRASHPOINT): it announces the point and blocks until the
+// process is killed.
+func (b *Bus) hook(point string) {
+	if b.cfg.Crashpoint != point {
+		return
+	}
+	b.log.Error("crashpoint reached", slog.String("point", point))
+	select {}
+}
+
+// lockKey maps a name to an advisory lock key.
+func lockKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("shop.events." + name))
+	return int64(h.Sum64())
+}
+
+// sleep waits for d or until ctx ends; it reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

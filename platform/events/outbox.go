@@ -1,0 +1,92 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/propagation"
+	"gorm.io/gorm"
+
+	"github.com/shopmonolith/shop/platform/logging"
+)
+
+// notifyChannel is the LISTEN/NOTIFY channel that wakes relays
+// ("outbox:<module>") and dispatchers ("inbox:<module>").
+const notifyChannel = "shop_events"
+
+// propagator carries W3C trace context in event metadata.
+var propagator = propagation.TraceContext{}
+
+// Outbox publishes one module's events.
+type Outbox struct {
+	module string
+	now    func() time.Time
+}
+
+// Publish records events in the caller's transaction tx, which must be a
+// transaction on the publishing module's own database. They are delivered
+// only if tx commits. Each event's type must start with the module's name.
+func (o *Outbox) Publish(ctx context.Context, tx *gorm.DB, evs ...Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	meta := metadataFrom(ctx)
+	metaJSON, err := json.Marshal(meta)
+	if err != nil {
+		return fmt.Errorf("event metadata: %w", err)
+	}
+	now := o.now().UTC()
+	for _, e := range evs {
+		if publisherOf(e.EventType()) != o.module {
+			return fmt.Errorf("module %s cannot publish %s", o.module, e.EventType())
+		}
+		payload, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", e.EventType(), err)
+		}
+		id, err := uuid.NewV7()
+		if err != nil {
+			return fmt.Errorf("event id: %w", err)
+		}
+		if err := tx.WithContext(ctx).Exec(
+			`INSERT INTO event_outbox (id, type, key, payload, metadata, occurred_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			id, e.EventType(), e.EventKey(), payload, metaJSON, now).Error; err != nil {
+			return fmt.Errorf("publish %s: %w", e.EventType(), err)
+		}
+	}
+	// Delivered by PostgreSQL at commit only; several in one transaction fold into one.
+	if err := tx.WithContext(ctx).Exec(`SELECT pg_notify(?, ?)`, notifyChannel, "outbox:"+o.module).Error; err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	return nil
+}
+
+// publisherOf returns the module an event type belongs to.
+func publisherOf(eventType string) string {
+	module, _, _ := strings.Cut(eventType, ".")
+	return module
+}
+
+// metadataFrom captures what travels with an event: trace context and the
+// request id.
+func metadataFrom(ctx context.Context) map[string]string {
+	meta := map[string]string{}
+	propagator.Inject(ctx, propagation.MapCarrier(meta))
+	if id := logging.RequestID(ctx); id != "" {
+		meta["request_id"] = id
+	}
+	return meta
+}
+
+// contextFrom restores trace context and request id from metadata.
+func contextFrom(ctx context.Context, meta map[string]string) context.Context {
+	ctx = propagator.Extract(ctx, propagation.MapCarrier(meta))
+	if id := meta["request_id"]; id != "" {
+		ctx = logging.WithRequestID(ctx, id)
+	}
+	return ctx
+}

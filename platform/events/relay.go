@@ -1,0 +1,155 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shopmonolith/shop/platform/database"
+)
+
+const relayBatch = 500
+
+// outboxRow is one committed, not yet forwarded event.
+type outboxRow struct {
+	seq        int64
+	id         string
+	typ        string
+	key        string
+	payload    string
+	metadata   string
+	occurredAt time.Time
+}
+
+// runRelay forwards a publisher's committed events to its subscribers'
+// inboxes whenever a commit notifies it, or on the safety poll.
+func (b *Bus) runRelay(ctx context.Context, db *database.DB, wake <-chan struct{}) {
+	tick := time.NewTicker(b.cfg.PollInterval)
+	defer tick.Stop()
+	for {
+		for {
+			n, err := b.relayOnce(ctx, db)
+			if err != nil {
+				if ctx.Err() == nil {
+					b.log.Warn("relay failed", slog.String("module", db.Module), slog.String("error", err.Error()))
+				}
+				break
+			}
+			if n < relayBatch {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// relayOnce forwards one batch. One relay per publisher works at a time
+// (a transaction-scoped advisory lock), which keeps inbox order equal to the
+// outbox's commit order. The inbox insert commits before the outbox rows are
+// marked forwarded; a crash in between forwards them again, and the inbox's
+// primary key drops the duplicates.
+func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (int, error) {
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit this is a no-op
+	var mine bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, lockKey("relay."+db.Module)).Scan(&mine); err != nil || !mine {
+		return 0, err
+	}
+	rows, err := tx.Query(ctx, `SELECT seq, id::text, type, key, payload::text, metadata::text, occurred_at
+		FROM event_outbox WHERE forwarded_at IS NULL ORDER BY seq LIMIT $1`, relayBatch)
+	if err != nil {
+		return 0, err
+	}
+	batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (outboxRow, error) {
+		var o outboxRow
+		err := r.Scan(&o.seq, &o.id, &o.typ, &o.key, &o.payload, &o.metadata, &o.occurredAt)
+		return o, err
+	})
+	if err != nil || len(batch) == 0 {
+		return 0, err
+	}
+	b.hook("relay.before-forward")
+	if err := b.forward(ctx, db.Module, batch); err != nil {
+		return 0, err
+	}
+	b.hook("relay.after-forward")
+	seqs := make([]int64, len(batch))
+	for i, o := range batch {
+		seqs[i] = o.seq
+	}
+	if _, err := tx.Exec(ctx, `UPDATE event_outbox SET forwarded_at = now() WHERE seq = ANY($1)`, seqs); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, err
+	}
+	for _, o := range batch {
+		b.m.published.WithLabelValues(o.typ).Inc()
+	}
+	return len(batch), nil
+}
+
+// inboxBatch is what one subscribing module receives from one relay batch,
+// as columns for a single INSERT … SELECT FROM unnest(…).
+type inboxBatch struct {
+	db                                               *database.DB
+	subscriber, eventID, typ, key, payload, metadata []string
+	seq                                              []int64
+	occurredAt                                       []time.Time
+}
+
+// forward inserts a batch into the inbox of every subscriber of each event,
+// one transaction per subscribing module, and wakes that module's dispatchers.
+func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow) error {
+	byModule := map[string]*inboxBatch{}
+	for _, o := range batch {
+		for _, s := range b.subs {
+			if s.eventType != o.typ {
+				continue
+			}
+			ib := byModule[s.db.Module]
+			if ib == nil {
+				ib = &inboxBatch{db: s.db}
+				byModule[s.db.Module] = ib
+			}
+			ib.subscriber = append(ib.subscriber, s.id)
+			ib.eventID = append(ib.eventID, o.id)
+			ib.typ = append(ib.typ, o.typ)
+			ib.key = append(ib.key, o.key)
+			ib.payload = append(ib.payload, o.payload)
+			ib.metadata = append(ib.metadata, o.metadata)
+			ib.seq = append(ib.seq, o.seq)
+			ib.occurredAt = append(ib.occurredAt, o.occurredAt)
+		}
+	}
+	for module, ib := range byModule {
+		err := pgx.BeginFunc(ctx, ib.db.Pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO event_inbox
+				(subscriber, event_id, publisher, source_seq, type, key, payload, metadata, occurred_at)
+				SELECT s, e::uuid, $3, q, t, k, p::jsonb, m::jsonb, o
+				FROM unnest($1::text[], $2::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
+					AS x(s, e, q, t, k, p, m, o)
+				ON CONFLICT (subscriber, event_id) DO NOTHING`,
+				ib.subscriber, ib.eventID, publisher, ib.seq, ib.typ, ib.key, ib.payload, ib.metadata, ib.occurredAt); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, "inbox:"+module)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("forward to %s: %w", module, err)
+		}
+	}
+	return nil
+}

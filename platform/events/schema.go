@@ -1,0 +1,21 @@
+package events
+
+import (
+	"embed"
+	"io/fs"
+
+	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/migrate"
+)
+
+//go:embed schema/*.sql
+var schemaFS embed.FS
+
+// SchemaTable is the version table of the event tables in each module schema.
+const SchemaTable = "events_schema_migrations"
+
+// Migrate creates or upgrades the event tables in a module's schema.
+func Migrate(db *database.DB) error {
+	src, _ := fs.Sub(schemaFS, "schema") // the folder is embedded above
+	return migrate.UpTable(db, src, SchemaTable)
+}

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS event_inbox;
+DROP TABLE IF EXISTS event_outbox;
