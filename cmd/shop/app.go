@@ -39,4 +39,6 @@ func provideBus(cfg config.Config, log *slog.Logger, m *metrics.Metrics, dbs *ke
 	return events.NewBus(cfg, log, m, dbs.Owner())
 }
 
-func provideHealth() *health.State { return health.NewState(2 * time.Second) }
+func provideHealth(log *slog.Logger) *health.State {
+	return health.NewState(2 * time.Second).WithLogger(log)
+}

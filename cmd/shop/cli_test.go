@@ -121,7 +121,7 @@ func TestMigrateAndSeedCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The shop now serves the demo products.
-	s := &shop{t: t, dbURL: url, logs: &lockedBuffer{}, done: make(chan error, 1)}
+	s := &shop{t: t, dbURL: url}
 	s.start()
 	var page struct {
 		Items      []map[string]any `json:"items"`

@@ -51,12 +51,49 @@ const (
 
 // shop is a running shop binary on a fresh database.
 type shop struct {
-	t     *testing.T
-	base  string
-	dbURL string
-	cmd   *exec.Cmd
-	logs  *lockedBuffer
-	done  chan error
+	t       *testing.T
+	base    string
+	dbURL   string
+	cmd     *exec.Cmd
+	logs    *lockedBuffer
+	lines   *lineFeed
+	done    chan error
+	exited  bool
+	exitErr error
+}
+
+// lineFeed lets a test wait for a log line without polling.
+type lineFeed struct {
+	mu      sync.Mutex
+	waiters []lineWaiter
+}
+
+type lineWaiter struct {
+	match func(string) bool
+	ch    chan string
+}
+
+func (f *lineFeed) publish(line string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	kept := f.waiters[:0]
+	for _, w := range f.waiters {
+		if w.match(line) {
+			w.ch <- line
+			continue
+		}
+		kept = append(kept, w)
+	}
+	f.waiters = kept
+}
+
+// await returns a channel that receives the first later line matching.
+func (f *lineFeed) await(match func(string) bool) <-chan string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch := make(chan string, 1)
+	f.waiters = append(f.waiters, lineWaiter{match: match, ch: ch})
+	return ch
 }
 
 type lockedBuffer struct {
@@ -93,14 +130,20 @@ func shopEnv(dbURL string, extra ...string) []string {
 // startShop runs `shop serve` on a fresh database and waits until it listens.
 func startShop(t *testing.T, extraEnv ...string) *shop {
 	t.Helper()
-	s := &shop{t: t, dbURL: dbtest.NewURL(t), logs: &lockedBuffer{}, done: make(chan error, 1)}
+	s := &shop{t: t, dbURL: dbtest.NewURL(t)}
 	s.start(extraEnv...)
 	return s
 }
 
+// start runs the binary on s's database; a stopped shop can be started again.
 func (s *shop) start(extraEnv ...string) {
 	t := s.t
 	t.Helper()
+	if s.logs == nil {
+		s.logs = &lockedBuffer{}
+	}
+	s.lines = &lineFeed{}
+	s.exited, s.exitErr = false, nil
 	s.cmd = exec.Command(binary, "serve")
 	s.cmd.Env = shopEnv(s.dbURL, extraEnv...)
 	stderr, err := s.cmd.StderrPipe()
@@ -111,6 +154,7 @@ func (s *shop) start(extraEnv ...string) {
 		t.Fatal(err)
 	}
 	addr := make(chan string, 1)
+	s.done = make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -124,10 +168,12 @@ func (s *shop) start(extraEnv ...string) {
 			if json.Unmarshal(line, &rec) == nil && rec.Msg == "http server listening" {
 				addr <- rec.Addr
 			}
+			s.lines.publish(string(line))
 		}
 		close(addr)
+		// Wait only after the last line was read: os/exec closes the pipe.
+		s.done <- s.cmd.Wait()
 	}()
-	go func() { s.done <- s.cmd.Wait() }()
 	t.Cleanup(func() {
 		s.stop()
 		if t.Failed() {
@@ -145,18 +191,32 @@ func (s *shop) start(extraEnv ...string) {
 	}
 }
 
-// stop sends SIGTERM and waits for a clean exit.
+// stop sends SIGTERM and waits for a clean exit; stopping twice is fine.
 func (s *shop) stop() error {
-	if s.cmd.ProcessState != nil {
-		return nil
+	if s.exited {
+		return s.exitErr
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	return s.wait(30 * time.Second)
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (s *shop) kill() {
+	if s.exited {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.wait(30 * time.Second)
+}
+
+func (s *shop) wait(limit time.Duration) error {
 	select {
 	case err := <-s.done:
+		s.exited, s.exitErr = true, err
 		return err
-	case <-time.After(30 * time.Second):
+	case <-time.After(limit):
 		_ = s.cmd.Process.Kill()
-		return fmt.Errorf("shop did not stop on SIGTERM")
+		return fmt.Errorf("shop did not exit within %s", limit)
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 func runServe(ctx context.Context, args []string, stderr io.Writer, lookup Env) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	seedDemo := fs.Bool("seed-demo", false, "load demo data when the catalog is empty")
+	seedDemo := fs.Bool("seed-demo", false, "add the demo catalog's categories, products and deals that are missing")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}

@@ -21,7 +21,7 @@ import (
 
 // buildApp composes every module behind one HTTP edge.
 func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases) (*App, error) {
-	state := provideHealth()
+	state := provideHealth(log)
 	metricsMetrics := metrics.New()
 	module, err := identity.New(ctx, dbs, log, cfg)
 	if err != nil {

@@ -149,6 +149,9 @@ func (c Config) Validate() error {
 	if c.DB.MaxConnsPerModule < 2 {
 		bad("SHOP_DB_MAX_CONNS_PER_MODULE", "must be at least 2")
 	}
+	if c.Env == EnvProduction && c.DB.URL == "" {
+		bad("DATABASE_URL", "must be set in production (local discovery is for development)")
+	}
 	if c.Env == EnvProduction && c.DB.RoleSecret == DevRoleSecret {
 		bad("SHOP_DB_ROLE_SECRET", "must be set in production")
 	}

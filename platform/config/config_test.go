@@ -43,6 +43,7 @@ func TestLoadProductionDerivedDefaults(t *testing.T) {
 	t.Parallel()
 	c, err := config.Load(lookup(map[string]string{
 		"SHOP_ENV":               "production",
+		"DATABASE_URL":           "postgres://shop@db.internal:5432/shop",
 		"SHOP_DB_ROLE_SECRET":    "a-real-production-secret",
 		"SHOP_HTTP_CORS_ORIGINS": "https://shop.example,https://admin.shop.example",
 	}))
@@ -70,6 +71,7 @@ func TestLoadReportsInvalidSettings(t *testing.T) {
 		{"bad env", map[string]string{"SHOP_ENV": "staging"}, []string{"SHOP_ENV", `"staging"`}},
 		{"CORS origin without scheme", map[string]string{"SHOP_HTTP_CORS_ORIGINS": "shop.example"}, []string{"SHOP_HTTP_CORS_ORIGINS", `"shop.example"`}},
 		{"production with default role secret", map[string]string{"SHOP_ENV": "production"}, []string{"SHOP_DB_ROLE_SECRET", "production"}},
+		{"production without DATABASE_URL", map[string]string{"SHOP_ENV": "production", "SHOP_DB_ROLE_SECRET": "a-real-production-secret"}, []string{"DATABASE_URL", "production"}},
 		{"short role secret", map[string]string{"SHOP_DB_ROLE_SECRET": "short"}, []string{"SHOP_DB_ROLE_SECRET", "16"}},
 		{"bootstrap email without password", map[string]string{"SHOP_BOOTSTRAP_ADMIN_EMAIL": "admin@shop.example"}, []string{"SHOP_BOOTSTRAP_ADMIN_EMAIL/SHOP_BOOTSTRAP_ADMIN_PASSWORD"}},
 		{"bootstrap password without email", map[string]string{"SHOP_BOOTSTRAP_ADMIN_PASSWORD": "pw"}, []string{"SHOP_BOOTSTRAP_ADMIN_EMAIL/SHOP_BOOTSTRAP_ADMIN_PASSWORD"}},

@@ -6,6 +6,7 @@ package health
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"sort"
 	"sync"
@@ -20,6 +21,7 @@ type Check func(ctx context.Context) error
 type State struct {
 	draining atomic.Bool
 	timeout  time.Duration
+	log      *slog.Logger
 
 	mu     sync.RWMutex
 	checks map[string]Check
@@ -27,7 +29,13 @@ type State struct {
 
 // NewState returns a State whose checks each get timeout to answer.
 func NewState(timeout time.Duration) *State {
-	return &State{timeout: timeout, checks: map[string]Check{}}
+	return &State{timeout: timeout, log: slog.New(slog.DiscardHandler), checks: map[string]Check{}}
+}
+
+// WithLogger makes failing checks log their errors to log.
+func (s *State) WithLogger(log *slog.Logger) *State {
+	s.log = log
+	return s
 }
 
 // Add registers a named readiness check.
@@ -54,6 +62,8 @@ func (s *State) Live(w http.ResponseWriter, _ *http.Request) {
 }
 
 // Ready answers 200 when every check passes and the process is not draining.
+// A failing check is named but its error is only logged: readiness is public
+// and error texts can describe the infrastructure.
 func (s *State) Ready(w http.ResponseWriter, r *http.Request) {
 	if s.Draining() {
 		write(w, http.StatusServiceUnavailable, report{Status: "draining"})
@@ -63,6 +73,12 @@ func (s *State) Ready(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if rep.Status != "ok" {
 		status = http.StatusServiceUnavailable
+		for name, result := range rep.Checks {
+			if result != "ok" {
+				s.log.WarnContext(r.Context(), "readiness check failing", slog.String("check", name), slog.String("error", result))
+				rep.Checks[name] = "failing"
+			}
+		}
 	}
 	write(w, status, rep)
 }

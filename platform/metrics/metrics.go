@@ -45,8 +45,18 @@ func New() *Metrics {
 	return m
 }
 
+// knownMethods bounds the method label: a client inventing methods must not
+// grow the registry.
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true,
+}
+
 // ObserveHTTP records one request.
 func (m *Metrics) ObserveHTTP(module, route, method string, status int, elapsed time.Duration) {
+	if !knownMethods[method] {
+		method = "OTHER"
+	}
 	m.requests.WithLabelValues(module, route, method, strconv.Itoa(status)).Inc()
 	if status >= 500 {
 		m.errors.WithLabelValues(module, route, method).Inc()
