@@ -64,8 +64,9 @@ modules: ## list modules and print the module graph as Mermaid
 	$(GO) run ./cmd/shop modules
 
 .PHONY: bench
-bench: ## benchmarks: full stack vs bare net/http+pgx for GET /api/products/{id}
+bench: ## benchmarks: full stack vs bare net/http+pgx, and the event pipeline
 	$(GO) test -run '^$$' -bench 'BenchmarkProductByID' -benchtime 3x -count 1 -timeout 20m ./cmd/shop
+	$(GO) test -run '^$$' -bench 'BenchmarkEventPipeline' -benchtime 1x -count 1 -timeout 20m ./platform/events
 
 .PHONY: clean
 clean: ## remove build output and the embedded PostgreSQL data

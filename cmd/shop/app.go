@@ -6,6 +6,7 @@ import (
 
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/health"
@@ -18,21 +19,23 @@ import (
 // App is the composed process: the kernel with every module, plus the modules
 // the operator commands talk to.
 type App struct {
-	Kernel   *kernel.Kernel
-	Bus      *events.Bus
-	Identity *identity.Module
-	Catalog  *catalog.Module
+	Kernel        *kernel.Kernel
+	Bus           *events.Bus
+	Identity      *identity.Module
+	Catalog       *catalog.Module
+	Notifications *notifications.Module
 }
 
-func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus, id *identity.Module, cat *catalog.Module) (*App, error) {
-	k, err := kernel.New(srv, h, log, id, cat)
+func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus,
+	id *identity.Module, cat *catalog.Module, notes *notifications.Module) (*App, error) {
+	k, err := kernel.New(srv, h, log, id, cat, notes)
 	if err != nil {
 		return nil, err
 	}
 	k.AddWorker(bus)
 	bus.Routes(srv.Router("events"))
 	web.Register(srv.Echo)
-	return &App{Kernel: k, Bus: bus, Identity: id, Catalog: cat}, nil
+	return &App{Kernel: k, Bus: bus, Identity: id, Catalog: cat, Notifications: notes}, nil
 }
 
 func provideBus(cfg config.Config, log *slog.Logger, m *metrics.Metrics, dbs *kernel.Databases) (*events.Bus, error) {

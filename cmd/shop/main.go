@@ -4,6 +4,7 @@
 //	shop [serve] [--seed-demo]            run the shop (default)
 //	shop migrate up|down|status [module]  manage each module's schema
 //	shop seed [--products N]              load demo data
+//	shop events dead | replay ID|--all    inspect and replay dead-lettered events
 //	shop modules [--mermaid]              list modules and their dependencies
 //	shop config                           print the effective configuration
 package main
@@ -37,6 +38,8 @@ const usage = `usage:
   shop [serve] [--seed-demo]            run the shop (default)
   shop migrate up|down|status [module]  apply, revert one step of, or show each module's migrations
   shop seed [--products N]              load demo data (categories, products, deals)
+  shop events dead [--subscriber S]     list dead-lettered (and orphaned) events
+  shop events replay ID|--all           deliver dead-lettered events again
   shop modules [--mermaid]              list modules and their dependencies
   shop config                           print the effective configuration (secrets masked)
 `
@@ -62,6 +65,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		return runMigrate(ctx, args, stdout, stderr, env)
 	case "seed":
 		return runSeed(ctx, args, stdout, stderr, env)
+	case "events":
+		return runEvents(ctx, args, stdout, stderr, env)
 	case "modules":
 		return runModules(args, stdout)
 	case "config":

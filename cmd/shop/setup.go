@@ -9,6 +9,7 @@ import (
 	"github.com/shopmonolith/shop/migrations"
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/devdb"
@@ -18,7 +19,7 @@ import (
 
 // descriptors lists every module this binary holds, in registration order.
 func descriptors() []kernel.Descriptor {
-	return []kernel.Descriptor{identity.Descriptor, catalog.Descriptor}
+	return []kernel.Descriptor{identity.Descriptor(), catalog.Descriptor(), notifications.Descriptor()}
 }
 
 // env bundles what every command starts from.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
@@ -20,7 +21,7 @@ import (
 func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases) (*App, error) {
 	wire.Build(
 		provideHealth, metrics.New, httpapi.New, provideBus, // the kernel capabilities every module shares
-		identity.ProviderSet, catalog.ProviderSet,
+		identity.ProviderSet, catalog.ProviderSet, notifications.ProviderSet,
 		newApp,
 	)
 	return nil, nil

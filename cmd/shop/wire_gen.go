@@ -10,6 +10,7 @@ import (
 	"context"
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
@@ -23,21 +24,25 @@ import (
 func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases) (*App, error) {
 	state := provideHealth(log)
 	metricsMetrics := metrics.New()
-	module, err := identity.New(ctx, dbs, log, cfg)
+	bus, err := provideBus(cfg, log, metricsMetrics, dbs)
+	if err != nil {
+		return nil, err
+	}
+	module, err := identity.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
 	authenticator := identity.ProvideAuthenticator(module)
 	server := httpapi.New(cfg, log, state, metricsMetrics, authenticator)
-	bus, err := provideBus(cfg, log, metricsMetrics, dbs)
+	catalogModule, err := catalog.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	catalogModule, err := catalog.New(ctx, dbs, log, cfg)
+	notificationsModule, err := notifications.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	app, err := newApp(server, state, log, bus, module, catalogModule)
+	app, err := newApp(server, state, log, bus, module, catalogModule, notificationsModule)
 	if err != nil {
 		return nil, err
 	}

@@ -57,7 +57,7 @@ func (a *api) Categories(ctx context.Context, includeInactive bool) ([]Category,
 	if err != nil {
 		return nil, err
 	}
-	return mapSlice(cs, toCategoryDTO), nil
+	return domain.Map(cs, toCategoryDTO), nil
 }
 
 func (a *api) CreateCategory(ctx context.Context, in NewCategory) (Category, error) {
@@ -79,7 +79,7 @@ func (a *api) Deals(ctx context.Context, includeInactive bool) ([]Deal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return mapSlice(ds, toDealDTO), nil
+	return domain.Map(ds, toDealDTO), nil
 }
 
 func (a *api) CreateDeal(ctx context.Context, in NewDeal) (Deal, error) {
@@ -149,12 +149,4 @@ func toDealDTO(d domain.Deal) Deal {
 		ProductID: d.ProductID(), CategoryID: d.CategoryID(),
 		StartsAt: d.StartsAt(), EndsAt: d.EndsAt(), Active: d.Active(),
 	}
-}
-
-func mapSlice[T, U any](in []T, conv func(T) U) []U {
-	out := make([]U, len(in))
-	for i, v := range in {
-		out[i] = conv(v)
-	}
-	return out
 }

@@ -3,12 +3,14 @@ package catalog
 import (
 	"context"
 	"time"
+
+	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
 )
 
-// Deal kinds.
+// Deal kinds: the domain's own values, so the two cannot drift apart.
 const (
-	DealPercent = "percent" // Value is the percentage off, 1..99
-	DealFixed   = "fixed"   // Value is the amount off in minor units of Currency
+	DealPercent = domain.DealPercent // "percent": Value is the percentage off, 1..99
+	DealFixed   = domain.DealFixed   // "fixed": Value is the amount off in minor units of Currency
 )
 
 // API is the catalog as other modules and remote adapters see it. Write
@@ -42,8 +44,10 @@ type API interface {
 	UpdateCategory(ctx context.Context, id string, in CategoryUpdate) (Category, error)
 	// DeactivateCategory hides the category and its products; KindNotFound.
 	DeactivateCategory(ctx context.Context, id string) error
-	// Deals lists the active deals (all deals for admins asking for
-	// inactive ones) in creation order.
+	// Deals lists deals in creation order. Admins get the active ones (past
+	// and future included), or all of them with includeInactive; everyone
+	// else gets only the active deals running now (StartsAt ≤ now < EndsAt)
+	// whose product or category they can see.
 	Deals(ctx context.Context, includeInactive bool) ([]Deal, error)
 	// CreateDeal returns KindInvalid naming the fields; an unknown target is
 	// product_id or category_id.
@@ -185,3 +189,93 @@ type DealUpdate struct {
 	EndsAt   *time.Time `json:"ends_at,omitempty"`
 	Active   *bool      `json:"active,omitempty"`
 }
+
+// Events the catalog publishes (see platform/events). Each is published in
+// the transaction of the change it reports; the key is the product id for
+// product events and the deal id for deal events.
+
+// ProductCreated reports a new product.
+type ProductCreated struct {
+	ProductID  string    `json:"product_id"`
+	SKU        string    `json:"sku"`
+	Name       string    `json:"name"`
+	CategoryID string    `json:"category_id"` // empty without a category
+	PriceMinor int64     `json:"price_minor"`
+	Currency   string    `json:"currency"`
+	Active     bool      `json:"active"`
+	At         time.Time `json:"at"`
+}
+
+// EventType implements events.Event.
+func (ProductCreated) EventType() string { return "catalog.product_created.v1" }
+
+// EventKey implements events.Event.
+func (e ProductCreated) EventKey() string { return e.ProductID }
+
+// ProductUpdated reports any change of a product, deactivation included; a
+// price change is also reported as ProductPriceChanged.
+type ProductUpdated struct {
+	ProductID  string    `json:"product_id"`
+	SKU        string    `json:"sku"`
+	Name       string    `json:"name"`
+	CategoryID string    `json:"category_id"`
+	Active     bool      `json:"active"`
+	At         time.Time `json:"at"`
+}
+
+// EventType implements events.Event.
+func (ProductUpdated) EventType() string { return "catalog.product_updated.v1" }
+
+// EventKey implements events.Event.
+func (e ProductUpdated) EventKey() string { return e.ProductID }
+
+// ProductPriceChanged reports a new list price or currency.
+type ProductPriceChanged struct {
+	ProductID     string    `json:"product_id"`
+	OldPriceMinor int64     `json:"old_price_minor"`
+	NewPriceMinor int64     `json:"new_price_minor"`
+	Currency      string    `json:"currency"` // the new price's
+	At            time.Time `json:"at"`
+}
+
+// EventType implements events.Event.
+func (ProductPriceChanged) EventType() string { return "catalog.product_price_changed.v1" }
+
+// EventKey implements events.Event.
+func (e ProductPriceChanged) EventKey() string { return e.ProductID }
+
+// DealStarted reports that a deal began to apply. It is published once per
+// deal, shortly after StartsAt; a deal deactivated before its start, or whose
+// whole window passed unannounced, never starts.
+type DealStarted struct {
+	DealID     string    `json:"deal_id"`
+	Name       string    `json:"name"`
+	Kind       string    `json:"kind"`
+	Value      int64     `json:"value"`
+	Currency   string    `json:"currency"`
+	ProductID  string    `json:"product_id"`
+	CategoryID string    `json:"category_id"`
+	StartsAt   time.Time `json:"starts_at"`
+	EndsAt     time.Time `json:"ends_at"`
+}
+
+// EventType implements events.Event.
+func (DealStarted) EventType() string { return "catalog.deal_started.v1" }
+
+// EventKey implements events.Event.
+func (e DealStarted) EventKey() string { return e.DealID }
+
+// DealEnded reports that a started deal stopped applying, at its end time or
+// when it was deactivated. It follows the deal's DealStarted, once.
+type DealEnded struct {
+	DealID     string    `json:"deal_id"`
+	ProductID  string    `json:"product_id"`
+	CategoryID string    `json:"category_id"`
+	EndedAt    time.Time `json:"ended_at"`
+}
+
+// EventType implements events.Event.
+func (DealEnded) EventType() string { return "catalog.deal_ended.v1" }
+
+// EventKey implements events.Event.
+func (e DealEnded) EventKey() string { return e.DealID }

@@ -5,7 +5,8 @@
 // The public contract is API in catalog.go; everything else is internal.
 //
 // Owned tables (schema catalog): categories, products (with a generated
-// full-text search column), deals.
+// full-text search column), deals (with the times its start and end were
+// announced), and the event tables event_outbox and event_inbox.
 //
 // Routes:
 //
@@ -24,7 +25,21 @@
 //	PATCH  /api/deals/:id             update (admin)
 //	DELETE /api/deals/:id             deactivate (admin)
 //
-// Published events: none yet.
+// Published events (catalog.go), each in the transaction of its change:
+//
+//	catalog.product_created.v1        ProductCreated (also for seeded products)
+//	catalog.product_updated.v1        ProductUpdated, on any change incl. deactivation
+//	catalog.product_price_changed.v1  ProductPriceChanged, also on a currency change
+//	catalog.deal_started.v1           DealStarted, once, when the start time passed
+//	catalog.deal_ended.v1             DealEnded, once, after DealStarted, when the end
+//	                                  time passed or the deal was deactivated
+//
+// Deals start and end with time, so a worker (Start/Stop) announces them:
+// it sleeps until the next start or end, or until a deal changes in this
+// process, and claims due deals with FOR UPDATE SKIP LOCKED, so that
+// replicas running it at once announce each deal once. A deal deactivated
+// before it started, or whose whole window passed unannounced, is never
+// announced; reactivating an ended deal does not announce it again.
 //
 // Allowed dependencies: none (no other module).
 package catalog

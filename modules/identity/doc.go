@@ -4,8 +4,10 @@
 // strings). Sessions are server-side: the client holds a random 256-bit
 // token, the database only its SHA-256. A login always opens a new session
 // and revokes the one the client presented (session fixation); logout
-// revokes. Login attempts are rate limited per client IP and per account in
-// PostgreSQL, so the limits hold across replicas.
+// revokes. Promoting a user to admin revokes their sessions. Login attempts
+// are rate limited in PostgreSQL, so the limits hold across replicas: per
+// client IP, and failures per account and client IP (so a stranger cannot
+// lock the owner out).
 //
 // Owned tables (schema identity): users, sessions, login_attempts.
 //
@@ -13,9 +15,12 @@
 //
 //	POST /api/identity/register  {"email","password","name"} → 201 user
 //	POST /api/identity/login     {"email","password"} → 200 session + cookie
-//	POST /api/identity/logout    (signed in) → 204, cookie cleared
+//	POST /api/identity/logout    (any caller) → 204, presented session revoked, cookie cleared
 //	GET  /api/identity/me        (signed in) → 200 user
 //
-// Published events: none. Allowed dependencies: none (platform only). The
-// module implements auth.Authenticator for the HTTP edge.
+// Published events (see identity.go): identity.user_registered.v1
+// (UserRegistered, key user id), in the transaction that inserts the user.
+//
+// Allowed dependencies: none (platform only). The module implements
+// auth.Authenticator for the HTTP edge.
 package identity

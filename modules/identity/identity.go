@@ -9,15 +9,17 @@ import (
 
 // API is what other modules (and remote adapters) may call on identity.
 type API interface {
-	// Register creates a customer account. It returns KindInvalid naming
+	// Register creates a customer account and publishes UserRegistered in
+	// the same transaction. It returns KindInvalid naming
 	// the broken fields (email, password, name) and KindConflict (field
 	// email) when the email is registered already.
 	Register(ctx context.Context, in RegisterInput) (User, error)
 
 	// Login opens a new session and revokes in.PreviousToken's session, if
 	// any. It returns KindUnauthenticated ("email or password is wrong")
-	// for an unknown email and for a wrong password alike, and
-	// KindRateLimited (with RetryAfter) when the client IP or the account
+	// for an unknown email, a wrong password and an email no account can
+	// have (control characters) alike, and KindRateLimited (with
+	// RetryAfter) when the client IP, or this account from this client IP,
 	// made too many attempts in the current window.
 	Login(ctx context.Context, in LoginInput) (Session, error)
 
@@ -34,8 +36,10 @@ type API interface {
 	User(ctx context.Context, id string) (User, error)
 
 	// EnsureAdmin makes sure an admin exists. When none does, the user with
-	// email is promoted to admin and given password, or created as admin
-	// if there is no such user; created then is true. When an admin exists
+	// email is promoted to admin and given password (and every session of
+	// theirs is revoked, so no token issued to the customer carries admin
+	// rights), or created as admin if there is no such user (publishing
+	// UserRegistered); created then is true. When an admin exists
 	// it does nothing and returns false. Safe when replicas call it at
 	// once. It returns KindInvalid for a bad email or password.
 	EnsureAdmin(ctx context.Context, email, password string) (created bool, err error)
@@ -76,3 +80,20 @@ type Session struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	User      User      `json:"user"`
 }
+
+// UserRegistered is published when an account is created (by Register, or
+// by EnsureAdmin creating the first admin), in the transaction that inserts
+// the user: a rolled-back sign-up publishes nothing.
+type UserRegistered struct {
+	UserID       string    `json:"user_id"`
+	Email        string    `json:"email"`
+	Name         string    `json:"name"`
+	RegisteredAt time.Time `json:"registered_at"`
+}
+
+// EventType is the stable name of the event; a change of the payload that
+// old subscribers cannot read gets a new version.
+func (UserRegistered) EventType() string { return "identity.user_registered.v1" }
+
+// EventKey orders the events of one user.
+func (e UserRegistered) EventKey() string { return e.UserID }

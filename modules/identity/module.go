@@ -16,16 +16,20 @@ import (
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
 	"github.com/shopmonolith/shop/platform/logging"
 )
 
-// Descriptor describes the module to the kernel.
-var Descriptor = kernel.Descriptor{
-	Name:      "identity",
-	Summary:   "users, passwords, sessions and roles",
-	DependsOn: nil,
+// Descriptor describes the module to the kernel. It is a function, not a
+// variable, so that nobody can change what the module says about itself.
+func Descriptor() kernel.Descriptor {
+	return kernel.Descriptor{
+		Name:      "identity",
+		Summary:   "users, passwords, sessions and roles",
+		DependsOn: nil,
+	}
 }
 
 // ProviderSet builds the module and exposes it as the process's
@@ -51,14 +55,15 @@ type Module struct {
 
 var _ kernel.Module = (*Module)(nil)
 
-// New opens the module's database and builds the module.
-func New(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg config.Config) (*Module, error) {
-	return newModule(ctx, dbs, log, cfg, time.Now)
+// New opens the module's database and builds the module; it publishes its
+// events through bus.
+func New(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus) (*Module, error) {
+	return newModule(ctx, dbs, log, cfg, bus, time.Now)
 }
 
 // newModule is New with a clock, which tests replace.
-func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, now func() time.Time) (*Module, error) {
-	db, err := dbs.Open(ctx, Descriptor.Name)
+func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus, now func() time.Time) (*Module, error) {
+	db, err := dbs.Open(ctx, Descriptor().Name)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
@@ -71,12 +76,13 @@ func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg
 	// Each Argon2id run is single-threaded and needs 19 MiB: more at once
 	// than CPUs only costs memory.
 	hasher := domain.NewHasher(domain.OWASPParams(), runtime.GOMAXPROCS(0))
-	svc, err := domain.NewService(ctx, store.New(db, now), hasher, policy, now)
+	repo := store.New(db, now, publisher(bus.Outbox(db)))
+	svc, err := domain.NewService(ctx, repo, hasher, policy, now)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
 	secure := cfg.Auth.CookieSecure != nil && *cfg.Auth.CookieSecure
-	return &Module{db: db, svc: svc, api: &api{svc: svc}, log: logging.ForModule(log, Descriptor.Name), secure: secure}, nil
+	return &Module{db: db, svc: svc, api: &api{svc: svc}, log: logging.ForModule(log, Descriptor().Name), secure: secure}, nil
 }
 
 // ProvideAuthenticator exposes the module as the HTTP edge's authenticator.
@@ -89,7 +95,7 @@ func (m *Module) API() API { return m.api }
 func (m *Module) Authenticator() auth.Authenticator { return m.api }
 
 // Descriptor describes the module.
-func (m *Module) Descriptor() kernel.Descriptor { return Descriptor }
+func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes registers the /api/identity routes.
 func (m *Module) Routes(r *httpapi.Router) {

@@ -13,7 +13,9 @@ import (
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/kernel"
+	"github.com/shopmonolith/shop/platform/metrics"
 )
 
 const password = "correct horse battery"
@@ -56,7 +58,12 @@ func newModule(t *testing.T, dbs *kernel.Databases, cfg config.Config, now func(
 		now = time.Now
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	m, err := identity.NewWithClock(context.Background(), dbs, log, cfg, now)
+	// The bus is not started: these tests read the outbox, not deliveries.
+	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := identity.NewWithClock(context.Background(), dbs, log, cfg, bus, now)
 	if err != nil {
 		t.Fatalf("new identity module: %v", err)
 	}
@@ -101,6 +108,8 @@ func wantRateLimited(t *testing.T, err error, window time.Duration) {
 	}
 }
 
+// TestLoginRateLimitPerAccount counts an account's failures per client IP:
+// the guesser is locked out, the owner signing in from elsewhere is not.
 func TestLoginRateLimitPerAccount(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
@@ -130,12 +139,33 @@ func TestLoginRateLimitPerAccount(t *testing.T) {
 		}
 	}
 	clk.Advance(time.Minute)
-	// Over the limit even with the right password, from another IP.
-	wantRateLimited(t, login(password, "192.0.2.3"), window-time.Minute)
+	// The guessing IP is over the limit even with the right password …
+	wantRateLimited(t, login(password, "192.0.2.2"), window-time.Minute)
+	// … but the owner signing in from elsewhere is not locked out.
+	if err := login(password, "192.0.2.3"); err != nil {
+		t.Fatalf("owner from another IP after a stranger's failures: %v", err)
+	}
 
 	clk.Advance(window)
-	if err := login(password, "192.0.2.3"); err != nil {
+	if err := login(password, "192.0.2.2"); err != nil {
 		t.Fatalf("login after the window: %v", err)
+	}
+}
+
+// TestLoginRateLimitPerAccountIPv6Block: rotating addresses inside one /64
+// does not reset the account's failure count.
+func TestLoginRateLimitPerAccountIPv6Block(t *testing.T) {
+	t.Parallel()
+	mod := freshModule(t, func(a *config.Auth) { a.LoginPerAccount, a.LoginPerIP = 2, 1000 }, nil)
+	api, ctx := mod.API(), context.Background()
+	u := register(t, api)
+	var err error
+	for _, ip := range []string{"2001:db8::1", "2001:db8::2", "2001:db8::3"} {
+		_, err = api.Login(ctx, identity.LoginInput{Email: u.Email, Password: "wrong password", ClientIP: ip})
+	}
+	wantRateLimited(t, err, 15*time.Minute)
+	if _, err := api.Login(ctx, identity.LoginInput{Email: u.Email, Password: password, ClientIP: "2001:db8:0:1::1"}); err != nil {
+		t.Errorf("login from another /64: %v", err)
 	}
 }
 

@@ -72,7 +72,7 @@ type Auth struct {
 	CookieName        string        `env:"SHOP_AUTH_COOKIE_NAME" envDefault:"shop_session"`
 	CookieSecure      *bool         `env:"SHOP_AUTH_COOKIE_SECURE" help:"Secure cookie flag; default true in production"`
 	LoginWindow       time.Duration `env:"SHOP_AUTH_LOGIN_WINDOW" envDefault:"15m" help:"window of the login rate limits"`
-	LoginPerAccount   int           `env:"SHOP_AUTH_LOGIN_PER_ACCOUNT" envDefault:"5" help:"failed logins allowed per account per window"`
+	LoginPerAccount   int           `env:"SHOP_AUTH_LOGIN_PER_ACCOUNT" envDefault:"5" help:"failed logins allowed per account and client IP per window"`
 	LoginPerIP        int           `env:"SHOP_AUTH_LOGIN_PER_IP" envDefault:"50" help:"login attempts allowed per client IP per window"`
 	TrustProxyHeaders bool          `env:"SHOP_AUTH_TRUST_PROXY" envDefault:"false" help:"take the client IP from X-Forwarded-For"`
 }

@@ -40,8 +40,8 @@ func NewCategory(slug, name string, now time.Time) (Category, error) {
 		slug:      checkSlug(&f, slug),
 		name:      checkText(&f, "name", name, 1, 100),
 		active:    true,
-		createdAt: now.UTC(),
-		updatedAt: now.UTC(),
+		createdAt: normTime(now),
+		updatedAt: normTime(now),
 	}
 	if err := f.Err(); err != nil {
 		return Category{}, err
@@ -70,7 +70,7 @@ func (c *Category) Apply(ch CategoryChanges, now time.Time) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
-	next.updatedAt = now.UTC()
+	next.updatedAt = normTime(now)
 	*c = next
 	return nil
 }

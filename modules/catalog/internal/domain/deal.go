@@ -67,11 +67,11 @@ func NewDeal(s DealSpec, now time.Time) (Deal, error) {
 		currency:   s.Currency,
 		productID:  parseRef(&f, "product_id", s.ProductID),
 		categoryID: parseRef(&f, "category_id", s.CategoryID),
-		startsAt:   s.StartsAt.UTC(),
-		endsAt:     s.EndsAt.UTC(),
+		startsAt:   normTime(s.StartsAt),
+		endsAt:     normTime(s.EndsAt),
 		active:     true,
-		createdAt:  now.UTC(),
-		updatedAt:  now.UTC(),
+		createdAt:  normTime(now),
+		updatedAt:  normTime(now),
 	}
 	d.checkKind(&f)
 	d.checkWindow(&f)
@@ -109,12 +109,13 @@ func (d Deal) checkKind(f *errs.Fields) {
 }
 
 func (d Deal) checkWindow(f *errs.Fields) {
-	switch {
-	case d.startsAt.IsZero():
+	if d.startsAt.IsZero() {
 		f.Add("starts_at", "required", "is required")
-	case d.endsAt.IsZero():
+	}
+	if d.endsAt.IsZero() {
 		f.Add("ends_at", "required", "is required")
-	case !d.startsAt.Before(d.endsAt):
+	}
+	if !d.startsAt.IsZero() && !d.endsAt.IsZero() && !d.startsAt.Before(d.endsAt) {
 		f.Add("ends_at", "gtfield", "must be after starts_at")
 	}
 }
@@ -131,10 +132,10 @@ func (d *Deal) Apply(c DealChanges, now time.Time) error {
 		next.checkKind(&f)
 	}
 	if c.StartsAt != nil {
-		next.startsAt = c.StartsAt.UTC()
+		next.startsAt = normTime(*c.StartsAt)
 	}
 	if c.EndsAt != nil {
-		next.endsAt = c.EndsAt.UTC()
+		next.endsAt = normTime(*c.EndsAt)
 	}
 	next.checkWindow(&f)
 	if c.Active != nil {
@@ -143,7 +144,7 @@ func (d *Deal) Apply(c DealChanges, now time.Time) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
-	next.updatedAt = now.UTC()
+	next.updatedAt = normTime(now)
 	*d = next
 	return nil
 }

@@ -60,12 +60,12 @@ func NewProduct(spec ProductSpec, now time.Time) (Product, error) {
 	p := Product{
 		sku:         sku,
 		name:        checkText(&f, "name", spec.Name, 1, 200),
-		description: checkText(&f, "description", spec.Description, 0, 5000),
+		description: checkLongText(&f, "description", spec.Description, 0, 5000),
 		categoryID:  parseRef(&f, "category_id", spec.CategoryID),
 		price:       Money{amount: spec.PriceMinor, currency: spec.Currency},
 		active:      true,
-		createdAt:   now.UTC(),
-		updatedAt:   now.UTC(),
+		createdAt:   normTime(now),
+		updatedAt:   normTime(now),
 	}
 	checkPrice(&f, spec.PriceMinor)
 	checkCurrency(&f, "currency", spec.Currency)
@@ -89,7 +89,7 @@ func (p *Product) Apply(c ProductChanges, now time.Time) error {
 		next.name = checkText(&f, "name", *c.Name, 1, 200)
 	}
 	if c.Description != nil {
-		next.description = checkText(&f, "description", *c.Description, 0, 5000)
+		next.description = checkLongText(&f, "description", *c.Description, 0, 5000)
 	}
 	if c.CategoryID != nil {
 		next.categoryID = parseRef(&f, "category_id", *c.CategoryID)
@@ -108,7 +108,7 @@ func (p *Product) Apply(c ProductChanges, now time.Time) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
-	next.updatedAt = now.UTC()
+	next.updatedAt = normTime(now)
 	*p = next
 	return nil
 }

@@ -145,7 +145,7 @@ func (s *Service) CreateProduct(ctx context.Context, spec ProductSpec) (PricedPr
 	if err != nil {
 		return PricedProduct{}, err
 	}
-	if err := s.repo.CreateProduct(ctx, p); err != nil {
+	if err := s.repo.CreateProduct(ctx, p, ProductCreated{Product: p}); err != nil {
 		return PricedProduct{}, err
 	}
 	return s.priceOne(ctx, p)
@@ -160,7 +160,13 @@ func (s *Service) UpdateProduct(ctx context.Context, id string, ch ProductChange
 	if err != nil {
 		return PricedProduct{}, err
 	}
-	p, err := s.repo.UpdateProduct(ctx, id, func(p *Product) error { return p.Apply(ch, s.now()) })
+	p, err := s.repo.UpdateProduct(ctx, id, func(p *Product) ([]any, error) {
+		before := *p
+		if err := p.Apply(ch, s.now()); err != nil {
+			return nil, err
+		}
+		return productChangeFacts(before, *p), nil
+	})
 	if err != nil {
 		return PricedProduct{}, err
 	}

@@ -56,7 +56,7 @@ func (s *Service) Seed(ctx context.Context, products int, progress func(done int
 			}
 			batch = append(batch, p)
 		}
-		if err := s.repo.SeedProducts(ctx, batch); err != nil {
+		if err := s.repo.SeedProducts(ctx, batch, seededFacts); err != nil {
 			return err
 		}
 		done += n
@@ -64,8 +64,16 @@ func (s *Service) Seed(ctx context.Context, products int, progress func(done int
 			progress(done)
 		}
 	}
-	return s.seedDeals(ctx, cats, products, now)
+	if err := s.seedDeals(ctx, cats, products, now); err != nil {
+		return err
+	}
+	s.dealsChanged()
+	return nil
 }
+
+// seededFacts: a seeded product is created like any other, so subscribers
+// learn of it the same way.
+func seededFacts(p Product) []any { return []any{ProductCreated{Product: p}} }
 
 func (s *Service) seedCategories(ctx context.Context, demo []demoCategory, now time.Time) ([]Category, error) {
 	cs := make([]Category, 0, len(demo))

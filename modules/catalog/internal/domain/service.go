@@ -11,15 +11,24 @@ import (
 // addition to any route middleware), so that the API is safe whichever
 // adapter calls it.
 type Service struct {
-	repo Repository
-	now  func() time.Time
+	repo         Repository
+	clock        func() time.Time
+	dealsChanged func()
 }
 
-// NewService returns a service on repo; now is the clock (time.Now in
-// production, fixed in tests).
-func NewService(repo Repository, now func() time.Time) *Service {
-	return &Service{repo: repo, now: now}
+// NewService returns a service on repo; clock is the clock (time.Now in
+// production, fixed in tests). dealsChanged, if not nil, is called after a
+// deal was created or changed, so that whoever announces deal starts and
+// ends can look again at once instead of at its next planned time.
+func NewService(repo Repository, clock func() time.Time, dealsChanged func()) *Service {
+	if dealsChanged == nil {
+		dealsChanged = func() {}
+	}
+	return &Service{repo: repo, clock: clock, dealsChanged: dealsChanged}
 }
+
+// now is the clock at the precision the catalog stores.
+func (s *Service) now() time.Time { return normTime(s.clock()) }
 
 func isAdmin(ctx context.Context) bool {
 	p, ok := auth.FromContext(ctx)
@@ -73,10 +82,14 @@ func (s *Service) DeactivateCategory(ctx context.Context, id string) error {
 	return err
 }
 
-// Deals lists deals in creation order: the active ones, or all of them for
-// admins who ask.
+// Deals lists deals in creation order. Admins see the active ones (past and
+// future included), or all of them if they ask; everyone else sees only the
+// deals that apply now to a product or category they can see.
 func (s *Service) Deals(ctx context.Context, includeInactive bool) ([]Deal, error) {
-	return s.repo.Deals(ctx, includeInactive && isAdmin(ctx))
+	if isAdmin(ctx) {
+		return s.repo.Deals(ctx, DealFilter{IncludeInactive: includeInactive})
+	}
+	return s.repo.Deals(ctx, DealFilter{RunningAt: s.now(), VisibleOnly: true})
 }
 
 // CreateDeal needs the admin role; KindInvalid (also for an unknown target).
@@ -91,6 +104,7 @@ func (s *Service) CreateDeal(ctx context.Context, spec DealSpec) (Deal, error) {
 	if err := s.repo.CreateDeal(ctx, d); err != nil {
 		return Deal{}, err
 	}
+	s.dealsChanged()
 	return d, nil
 }
 
@@ -103,7 +117,12 @@ func (s *Service) UpdateDeal(ctx context.Context, id string, ch DealChanges) (De
 	if err != nil {
 		return Deal{}, err
 	}
-	return s.repo.UpdateDeal(ctx, id, func(d *Deal) error { return d.Apply(ch, s.now()) })
+	d, err := s.repo.UpdateDeal(ctx, id, func(d *Deal) error { return d.Apply(ch, s.now()) })
+	if err != nil {
+		return Deal{}, err
+	}
+	s.dealsChanged()
+	return d, nil
 }
 
 // DeactivateDeal stops the deal from applying.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
 	"github.com/shopmonolith/shop/platform/errs"
 )
 
@@ -18,7 +19,7 @@ func (h *handlers) categories(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, mapSlice(cs, toCategoryResponse))
+	return c.JSON(http.StatusOK, domain.Map(cs, toCategoryResponse))
 }
 
 func (h *handlers) createCategory(c echo.Context) error {

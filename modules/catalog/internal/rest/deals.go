@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
 	"github.com/shopmonolith/shop/platform/errs"
 )
 
@@ -18,7 +19,7 @@ func (h *handlers) deals(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, mapSlice(ds, toDealResponse))
+	return c.JSON(http.StatusOK, domain.Map(ds, toDealResponse))
 }
 
 func (h *handlers) createDeal(c echo.Context) error {

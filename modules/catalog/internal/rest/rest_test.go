@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
 	"github.com/shopmonolith/shop/modules/catalog/internal/rest"
 	"github.com/shopmonolith/shop/modules/catalog/internal/store"
@@ -49,7 +51,8 @@ func newServer(t *testing.T) http.Handler {
 	}
 	log := slog.New(slog.DiscardHandler)
 	srv := httpapi.New(cfg, log, health.NewState(time.Second), metrics.New(), tokens{})
-	svc := domain.NewService(store.New(db), func() time.Time { return time.Now().UTC() })
+	noEvents := func(context.Context, *gorm.DB, ...any) error { return nil }
+	svc := domain.NewService(store.New(db, noEvents), func() time.Time { return time.Now().UTC() }, nil)
 	rest.Register(srv.Router("catalog"), svc)
 	return srv.Echo
 }

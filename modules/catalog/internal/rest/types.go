@@ -9,38 +9,42 @@ import (
 	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
 )
 
+// Request structs check presence and JSON types only: the rules (lengths,
+// ranges, patterns) belong to the domain constructors, which report every
+// broken field at once.
+
 type createProductRequest struct {
-	SKU         string `json:"sku" validate:"required,max=64"`
-	Name        string `json:"name" validate:"required,max=200"`
-	Description string `json:"description" validate:"max=5000"`
-	PriceMinor  *int64 `json:"price_minor" validate:"required,gte=0,lte=10000000000"`
-	Currency    string `json:"currency" validate:"required,len=3"`
+	SKU         string `json:"sku" validate:"required"`
+	Name        string `json:"name" validate:"required"`
+	Description string `json:"description"`
+	PriceMinor  *int64 `json:"price_minor" validate:"required"`
+	Currency    string `json:"currency" validate:"required"`
 	CategoryID  string `json:"category_id"`
 }
 
 type updateProductRequest struct {
-	Name        *string `json:"name" validate:"omitempty,min=1,max=200"`
-	Description *string `json:"description" validate:"omitempty,max=5000"`
-	PriceMinor  *int64  `json:"price_minor" validate:"omitempty,gte=0,lte=10000000000"`
-	Currency    *string `json:"currency" validate:"omitempty,len=3"`
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+	PriceMinor  *int64  `json:"price_minor"`
+	Currency    *string `json:"currency"`
 	CategoryID  *string `json:"category_id"`
 	Active      *bool   `json:"active"`
 }
 
 type createCategoryRequest struct {
-	Slug string `json:"slug" validate:"required,max=64"`
-	Name string `json:"name" validate:"required,max=100"`
+	Slug string `json:"slug" validate:"required"`
+	Name string `json:"name" validate:"required"`
 }
 
 type updateCategoryRequest struct {
-	Slug   *string `json:"slug" validate:"omitempty,min=1,max=64"`
-	Name   *string `json:"name" validate:"omitempty,min=1,max=100"`
+	Slug   *string `json:"slug"`
+	Name   *string `json:"name"`
 	Active *bool   `json:"active"`
 }
 
 type createDealRequest struct {
-	Name       string    `json:"name" validate:"required,max=100"`
-	Kind       string    `json:"kind" validate:"required,oneof=percent fixed"`
+	Name       string    `json:"name" validate:"required"`
+	Kind       string    `json:"kind" validate:"required"`
 	Value      *int64    `json:"value" validate:"required"`
 	Currency   string    `json:"currency"`
 	ProductID  string    `json:"product_id"`
@@ -50,7 +54,7 @@ type createDealRequest struct {
 }
 
 type updateDealRequest struct {
-	Name     *string    `json:"name" validate:"omitempty,min=1,max=100"`
+	Name     *string    `json:"name"`
 	Value    *int64     `json:"value"`
 	StartsAt *timestamp `json:"starts_at"`
 	EndsAt   *timestamp `json:"ends_at"`
@@ -150,7 +154,7 @@ func toProductResponse(pp domain.PricedProduct) productResponse {
 }
 
 func toProductPageResponse(p domain.ProductPage) productPageResponse {
-	return productPageResponse{Items: mapSlice(p.Items, toProductResponse), NextCursor: p.NextCursor}
+	return productPageResponse{Items: domain.Map(p.Items, toProductResponse), NextCursor: p.NextCursor}
 }
 
 func toCategoryResponse(c domain.Category) categoryResponse {
@@ -163,12 +167,4 @@ func toDealResponse(d domain.Deal) dealResponse {
 		ProductID: d.ProductID(), CategoryID: d.CategoryID(),
 		StartsAt: d.StartsAt(), EndsAt: d.EndsAt(), Active: d.Active(),
 	}
-}
-
-func mapSlice[T, U any](in []T, conv func(T) U) []U {
-	out := make([]U, len(in))
-	for i, v := range in {
-		out[i] = conv(v)
-	}
-	return out
 }

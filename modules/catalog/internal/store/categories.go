@@ -18,7 +18,7 @@ func (s *Store) Categories(ctx context.Context, includeInactive bool) ([]domain.
 	if err := q.Order("id").Find(&rows).Error; err != nil {
 		return nil, errs.Internal(fmt.Errorf("list categories: %w", err), "list categories")
 	}
-	return mapRows(rows, toCategory), nil
+	return domain.Map(rows, toCategory), nil
 }
 
 // CreateCategory implements domain.Repository.
@@ -32,5 +32,5 @@ func (s *Store) CreateCategory(ctx context.Context, c domain.Category) error {
 
 // UpdateCategory implements domain.Repository.
 func (s *Store) UpdateCategory(ctx context.Context, id string, fn func(*domain.Category) error) (domain.Category, error) {
-	return updateLocked(ctx, s.db, id, "category", toCategory, toCategoryRow, fn)
+	return updateLocked(ctx, s, id, "category", toCategory, toCategoryRow, noFacts(fn))
 }

@@ -8,17 +8,30 @@ import (
 	"github.com/shopmonolith/shop/platform/errs"
 )
 
+// dealVisible keeps deals whose target customers can see: an active category,
+// or a visible product (see visible).
+const dealVisible = `(deals.category_id IS NOT NULL AND EXISTS (
+		SELECT 1 FROM categories dc WHERE dc.id = deals.category_id AND dc.active))
+	OR (deals.product_id IS NOT NULL AND EXISTS (
+		SELECT 1 FROM products WHERE products.id = deals.product_id AND ` + visible + `))`
+
 // Deals implements domain.Repository.
-func (s *Store) Deals(ctx context.Context, includeInactive bool) ([]domain.Deal, error) {
+func (s *Store) Deals(ctx context.Context, f domain.DealFilter) ([]domain.Deal, error) {
 	q := s.db.Gorm.WithContext(ctx)
-	if !includeInactive {
-		q = q.Where("active")
+	if !f.IncludeInactive {
+		q = q.Where("deals.active")
+	}
+	if !f.RunningAt.IsZero() {
+		q = q.Where("deals.starts_at <= ? AND deals.ends_at > ?", f.RunningAt, f.RunningAt)
+	}
+	if f.VisibleOnly {
+		q = q.Where(dealVisible)
 	}
 	var rows []dealRow
-	if err := q.Order("id").Find(&rows).Error; err != nil {
+	if err := q.Order("deals.id").Find(&rows).Error; err != nil {
 		return nil, errs.Internal(fmt.Errorf("list deals: %w", err), "list deals")
 	}
-	return mapRows(rows, toDeal), nil
+	return domain.Map(rows, toDeal), nil
 }
 
 // CreateDeal implements domain.Repository.
@@ -32,5 +45,5 @@ func (s *Store) CreateDeal(ctx context.Context, d domain.Deal) error {
 
 // UpdateDeal implements domain.Repository.
 func (s *Store) UpdateDeal(ctx context.Context, id string, fn func(*domain.Deal) error) (domain.Deal, error) {
-	return updateLocked(ctx, s.db, id, "deal", toDeal, toDealRow, fn)
+	return updateLocked(ctx, s, id, "deal", toDeal, toDealRow, noFacts(fn))
 }

@@ -9,6 +9,10 @@ import (
 	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
 )
 
+// Row timestamps come from the domain, on the catalog's clock: gorm's
+// automatic created_at/updated_at are off, so that what is stored equals
+// what the write returned and published.
+
 type productRow struct {
 	ID          string    `gorm:"column:id;type:uuid;primaryKey"`
 	SKU         string    `gorm:"column:sku"`
@@ -18,8 +22,8 @@ type productRow struct {
 	Currency    string    `gorm:"column:currency"`
 	CategoryID  *string   `gorm:"column:category_id;type:uuid"`
 	Active      bool      `gorm:"column:active"`
-	CreatedAt   time.Time `gorm:"column:created_at"`
-	UpdatedAt   time.Time `gorm:"column:updated_at"`
+	CreatedAt   time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt   time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
 }
 
 func (productRow) TableName() string { return "products" }
@@ -29,8 +33,8 @@ type categoryRow struct {
 	Slug      string    `gorm:"column:slug"`
 	Name      string    `gorm:"column:name"`
 	Active    bool      `gorm:"column:active"`
-	CreatedAt time.Time `gorm:"column:created_at"`
-	UpdatedAt time.Time `gorm:"column:updated_at"`
+	CreatedAt time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
 }
 
 func (categoryRow) TableName() string { return "categories" }
@@ -46,8 +50,8 @@ type dealRow struct {
 	StartsAt   time.Time `gorm:"column:starts_at"`
 	EndsAt     time.Time `gorm:"column:ends_at"`
 	Active     bool      `gorm:"column:active"`
-	CreatedAt  time.Time `gorm:"column:created_at"`
-	UpdatedAt  time.Time `gorm:"column:updated_at"`
+	CreatedAt  time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt  time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
 }
 
 func (dealRow) TableName() string { return "deals" }
@@ -110,12 +114,4 @@ func toDeal(r dealRow) domain.Deal {
 		StartsAt: r.StartsAt, EndsAt: r.EndsAt, Active: r.Active,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	})
-}
-
-func mapRows[R, T any](rows []R, conv func(R) T) []T {
-	out := make([]T, len(rows))
-	for i, r := range rows {
-		out[i] = conv(r)
-	}
-	return out
 }

@@ -18,13 +18,21 @@ import (
 	"github.com/shopmonolith/shop/platform/errs"
 )
 
+// Publish records facts as outgoing events in tx, the transaction that made
+// them true, so they are published exactly when it commits.
+type Publish func(ctx context.Context, tx *gorm.DB, facts ...any) error
+
 // Store implements domain.Repository on the catalog's schema.
-type Store struct{ db *database.DB }
+type Store struct {
+	db      *database.DB
+	publish Publish
+}
 
 var _ domain.Repository = (*Store)(nil)
 
-// New returns a store on the module's own database access.
-func New(db *database.DB) *Store { return &Store{db: db} }
+// New returns a store on the module's own database access that publishes
+// facts through publish.
+func New(db *database.DB, publish Publish) *Store { return &Store{db: db, publish: publish} }
 
 // visible hides inactive products and products of inactive categories.
 const visible = `products.active AND (products.category_id IS NULL OR EXISTS (
@@ -74,23 +82,28 @@ func readError(err error, what string) error {
 // updateLocked reads the row under a row lock, lets fn change the domain
 // value and writes it back, all in one transaction, so that concurrent
 // updates of one object serialise instead of losing changes.
-func updateLocked[R any, T any](ctx context.Context, db *database.DB, id, what string,
-	toT func(R) T, toR func(T) R, fn func(*T) error,
+// The facts fn returns are published in the same transaction.
+func updateLocked[R any, T any](ctx context.Context, s *Store, id, what string,
+	toT func(R) T, toR func(T) R, fn func(*T) ([]any, error),
 ) (T, error) {
 	var out T
-	err := db.InTx(ctx, func(tx *gorm.DB) error {
+	err := s.db.InTx(ctx, func(tx *gorm.DB) error {
 		var row R
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", id).Take(&row).Error
 		if err != nil {
 			return readError(err, what)
 		}
 		v := toT(row)
-		if err := fn(&v); err != nil {
+		facts, err := fn(&v)
+		if err != nil {
 			return err
 		}
 		next := toR(v)
 		if err := tx.Save(&next).Error; err != nil {
 			return writeError(err, "update "+what)
+		}
+		if err := s.publish(ctx, tx, facts...); err != nil {
+			return errs.Internal(err, "publish "+what+" events")
 		}
 		out = v
 		return nil
@@ -98,18 +111,28 @@ func updateLocked[R any, T any](ctx context.Context, db *database.DB, id, what s
 	return out, err
 }
 
+// noFacts adapts an update that has nothing to announce.
+func noFacts[T any](fn func(*T) error) func(*T) ([]any, error) {
+	return func(v *T) ([]any, error) { return nil, fn(v) }
+}
+
 // CreateProduct implements domain.Repository.
-func (s *Store) CreateProduct(ctx context.Context, p domain.Product) error {
-	row := toProductRow(p)
-	if err := s.db.Gorm.WithContext(ctx).Create(&row).Error; err != nil {
-		return writeError(err, "create product")
-	}
-	return nil
+func (s *Store) CreateProduct(ctx context.Context, p domain.Product, facts ...any) error {
+	return s.db.InTx(ctx, func(tx *gorm.DB) error {
+		row := toProductRow(p)
+		if err := tx.Create(&row).Error; err != nil {
+			return writeError(err, "create product")
+		}
+		if err := s.publish(ctx, tx, facts...); err != nil {
+			return errs.Internal(err, "publish product events")
+		}
+		return nil
+	})
 }
 
 // UpdateProduct implements domain.Repository.
-func (s *Store) UpdateProduct(ctx context.Context, id string, fn func(*domain.Product) error) (domain.Product, error) {
-	return updateLocked(ctx, s.db, id, "product", toProduct, toProductRow, fn)
+func (s *Store) UpdateProduct(ctx context.Context, id string, fn func(*domain.Product) ([]any, error)) (domain.Product, error) {
+	return updateLocked(ctx, s, id, "product", toProduct, toProductRow, fn)
 }
 
 // Product implements domain.Repository.
@@ -168,7 +191,7 @@ func (s *Store) ListProducts(ctx context.Context, f domain.ProductFilter) ([]dom
 	if err := q.Order("products.id").Limit(f.Limit).Find(&rows).Error; err != nil {
 		return nil, errs.Internal(fmt.Errorf("list products: %w", err), "list products")
 	}
-	return mapRows(rows, toProduct), nil
+	return domain.Map(rows, toProduct), nil
 }
 
 // prefixQuery ANDs the terms, each matching as a word prefix ("mu" finds
@@ -209,7 +232,7 @@ func (s *Store) CurrentDeals(ctx context.Context, productIDs, categoryIDs []stri
 	if err != nil {
 		return nil, errs.Internal(fmt.Errorf("current deals: %w", err), "load deals")
 	}
-	return mapRows(found, toDeal), nil
+	return domain.Map(found, toDeal), nil
 }
 
 // placeholders writes "$n, $n+1, …" for values and appends them to args.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
 	"github.com/shopmonolith/shop/modules/catalog/internal/store"
@@ -17,14 +18,44 @@ import (
 
 var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
+// recorder is a fake publish function: it keeps the facts it is given, or
+// fails with err.
+type recorder struct {
+	mu    sync.Mutex
+	facts []any
+	err   error
+}
+
+func (r *recorder) publish(_ context.Context, _ *gorm.DB, facts ...any) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return r.err
+	}
+	r.facts = append(r.facts, facts...)
+	return nil
+}
+
+func (r *recorder) recorded() []any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]any(nil), r.facts...)
+}
+
 func newStore(t *testing.T) *store.Store {
+	s, _ := newRecordingStore(t)
+	return s
+}
+
+func newRecordingStore(t *testing.T) (*store.Store, *recorder) {
 	t.Helper()
 	dbs := dbtest.Databases(t, dbtest.NewURL(t))
 	db, err := dbs.Open(context.Background(), "catalog")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return store.New(db)
+	r := &recorder{}
+	return store.New(db, r.publish), r
 }
 
 func createProduct(t *testing.T, s *store.Store, spec domain.ProductSpec) domain.Product {
@@ -95,8 +126,8 @@ func TestCategoryFilterAndVisibility(t *testing.T) {
 	createProduct(t, s, domain.ProductSpec{SKU: "C1", Name: "Espresso", CategoryID: coffee.ID()})
 	hidden := createProduct(t, s, domain.ProductSpec{SKU: "T2", Name: "Old tea", CategoryID: tea.ID()})
 	off := false
-	if _, err := s.UpdateProduct(ctx, hidden.ID(), func(p *domain.Product) error {
-		return p.Apply(domain.ProductChanges{Active: &off}, now)
+	if _, err := s.UpdateProduct(ctx, hidden.ID(), func(p *domain.Product) ([]any, error) {
+		return nil, p.Apply(domain.ProductChanges{Active: &off}, now)
 	}); err != nil {
 		t.Fatal(err)
 	}

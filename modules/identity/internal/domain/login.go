@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/shopmonolith/shop/platform/auth"
@@ -36,6 +37,12 @@ func wrongCredentials() error {
 // (with RetryAfter) when over a limit, KindUnauthenticated for a wrong email
 // or password.
 func (s *Service) Login(ctx context.Context, in LoginRequest) (LoginResult, error) {
+	if !printable(in.Email) {
+		// No account can have it (registration refuses it), and PostgreSQL
+		// refuses NUL in text: answer before any query. Checked before
+		// normalising, which would hide invalid UTF-8 behind U+FFFD.
+		return LoginResult{}, wrongCredentials()
+	}
 	email := NormalizeEmail(in.Email)
 	if err := s.admit(ctx, email, in.ClientIP); err != nil {
 		return LoginResult{}, err
@@ -44,7 +51,7 @@ func (s *Service) Login(ctx context.Context, in LoginRequest) (LoginResult, erro
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if err := s.repo.ResetHits(ctx, accountKey(email)); err != nil {
+	if err := s.repo.ResetHits(ctx, accountKey(email, in.ClientIP)); err != nil {
 		return LoginResult{}, fmt.Errorf("login: %w", err)
 	}
 	now := s.clock()
@@ -103,10 +110,13 @@ func (s *Service) rehash(ctx context.Context, u User, password string) (User, er
 	return u, nil
 }
 
-// admit counts the attempt against the client IP and the account before any
-// password is checked. The account counter is incremented up front (and
-// reset by a success), so concurrent guesses cannot slip past the limit
-// between a check and a later increment; only failures thus stay counted.
+// admit counts the attempt against the client IP and against the account
+// from that IP before any password is checked. The account counter is
+// incremented up front (and reset by a success), so concurrent guesses cannot
+// slip past the limit between a check and a later increment; only failures
+// thus stay counted. Keying it on the IP too means a stranger's failures
+// lock out only the stranger, never the account's owner elsewhere; guessing
+// from many addresses is what the per-IP limit bounds.
 func (s *Service) admit(ctx context.Context, email, ip string) error {
 	now := s.clock()
 	if ip != "" {
@@ -117,7 +127,7 @@ func (s *Service) admit(ctx context.Context, email, ip string) error {
 	if len(email) > MaxEmailLen {
 		return nil // no account can have it, and the key must stay indexable
 	}
-	return s.hit(ctx, accountKey(email), s.policy.LoginPerAccount, now)
+	return s.hit(ctx, accountKey(email, ip), s.policy.LoginPerAccount, now)
 }
 
 func (s *Service) hit(ctx context.Context, key string, limit int, now time.Time) error {
@@ -133,7 +143,16 @@ func (s *Service) hit(ctx context.Context, key string, limit int, now time.Time)
 	return e
 }
 
-func accountKey(email string) string { return "account:" + email }
+// accountKey names the failures of one account from one client (IPv6: its
+// /64). The IP part is length-prefixed, so no email or address can forge
+// another pair's key; an empty ip (trusted in-process callers) is a pair too.
+func accountKey(email, ip string) string {
+	k := ""
+	if ip != "" {
+		k = ipKey(ip)
+	}
+	return "account:" + strconv.Itoa(len(k)) + ":" + k + "|" + email
+}
 
 // ipKey groups IPv6 clients by /64, the block one subscriber usually holds,
 // so rotating addresses inside it does not dodge the limit.

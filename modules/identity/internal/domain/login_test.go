@@ -60,3 +60,35 @@ func TestSessionTokenAndActive(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountKey: failures are counted per account and client (IPv6 /64),
+// and no email or address can produce another pair's key.
+func TestAccountKey(t *testing.T) {
+	t.Parallel()
+	same := [][2][2]string{
+		{{"ada@example.com", "2001:db8:1:2::1"}, {"ada@example.com", "2001:db8:1:2::ffff"}},
+		{{"ada@example.com", "192.0.2.1"}, {"ada@example.com", "::ffff:192.0.2.1"}},
+	}
+	for _, p := range same {
+		if a, b := accountKey(p[0][0], p[0][1]), accountKey(p[1][0], p[1][1]); a != b {
+			t.Errorf("accountKey%v = %q, accountKey%v = %q; want equal", p[0], a, p[1], b)
+		}
+	}
+	distinct := [][2]string{
+		{"ada@example.com", "192.0.2.1"},
+		{"ada@example.com", "192.0.2.2"},
+		{"ada@example.com", ""},
+		{"eve@example.com", "192.0.2.1"},
+		{"ada@example.com|ip:192.0.2.1", ""},
+		{"192.0.2.1|ada@example.com", ""},
+		{"ada@example.com", "192.0.2.1|ada@example.com"},
+	}
+	seen := map[string][2]string{}
+	for _, p := range distinct {
+		k := accountKey(p[0], p[1])
+		if prev, dup := seen[k]; dup {
+			t.Errorf("accountKey%v = accountKey%v = %q", p, prev, k)
+		}
+		seen[k] = p
+	}
+}

@@ -17,7 +17,8 @@ type Window struct {
 // kinds: KindConflict (field email) for a duplicate email, KindNotFound for
 // an unknown user or session, KindInternal otherwise.
 type Repository interface {
-	CreateUser(ctx context.Context, u User) error
+	// CreateUser inserts u and publishes facts in the same transaction.
+	CreateUser(ctx context.Context, u User, facts ...any) error
 	UserByID(ctx context.Context, id uuid.UUID) (User, error)
 	UserByEmail(ctx context.Context, email string) (User, error)
 	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string) error
@@ -40,8 +41,10 @@ type Repository interface {
 	// BootstrapAdmin runs under a lock that serialises it across replicas.
 	// When an admin exists it returns false. Otherwise decide gets the user
 	// registered with email (found false when none) and returns the admin
-	// to store, inserted or updated accordingly.
-	BootstrapAdmin(ctx context.Context, email string, decide func(existing User, found bool) (User, error)) (bool, error)
+	// to store, inserted or updated accordingly, and the facts to publish
+	// with it. An updated (promoted) user loses every session in the same
+	// transaction: tokens issued before the promotion must not gain rights.
+	BootstrapAdmin(ctx context.Context, email string, decide func(existing User, found bool) (User, []any, error)) (bool, error)
 
 	// Prune deletes sessions that expired or were revoked before
 	// sessionsBefore and rate-limit windows that started before

@@ -56,7 +56,7 @@ func (s *Service) Register(ctx context.Context, email, password, name string) (U
 	if err != nil {
 		return User{}, err
 	}
-	if err := s.repo.CreateUser(ctx, u); err != nil {
+	if err := s.repo.CreateUser(ctx, u, UserRegistered{User: u}); err != nil {
 		return User{}, fmt.Errorf("register: %w", err)
 	}
 	return u, nil
@@ -84,7 +84,8 @@ func (s *Service) User(ctx context.Context, id string) (User, error) {
 }
 
 // EnsureAdmin makes sure an admin exists: when none does, the user with
-// email is promoted (and gets password) or created as admin. It returns
+// email is promoted (gets password, loses its sessions) or created as admin
+// (a registration, published as such). It returns
 // whether it created or promoted one, KindInvalid for bad input.
 func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (bool, error) {
 	reg, err := NewRegistration(email, password, "Administrator")
@@ -95,11 +96,11 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (bool
 	if err != nil {
 		return false, err
 	}
-	created, err := s.repo.BootstrapAdmin(ctx, reg.email, func(existing User, found bool) (User, error) {
+	created, err := s.repo.BootstrapAdmin(ctx, reg.email, func(existing User, found bool) (User, []any, error) {
 		if found {
-			return existing.promoted(admin.passwordHash), nil
+			return existing.promoted(admin.passwordHash), nil, nil
 		}
-		return admin, nil
+		return admin, []any{UserRegistered{User: admin}}, nil
 	})
 	if err != nil {
 		return false, fmt.Errorf("ensure admin: %w", err)

@@ -71,7 +71,13 @@ type Registration struct {
 func NewRegistration(email, password, name string) (Registration, error) {
 	var f errs.Fields
 	r := Registration{email: NormalizeEmail(email), password: password, name: strings.TrimSpace(name)}
-	checkEmail(&f, r.email)
+	if printable(email) {
+		checkEmail(&f, r.email)
+	} else {
+		// Checked before normalising, which would turn invalid UTF-8 into
+		// U+FFFD and hide it.
+		f.Add("email", "email", "must be an email address")
+	}
 	checkPassword(&f, r.password)
 	checkName(&f, r.name)
 	return r, f.Err()
@@ -113,7 +119,26 @@ func checkName(f *errs.Fields, name string) {
 		f.Add("name", "required", "is required")
 	case utf8.RuneCountInString(name) > MaxNameLen:
 		f.Add("name", "max", "must be at most 100 characters")
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+	case !printable(name):
 		f.Add("name", "printable", "must not contain control characters")
 	}
+}
+
+// printable reports whether s is valid UTF-8 without control characters: C0
+// and C1 controls (NUL among them, which PostgreSQL cannot even store), line
+// and paragraph separators, and the bidirectional embeddings, overrides and
+// isolates that make text display other than it reads. Zero-width joiners
+// stay allowed: names in several scripts and emoji sequences need them.
+func printable(s string) bool {
+	return utf8.ValidString(s) && strings.IndexFunc(s, unprintable) < 0
+}
+
+func unprintable(r rune) bool {
+	switch {
+	case unicode.IsControl(r), r == '\u2028', r == '\u2029':
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
 }

@@ -31,6 +31,12 @@ func TestNewRegistration(t *testing.T) {
 		{"password 129 runes", "a@b.example", long(129), "Ada", []string{"password:max"}},
 		{"name 101 runes", "a@b.example", "12345678", strings.Repeat("é", 101), []string{"name:max"}},
 		{"name control char", "a@b.example", "12345678", "Ada\x00", []string{"name:printable"}},
+		{"name C1 control", "a@b.example", "12345678", "Ada\u0085x", []string{"name:printable"}},
+		{"name bidi override", "a@b.example", "12345678", "Ada\u202eecilA", []string{"name:printable"}},
+		{"name bidi isolate", "a@b.example", "12345678", "Ada\u2066x", []string{"name:printable"}},
+		{"name invalid UTF-8", "a@b.example", "12345678", "Ada\xff", []string{"name:printable"}},
+		{"ok name with ZWNJ", "a@b.example", "12345678", "Ma\u200cryam", nil},
+		{"email NUL", "a\x00@b.example", "12345678", "Ada", []string{"email:email"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

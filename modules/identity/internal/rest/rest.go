@@ -29,7 +29,9 @@ func Register(r *httpapi.Router, svc *domain.Service, opts Options) {
 	h := &handlers{svc: svc, r: r, secure: opts.SecureCookie}
 	r.POST("/api/identity/register", h.register)
 	r.POST("/api/identity/login", h.login)
-	r.POST("/api/identity/logout", h.logout, httpapi.RequireUser)
+	// Logout needs no valid session: signing out of an expired or revoked
+	// one must still clear the cookie, and a retry must not fail.
+	r.POST("/api/identity/logout", h.logout)
 	r.GET("/api/identity/me", h.me, httpapi.RequireUser)
 }
 
@@ -98,6 +100,7 @@ func (h *handlers) login(c echo.Context) error {
 	return c.JSON(http.StatusOK, toSessionResponse(res))
 }
 
+// logout revokes the presented token, if any, and always clears the cookie.
 func (h *handlers) logout(c echo.Context) error {
 	token := httpapi.SessionToken(c.Request(), h.r.CookieName())
 	if err := h.svc.Logout(c.Request().Context(), token); err != nil {

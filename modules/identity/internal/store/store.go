@@ -22,20 +22,46 @@ import (
 // ("identadm").
 const bootstrapLock int64 = 0x6964656e7461646d
 
+// Publish records facts (domain.UserRegistered, …) as events in tx, the
+// transaction of the change they describe, so they are delivered only if it
+// commits. The module's root package provides it (its outbox).
+type Publish func(ctx context.Context, tx *gorm.DB, facts ...any) error
+
 // Store implements domain.Repository.
 type Store struct {
-	db  *database.DB
-	now func() time.Time
+	db      *database.DB
+	now     func() time.Time
+	publish Publish
 }
 
 var _ domain.Repository = (*Store)(nil)
 
-// New returns a store on the module's database; now stamps updated_at.
-func New(db *database.DB, now func() time.Time) *Store { return &Store{db: db, now: now} }
+// New returns a store on the module's database; now stamps updated_at and
+// publish records the facts of each change in its transaction.
+func New(db *database.DB, now func() time.Time, publish Publish) *Store {
+	return &Store{db: db, now: now, publish: publish}
+}
 
-// CreateUser inserts u; KindConflict (field email) when the email is taken.
-func (s *Store) CreateUser(ctx context.Context, u domain.User) error {
-	return createUser(s.db.Gorm.WithContext(ctx), u, s.now().UTC())
+// CreateUser inserts u and publishes facts in one transaction; KindConflict
+// (field email) when the email is taken, and then nothing is published.
+func (s *Store) CreateUser(ctx context.Context, u domain.User, facts ...any) error {
+	return s.db.InTx(ctx, func(tx *gorm.DB) error {
+		if err := createUser(tx, u, s.now().UTC()); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, facts)
+	})
+}
+
+// record publishes facts in tx.
+func (s *Store) record(ctx context.Context, tx *gorm.DB, facts []any) error {
+	if len(facts) == 0 {
+		return nil
+	}
+	if err := s.publish(ctx, tx, facts...); err != nil {
+		return errs.Internal(fmt.Errorf("publish: %w", err), "publish events")
+	}
+	return nil
 }
 
 func createUser(tx *gorm.DB, u domain.User, now time.Time) error {
@@ -171,7 +197,7 @@ func (s *Store) ResetHits(ctx context.Context, key string) error {
 
 // BootstrapAdmin holds a transaction-scoped advisory lock, so of replicas
 // starting together exactly one sees "no admin" and acts.
-func (s *Store) BootstrapAdmin(ctx context.Context, email string, decide func(domain.User, bool) (domain.User, error)) (bool, error) {
+func (s *Store) BootstrapAdmin(ctx context.Context, email string, decide func(domain.User, bool) (domain.User, []any, error)) (bool, error) {
 	created := false
 	err := s.db.InTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, bootstrapLock).Error; err != nil {
@@ -184,7 +210,7 @@ func (s *Store) BootstrapAdmin(ctx context.Context, email string, decide func(do
 		if admins > 0 {
 			return nil
 		}
-		if err := s.storeAdmin(tx, email, decide); err != nil {
+		if err := s.storeAdmin(ctx, tx, email, decide); err != nil {
 			return err
 		}
 		created = true
@@ -193,7 +219,10 @@ func (s *Store) BootstrapAdmin(ctx context.Context, email string, decide func(do
 	return created, err
 }
 
-func (s *Store) storeAdmin(tx *gorm.DB, email string, decide func(domain.User, bool) (domain.User, error)) error {
+// storeAdmin inserts or promotes the admin decide returns. A promotion
+// revokes the user's sessions: Authenticate reads the role afresh, so a
+// token issued to the customer would otherwise carry admin rights.
+func (s *Store) storeAdmin(ctx context.Context, tx *gorm.DB, email string, decide func(domain.User, bool) (domain.User, []any, error)) error {
 	var row userRow
 	err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("email = ?", email).Take(&row).Error
 	found := err == nil
@@ -206,17 +235,30 @@ func (s *Store) storeAdmin(tx *gorm.DB, email string, decide func(domain.User, b
 			return err
 		}
 	}
-	admin, err := decide(existing, found)
+	admin, facts, err := decide(existing, found)
 	if err != nil {
 		return err
 	}
 	now := s.now().UTC()
-	if !found {
-		return createUser(tx, admin, now)
+	if found {
+		err = promote(tx, admin, now)
+	} else {
+		err = createUser(tx, admin, now)
 	}
-	err = tx.Model(&userRow{}).Where("id = ?", admin.ID()).Updates(map[string]any{
+	if err != nil {
+		return err
+	}
+	return s.record(ctx, tx, facts)
+}
+
+func promote(tx *gorm.DB, admin domain.User, now time.Time) error {
+	err := tx.Model(&userRow{}).Where("id = ?", admin.ID()).Updates(map[string]any{
 		"role": string(admin.Role()), "password_hash": admin.PasswordHash(), "updated_at": now,
 	}).Error
+	if err == nil {
+		err = tx.Model(&sessionRow{}).Where("user_id = ? AND revoked_at IS NULL", admin.ID()).
+			Update("revoked_at", now).Error
+	}
 	if err != nil {
 		return errs.Internal(fmt.Errorf("promote user: %w", err), "ensure admin")
 	}

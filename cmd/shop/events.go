@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer, lookup Env) error {
+	if len(args) == 0 {
+		return usageError{"events needs dead or replay"}
+	}
+	action, args := args[0], args[1:]
+	fs := flag.NewFlagSet("events "+action, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	all := fs.Bool("all", false, "replay every dead-lettered event")
+	subscriber := fs.String("subscriber", "", "only this subscriber id")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	var id string
+	switch {
+	case action == "dead" && fs.NArg() == 0:
+	case action == "replay" && *all && fs.NArg() == 0:
+	case action == "replay" && !*all && fs.NArg() == 1:
+		id = fs.Arg(0)
+	default:
+		return usageError{"use: shop events dead [--subscriber S] | shop events replay ID|--all [--subscriber S]"}
+	}
+	e, err := load(lookup, stderr)
+	if err != nil {
+		return err
+	}
+	dbs, closeDB, err := e.openDatabases(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	app, err := buildApp(ctx, e.cfg, e.log, dbs)
+	if err != nil {
+		return err
+	}
+	if action == "replay" {
+		n, err := app.Bus.Replay(ctx, id, *subscriber)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "replayed %d event deliveries; a running shop picks them up now\n", n)
+		return err
+	}
+	dead, err := app.Bus.DeadLetters(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "EVENT ID\tTYPE\tSUBSCRIBER\tATTEMPTS\tOCCURRED\tERROR")
+	for _, d := range dead {
+		if *subscriber != "" && d.Subscriber != *subscriber {
+			continue
+		}
+		errText := d.Error
+		if d.Orphaned {
+			errText = "orphaned: no subscriber registered under this id"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", d.EventID, d.Type, d.Subscriber, d.Attempts, d.OccurredAt.Format("2006-01-02 15:04:05"), errText)
+	}
+	return tw.Flush()
+}

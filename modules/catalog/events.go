@@ -1,0 +1,82 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
+	"github.com/shopmonolith/shop/platform/events"
+)
+
+// publisher turns the domain's facts into the public events and records them
+// in the caller's transaction.
+func publisher(outbox *events.Outbox) func(ctx context.Context, tx *gorm.DB, facts ...any) error {
+	return func(ctx context.Context, tx *gorm.DB, facts ...any) error {
+		evs := make([]events.Event, 0, len(facts))
+		for _, f := range facts {
+			e, err := toEvent(f)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, e)
+		}
+		return outbox.Publish(ctx, tx, evs...)
+	}
+}
+
+// toEvent maps each fact to its event; a fact without one is a programming
+// error, reported rather than dropped so the change rolls back.
+func toEvent(fact any) (events.Event, error) {
+	switch f := fact.(type) {
+	case domain.ProductCreated:
+		return toProductCreated(f), nil
+	case domain.ProductUpdated:
+		return toProductUpdated(f), nil
+	case domain.ProductPriceChanged:
+		return toProductPriceChanged(f), nil
+	case domain.DealStarted:
+		return toDealStarted(f), nil
+	case domain.DealEnded:
+		return toDealEnded(f), nil
+	}
+	return nil, fmt.Errorf("catalog: no event for fact %T", fact)
+}
+
+func toProductCreated(f domain.ProductCreated) ProductCreated {
+	p := f.Product
+	return ProductCreated{
+		ProductID: p.ID(), SKU: p.SKU(), Name: p.Name(), CategoryID: p.CategoryID(),
+		PriceMinor: p.Price().Amount(), Currency: p.Price().Currency(), Active: p.Active(), At: p.CreatedAt(),
+	}
+}
+
+func toProductUpdated(f domain.ProductUpdated) ProductUpdated {
+	p := f.Product
+	return ProductUpdated{
+		ProductID: p.ID(), SKU: p.SKU(), Name: p.Name(), CategoryID: p.CategoryID(),
+		Active: p.Active(), At: p.UpdatedAt(),
+	}
+}
+
+func toProductPriceChanged(f domain.ProductPriceChanged) ProductPriceChanged {
+	p := f.Product
+	return ProductPriceChanged{
+		ProductID: p.ID(), OldPriceMinor: f.Old.Amount(), NewPriceMinor: p.Price().Amount(),
+		Currency: p.Price().Currency(), At: p.UpdatedAt(),
+	}
+}
+
+func toDealStarted(f domain.DealStarted) DealStarted {
+	d := f.Deal
+	return DealStarted{
+		DealID: d.ID(), Name: d.Name(), Kind: d.Kind(), Value: d.Value(), Currency: d.Currency(),
+		ProductID: d.ProductID(), CategoryID: d.CategoryID(), StartsAt: d.StartsAt(), EndsAt: d.EndsAt(),
+	}
+}
+
+func toDealEnded(f domain.DealEnded) DealEnded {
+	d := f.Deal
+	return DealEnded{DealID: d.ID(), ProductID: d.ProductID(), CategoryID: d.CategoryID(), EndedAt: f.EndedAt}
+}

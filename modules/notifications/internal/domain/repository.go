@@ -1,0 +1,23 @@
+package domain
+
+import "context"
+
+// MailboxFilter selects a page of messages in id (creation) order.
+type MailboxFilter struct {
+	RecipientUserID string // empty: every recipient
+	After           string // exclusive lower bound on id; empty: from the start
+	Limit           int
+}
+
+// Repository is the storage the Service needs. Methods wrap storage
+// failures as KindInternal.
+type Repository interface {
+	// AddMessage stores m. When a message of the same event is stored
+	// already it keeps that one and reports added false: a redelivered
+	// event has no second effect.
+	AddMessage(ctx context.Context, m Message) (added bool, err error)
+	// Message returns KindNotFound for an unknown id.
+	Message(ctx context.Context, id string) (Message, error)
+	// Mailbox returns up to f.Limit messages.
+	Mailbox(ctx context.Context, f MailboxFilter) ([]Message, error)
+}

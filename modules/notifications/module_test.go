@@ -1,0 +1,251 @@
+package notifications_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/identity/identitytest"
+	"github.com/shopmonolith/shop/modules/notifications"
+	"github.com/shopmonolith/shop/modules/notifications/notificationstest"
+	"github.com/shopmonolith/shop/platform/auth"
+	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/database/dbtest"
+	"github.com/shopmonolith/shop/platform/events"
+	"github.com/shopmonolith/shop/platform/health"
+	"github.com/shopmonolith/shop/platform/httpapi"
+	"github.com/shopmonolith/shop/platform/kernel"
+	"github.com/shopmonolith/shop/platform/metrics"
+)
+
+const password = "correct horse battery"
+
+// shop is the real identity and notifications modules on one fresh
+// database, joined by a running bus.
+type shop struct {
+	cfg   config.Config
+	dbs   *kernel.Databases
+	id    *identity.Module
+	notes *notifications.Module
+}
+
+func newShop(t *testing.T) *shop {
+	t.Helper()
+	cfg, err := config.Load(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Events.PollInterval, cfg.Events.BackoffBase = 50*time.Millisecond, 10*time.Millisecond
+	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
+	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := identity.New(ctx, dbs, log, cfg, bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes, err := notifications.New(ctx, dbs, log, cfg, bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = bus.Stop(context.Background()) })
+	return &shop{cfg: cfg, dbs: dbs, id: id, notes: notes}
+}
+
+func (s *shop) signUp(t *testing.T) identity.User {
+	t.Helper()
+	u, err := s.id.API().Register(context.Background(), identity.RegisterInput{
+		Email: identitytest.Email("note"), Password: password, Name: "Ada Lovelace",
+	})
+	if err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	return u
+}
+
+// eventually polls cond every 20ms until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func adminCtx() context.Context {
+	return auth.WithPrincipal(context.Background(), auth.Principal{UserID: "test-admin", Role: auth.RoleAdmin})
+}
+
+func (s *shop) mailboxOf(t *testing.T, userID string) []notifications.Message {
+	t.Helper()
+	page, err := s.notes.API().Mailbox(adminCtx(), notifications.MailboxQuery{RecipientUserID: userID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Items
+}
+
+func TestContract(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	notificationstest.Contract(t, s.notes.API(), s.signUp)
+	// The suite must hold on a database it has already written to.
+	t.Run("again", func(t *testing.T) { notificationstest.Contract(t, s.notes.API(), s.signUp) })
+}
+
+func TestModule(t *testing.T) {
+	t.Parallel()
+	d := notifications.Descriptor()
+	if d.Name != "notifications" || len(d.DependsOn) != 1 || d.DependsOn[0] != "identity" {
+		t.Fatalf("descriptor = %+v", d)
+	}
+	// Each call returns a fresh value: a caller cannot change the module's.
+	d.DependsOn[0] = "changed"
+	if got := notifications.Descriptor().DependsOn[0]; got != "identity" {
+		t.Fatalf("Descriptor().DependsOn[0] = %q after a caller changed its copy", got)
+	}
+	s := newShop(t)
+	if s.notes.Descriptor().Name != "notifications" {
+		t.Errorf("module descriptor = %+v", s.notes.Descriptor())
+	}
+	if err := s.notes.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWelcomeExactlyOnce registers a user through the real identity module
+// and sees one welcome message arrive. Then the inbox row is made pending
+// again, as a redelivery after a crash would leave it: the handler runs a
+// second time and adds no second message.
+func TestWelcomeExactlyOnce(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	u := s.signUp(t)
+	var msgs []notifications.Message
+	eventually(t, 10*time.Second, "the welcome message", func() bool {
+		msgs = s.mailboxOf(t, u.ID)
+		return len(msgs) > 0
+	})
+	if len(msgs) != 1 || msgs[0].Kind != notifications.KindWelcome || msgs[0].Subject != "Welcome to the shop, Ada Lovelace!" {
+		t.Fatalf("mailbox = %+v, want one welcome message", msgs)
+	}
+
+	ctx, owner := context.Background(), s.dbs.Owner().Pool()
+	tag, err := owner.Exec(ctx, `UPDATE notifications.event_inbox
+		SET status = 'pending', handled_at = NULL, next_attempt_at = now()
+		WHERE subscriber = 'notifications.welcome_email' AND event_id = $1 AND status = 'done'`, msgs[0].EventID)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("reset the inbox row: %v (%d rows)", err, tag.RowsAffected())
+	}
+	eventually(t, 10*time.Second, "the redelivery handled", func() bool {
+		var handled bool
+		err := owner.QueryRow(ctx, `SELECT status = 'done' AND handled_at IS NOT NULL FROM notifications.event_inbox
+			WHERE subscriber = 'notifications.welcome_email' AND event_id = $1`, msgs[0].EventID).Scan(&handled)
+		return err == nil && handled
+	})
+	if again := s.mailboxOf(t, u.ID); len(again) != 1 || again[0].ID != msgs[0].ID {
+		t.Fatalf("after redelivery the mailbox = %+v, want the one message %s", again, msgs[0].ID)
+	}
+}
+
+// TestFailedRegistrationSendsNothing: a rolled-back sign-up publishes no
+// event, so nobody gets a welcome message for it.
+func TestFailedRegistrationSendsNothing(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	u := s.signUp(t)
+	_, err := s.id.API().Register(context.Background(), identity.RegisterInput{Email: u.Email, Password: password, Name: "Eve"})
+	if err == nil {
+		t.Fatal("duplicate Register succeeded")
+	}
+	eventually(t, 10*time.Second, "the first welcome message", func() bool { return len(s.mailboxOf(t, u.ID)) > 0 })
+	// Both events, had there been two, share one key and are delivered in
+	// order: once the first is handled, the inbox shows all there is.
+	var n int
+	if err := s.dbs.Owner().Pool().QueryRow(context.Background(),
+		`SELECT count(*) FROM notifications.event_inbox WHERE key = $1`, u.ID).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d events for the user (%v), want 1", n, err)
+	}
+}
+
+func TestHTTPMailbox(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	ctx := context.Background()
+	root := identitytest.Email("root")
+	if _, err := s.id.API().EnsureAdmin(ctx, root, password); err != nil {
+		t.Fatal(err)
+	}
+	adm, err := s.id.API().Login(ctx, identity.LoginInput{Email: root, Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cust := s.signUp(t)
+	custSess, err := s.id.API().Login(ctx, identity.LoginInput{Email: cust.Email, Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the welcome message", func() bool { return len(s.mailboxOf(t, cust.ID)) > 0 })
+
+	srv := httpapi.New(s.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), s.id.Authenticator())
+	s.notes.Routes(srv.Router("notifications"))
+	ts := httptest.NewServer(srv.Echo)
+	t.Cleanup(ts.Close)
+	get := func(path, token string) (int, map[string]any) {
+		req, _ := http.NewRequest("GET", ts.URL+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var body map[string]any
+		raw, _ := io.ReadAll(res.Body)
+		_ = json.Unmarshal(raw, &body)
+		return res.StatusCode, body
+	}
+	path := "/api/notifications/mailbox?recipient=" + cust.ID + "&limit=10"
+	for _, tc := range []struct {
+		token string
+		want  int
+	}{{"", 401}, {custSess.Token, 403}} {
+		if code, body := get(path, tc.token); code != tc.want {
+			t.Errorf("token %q: status %d, want %d (%v)", tc.token, code, tc.want, body)
+		}
+	}
+	code, body := get(path, adm.Token)
+	items, _ := body["items"].([]any)
+	if _, hasCursor := body["next_cursor"]; code != 200 || len(items) != 1 || !hasCursor {
+		t.Fatalf("admin: %d %v, want one item and next_cursor", code, body)
+	}
+	item := items[0].(map[string]any)
+	for _, k := range []string{"id", "event_id", "recipient_user_id", "recipient_email", "kind", "subject", "body", "created_at"} {
+		if item[k] == nil || item[k] == "" {
+			t.Errorf("item lacks %s: %v", k, item)
+		}
+	}
+	if code, one := get("/api/notifications/mailbox/"+item["id"].(string), adm.Token); code != 200 || one["id"] != item["id"] {
+		t.Errorf("one message: %d %v", code, one)
+	}
+	for _, bad := range []string{"?limit=0", "?limit=x", "?recipient=nope", "?after=nope"} {
+		if code, body := get("/api/notifications/mailbox"+bad, adm.Token); code != 422 {
+			t.Errorf("%s: status %d, want 422 (%v)", bad, code, body)
+		}
+	}
+}

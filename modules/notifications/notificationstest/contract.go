@@ -1,0 +1,185 @@
+package notificationstest
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/notifications"
+	"github.com/shopmonolith/shop/platform/auth"
+	"github.com/shopmonolith/shop/platform/errs"
+)
+
+// SignUp registers a new user wherever api's messages come from (identity,
+// through the event pipeline) and returns them.
+type SignUp func(t *testing.T) identity.User
+
+// Contract runs the behavioural suite of notifications.API against api.
+// Messages arrive asynchronously, so it waits (up to 10 seconds) for each
+// sign-up's welcome message. It only reads messages of users it signed up,
+// so it can run again and again on the same database.
+func Contract(t *testing.T, api notifications.API, signUp SignUp) {
+	t.Helper()
+	c := &contract{api: api, signUp: signUp}
+	t.Run("authorization", c.authorization)
+	t.Run("validation", c.validation)
+	t.Run("not found", c.notFound)
+	t.Run("welcome message", c.welcome)
+	t.Run("paging", c.paging)
+}
+
+type contract struct {
+	api    notifications.API
+	signUp SignUp
+}
+
+func admin() context.Context {
+	return auth.WithPrincipal(context.Background(), auth.Principal{UserID: "contract-admin", Role: auth.RoleAdmin})
+}
+
+func customer() context.Context {
+	return auth.WithPrincipal(context.Background(), auth.Principal{UserID: "contract-customer", Role: auth.RoleCustomer})
+}
+
+func wantKind(t *testing.T, err error, kind errs.Kind) {
+	t.Helper()
+	if got := errs.KindOf(err); err == nil || got != kind {
+		t.Fatalf("err = %v (kind %v), want kind %v", err, got, kind)
+	}
+}
+
+func (c *contract) authorization(t *testing.T) {
+	for _, tc := range []struct {
+		ctx  context.Context
+		kind errs.Kind
+	}{{context.Background(), errs.KindUnauthenticated}, {customer(), errs.KindForbidden}} {
+		_, err := c.api.Mailbox(tc.ctx, notifications.MailboxQuery{})
+		wantKind(t, err, tc.kind)
+		_, err = c.api.Message(tc.ctx, uuid.NewString())
+		wantKind(t, err, tc.kind)
+	}
+}
+
+func (c *contract) validation(t *testing.T) {
+	cases := map[string]notifications.MailboxQuery{
+		"recipient": {RecipientUserID: "not-a-uuid"},
+		"after":     {After: "not-a-cursor"},
+		"limit":     {Limit: 101},
+	}
+	for field, q := range cases {
+		_, err := c.api.Mailbox(admin(), q)
+		wantKind(t, err, errs.KindInvalid)
+		if !strings.Contains(fields(err), field) {
+			t.Errorf("%+v: error names %q, want %s", q, fields(err), field)
+		}
+	}
+	if _, err := c.api.Mailbox(admin(), notifications.MailboxQuery{Limit: -1}); !errs.Is(err, errs.KindInvalid) {
+		t.Errorf("negative limit: %v, want invalid", err)
+	}
+}
+
+func fields(err error) string {
+	var names []string
+	var e *errs.Error
+	if errors.As(err, &e) {
+		for _, f := range e.Fields {
+			names = append(names, f.Field)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+func (c *contract) notFound(t *testing.T) {
+	for _, id := range []string{uuid.NewString(), "not-a-uuid", ""} {
+		_, err := c.api.Message(admin(), id)
+		wantKind(t, err, errs.KindNotFound)
+	}
+	page, err := c.api.Mailbox(admin(), notifications.MailboxQuery{RecipientUserID: uuid.NewString()})
+	if err != nil || len(page.Items) != 0 || page.NextCursor != "" {
+		t.Errorf("mailbox of a stranger = %+v, %v; want empty", page, err)
+	}
+}
+
+// welcomeOf waits for u's welcome message.
+func (c *contract) welcomeOf(t *testing.T, u identity.User) notifications.Message {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		page, err := c.api.Mailbox(admin(), notifications.MailboxQuery{RecipientUserID: u.ID})
+		if err != nil {
+			t.Fatalf("Mailbox: %v", err)
+		}
+		if len(page.Items) > 0 {
+			if len(page.Items) != 1 || page.NextCursor != "" {
+				t.Fatalf("mailbox of %s = %+v, want one message", u.ID, page)
+			}
+			return page.Items[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no welcome message for %s within 10s", u.ID)
+		}
+		time.Sleep(20 * time.Millisecond) // polling an asynchronous effect, not synchronising
+	}
+}
+
+func (c *contract) welcome(t *testing.T) {
+	u := c.signUp(t)
+	m := c.welcomeOf(t, u)
+	if m.Kind != notifications.KindWelcome || m.RecipientUserID != u.ID || m.RecipientEmail != u.Email {
+		t.Errorf("message %+v for user %+v", m, u)
+	}
+	if want := "Welcome to the shop, " + u.Name + "!"; m.Subject != want || !strings.Contains(m.Body, u.Name) {
+		t.Errorf("subject %q body %q, want %q and the name in the body", m.Subject, m.Body, want)
+	}
+	if m.ID == "" || m.EventID == "" || m.CreatedAt.IsZero() {
+		t.Errorf("message %+v lacks id, event id or time", m)
+	}
+	got, err := c.api.Message(admin(), m.ID)
+	if err != nil {
+		t.Fatalf("Message: %v", err)
+	}
+	if got.ID != m.ID || got.EventID != m.EventID || got.Body != m.Body || !got.CreatedAt.Equal(m.CreatedAt) {
+		t.Errorf("Message = %+v, want %+v", got, m)
+	}
+}
+
+// paging walks the whole mailbox one message per page: ids rise, none
+// repeats, and both new users' messages are on the way.
+func (c *contract) paging(t *testing.T) {
+	want := map[string]bool{}
+	for range 2 {
+		want[c.welcomeOf(t, c.signUp(t)).ID] = true
+	}
+	seen := map[string]bool{}
+	q := notifications.MailboxQuery{Limit: 1}
+	last := ""
+	for pages := 0; ; pages++ {
+		page, err := c.api.Mailbox(admin(), q)
+		if err != nil {
+			t.Fatalf("Mailbox: %v", err)
+		}
+		if len(page.Items) > 1 || pages > 10_000 {
+			t.Fatalf("page of %d items with limit 1 (page %d)", len(page.Items), pages)
+		}
+		for _, m := range page.Items {
+			if seen[m.ID] || m.ID <= last {
+				t.Fatalf("message %s out of order or repeated after %s", m.ID, last)
+			}
+			seen[m.ID], last = true, m.ID
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		q.After = page.NextCursor
+	}
+	for id := range want {
+		if !seen[id] {
+			t.Errorf("paging missed message %s", id)
+		}
+	}
+}

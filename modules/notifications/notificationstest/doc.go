@@ -1,0 +1,5 @@
+// Package notificationstest holds the behavioural contract of
+// notifications.API: Contract runs against any implementation (the
+// in-process module, or a remote adapter talking to a real server) using
+// only the API and a way to sign a user up.
+package notificationstest
