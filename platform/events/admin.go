@@ -184,7 +184,7 @@ func (b *Bus) runJanitor(ctx context.Context, db *database.DB) {
 func (b *Bus) Prune(ctx context.Context, db *database.DB) error {
 	cutoff := time.Now().Add(-b.cfg.Retention)
 	for _, q := range []string{
-		`DELETE FROM event_outbox WHERE seq IN (SELECT seq FROM event_outbox WHERE forwarded_at < $1 LIMIT 5000)`,
+		`DELETE FROM event_outbox WHERE seq IN (SELECT seq FROM event_outbox WHERE forwarded_at < $1 ORDER BY seq LIMIT 5000)`,
 		`DELETE FROM event_inbox WHERE (subscriber, event_id) IN
 			(SELECT subscriber, event_id FROM event_inbox WHERE status = 'done' AND handled_at < $1 LIMIT 5000)`,
 	} {

@@ -36,7 +36,7 @@ type Bus struct {
 	publishers map[string]*database.DB // module → its database
 	modules    map[string]*database.DB // every module with event tables in use
 	subs       []*subscription
-	relayWake  map[string]chan struct{}
+	relayWake  map[string]chan bool // true: woken by this process's own commit
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -59,7 +59,7 @@ func NewBus(cfg config.Config, log *slog.Logger, reg *metrics.Metrics, owner *da
 	}
 	return &Bus{
 		cfg: cfg.Events, log: log.With(slog.String("component", "events")), m: m, owner: owner, now: time.Now,
-		publishers: map[string]*database.DB{}, modules: map[string]*database.DB{}, relayWake: map[string]chan struct{}{},
+		publishers: map[string]*database.DB{}, modules: map[string]*database.DB{}, relayWake: map[string]chan bool{},
 	}, nil
 }
 
@@ -69,7 +69,9 @@ func (b *Bus) Outbox(db *database.DB) *Outbox {
 	defer b.mu.Unlock()
 	b.publishers[db.Module] = db
 	b.modules[db.Module] = db
-	return &Outbox{module: db.Module, now: b.now}
+	wake := make(chan bool, 1)
+	b.relayWake[db.Module] = wake
+	return &Outbox{module: db.Module, now: b.now, wake: func() { pokeLocal(wake) }}
 }
 
 // Subscribe registers a handler for one event type. The subscriber id names
@@ -108,8 +110,7 @@ func (b *Bus) Start(ctx context.Context) error {
 	b.started = true
 	ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	for module, db := range b.publishers {
-		wake := make(chan struct{}, 1)
-		b.relayWake[module] = wake
+		wake := b.relayWake[module]
 		b.wg.Go(func() { b.runRelay(ctx, db, wake) })
 	}
 	for _, s := range b.subs {
@@ -154,14 +155,19 @@ func (b *Bus) wake(payload string) {
 	switch kind {
 	case "outbox":
 		if w, ok := b.relayWake[module]; ok {
-			poke(w)
+			pokeRemote(w)
 		}
 	case "inbox":
-		for _, s := range b.subs {
-			if s.db.Module == module {
-				for _, w := range s.wakes {
-					poke(w)
-				}
+		b.wakeSubscribers(module)
+	}
+}
+
+// wakeSubscribers pokes the dispatchers of one subscribing module.
+func (b *Bus) wakeSubscribers(module string) {
+	for _, s := range b.subs {
+		if s.db.Module == module {
+			for _, w := range s.wakes {
+				poke(w)
 			}
 		}
 	}
@@ -170,7 +176,7 @@ func (b *Bus) wake(payload string) {
 // wakeAll pokes every loop (after the listener missed notifications).
 func (b *Bus) wakeAll() {
 	for _, w := range b.relayWake {
-		poke(w)
+		pokeRemote(w)
 	}
 	for _, s := range b.subs {
 		for _, w := range s.wakes {
@@ -182,6 +188,29 @@ func (b *Bus) wakeAll() {
 func poke(w chan struct{}) {
 	select {
 	case w <- struct{}{}:
+	default:
+	}
+}
+
+// pokeLocal wakes a relay for a commit of this process; it replaces a pending
+// remote wake-up, since a local one also asks the relay to tell the others.
+func pokeLocal(w chan bool) {
+	for {
+		select {
+		case w <- true:
+			return
+		default:
+		}
+		select {
+		case <-w:
+		default:
+		}
+	}
+}
+
+func pokeRemote(w chan bool) {
+	select {
+	case w <- false:
 	default:
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"gorm.io/gorm"
 
+	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/logging"
 )
 
@@ -25,6 +26,7 @@ var propagator = propagation.TraceContext{}
 type Outbox struct {
 	module string
 	now    func() time.Time
+	wake   func() // pokes the local relay
 }
 
 // Publish records events in the caller's transaction tx, which must be a
@@ -58,7 +60,14 @@ func (o *Outbox) Publish(ctx context.Context, tx *gorm.DB, evs ...Event) error {
 			return fmt.Errorf("publish %s: %w", e.EventType(), err)
 		}
 	}
-	// Delivered by PostgreSQL at commit only; several in one transaction fold into one.
+	// Wake this process's relay once the transaction commits. A NOTIFY here
+	// would serialise every publishing commit on PostgreSQL's notify lock;
+	// the relay notifies other replicas itself when it is not the one
+	// relaying. Transactions not opened by database.InTx fall back to NOTIFY,
+	// which PostgreSQL delivers at commit.
+	if o.wake != nil && database.AfterCommit(tx, o.wake) {
+		return nil
+	}
 	if err := tx.WithContext(ctx).Exec(`SELECT pg_notify(?, ?)`, notifyChannel, "outbox:"+o.module).Error; err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}

@@ -25,18 +25,26 @@ type outboxRow struct {
 }
 
 // runRelay forwards a publisher's committed events to its subscribers'
-// inboxes whenever a commit notifies it, or on the safety poll.
-func (b *Bus) runRelay(ctx context.Context, db *database.DB, wake <-chan struct{}) {
+// inboxes whenever a commit wakes it, or on the safety poll. When a commit of
+// this process wakes it but another replica holds the relay, it notifies the
+// others so that the one relaying wakes too.
+func (b *Bus) runRelay(ctx context.Context, db *database.DB, wake <-chan bool) {
 	tick := time.NewTicker(b.cfg.PollInterval)
 	defer tick.Stop()
+	local := false
 	for {
 		for {
-			n, err := b.relayOnce(ctx, db)
+			n, mine, err := b.relayOnce(ctx, db)
 			if err != nil {
 				if ctx.Err() == nil {
 					b.log.Warn("relay failed", slog.String("module", db.Module), slog.String("error", err.Error()))
 				}
 				break
+			}
+			if !mine && local {
+				if _, err := db.Pool.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, "outbox:"+db.Module); err != nil && ctx.Err() == nil {
+					b.log.Warn("relay notify failed", slog.String("module", db.Module), slog.String("error", err.Error()))
+				}
 			}
 			if n < relayBatch {
 				break
@@ -45,8 +53,9 @@ func (b *Bus) runRelay(ctx context.Context, db *database.DB, wake <-chan struct{
 		select {
 		case <-ctx.Done():
 			return
-		case <-wake:
+		case local = <-wake:
 		case <-tick.C:
+			local = false
 		}
 	}
 }
@@ -56,20 +65,23 @@ func (b *Bus) runRelay(ctx context.Context, db *database.DB, wake <-chan struct{
 // outbox's commit order. The inbox insert commits before the outbox rows are
 // marked forwarded; a crash in between forwards them again, and the inbox's
 // primary key drops the duplicates.
-func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (int, error) {
+func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (n int, mine bool, err error) {
 	tx, err := db.Pool.Begin(ctx)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit this is a no-op
-	var mine bool
-	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, lockKey("relay."+db.Module)).Scan(&mine); err != nil || !mine {
-		return 0, err
+	// Losing this transaction's commit in a server crash only means
+	// forwarding again (the inbox drops duplicates), so it need not wait for
+	// its WAL flush: set_config(…, true) is SET LOCAL, in the same round trip.
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1), set_config('synchronous_commit', 'off', true) IS NOT NULL`,
+		lockKey("relay."+db.Module)).Scan(&mine, new(bool)); err != nil || !mine {
+		return 0, false, err
 	}
 	rows, err := tx.Query(ctx, `SELECT seq, id::text, type, key, payload::text, metadata::text, occurred_at
 		FROM event_outbox WHERE forwarded_at IS NULL ORDER BY seq LIMIT $1`, relayBatch)
 	if err != nil {
-		return 0, err
+		return 0, true, err
 	}
 	batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (outboxRow, error) {
 		var o outboxRow
@@ -77,11 +89,11 @@ func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (int, error) {
 		return o, err
 	})
 	if err != nil || len(batch) == 0 {
-		return 0, err
+		return 0, true, err
 	}
 	b.hook("relay.before-forward")
 	if err := b.forward(ctx, db.Module, batch); err != nil {
-		return 0, err
+		return 0, true, err
 	}
 	b.hook("relay.after-forward")
 	seqs := make([]int64, len(batch))
@@ -89,15 +101,15 @@ func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (int, error) {
 		seqs[i] = o.seq
 	}
 	if _, err := tx.Exec(ctx, `UPDATE event_outbox SET forwarded_at = now() WHERE seq = ANY($1)`, seqs); err != nil {
-		return 0, err
+		return 0, true, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, err
+		return 0, true, err
 	}
 	for _, o := range batch {
 		b.m.published.WithLabelValues(o.typ).Inc()
 	}
-	return len(batch), nil
+	return len(batch), true, nil
 }
 
 // inboxBatch is what one subscribing module receives from one relay batch,
@@ -135,6 +147,14 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow) 
 	}
 	for module, ib := range byModule {
 		err := pgx.BeginFunc(ctx, ib.db.Pool, func(tx pgx.Tx) error {
+			// Asynchronous commit is safe here: WAL is written in order, so if
+			// this commit were lost in a crash, the later one marking the
+			// outbox rows forwarded would be lost too, and they would be
+			// forwarded again. (Across two databases this no longer holds;
+			// split modules take the broker path.)
+			if _, err := tx.Exec(ctx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`, notifyChannel, "inbox:"+module); err != nil {
+				return err
+			}
 			if _, err := tx.Exec(ctx, `INSERT INTO event_inbox
 				(subscriber, event_id, publisher, source_seq, type, key, payload, metadata, occurred_at)
 				SELECT s, e::uuid, $3, q, t, k, p::jsonb, m::jsonb, o
@@ -144,12 +164,14 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow) 
 				ib.subscriber, ib.eventID, publisher, ib.seq, ib.typ, ib.key, ib.payload, ib.metadata, ib.occurredAt); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, "inbox:"+module)
-			return err
+			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("forward to %s: %w", module, err)
 		}
+		// The NOTIFY reaches other replicas' dispatchers; this process's
+		// own are woken directly.
+		b.wakeSubscribers(module)
 	}
 	return nil
 }

@@ -1,0 +1,179 @@
+package events_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/shopmonolith/shop/platform/events"
+)
+
+// blockingSink's handler signals that it runs, then waits for release (or
+// for its context to end, as it would at the handler timeout).
+func blockingSink() (s *sink, entered chan string, release chan struct{}) {
+	entered, release = make(chan string, 1), make(chan struct{})
+	s = &sink{before: func(ctx context.Context, _ thingHappened, env events.Envelope) error {
+		entered <- env.ID
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}}
+	return s, entered, release
+}
+
+func TestStopWaitsForTheHandlerInProgress(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t, fastConfig())
+	s, entered, release := blockingSink()
+	r := w.replica(s).start(t)
+
+	r.publish(t, ctx, thing("slow", 1))
+	waitEntered(t, entered)
+	// While the handler is blocked, Stop must not return but at its deadline.
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if err := r.bus.Stop(short); err == nil {
+		t.Fatal("Stop = nil while a handler was still running")
+	}
+	close(release)
+	if err := r.bus.Stop(ctx); err != nil {
+		t.Fatalf("Stop = %v", err)
+	}
+	// Stop returned only after the handler's transaction committed.
+	if n := w.effects(); n != 1 {
+		t.Errorf("%d effects right after Stop, want 1", n)
+	}
+	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done'`); n != 1 {
+		t.Errorf("%d inbox rows done right after Stop, want 1", n)
+	}
+	if n := s.calls.Load(); n != 1 {
+		t.Errorf("handler called %d times, want 1", n)
+	}
+}
+
+func TestEventOfAHandlerCutShortByStopIsHandledAfterRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := fastConfig()
+	cfg.Events.HandlerTimeout = time.Second
+	w := newWorld(t, cfg)
+	s, entered, _ := blockingSink()
+	old := w.replica(s).start(t)
+
+	old.publish(t, ctx, thing("cut", 1))
+	waitEntered(t, entered)
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := old.bus.Stop(short); err == nil {
+		t.Fatal("Stop with a short timeout = nil while a handler is blocked")
+	}
+
+	// A new process takes over once the stuck attempt is rolled back.
+	fresh := w.replica(&sink{}).start(t)
+	eventually(t, 10*time.Second, "event handled by the new bus", func() bool { return w.effects() == 1 })
+	if n := fresh.sink.calls.Load(); n != 1 {
+		t.Errorf("new bus called its handler %d times, want 1", n)
+	}
+	// The cut attempt is counted when the old bus records it before the new
+	// one claims the event; when the new bus is faster, its own record
+	// supersedes it. Either way the event is done once.
+	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND attempts BETWEEN 1 AND 2`); n != 1 {
+		t.Errorf("want the event done once, after one or two attempts (%d such rows)", n)
+	}
+	if err := old.bus.Stop(ctx); err != nil {
+		t.Errorf("Stop of the old bus, without a deadline = %v", err)
+	}
+	if n := w.effects(); n != 1 {
+		t.Errorf("%d effects, want exactly 1", n)
+	}
+}
+
+func waitEntered(t *testing.T, entered <-chan string) {
+	t.Helper()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("handler never ran")
+	}
+}
+
+func TestPruneKeepsDeadLettersAndRecentRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t, fastConfig()) // Retention: 1h
+	r := w.replica(&sink{})        // not started: the rows below are the whole state
+
+	w.exec(`INSERT INTO evtpub.event_outbox (id, type, key, payload, occurred_at, forwarded_at) VALUES
+		(gen_random_uuid(), $1, 'old', '{}', now() - interval '3 hours', now() - interval '2 hours'),
+		(gen_random_uuid(), $1, 'recent', '{}', now() - interval '3 hours', now() - interval '10 minutes'),
+		(gen_random_uuid(), $1, 'unforwarded', '{}', now() - interval '3 hours', NULL)`, thingType)
+	w.exec(`INSERT INTO evtsub.event_inbox (subscriber, event_id, publisher, source_seq, type, key, payload, occurred_at, received_at, status, handled_at) VALUES
+		($1, gen_random_uuid(), 'evtpub', 1, $2, 'old', '{}', now() - interval '3 hours', now() - interval '3 hours', 'done', now() - interval '2 hours'),
+		($1, gen_random_uuid(), 'evtpub', 2, $2, 'recent', '{}', now() - interval '3 hours', now() - interval '3 hours', 'done', now() - interval '10 minutes'),
+		($1, gen_random_uuid(), 'evtpub', 3, $2, 'dead', '{}', now() - interval '3 hours', now() - interval '3 hours', 'dead', NULL),
+		($1, gen_random_uuid(), 'evtpub', 4, $2, 'pending', '{}', now() - interval '3 hours', now() - interval '3 hours', 'pending', NULL)`,
+		subscriber, thingType)
+
+	for _, db := range []string{pubModule, subModule} {
+		target := r.pub
+		if db == subModule {
+			target = r.sub
+		}
+		if err := r.bus.Prune(ctx, target); err != nil {
+			t.Fatalf("Prune(%s) = %v", db, err)
+		}
+	}
+	if got := keys(t, w, `SELECT key FROM evtpub.event_outbox ORDER BY key`); got != "recent,unforwarded" {
+		t.Errorf("outbox keeps %s, want recent,unforwarded", got)
+	}
+	if got := keys(t, w, `SELECT key FROM evtsub.event_inbox ORDER BY key`); got != "dead,pending,recent" {
+		t.Errorf("inbox keeps %s, want dead,pending,recent", got)
+	}
+}
+
+func keys(t *testing.T, w *world, query string) string {
+	t.Helper()
+	var got string
+	if err := w.owner.QueryRow(context.Background(), `SELECT coalesce(string_agg(key, ','), '') FROM (`+query+`) q`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func TestDeadLettersListOrphanedEvents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t, fastConfig())
+	r := w.replica(&sink{})
+	// evtsub.renamed was the subscriber id of a handler since renamed: its
+	// undelivered event waits for nobody. A pending event of the registered
+	// subscriber is no dead letter.
+	w.exec(`INSERT INTO evtsub.event_inbox (subscriber, event_id, publisher, source_seq, type, key, payload, occurred_at, status, attempts, last_error) VALUES
+		('evtsub.renamed', gen_random_uuid(), 'evtpub', 1, $1, 'orphan', '{}', now(), 'pending', 0, NULL),
+		($2, gen_random_uuid(), 'evtpub', 2, $1, 'dead', '{}', now(), 'dead', 3, 'gave up'),
+		($2, gen_random_uuid(), 'evtpub', 3, $1, 'waiting', '{}', now(), 'pending', 0, NULL)`, thingType, subscriber)
+
+	dead, err := r.bus.DeadLetters(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]events.DeadLetter{}
+	for _, d := range dead {
+		got[d.Key] = d
+	}
+	if len(dead) != 2 || !got["orphan"].Orphaned || got["orphan"].Subscriber != "evtsub.renamed" || got["orphan"].Module != subModule {
+		t.Errorf("DeadLetters = %+v, want the orphan (Orphaned) and the dead letter", dead)
+	}
+	if d := got["dead"]; d.Orphaned || d.Error != "gave up" || d.Attempts != 3 {
+		t.Errorf("dead letter = %+v", d)
+	}
+
+	r.start(t)
+	eventually(t, 10*time.Second, "orphans reported in the gauge", func() bool {
+		return metric(t, r.reg, "shop_events_orphaned", map[string]string{"module": subModule, "subscriber": "evtsub.renamed"}) == 1
+	})
+}
