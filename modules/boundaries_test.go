@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -11,7 +12,11 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/tools/go/packages"
 
+	"github.com/shopmonolith/shop/modules/catalog"
+	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
+	"github.com/shopmonolith/shop/platform/kernel"
 )
 
 const root = "github.com/shopmonolith/shop"
@@ -54,13 +59,30 @@ func moduleOf(pkg string) (module, rest string, ok bool) {
 		return "", "", false
 	}
 	module, rest, _ = strings.Cut(p, "/")
-	return module, rest, true
+	return strings.TrimSuffix(module, "_test"), rest, true // an external test package belongs to its module
 }
 
 // publicPart reports whether a package inside a module is part of its public
 // face: the root package and the contract test suite.
 func publicPart(module, rest string) bool {
 	return rest == "" || rest == module+"test"
+}
+
+// moduleEdges lists, per module, the other modules it imports.
+func moduleEdges(graph map[string][]string) map[string][]string {
+	edges := map[string][]string{}
+	for pkg, imps := range graph {
+		from, _, ok := moduleOf(pkg)
+		if !ok {
+			continue
+		}
+		for _, imp := range imps {
+			if to, _, ok := moduleOf(imp); ok && to != from && !slices.Contains(edges[from], to) {
+				edges[from] = append(edges[from], to)
+			}
+		}
+	}
+	return edges
 }
 
 // violations applies the boundary rules to an import graph.
@@ -226,5 +248,35 @@ func TestCatalogConnectionIsRefusedOnIdentityTables(t *testing.T) {
 	}
 	if _, err := id.Pool.Exec(ctx, "SELECT count(*) FROM catalog.products"); err == nil {
 		t.Error("identity read catalog.products")
+	}
+}
+
+// Every import of another module is declared in the importer's descriptor,
+// so the kernel's start order and the module graph shown to operators are
+// the real ones; and every module folder is a registered module.
+func TestDeclaredDependenciesMatchImports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads every package")
+	}
+	t.Parallel()
+	declared := map[string][]string{}
+	for _, d := range []kernel.Descriptor{identity.Descriptor(), catalog.Descriptor(), notifications.Descriptor()} {
+		declared[d.Name] = d.DependsOn
+	}
+	entries, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if _, ok := declared[e.Name()]; e.IsDir() && !ok {
+			t.Errorf("modules/%s has no descriptor in this test's list", e.Name())
+		}
+	}
+	for from, tos := range moduleEdges(importGraph(t)) {
+		for _, to := range tos {
+			if !slices.Contains(declared[from], to) {
+				t.Errorf("%s imports %s but its descriptor does not declare the dependency", from, to)
+			}
+		}
 	}
 }
