@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// An event its handler cannot process is dead-lettered, listed by
+// `shop events dead` and the admin endpoint, and, once the cause is fixed,
+// delivered by `shop events replay` to the running shop.
+func TestDeadLettersAreListedAndReplayedOnARunningShop(t *testing.T) {
+	t.Parallel()
+	s := startShop(t, "SHOP_EVENTS_POLL_INTERVAL=100ms", "SHOP_EVENTS_MAX_ATTEMPTS=2", "SHOP_EVENTS_BACKOFF_BASE=10ms", "SHOP_EVENTS_BACKOFF_MAX=20ms")
+	const eventID = "0190a7a2-1c7e-7a51-b3a2-1d5c0a8e7f01"
+	const userID = "0190a7a2-1c7e-7a51-b3a2-1d5c0a8e7f02"
+	// A delivery whose payload the welcome handler rejects (no email).
+	queryOwner(t, s.dbURL, func(conn *pgx.Conn) error {
+		_, err := conn.Exec(context.Background(), `INSERT INTO notifications.event_inbox
+			(subscriber, event_id, publisher, source_seq, type, key, payload, occurred_at)
+			VALUES ('notifications.welcome_email', $1, 'identity', 999999, 'identity.user_registered.v1', $2,
+			        jsonb_build_object('user_id', $2::text, 'name', 'Dee'), now())`, eventID, userID)
+		if err == nil {
+			_, err = conn.Exec(context.Background(), `SELECT pg_notify('shop_events', 'inbox:notifications')`)
+		}
+		return err
+	})
+	eventually(t, 20*time.Second, func() bool {
+		var dead bool
+		queryOwner(t, s.dbURL, func(conn *pgx.Conn) error {
+			return conn.QueryRow(context.Background(), `SELECT EXISTS (SELECT FROM notifications.event_inbox WHERE event_id = $1 AND status = 'dead')`, eventID).Scan(&dead)
+		})
+		return dead
+	})
+
+	out := shopCommand(t, s.dbURL, "events", "dead")
+	if !strings.Contains(out, eventID) || !strings.Contains(out, "notifications.welcome_email") {
+		t.Fatalf("shop events dead:\n%s", out)
+	}
+	admin := s.login(adminEmail, adminPassword)
+	body := string(s.must(http.StatusOK, s.call("GET", "/api/admin/events/dead", admin, nil)).Body)
+	if !strings.Contains(body, eventID) {
+		t.Fatalf("GET /api/admin/events/dead = %s", body)
+	}
+	assertProblem(t, s.call("GET", "/api/admin/events/dead", "", nil), http.StatusUnauthorized)
+
+	// Fix the cause, then replay from the command line: the running shop delivers it.
+	queryOwner(t, s.dbURL, func(conn *pgx.Conn) error {
+		_, err := conn.Exec(context.Background(), `UPDATE notifications.event_inbox
+			SET payload = payload || jsonb_build_object('email', 'dee@example.com', 'registered_at', now()) WHERE event_id = $1`, eventID)
+		return err
+	})
+	if out := shopCommand(t, s.dbURL, "events", "replay", eventID); !strings.Contains(out, "replayed 1") {
+		t.Fatalf("shop events replay: %s", out)
+	}
+	eventually(t, 20*time.Second, func() bool { return welcomeCount(t, s.dbURL, userID) == 1 })
+	if out := shopCommand(t, s.dbURL, "events", "dead"); strings.Contains(out, eventID) {
+		t.Fatalf("still dead after replay:\n%s", out)
+	}
+}
+
+// shopCommand runs one CLI command of the binary against a database.
+func shopCommand(t *testing.T, dbURL string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = []string{"DATABASE_URL=" + dbURL, "SHOP_LOG_LEVEL=warn", "HOME=/tmp"}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("shop %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
