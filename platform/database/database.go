@@ -140,6 +140,7 @@ func concurrentCatalogUpdate(err error) bool {
 		return false
 	}
 	return pe.Code == "XX000" && strings.Contains(pe.Message, "concurrently") ||
+		pe.Code == "42710" || // role created by another session since the check
 		pe.Code == "23505" || pe.Code == "40001" || pe.Code == "40P01"
 }
 
