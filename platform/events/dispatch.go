@@ -33,7 +33,10 @@ const claimSQL = `SELECT i.event_id::text, i.publisher, i.source_seq, i.type, i.
 
 // dispatchBatch is how many events (each the head of a different key) one
 // transaction handles: one commit, and so one WAL flush, for all of them.
-const dispatchBatch = 32
+// Every event of a batch is handled only when the whole batch commits, so a
+// larger batch buys throughput with latency (32: ~4,000 events/s and 26 ms
+// p50 at half that rate on the 2-core CI machine; 8: ~3,000 and 11 ms).
+const dispatchBatch = 8
 
 type claimed struct {
 	EventID    string
@@ -105,7 +108,7 @@ func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
 		for i, c := range batch {
 			current = i
 			env := c.envelope()
-			hc := contextFrom(hctx, env.Metadata)
+			hc := contextFrom(tx.Statement.Context, env.Metadata) // keeps the transaction's after-commit list
 			if failure := tx.WithContext(hc).Transaction(func(htx *gorm.DB) error { return s.handler(hc, htx, env) }); failure != nil {
 				_, dead, err := b.recordFailure(tx, s, c, failure)
 				if err != nil {
