@@ -29,19 +29,11 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	default:
 		return usageError{"use: shop events dead [--subscriber S] | shop events replay ID|--all [--subscriber S]"}
 	}
-	e, err := load(lookup, stderr)
+	_, app, closeApp, err := composeApp(ctx, lookup, stderr)
 	if err != nil {
 		return err
 	}
-	dbs, closeDB, err := e.openDatabases(ctx, true)
-	if err != nil {
-		return err
-	}
-	defer closeDB()
-	app, err := buildApp(ctx, e.cfg, e.log, dbs)
-	if err != nil {
-		return err
-	}
+	defer closeApp()
 	if action == "replay" {
 		n, err := app.Bus.Replay(ctx, id, *subscriber)
 		if err != nil {

@@ -22,19 +22,11 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	if *n < 0 || *n > 10_000_000 {
 		return usageError{"--products must be between 0 and 10000000"}
 	}
-	e, err := load(lookup, stderr)
+	_, app, closeApp, err := composeApp(ctx, lookup, stderr)
 	if err != nil {
 		return err
 	}
-	dbs, closeDB, err := e.openDatabases(ctx, true)
-	if err != nil {
-		return err
-	}
-	defer closeDB()
-	app, err := buildApp(ctx, e.cfg, e.log, dbs)
-	if err != nil {
-		return err
-	}
+	defer closeApp()
 	var progress func(int)
 	if *n >= 5000 {
 		bar := progressbar.NewOptions(*n, progressbar.OptionSetWriter(stderr),

@@ -15,19 +15,11 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, lookup Env) 
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
-	e, err := load(lookup, stderr)
+	e, app, closeApp, err := composeApp(ctx, lookup, stderr)
 	if err != nil {
 		return err
 	}
-	dbs, closeDB, err := e.openDatabases(ctx, true)
-	if err != nil {
-		return err
-	}
-	defer closeDB()
-	app, err := buildApp(ctx, e.cfg, e.log, dbs)
-	if err != nil {
-		return err
-	}
+	defer closeApp()
 	if b := e.cfg.Bootstrap; b.AdminEmail != "" {
 		created, err := app.Identity.API().EnsureAdmin(ctx, b.AdminEmail, b.AdminPassword)
 		if err != nil {

@@ -55,6 +55,25 @@ func (e env) openDatabases(ctx context.Context, autoMigrate bool) (*kernel.Datab
 	}, nil
 }
 
+// composeApp loads the configuration, opens (and migrates) the database and
+// composes every module: what serve and the operator commands start from.
+func composeApp(ctx context.Context, lookup Env, stderr io.Writer) (env, *App, func(), error) {
+	e, err := load(lookup, stderr)
+	if err != nil {
+		return env{}, nil, nil, err
+	}
+	dbs, closeDB, err := e.openDatabases(ctx, true)
+	if err != nil {
+		return env{}, nil, nil, err
+	}
+	app, err := buildApp(ctx, e.cfg, e.log, dbs)
+	if err != nil {
+		closeDB()
+		return env{}, nil, nil, err
+	}
+	return e, app, closeDB, nil
+}
+
 func stopEmbedded(loc devdb.Located, log *slog.Logger) {
 	if loc.Stop == nil {
 		return

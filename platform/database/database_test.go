@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/config"
@@ -27,62 +25,8 @@ var modules = []string{"alpha", "beta"}
 func newDatabase(t *testing.T) (string, config.DB) {
 	t.Helper()
 	cfg := dbtest.Config()
-	cfg.RolePrefix = rolePrefix(t)
-	return createDatabase(t), cfg
-}
-
-// rolePrefix returns a fresh role prefix; the module roles under it are
-// dropped when the test ends, after every database created later.
-func rolePrefix(t *testing.T) string {
-	t.Helper()
-	prefix := "pt_" + randomHex()
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, dbtest.ServerURL())
-		if err != nil {
-			t.Errorf("cleanup: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		for _, m := range modules {
-			if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{prefix + "_" + m}.Sanitize()); err != nil {
-				t.Errorf("drop role: %v", err)
-			}
-		}
-	})
-	return prefix
-}
-
-// createDatabase creates an empty database, dropped when the test ends.
-func createDatabase(t *testing.T) string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbtest.ServerURL())
-	if err != nil {
-		t.Fatalf("connect to test PostgreSQL (%s): %v", dbtest.ServerURL(), err)
-	}
-	defer conn.Close(ctx)
-	name := "platform_test_" + randomHex()
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, dbtest.ServerURL())
-		if err != nil {
-			t.Errorf("cleanup: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database: %v", err)
-		}
-	})
-	u, err := url.Parse(dbtest.ServerURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	cfg.RolePrefix = dbtest.RolePrefix(t, modules...)
+	return dbtest.NewEmptyURL(t), cfg
 }
 
 func randomHex() string {
@@ -177,11 +121,11 @@ func TestProvisionConcurrentAcrossDatabases(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	cfg := dbtest.Config()
-	cfg.RolePrefix = rolePrefix(t)
+	cfg.RolePrefix = dbtest.RolePrefix(t, modules...)
 	const databases, rounds = 4, 5
 	owners := make([]*database.Owner, databases)
 	for i := range owners {
-		owners[i] = openOwner(t, createDatabase(t), cfg)
+		owners[i] = openOwner(t, dbtest.NewEmptyURL(t), cfg)
 	}
 	for round := range rounds {
 		start := make(chan struct{})

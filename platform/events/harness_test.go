@@ -12,7 +12,6 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
@@ -78,12 +77,8 @@ type world struct {
 
 func newWorld(t *testing.T, cfg config.Config) *world {
 	t.Helper()
-	suffix := randomHex(6)
 	cfg.DB = dbtest.Config()
-	cfg.DB.RolePrefix = "evt_" + suffix
-	// Registered before the database exists so that it runs after the
-	// database is dropped: a role owning objects cannot be dropped.
-	t.Cleanup(func() { dropRoles(t, cfg.DB.RolePrefix) })
+	cfg.DB.RolePrefix = dbtest.RolePrefix(t, pubModule, subModule)
 	w := &world{t: t, cfg: cfg, url: dbtest.NewURL(t)}
 	owner, err := pgxpool.New(context.Background(), w.url)
 	if err != nil {
@@ -92,21 +87,6 @@ func newWorld(t *testing.T, cfg config.Config) *world {
 	t.Cleanup(owner.Close)
 	w.owner = owner
 	return w
-}
-
-func dropRoles(t *testing.T, prefix string) {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbtest.ServerURL())
-	if err != nil {
-		t.Errorf("drop roles: %v", err)
-		return
-	}
-	defer conn.Close(ctx)
-	for _, m := range []string{pubModule, subModule} {
-		if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{prefix + "_" + m}.Sanitize()); err != nil {
-			t.Errorf("drop role: %v", err)
-		}
-	}
 }
 
 func randomHex(n int) string {

@@ -2,16 +2,12 @@ package kernel_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
-	"net/url"
 	"sync"
 	"testing"
 	"testing/fstest"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/shopmonolith/shop/platform/config"
@@ -38,43 +34,9 @@ var synthetic = fstest.MapFS{
 // Both are dropped when the test ends.
 func newDatabase(t *testing.T) (string, config.DB) {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbtest.ServerURL())
-	if err != nil {
-		t.Fatalf("connect to test PostgreSQL (%s): %v", dbtest.ServerURL(), err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	suffix := hex.EncodeToString(b)
-	name := "platform_test_" + suffix
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
 	cfg := dbtest.Config()
-	cfg.RolePrefix = "pt_" + suffix
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, dbtest.ServerURL())
-		if err != nil {
-			t.Errorf("cleanup: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database: %v", err)
-		}
-		for _, m := range []string{"alpha", "beta", "gamma"} {
-			if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{cfg.RolePrefix + "_" + m}.Sanitize()); err != nil {
-				t.Errorf("drop role: %v", err)
-			}
-		}
-	})
-	u, err := url.Parse(dbtest.ServerURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String(), cfg
+	cfg.RolePrefix = dbtest.RolePrefix(t, "alpha", "beta", "gamma")
+	return dbtest.NewEmptyURL(t), cfg
 }
 
 func openDatabases(t *testing.T, dbURL string, cfg config.DB, autoMigrate bool) *kernel.Databases {

@@ -2,14 +2,9 @@ package migrate_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"net/url"
 	"testing"
 	"testing/fstest"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
@@ -30,40 +25,9 @@ var alphaMigrations = fstest.MapFS{
 func openAlpha(t *testing.T) *database.DB {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbtest.ServerURL())
-	if err != nil {
-		t.Fatalf("connect to test PostgreSQL (%s): %v", dbtest.ServerURL(), err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	suffix := hex.EncodeToString(b)
-	name := "platform_test_" + suffix
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
 	cfg := dbtest.Config()
-	cfg.RolePrefix = "pt_" + suffix
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, dbtest.ServerURL())
-		if err != nil {
-			t.Errorf("cleanup: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database: %v", err)
-		}
-		if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{cfg.RolePrefix + "_alpha"}.Sanitize()); err != nil {
-			t.Errorf("drop role: %v", err)
-		}
-	})
-	u, err := url.Parse(dbtest.ServerURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	owner, err := database.OpenOwner(ctx, u.String(), cfg)
+	cfg.RolePrefix = dbtest.RolePrefix(t, "alpha")
+	owner, err := database.OpenOwner(ctx, dbtest.NewEmptyURL(t), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

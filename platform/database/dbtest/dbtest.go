@@ -80,13 +80,55 @@ func NewURL(t testing.TB) string {
 	if templateErr != nil {
 		t.Fatalf("test database template: %v", templateErr)
 	}
+	return create(t, " TEMPLATE "+templateName)
+}
+
+// NewEmptyURL creates an empty database (nothing provisioned or migrated),
+// dropped when the test ends.
+func NewEmptyURL(t testing.TB) string {
+	t.Helper()
+	return create(t, "")
+}
+
+// RolePrefix returns a module role prefix of the test's own, so that tests
+// provisioning modules in parallel never share roles (roles are server-wide).
+// The named modules' roles are dropped when the test ends; call it before
+// creating the databases they will own objects in, so that the databases are
+// dropped first.
+func RolePrefix(t testing.TB, modules ...string) string {
+	t.Helper()
+	prefix := "pt_" + randomHex(8)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, ServerURL())
+		if err != nil {
+			t.Errorf("drop roles: %v", err)
+			return
+		}
+		defer conn.Close(ctx)
+		for _, m := range modules {
+			if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{prefix + "_" + m}.Sanitize()); err != nil {
+				t.Errorf("drop role: %v", err)
+			}
+		}
+	})
+	return prefix
+}
+
+// create makes a database with the given CREATE DATABASE options and drops
+// it when the test ends.
+func create(t testing.TB, options string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	conn, err := pgx.Connect(ctx, ServerURL())
 	if err != nil {
 		t.Fatalf("connect to test PostgreSQL (%s): %v", ServerURL(), err)
 	}
 	defer conn.Close(ctx)
 	name := "shop_test_" + randomHex(8)
-	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, templateName)); err != nil {
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+options); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
