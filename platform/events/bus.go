@@ -9,7 +9,10 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
@@ -25,6 +28,7 @@ var (
 // outbox and every subscription, and runs the relays, dispatchers and
 // janitors. Several replicas may each run one on the same database.
 type Bus struct {
+	id    string // tells this process's own notifications apart
 	cfg   config.Events
 	log   *slog.Logger
 	m     *instruments
@@ -49,6 +53,17 @@ type subscription struct {
 	handler   Handler
 	db        *database.DB
 	wakes     []chan struct{} // one per worker
+	next      atomic.Uint32   // the worker the next wake-up goes to
+}
+
+// wakeOne pokes one worker, round robin: waking all of them for one batch
+// would have all but one claim nothing. A worker that finds a full batch
+// wakes the next one itself, so parallelism follows the load.
+func (s *subscription) wakeOne() {
+	if len(s.wakes) == 0 {
+		return
+	}
+	poke(s.wakes[int(s.next.Add(1))%len(s.wakes)])
 }
 
 // NewBus returns a bus; nothing runs before Start.
@@ -58,6 +73,7 @@ func NewBus(cfg config.Config, log *slog.Logger, reg *metrics.Metrics, owner *da
 		return nil, fmt.Errorf("event metrics: %w", err)
 	}
 	return &Bus{
+		id:  uuid.NewString(),
 		cfg: cfg.Events, log: log.With(slog.String("component", "events")), m: m, owner: owner, now: time.Now,
 		publishers: map[string]*database.DB{}, modules: map[string]*database.DB{}, relayWake: map[string]chan bool{},
 	}, nil
@@ -149,9 +165,13 @@ func (b *Bus) Stop(ctx context.Context) error {
 	}
 }
 
-// wake routes a notification ("outbox:<module>" or "inbox:<module>").
+// wake routes a notification ("outbox:<module>" or "inbox:<module>[:<sender>]").
 func (b *Bus) wake(payload string) {
-	kind, module, _ := strings.Cut(payload, ":")
+	kind, rest, _ := strings.Cut(payload, ":")
+	module, sender, _ := strings.Cut(rest, ":")
+	if sender == b.id {
+		return // this process woke its own dispatchers directly
+	}
 	switch kind {
 	case "outbox":
 		if w, ok := b.relayWake[module]; ok {
@@ -166,9 +186,7 @@ func (b *Bus) wake(payload string) {
 func (b *Bus) wakeSubscribers(module string) {
 	for _, s := range b.subs {
 		if s.db.Module == module {
-			for _, w := range s.wakes {
-				poke(w)
-			}
+			s.wakeOne()
 		}
 	}
 }

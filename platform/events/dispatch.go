@@ -64,6 +64,9 @@ func (b *Bus) runWorker(ctx context.Context, s *subscription, wake <-chan struct
 			if handled == 0 {
 				break
 			}
+			if handled == dispatchBatch {
+				s.wakeOne() // more may be waiting: let another worker help
+			}
 		}
 		select {
 		case <-ctx.Done():

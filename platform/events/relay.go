@@ -152,7 +152,7 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow) 
 			// outbox rows forwarded would be lost too, and they would be
 			// forwarded again. (Across two databases this no longer holds;
 			// split modules take the broker path.)
-			if _, err := tx.Exec(ctx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`, notifyChannel, "inbox:"+module); err != nil {
+			if _, err := tx.Exec(ctx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`, notifyChannel, "inbox:"+module+":"+b.id); err != nil {
 				return err
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO event_inbox
