@@ -52,7 +52,6 @@ func BenchmarkEventPipeline(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg.Events.Workers = 4
 	url := dbtest.NewURL(b)
 	for range b.N {
 		dbs := benchDatabases(b, url)
