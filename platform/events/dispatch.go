@@ -34,8 +34,9 @@ const claimSQL = `SELECT i.event_id::text, i.publisher, i.source_seq, i.type, i.
 // dispatchBatch is how many events (each the head of a different key) one
 // transaction handles: one commit, and so one WAL flush, for all of them.
 // Every event of a batch is handled only when the whole batch commits, so a
-// larger batch buys throughput with latency (32: ~4,000 events/s and 26 ms
-// p50 at half that rate on the 2-core CI machine; 8: ~3,000 and 11 ms).
+// larger batch buys throughput with latency (with 4 dispatchers on the 2-core
+// CI machine, 32 gave ~4,000 events/s but 26 ms p50 at half that rate; 8 gave
+// ~3,000 and 11 ms).
 const dispatchBatch = 8
 
 type claimed struct {
