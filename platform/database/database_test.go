@@ -2,8 +2,6 @@ package database_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,12 +25,6 @@ func newDatabase(t *testing.T) (string, config.DB) {
 	cfg := dbtest.Config()
 	cfg.RolePrefix = dbtest.RolePrefix(t, modules...)
 	return dbtest.NewEmptyURL(t), cfg
-}
-
-func randomHex() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func openOwner(t *testing.T, dbURL string, cfg config.DB) *database.Owner {
