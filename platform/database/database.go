@@ -17,7 +17,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -200,54 +199,6 @@ func (o *Owner) Open(ctx context.Context, module string, log *slog.Logger) (*DB,
 
 // SQL returns a database/sql handle on the module's pool (for migrations).
 func (db *DB) SQL() *sql.DB { return db.sql }
-
-// InTx runs fn in one transaction: committed when fn returns nil, rolled back
-// otherwise. Functions registered with AfterCommit run after the commit. A
-// nested InTx joins the outer transaction's after-commit list.
-func (db *DB) InTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	if _, nested := ctx.Value(hooksKey{}).(*afterCommit); nested {
-		return db.Gorm.WithContext(ctx).Transaction(fn)
-	}
-	hooks := &afterCommit{}
-	if err := db.Gorm.WithContext(context.WithValue(ctx, hooksKey{}, hooks)).Transaction(fn); err != nil {
-		return err
-	}
-	hooks.run()
-	return nil
-}
-
-type hooksKey struct{}
-
-type afterCommit struct {
-	mu  sync.Mutex
-	fns []func()
-}
-
-func (h *afterCommit) run() {
-	h.mu.Lock()
-	fns := h.fns
-	h.fns = nil
-	h.mu.Unlock()
-	for _, fn := range fns {
-		fn()
-	}
-}
-
-// AfterCommit registers fn to run once tx, a transaction opened by InTx, has
-// committed; it reports false (and registers nothing) for any other tx.
-func AfterCommit(tx *gorm.DB, fn func()) bool {
-	if tx.Statement == nil || tx.Statement.Context == nil {
-		return false
-	}
-	h, ok := tx.Statement.Context.Value(hooksKey{}).(*afterCommit)
-	if !ok {
-		return false
-	}
-	h.mu.Lock()
-	h.fns = append(h.fns, fn)
-	h.mu.Unlock()
-	return true
-}
 
 // Check pings the module's pool (a readiness check).
 func (db *DB) Check(ctx context.Context) error { return db.Pool.Ping(ctx) }

@@ -54,11 +54,16 @@ func (o *Outbox) Publish(ctx context.Context, tx *gorm.DB, evs ...Event) error {
 		if err != nil {
 			return fmt.Errorf("event id: %w", err)
 		}
-		// Straight to the transaction's connection: gorm's statement
-		// processing would cost more than the insert on every write.
-		if _, err := tx.Statement.ConnPool.ExecContext(ctx,
-			`INSERT INTO event_outbox (id, type, key, payload, metadata, occurred_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			id, e.EventType(), e.EventKey(), payload, metaJSON, now); err != nil {
+		// In a transaction of database.InTx the row travels with the COMMIT,
+		// in the same round trip; elsewhere it goes straight to the
+		// transaction's connection (gorm's statement processing would cost
+		// more than the insert).
+		const insert = `INSERT INTO event_outbox (id, type, key, payload, metadata, occurred_at) VALUES ($1, $2, $3, $4, $5, $6)`
+		args := []any{id, e.EventType(), e.EventKey(), payload, metaJSON, now}
+		if database.DeferToCommit(tx, insert, args...) {
+			continue
+		}
+		if _, err := tx.Statement.ConnPool.ExecContext(ctx, insert, args...); err != nil {
 			return fmt.Errorf("publish %s: %w", e.EventType(), err)
 		}
 	}

@@ -1,0 +1,128 @@
+package database_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/database/dbtest"
+)
+
+const insertOutbox = `INSERT INTO event_outbox (id, type, key, payload, occurred_at) VALUES ($1, $2, $3, $4, $5)`
+
+func outboxRow(typ string) []any {
+	return []any{uuid.NewString(), typ, "k", []byte(`{}`), time.Now()}
+}
+
+func countOutbox(t *testing.T, db *database.DB, typ string) int {
+	t.Helper()
+	var n int
+	if err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM event_outbox WHERE type = $1`, typ).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Statements deferred to commit are written with it, after-commit hooks run
+// only after it, and nothing of a failed transaction remains.
+func TestInTxDeferredStatementsAndHooks(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Open(t, "catalog")
+	ctx := context.Background()
+
+	hooked := false
+	err := db.InTx(ctx, func(tx *gorm.DB) error {
+		if !database.DeferToCommit(tx, insertOutbox, outboxRow("t.committed.v1")...) {
+			t.Fatal("DeferToCommit refused an InTx transaction")
+		}
+		database.AfterCommit(tx, func() { hooked = true })
+		if n := countOutbox(t, db, "t.committed.v1"); n != 0 {
+			t.Errorf("deferred row visible before commit (%d)", n)
+		}
+		return nil
+	})
+	if err != nil || !hooked || countOutbox(t, db, "t.committed.v1") != 1 {
+		t.Fatalf("commit: err=%v hooked=%v rows=%d", err, hooked, countOutbox(t, db, "t.committed.v1"))
+	}
+
+	hooked = false
+	boom := errors.New("boom")
+	err = db.InTx(ctx, func(tx *gorm.DB) error {
+		database.DeferToCommit(tx, insertOutbox, outboxRow("t.failed.v1")...)
+		database.AfterCommit(tx, func() { hooked = true })
+		return boom
+	})
+	if !errors.Is(err, boom) || hooked || countOutbox(t, db, "t.failed.v1") != 0 {
+		t.Fatalf("failed tx: err=%v hooked=%v rows=%d", err, hooked, countOutbox(t, db, "t.failed.v1"))
+	}
+}
+
+// A rollback to a savepoint also drops what was deferred after it: a failed
+// nested step (an event handler's) must not publish.
+func TestInTxSavepointRollbackDropsDeferred(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Open(t, "catalog")
+	err := db.InTx(context.Background(), func(tx *gorm.DB) error {
+		database.DeferToCommit(tx, insertOutbox, outboxRow("t.outer.v1")...)
+		inner := tx.Transaction(func(htx *gorm.DB) error {
+			database.DeferToCommit(htx, insertOutbox, outboxRow("t.inner.v1")...)
+			return errors.New("handler failed")
+		})
+		if inner == nil {
+			t.Fatal("inner transaction did not fail")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if countOutbox(t, db, "t.outer.v1") != 1 || countOutbox(t, db, "t.inner.v1") != 0 {
+		t.Fatalf("outer=%d inner=%d, want 1 and 0", countOutbox(t, db, "t.outer.v1"), countOutbox(t, db, "t.inner.v1"))
+	}
+}
+
+// A deferred statement that fails fails the commit, and takes the rest of the
+// transaction with it.
+func TestInTxFailingDeferredStatementRollsBackEverything(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Open(t, "catalog")
+	err := db.InTx(context.Background(), func(tx *gorm.DB) error {
+		if err := tx.Exec(insertOutbox, outboxRow("t.direct.v1")...).Error; err != nil {
+			return err
+		}
+		database.DeferToCommit(tx, `INSERT INTO event_outbox (id) VALUES (NULL)`) // violates NOT NULL
+		return nil
+	})
+	if err == nil {
+		t.Fatal("commit succeeded with a failing deferred statement")
+	}
+	if n := countOutbox(t, db, "t.direct.v1"); n != 0 {
+		t.Fatalf("%d rows of the failed transaction remain", n)
+	}
+}
+
+// A panic inside fn rolls back and leaves no connection inside a transaction.
+func TestInTxPanicRollsBack(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Open(t, "catalog")
+	func() {
+		defer func() { _ = recover() }()
+		_ = db.InTx(context.Background(), func(tx *gorm.DB) error {
+			tx.Exec(insertOutbox, outboxRow("t.panic.v1")...)
+			panic("handler bug")
+		})
+	}()
+	if n := countOutbox(t, db, "t.panic.v1"); n != 0 {
+		t.Fatalf("%d rows of the panicking transaction remain", n)
+	}
+	for range 20 { // every pooled connection is usable again
+		if err := db.InTx(context.Background(), func(tx *gorm.DB) error { return tx.Exec(`SELECT 1`).Error }); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
