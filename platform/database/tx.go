@@ -20,6 +20,7 @@ import (
 // the COMMIT itself, so a write that also records an outbox row costs no
 // extra round trip.
 type txConn struct {
+	db   *DB // the module database the transaction belongs to
 	conn *sql.Conn
 
 	mu         sync.Mutex
@@ -127,7 +128,9 @@ type txKey struct{}
 // with AfterCommit run after it. An InTx inside fn (same ctx) joins the
 // transaction as a savepoint.
 func (db *DB) InTx(ctx context.Context, fn func(tx *gorm.DB) error) (err error) {
-	if outer, ok := ctx.Value(txKey{}).(*txConn); ok {
+	// Only a transaction of this same database is joined: a context can carry
+	// another module's transaction (an event handler calling its own store).
+	if outer, ok := ctx.Value(txKey{}).(*txConn); ok && outer.db == db {
 		return db.session(ctx, outer).Transaction(fn)
 	}
 	conn, err := db.sql.Conn(ctx)
@@ -138,7 +141,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *gorm.DB) error) (err error) 
 	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	t := &txConn{conn: conn}
+	t := &txConn{db: db, conn: conn}
 	ctx = context.WithValue(ctx, txKey{}, t)
 	committed := false
 	defer func() {

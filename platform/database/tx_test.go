@@ -126,3 +126,35 @@ func TestInTxPanicRollsBack(t *testing.T) {
 		}
 	}
 }
+
+// A transaction of one module's database is never joined by another's: the
+// context may carry it across a call into other code.
+func TestInTxJoinsOnlyItsOwnDatabase(t *testing.T) {
+	t.Parallel()
+	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	ctx := context.Background()
+	cat, err := dbs.Open(ctx, "catalog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := dbs.Open(ctx, "identity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cat.InTx(ctx, func(tx *gorm.DB) error {
+		inner := tx.Statement.Context
+		return ids.InTx(inner, func(itx *gorm.DB) error {
+			var schema string
+			if err := itx.Raw(`SELECT current_schema()`).Scan(&schema).Error; err != nil {
+				return err
+			}
+			if schema != "identity" {
+				t.Errorf("identity's InTx ran on %s's connection", schema)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
