@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopmonolith/shop/platform/events/eventstest"
 )
 
 // The event pipeline survives kill -9 anywhere: the real binary is stopped
@@ -41,10 +42,10 @@ func TestCrashAtEveryPointLosesNothingAndDoublesNothing(t *testing.T) {
 			s.kill()
 
 			s.start(env...)
-			eventually(t, 30*time.Second, func() bool { return welcomeCount(t, s.dbURL, userID) >= 1 })
+			eventstest.Eventually(t, 30*time.Second, "the condition", func() bool { return welcomeCount(t, s.dbURL, userID) >= 1 })
 			// Delivery is finished: the inbox holds the event as handled and
 			// the outbox as forwarded, so nothing can apply it again.
-			eventually(t, 30*time.Second, func() bool { return pipelineIdle(t, s.dbURL) })
+			eventstest.Eventually(t, 30*time.Second, "the condition", func() bool { return pipelineIdle(t, s.dbURL) })
 			if n := welcomeCount(t, s.dbURL, userID); n != 1 {
 				t.Fatalf("%d welcome messages after a crash at %s, want exactly 1", n, point)
 			}
@@ -99,18 +100,5 @@ func queryOwner(t *testing.T, url string, fn func(*pgx.Conn) error) {
 	defer conn.Close(ctx)
 	if err := fn(conn); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// eventually polls cond until it holds or the limit passes. It waits for an
-// outcome of asynchronous work; it does not pace the work itself.
-func eventually(t *testing.T, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s", limit)
-		}
-		time.Sleep(25 * time.Millisecond)
 	}
 }

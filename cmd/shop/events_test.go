@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopmonolith/shop/platform/events/eventstest"
 )
 
 // An event its handler cannot process is dead-lettered, listed by
@@ -30,7 +31,7 @@ func TestDeadLettersAreListedAndReplayedOnARunningShop(t *testing.T) {
 		}
 		return err
 	})
-	eventually(t, 20*time.Second, func() bool {
+	eventstest.Eventually(t, 20*time.Second, "the condition", func() bool {
 		var dead bool
 		queryOwner(t, s.dbURL, func(conn *pgx.Conn) error {
 			return conn.QueryRow(context.Background(), `SELECT EXISTS (SELECT FROM notifications.event_inbox WHERE event_id = $1 AND status = 'dead')`, eventID).Scan(&dead)
@@ -58,7 +59,7 @@ func TestDeadLettersAreListedAndReplayedOnARunningShop(t *testing.T) {
 	if out := shopCommand(t, s.dbURL, "events", "replay", eventID); !strings.Contains(out, "replayed 1") {
 		t.Fatalf("shop events replay: %s", out)
 	}
-	eventually(t, 20*time.Second, func() bool { return welcomeCount(t, s.dbURL, userID) == 1 })
+	eventstest.Eventually(t, 20*time.Second, "the condition", func() bool { return welcomeCount(t, s.dbURL, userID) == 1 })
 	if out := shopCommand(t, s.dbURL, "events", "dead"); strings.Contains(out, eventID) {
 		t.Fatalf("still dead after replay:\n%s", out)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shopmonolith/shop/modules/catalog"
+	"github.com/shopmonolith/shop/platform/events/eventstest"
 )
 
 // racingPasses runs announcer passes of every module at once, several each,
@@ -136,11 +137,11 @@ func TestDealWorkerFollowsTheClock(t *testing.T) {
 	has := func(eventType string) func() bool {
 		return func() bool { return countByKey(t, mod, eventType)[d.ID] == 1 }
 	}
-	eventually(t, 10*time.Second, has(catalog.DealStarted{}.EventType()))
+	eventstest.Eventually(t, 10*time.Second, "deal event published", has(catalog.DealStarted{}.EventType()))
 	if time.Now().Before(start) {
 		t.Fatal("deal announced before its start")
 	}
-	eventually(t, 10*time.Second, has(catalog.DealEnded{}.EventType()))
+	eventstest.Eventually(t, 10*time.Second, "deal event published", has(catalog.DealEnded{}.EventType()))
 	if time.Now().Before(d.EndsAt) {
 		t.Fatal("deal end announced early")
 	}

@@ -92,18 +92,6 @@ func decode[E events.Event](t *testing.T, m *catalog.Module) E {
 	return e
 }
 
-// eventually polls cond every 20ms until it holds or the time is up.
-func eventually(t *testing.T, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestContract(t *testing.T) {
 	t.Parallel()
 	mod := newModule(t)

@@ -18,6 +18,7 @@ import (
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/events"
+	"github.com/shopmonolith/shop/platform/events/eventstest"
 	"github.com/shopmonolith/shop/platform/health"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
@@ -74,18 +75,6 @@ func (s *shop) signUp(t *testing.T) identity.User {
 	return u
 }
 
-// eventually polls cond every 20ms until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func adminCtx() context.Context {
 	return auth.WithPrincipal(context.Background(), auth.Principal{UserID: "test-admin", Role: auth.RoleAdmin})
 }
@@ -136,7 +125,7 @@ func TestWelcomeExactlyOnce(t *testing.T) {
 	s := newShop(t)
 	u := s.signUp(t)
 	var msgs []notifications.Message
-	eventually(t, 10*time.Second, "the welcome message", func() bool {
+	eventstest.Eventually(t, 10*time.Second, "the welcome message", func() bool {
 		msgs = s.mailboxOf(t, u.ID)
 		return len(msgs) > 0
 	})
@@ -151,7 +140,7 @@ func TestWelcomeExactlyOnce(t *testing.T) {
 	if err != nil || tag.RowsAffected() != 1 {
 		t.Fatalf("reset the inbox row: %v (%d rows)", err, tag.RowsAffected())
 	}
-	eventually(t, 10*time.Second, "the redelivery handled", func() bool {
+	eventstest.Eventually(t, 10*time.Second, "the redelivery handled", func() bool {
 		var handled bool
 		err := owner.QueryRow(ctx, `SELECT status = 'done' AND handled_at IS NOT NULL FROM notifications.event_inbox
 			WHERE subscriber = 'notifications.welcome_email' AND event_id = $1`, msgs[0].EventID).Scan(&handled)
@@ -172,7 +161,7 @@ func TestFailedRegistrationSendsNothing(t *testing.T) {
 	if err == nil {
 		t.Fatal("duplicate Register succeeded")
 	}
-	eventually(t, 10*time.Second, "the first welcome message", func() bool { return len(s.mailboxOf(t, u.ID)) > 0 })
+	eventstest.Eventually(t, 10*time.Second, "the first welcome message", func() bool { return len(s.mailboxOf(t, u.ID)) > 0 })
 	// Both events, had there been two, share one key and are delivered in
 	// order: once the first is handled, the inbox shows all there is.
 	var n int
@@ -199,7 +188,7 @@ func TestHTTPMailbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the welcome message", func() bool { return len(s.mailboxOf(t, cust.ID)) > 0 })
+	eventstest.Eventually(t, 10*time.Second, "the welcome message", func() bool { return len(s.mailboxOf(t, cust.ID)) > 0 })
 
 	srv := httpapi.New(s.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), s.id.Authenticator())
 	s.notes.Routes(srv.Router("notifications"))

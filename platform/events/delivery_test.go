@@ -12,6 +12,7 @@ import (
 
 	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/events"
+	"github.com/shopmonolith/shop/platform/events/eventstest"
 )
 
 var errInjected = errors.New("boom: injected fault")
@@ -33,7 +34,7 @@ func TestRollbackPublishesNothing(t *testing.T) {
 	}
 	// A committed marker, handled, shows the pipeline ran past the rollback.
 	r.publish(t, ctx, thing("marker", 1))
-	eventually(t, 10*time.Second, "marker handled", func() bool { return w.effects() == 1 })
+	eventstest.Eventually(t, 10*time.Second, "marker handled", func() bool { return w.effects() == 1 })
 
 	if n := w.count(`SELECT count(*) FROM evtpub.event_outbox`); n != 1 {
 		t.Errorf("outbox holds %d events, want only the marker", n)
@@ -54,7 +55,7 @@ func TestCommittedEventIsDelivered(t *testing.T) {
 
 	e := thing("k", 1)
 	r.publish(t, ctx, e)
-	eventually(t, 10*time.Second, "event handled", func() bool {
+	eventstest.Eventually(t, 10*time.Second, "event handled", func() bool {
 		return w.count(`SELECT count(*) FROM evtsub.effects WHERE key = 'k' AND n = 1`) == 1
 	})
 	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND handled_at IS NOT NULL`); n != 1 {
@@ -74,7 +75,7 @@ func TestEventsCommittedWhileNoBusRanAreDeliveredOnStart(t *testing.T) {
 		t.Fatalf("%d events handled before the bus started", n)
 	}
 	r.start(t)
-	eventually(t, 10*time.Second, "events committed before start handled", func() bool { return w.effects() == 5 })
+	eventstest.Eventually(t, 10*time.Second, "events committed before start handled", func() bool { return w.effects() == 5 })
 	w.checkKeyOrder()
 }
 
@@ -116,7 +117,7 @@ func TestFailingHandlerIsRetriedThenDeadLetteredAndReplayed(t *testing.T) {
 	if n, err := r.bus.Replay(ctx, d.EventID, ""); err != nil || n != 1 {
 		t.Fatalf("Replay = %d, %v; want 1", n, err)
 	}
-	eventually(t, 10*time.Second, "replayed event handled", func() bool { return w.effects() == 1 })
+	eventstest.Eventually(t, 10*time.Second, "replayed event handled", func() bool { return w.effects() == 1 })
 	if dead, err := r.bus.DeadLetters(ctx); err != nil || len(dead) != 0 {
 		t.Errorf("DeadLetters after replay = %v, %v; want none", dead, err)
 	}
@@ -128,7 +129,7 @@ func TestFailingHandlerIsRetriedThenDeadLetteredAndReplayed(t *testing.T) {
 	if n, err := r.bus.Replay(ctx, "", ""); err != nil || n != 2 {
 		t.Fatalf("Replay all = %d, %v; want 2", n, err)
 	}
-	eventually(t, 10*time.Second, "all replayed events handled", func() bool { return w.effects() == 3 })
+	eventstest.Eventually(t, 10*time.Second, "all replayed events handled", func() bool { return w.effects() == 3 })
 	if n, err := r.bus.Replay(ctx, "", ""); err != nil || n != 0 {
 		t.Errorf("Replay all with nothing dead = %d, %v; want 0, nil", n, err)
 	}
@@ -146,7 +147,7 @@ func TestFailingHandlerIsRetriedThenDeadLetteredAndReplayed(t *testing.T) {
 func waitDead(t *testing.T, bus *events.Bus, n int) []events.DeadLetter {
 	t.Helper()
 	var dead []events.DeadLetter
-	eventually(t, 10*time.Second, "events dead-lettered", func() bool {
+	eventstest.Eventually(t, 10*time.Second, "events dead-lettered", func() bool {
 		var err error
 		if dead, err = bus.DeadLetters(context.Background()); err != nil {
 			t.Fatal(err)
@@ -163,18 +164,18 @@ func TestDuplicateForwardingHasNoSecondEffect(t *testing.T) {
 	r := w.replica(&sink{}).start(t)
 
 	r.publish(t, ctx, thing("dup", 1), thing("dup", 2))
-	eventually(t, 10*time.Second, "events handled", func() bool { return w.effects() == 2 })
+	eventstest.Eventually(t, 10*time.Second, "events handled", func() bool { return w.effects() == 2 })
 
 	// As if the relay crashed between forwarding and marking: it forwards
 	// the same rows again.
 	w.exec(`UPDATE evtpub.event_outbox SET forwarded_at = NULL`)
-	eventually(t, 10*time.Second, "rows forwarded again", func() bool {
+	eventstest.Eventually(t, 10*time.Second, "rows forwarded again", func() bool {
 		return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
 	})
 	// The marker comes later in the inbox; once it is handled, a redelivered
 	// row would have been handled too.
 	r.publish(t, ctx, thing("marker", 1))
-	eventually(t, 10*time.Second, "marker handled", func() bool { return w.effects() == 3 })
+	eventstest.Eventually(t, 10*time.Second, "marker handled", func() bool { return w.effects() == 3 })
 
 	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox`); n != 3 {
 		t.Errorf("inbox holds %d rows, want 3", n)
@@ -219,7 +220,7 @@ func TestPerKeyOrderSurvivesTransientFailures(t *testing.T) {
 		r.publish(t, ctx, evs...)
 	}
 	total := perKey * len(keys)
-	eventually(t, 30*time.Second, "all events handled", func() bool { return w.effects() == total })
+	eventstest.Eventually(t, 30*time.Second, "all events handled", func() bool { return w.effects() == total })
 	w.checkKeyOrder()
 	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status <> 'done'`); n != 0 {
 		t.Errorf("%d events not done", n)
@@ -239,7 +240,7 @@ func TestTraceContextAndRequestIDTravel(t *testing.T) {
 
 	ctx, traceID := tracedContext(context.Background())
 	r.publish(t, ctx, thing("traced", 1))
-	eventually(t, 10*time.Second, "event handled", func() bool { return w.effects() == 1 })
+	eventstest.Eventually(t, 10*time.Second, "event handled", func() bool { return w.effects() == 1 })
 
 	s.mu.Lock()
 	hctx := s.lastCtx
@@ -301,8 +302,8 @@ func TestMetricsCountThePipeline(t *testing.T) {
 	labels := map[string]string{"type": thingType, "subscriber": subscriber}
 
 	r.publish(t, ctx, thing("m", 1), thing("m", 2), thing("n", 1))
-	eventually(t, 10*time.Second, "events handled", func() bool { return w.effects() == 3 })
-	eventually(t, 5*time.Second, "delivered counted", func() bool {
+	eventstest.Eventually(t, 10*time.Second, "events handled", func() bool { return w.effects() == 3 })
+	eventstest.Eventually(t, 5*time.Second, "delivered counted", func() bool {
 		return metric(t, r.reg, "shop_events_delivered_total", labels) == 3
 	})
 	if got := metric(t, r.reg, "shop_events_published_total", map[string]string{"type": thingType}); got != 3 {

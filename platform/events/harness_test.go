@@ -209,18 +209,6 @@ func (s *sink) handle(ctx context.Context, tx *gorm.DB, e thingHappened, env eve
 	return err
 }
 
-// eventually polls cond every 20ms until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // count runs a count query as the owner.
 func (w *world) count(query string, args ...any) int {
 	w.t.Helper()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shopmonolith/shop/platform/events"
+	"github.com/shopmonolith/shop/platform/events/eventstest"
 )
 
 // blockingSink's handler signals that it runs, then waits for release (or
@@ -74,7 +75,7 @@ func TestEventOfAHandlerCutShortByStopIsHandledAfterRestart(t *testing.T) {
 
 	// A new process takes over once the stuck attempt is rolled back.
 	fresh := w.replica(&sink{}).start(t)
-	eventually(t, 10*time.Second, "event handled by the new bus", func() bool { return w.effects() == 1 })
+	eventstest.Eventually(t, 10*time.Second, "event handled by the new bus", func() bool { return w.effects() == 1 })
 	if n := fresh.sink.calls.Load(); n != 1 {
 		t.Errorf("new bus called its handler %d times, want 1", n)
 	}
@@ -173,7 +174,7 @@ func TestDeadLettersListOrphanedEvents(t *testing.T) {
 	}
 
 	r.start(t)
-	eventually(t, 10*time.Second, "orphans reported in the gauge", func() bool {
+	eventstest.Eventually(t, 10*time.Second, "orphans reported in the gauge", func() bool {
 		return metric(t, r.reg, "shop_events_orphaned", map[string]string{"module": subModule, "subscriber": "evtsub.renamed"}) == 1
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/shopmonolith/shop/platform/events/eventstest"
 )
 
 // Three replicas, each with its own connections and bus on the same
@@ -33,7 +35,7 @@ func TestCompetingReplicasHandleEachEventOnceInKeyOrder(t *testing.T) {
 	t.Logf("published in %s; handled so far %d", published, w.effects())
 	// Progress every 5s shows where a slow run spends its time.
 	lastLog := time.Now()
-	eventually(t, 60*time.Second, "all events handled", func() bool {
+	eventstest.Eventually(t, 60*time.Second, "all events handled", func() bool {
 		n := w.effects()
 		if time.Since(lastLog) > 5*time.Second {
 			lastLog = time.Now()
