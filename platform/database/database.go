@@ -197,9 +197,6 @@ func (o *Owner) Open(ctx context.Context, module string, log *slog.Logger) (*DB,
 	return &DB{Module: module, Gorm: g, Pool: pool, sql: sqlDB}, nil
 }
 
-// SQL returns a database/sql handle on the module's pool (for migrations).
-func (db *DB) SQL() *sql.DB { return db.sql }
-
 // Check pings the module's pool (a readiness check).
 func (db *DB) Check(ctx context.Context) error { return db.Pool.Ping(ctx) }
 

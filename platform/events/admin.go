@@ -36,17 +36,18 @@ type DeadLetter struct {
 func (b *Bus) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 	out := []DeadLetter{}
 	for _, db := range b.sortedModules() {
+		registered := b.registered(db.Module)
 		var rows []DeadLetter
 		err := db.Gorm.WithContext(ctx).Raw(`SELECT subscriber, event_id::text AS event_id, type, key, attempts,
 			coalesce(last_error, '') AS error, occurred_at
 			FROM event_inbox WHERE status = 'dead' OR (status = 'pending' AND subscriber NOT IN ?)
-			ORDER BY occurred_at, event_id`, b.registered(db.Module)).Scan(&rows).Error
+			ORDER BY occurred_at, event_id`, registered).Scan(&rows).Error
 		if err != nil {
 			return nil, fmt.Errorf("dead letters of %s: %w", db.Module, err)
 		}
 		for _, r := range rows {
 			r.Module = db.Module
-			r.Orphaned = !slices.Contains(b.registered(db.Module), r.Subscriber)
+			r.Orphaned = !slices.Contains(registered, r.Subscriber)
 			out = append(out, r)
 		}
 	}
