@@ -17,9 +17,12 @@ type Role string
 const (
 	RoleCustomer Role = "customer"
 	RoleAdmin    Role = "admin"
+	// RoleService is a module acting on its own behalf (a saga step calling
+	// a neighbour), never a user: identity never issues it.
+	RoleService Role = "service"
 )
 
-// Valid reports whether r is a known role.
+// Valid reports whether r is a role a user can hold.
 func (r Role) Valid() bool { return r == RoleCustomer || r == RoleAdmin }
 
 // Principal is an authenticated caller.
@@ -38,6 +41,17 @@ type Authenticator interface {
 	// Authenticate returns KindUnauthenticated when the token is unknown,
 	// expired or revoked.
 	Authenticate(ctx context.Context, token string) (Principal, error)
+}
+
+// Service returns the principal of a module acting on its own behalf.
+func Service(module string) Principal {
+	return Principal{UserID: "service:" + module, Role: RoleService}
+}
+
+// AsService returns ctx acting as module: what an event handler uses to call
+// a neighbour's service-only methods.
+func AsService(ctx context.Context, module string) context.Context {
+	return WithPrincipal(ctx, Service(module))
 }
 
 type ctxKey struct{}

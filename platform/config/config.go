@@ -34,6 +34,10 @@ type Config struct {
 	Auth      Auth
 	Events    Events
 	Bootstrap Bootstrap
+	Inventory Inventory
+	Cart      Cart
+	Payments  Payments
+	Mail      Mail
 }
 
 // HTTP configures the HTTP edge.
@@ -93,6 +97,32 @@ type Events struct {
 type Bootstrap struct {
 	AdminEmail    string `env:"SHOP_BOOTSTRAP_ADMIN_EMAIL" help:"with the password: created as admin when no admin exists"`
 	AdminPassword string `env:"SHOP_BOOTSTRAP_ADMIN_PASSWORD" secret:"true"`
+}
+
+// Inventory configures stock reservations.
+type Inventory struct {
+	ReservationTTL time.Duration `env:"SHOP_INVENTORY_RESERVATION_TTL" envDefault:"15m" help:"how long reserved stock is held for an order that is not committed"`
+	SweepInterval  time.Duration `env:"SHOP_INVENTORY_SWEEP_INTERVAL" envDefault:"30s" help:"how often expired reservations are released"`
+}
+
+// Cart configures the cart's calls to the catalog.
+type Cart struct {
+	CatalogTimeout time.Duration `env:"SHOP_CART_CATALOG_TIMEOUT" envDefault:"500ms" help:"how long the cart waits for catalog prices before showing the last known ones"`
+}
+
+// Payments configures the card gateway.
+type Payments struct {
+	GatewayTimeout time.Duration `env:"SHOP_PAYMENTS_GATEWAY_TIMEOUT" envDefault:"3s" help:"deadline of one call to the card gateway"`
+}
+
+// Mail configures outgoing email. Without an SMTP address messages are kept
+// in the notifications module's mailbox only.
+type Mail struct {
+	SMTPAddr     string        `env:"SHOP_SMTP_ADDR" help:"host:port of an SMTP server; empty keeps mail in the mailbox only"`
+	SMTPUsername string        `env:"SHOP_SMTP_USERNAME"`
+	SMTPPassword string        `env:"SHOP_SMTP_PASSWORD" secret:"true"`
+	From         string        `env:"SHOP_MAIL_FROM" envDefault:"shop@shop.local" help:"sender address of every message"`
+	Timeout      time.Duration `env:"SHOP_SMTP_TIMEOUT" envDefault:"10s" help:"deadline of one SMTP delivery"`
 }
 
 // Load reads the environment (lookup is os.LookupEnv in production, a map in
@@ -177,6 +207,24 @@ func (c Config) Validate() error {
 	}
 	if c.Events.MaxAttempts < 1 || c.Events.Workers < 1 || c.Events.HandlerTimeout <= 0 || c.Events.Retention < time.Minute {
 		bad("SHOP_EVENTS_MAX_ATTEMPTS/SHOP_EVENTS_WORKERS/SHOP_EVENTS_HANDLER_TIMEOUT/SHOP_EVENTS_RETENTION", "must be positive (retention at least 1m)")
+	}
+	if c.Inventory.ReservationTTL < time.Second || c.Inventory.SweepInterval < 10*time.Millisecond {
+		bad("SHOP_INVENTORY_RESERVATION_TTL/SHOP_INVENTORY_SWEEP_INTERVAL", "must be at least 1s and 10ms")
+	}
+	if c.Cart.CatalogTimeout <= 0 {
+		bad("SHOP_CART_CATALOG_TIMEOUT", "must be positive")
+	}
+	if c.Payments.GatewayTimeout <= 0 {
+		bad("SHOP_PAYMENTS_GATEWAY_TIMEOUT", "must be positive")
+	}
+	if c.Payments.GatewayTimeout >= c.Events.HandlerTimeout {
+		bad("SHOP_PAYMENTS_GATEWAY_TIMEOUT", "must be below SHOP_EVENTS_HANDLER_TIMEOUT (payments are called from event handlers)")
+	}
+	if c.Mail.Timeout <= 0 {
+		bad("SHOP_SMTP_TIMEOUT", "must be positive")
+	}
+	if c.Mail.SMTPAddr != "" && !strings.Contains(c.Mail.SMTPAddr, ":") {
+		bad("SHOP_SMTP_ADDR", "must be host:port")
 	}
 	if (c.Bootstrap.AdminEmail == "") != (c.Bootstrap.AdminPassword == "") {
 		bad("SHOP_BOOTSTRAP_ADMIN_EMAIL/SHOP_BOOTSTRAP_ADMIN_PASSWORD", "set both or neither")

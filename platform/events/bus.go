@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
@@ -46,14 +47,15 @@ type Bus struct {
 	wg     sync.WaitGroup
 }
 
-// subscription is one subscriber id's interest in one event type.
+// subscription is one subscriber id's interest in one or more event types.
+// Events of one key reach it in publication order whatever their type, which
+// is what a process manager (a saga) stepping through one aggregate needs.
 type subscription struct {
-	id        string
-	eventType string
-	handler   Handler
-	db        *database.DB
-	wakes     []chan struct{} // one per worker
-	next      atomic.Uint32   // the worker the next wake-up goes to
+	id       string
+	handlers map[string]Handler // by event type
+	db       *database.DB
+	wakes    []chan struct{} // one per worker
+	next     atomic.Uint32   // the worker the next wake-up goes to
 }
 
 // wakeOne pokes one worker, round robin: waking all of them for one batch
@@ -64,6 +66,17 @@ func (s *subscription) wakeOne() {
 		return
 	}
 	poke(s.wakes[int(s.next.Add(1))%len(s.wakes)])
+}
+
+// handle runs the handler of the envelope's type. An event of a type the
+// subscriber no longer handles fails (and so is retried, then dead-lettered)
+// rather than being dropped silently.
+func (s *subscription) handle(ctx context.Context, tx *gorm.DB, env Envelope) error {
+	h, ok := s.handlers[env.Type]
+	if !ok {
+		return fmt.Errorf("subscriber %s has no handler for %s", s.id, env.Type)
+	}
+	return h(ctx, tx, env)
 }
 
 // NewBus returns a bus; nothing runs before Start.
@@ -94,6 +107,9 @@ func (b *Bus) Outbox(db *database.DB) *Outbox {
 // the handler for good ("notifications.welcome_email"): it keys the inbox, so
 // renaming it orphans undelivered events (they are reported, not lost). The
 // handler runs in transactions on db, the subscribing module's database.
+// Registering more types under one subscriber id makes one ordered stream of
+// them: per key, an event is handled only after every earlier one of any of
+// its types.
 func (b *Bus) Subscribe(db *database.DB, subscriber, eventType string, h Handler) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -106,11 +122,16 @@ func (b *Bus) Subscribe(db *database.DB, subscriber, eventType string, h Handler
 		return fmt.Errorf("events: event type %q must look like <module>.<name>.v<N>", eventType)
 	}
 	for _, s := range b.subs {
-		if s.id == subscriber {
-			return fmt.Errorf("events: subscriber id %q registered twice", subscriber)
+		if s.id != subscriber {
+			continue
 		}
+		if _, dup := s.handlers[eventType]; dup || s.db != db {
+			return fmt.Errorf("events: subscriber id %q registered twice for %s", subscriber, eventType)
+		}
+		s.handlers[eventType] = h
+		return nil
 	}
-	b.subs = append(b.subs, &subscription{id: subscriber, eventType: eventType, handler: h, db: db})
+	b.subs = append(b.subs, &subscription{id: subscriber, handlers: map[string]Handler{eventType: h}, db: db})
 	b.modules[db.Module] = db
 	return nil
 }

@@ -113,7 +113,7 @@ func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
 			current = i
 			env := c.envelope()
 			hc := contextFrom(tx.Statement.Context, env.Metadata) // keeps the transaction's after-commit list
-			if failure := tx.WithContext(hc).Transaction(func(htx *gorm.DB) error { return s.handler(hc, htx, env) }); failure != nil {
+			if failure := tx.WithContext(hc).Transaction(func(htx *gorm.DB) error { return s.handle(hc, htx, env) }); failure != nil {
 				_, dead, err := b.recordFailure(tx, s, c, failure)
 				if err != nil {
 					return err

@@ -127,7 +127,7 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow) 
 	byModule := map[string]*inboxBatch{}
 	for _, o := range batch {
 		for _, s := range b.subs {
-			if s.eventType != o.typ {
+			if _, ok := s.handlers[o.typ]; !ok {
 				continue
 			}
 			ib := byModule[s.db.Module]
