@@ -98,6 +98,13 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// WithField names the field (and rule) an error of any kind is about, as a
+// conflict on a taken name names that name.
+func (e *Error) WithField(field, rule, message string) *Error {
+	e.Fields = append(e.Fields, FieldError{Field: field, Rule: rule, Message: message})
+	return e
+}
+
 // E builds an error of the given kind with a client-safe message.
 func E(kind Kind, format string, args ...any) *Error {
 	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}

@@ -1,0 +1,51 @@
+// Package orders turns a customer's cart into an order and sees it through:
+// checkout with an idempotency key, a saga across inventory and payments
+// with compensation on every failure, the order's status timeline, order
+// history, cancellation and shipping.
+//
+// The public contract is API in orders.go; everything else is internal.
+//
+// Owned tables (schema orders): orders, order_items (the snapshot of what
+// was bought at which price), order_timeline, idempotency_keys, and the
+// event tables event_outbox and event_inbox.
+//
+// Routes:
+//
+//	POST /api/orders             checkout (Idempotency-Key header; body {card_number})
+//	GET  /api/orders             own orders; admins: all (user_id, status, after, limit)
+//	GET  /api/orders/:id         one order with its timeline
+//	POST /api/orders/:id/cancel  cancel before shipping
+//	POST /api/orders/:id/ship    mark shipped (admin)
+//
+// The saga is orchestrated by this module and driven by its own events,
+// all keyed by the order id and handled in order by one subscriber
+// (orders.saga):
+//
+//	orders.order_placed.v1          → inventory.Reserve  → stock_reserved, or rejected
+//	orders.order_stock_reserved.v1  → payments.Authorize → confirmed, or (inventory.Release) failed
+//	orders.order_confirmed.v1       → inventory.Commit, payments.Capture
+//	orders.order_cancelled.v1       → inventory.Release, payments.Refund
+//
+// Each step runs in a transaction of this module that locks the order,
+// calls an idempotent command of a neighbour (keyed by the order id) as the
+// module's service principal, and records the outcome with the next event.
+// A failed step is rolled back and retried by the event pipeline, so a step
+// repeated after a crash asks the neighbour again and gets the same answer.
+// Orchestration (rather than choreography, where inventory and payments
+// would react to orders' events) keeps the module graph a DAG: inventory
+// and payments know nothing of orders, and orders depends on their public
+// APIs only.
+//
+// Published events (orders.go): order_placed, order_stock_reserved,
+// order_confirmed, order_rejected, order_failed, order_cancelled,
+// order_shipped, all v1, in the transaction of the change.
+//
+// Checkout is idempotent per customer and Idempotency-Key: the key is
+// stored with the order in one transaction, a repeated request returns the
+// first order (200, Idempotent-Replayed: true), a concurrent duplicate waits
+// on the key's row and then does the same, and a key reused with another
+// card number is a conflict. After the order commits, the cart is cleared
+// (best effort: an order never depends on it).
+//
+// Allowed dependencies: cart, inventory, payments.
+package orders

@@ -1,0 +1,271 @@
+// Package store keeps orders in PostgreSQL (the module's own schema), behind
+// domain.Repository.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/shopmonolith/shop/modules/orders/internal/domain"
+	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/errs"
+)
+
+// Publisher records facts in the outbox of tx; the module root turns facts
+// into public events.
+type Publisher func(ctx context.Context, tx *gorm.DB, facts ...domain.Fact) error
+
+// Store implements domain.Repository on a connection or a transaction.
+type Store struct {
+	db      *gorm.DB
+	publish Publisher
+}
+
+var _ domain.Repository = (*Store)(nil)
+
+// New returns a store on the module's database.
+func New(db *database.DB, publish Publisher) *Store { return &Store{db: db.Gorm, publish: publish} }
+
+// WithTx returns the store working inside tx.
+func (s *Store) WithTx(tx *gorm.DB) *Store { return &Store{db: tx, publish: s.publish} }
+
+// Transactor opens transactions on db for the service.
+func (s *Store) Transactor(db *database.DB) domain.Transactor {
+	return func(ctx context.Context, fn func(domain.Repository) error) error {
+		return db.InTx(ctx, func(tx *gorm.DB) error { return fn(s.WithTx(tx)) })
+	}
+}
+
+type orderRow struct {
+	ID              string `gorm:"primaryKey"`
+	UserID          string
+	Email           string
+	Status          string
+	Reason          string
+	TotalMinor      int64
+	Currency        string
+	CardToken       string
+	CardLast4       string
+	StockCommitted  bool
+	PaymentCaptured bool
+	ConfirmedAt     *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+func (orderRow) TableName() string { return "orders" }
+
+type itemRow struct {
+	OrderID        string `gorm:"primaryKey"`
+	Line           int    `gorm:"primaryKey"`
+	ProductID      string
+	SKU            string `gorm:"column:sku"`
+	Name           string
+	Quantity       int
+	UnitPriceMinor int64
+}
+
+func (itemRow) TableName() string { return "order_items" }
+
+type stepRow struct {
+	OrderID string `gorm:"primaryKey"`
+	Seq     int    `gorm:"primaryKey"`
+	Step    string
+	Detail  string
+	At      time.Time
+}
+
+func (stepRow) TableName() string { return "order_timeline" }
+
+type keyRow struct {
+	UserID      string `gorm:"primaryKey"`
+	Key         string `gorm:"primaryKey"`
+	RequestHash string
+	OrderID     string
+	CreatedAt   time.Time
+}
+
+func (keyRow) TableName() string { return "idempotency_keys" }
+
+func toOrderRow(o *domain.Order) orderRow {
+	r := orderRow{
+		ID: o.ID(), UserID: o.UserID(), Email: o.Email(), Status: o.Status(), Reason: o.Reason(),
+		TotalMinor: o.Total(), Currency: o.Currency(), CardToken: o.CardToken(), CardLast4: o.CardLast4(),
+		StockCommitted: o.StockIsCommitted(), PaymentCaptured: o.PaymentIsCaptured(),
+		CreatedAt: o.CreatedAt(), UpdatedAt: o.UpdatedAt(),
+	}
+	if t := o.ConfirmedAt(); !t.IsZero() {
+		r.ConfirmedAt = &t
+	}
+	return r
+}
+
+func toOrder(r orderRow, items []itemRow, steps []stepRow) *domain.Order {
+	its := make([]domain.Item, len(items))
+	for i, it := range items {
+		its[i] = domain.Item{ProductID: it.ProductID, SKU: it.SKU, Name: it.Name, Quantity: it.Quantity, UnitPrice: it.UnitPriceMinor}
+	}
+	tl := make([]domain.Step, len(steps))
+	for i, st := range steps {
+		tl[i] = domain.Step{Step: st.Step, Detail: st.Detail, At: st.At.UTC()}
+	}
+	var confirmed time.Time
+	if r.ConfirmedAt != nil {
+		confirmed = r.ConfirmedAt.UTC()
+	}
+	return domain.Restore(r.ID, r.UserID, r.Email, r.Status, r.Reason, its, r.TotalMinor, r.Currency, r.CardToken, r.CardLast4,
+		r.StockCommitted, r.PaymentCaptured, confirmed, tl, r.CreatedAt.UTC(), r.UpdatedAt.UTC())
+}
+
+// Idempotent implements domain.Repository.
+func (s *Store) Idempotent(ctx context.Context, userID, key string) (string, string, bool, error) {
+	var row keyRow
+	err := s.db.WithContext(ctx).Where("user_id = ? AND key = ?", userID, key).Take(&row).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return "", "", false, nil
+	case err != nil:
+		return "", "", false, errs.Internal(fmt.Errorf("select idempotency key: %w", err), "read order")
+	}
+	return row.OrderID, row.RequestHash, true, nil
+}
+
+// Insert implements domain.Repository. The order goes in first so that the
+// key's foreign key holds; when the key is taken, the caller rolls back.
+func (s *Store) Insert(ctx context.Context, o *domain.Order, key, hash string) (bool, error) {
+	db := s.db.WithContext(ctx)
+	row := toOrderRow(o)
+	if err := db.Create(&row).Error; err != nil {
+		return false, errs.Internal(fmt.Errorf("insert order: %w", err), "store order")
+	}
+	items := make([]itemRow, len(o.Items()))
+	for i, it := range o.Items() {
+		items[i] = itemRow{OrderID: o.ID(), Line: i + 1, ProductID: it.ProductID, SKU: it.SKU, Name: it.Name, Quantity: it.Quantity, UnitPriceMinor: it.UnitPrice}
+	}
+	if err := db.Create(&items).Error; err != nil {
+		return false, errs.Internal(fmt.Errorf("insert order items: %w", err), "store order")
+	}
+	if err := s.saveSteps(ctx, o); err != nil {
+		return false, err
+	}
+	res := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&keyRow{UserID: o.UserID(), Key: key, RequestHash: hash, OrderID: o.ID(), CreatedAt: o.CreatedAt()})
+	if res.Error != nil {
+		return false, errs.Internal(fmt.Errorf("insert idempotency key: %w", res.Error), "store order")
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// Order implements domain.Repository.
+func (s *Store) Order(ctx context.Context, id string, forUpdate bool) (*domain.Order, error) {
+	db := s.db.WithContext(ctx)
+	q := db.Where("id = ?", id)
+	if forUpdate {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var row orderRow
+	err := q.Take(&row).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return nil, errs.E(errs.KindNotFound, "order not found")
+	case err != nil:
+		return nil, errs.Internal(fmt.Errorf("select order: %w", err), "read order")
+	}
+	orders, err := s.complete(ctx, []orderRow{row})
+	if err != nil {
+		return nil, err
+	}
+	return orders[0], nil
+}
+
+// complete loads the items and timelines of orders, two queries for all.
+func (s *Store) complete(ctx context.Context, rows []orderRow) ([]*domain.Order, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	db := s.db.WithContext(ctx)
+	var items []itemRow
+	if err := db.Where("order_id IN ?", ids).Order("order_id, line").Find(&items).Error; err != nil {
+		return nil, errs.Internal(fmt.Errorf("select order items: %w", err), "read order")
+	}
+	var steps []stepRow
+	if err := db.Where("order_id IN ?", ids).Order("order_id, seq").Find(&steps).Error; err != nil {
+		return nil, errs.Internal(fmt.Errorf("select order timeline: %w", err), "read order")
+	}
+	itemsOf, stepsOf := map[string][]itemRow{}, map[string][]stepRow{}
+	for _, it := range items {
+		itemsOf[it.OrderID] = append(itemsOf[it.OrderID], it)
+	}
+	for _, st := range steps {
+		stepsOf[st.OrderID] = append(stepsOf[st.OrderID], st)
+	}
+	out := make([]*domain.Order, len(rows))
+	for i, r := range rows {
+		out[i] = toOrder(r, itemsOf[r.ID], stepsOf[r.ID])
+	}
+	return out, nil
+}
+
+// Save implements domain.Repository.
+func (s *Store) Save(ctx context.Context, o *domain.Order) error {
+	row := toOrderRow(o)
+	err := s.db.WithContext(ctx).Model(&orderRow{}).Where("id = ?", o.ID()).Updates(map[string]any{
+		"status": row.Status, "reason": row.Reason, "stock_committed": row.StockCommitted,
+		"payment_captured": row.PaymentCaptured, "confirmed_at": row.ConfirmedAt, "updated_at": row.UpdatedAt,
+	}).Error
+	if err != nil {
+		return errs.Internal(fmt.Errorf("update order: %w", err), "store order")
+	}
+	return s.saveSteps(ctx, o)
+}
+
+func (s *Store) saveSteps(ctx context.Context, o *domain.Order) error {
+	first, steps := o.NewSteps()
+	if len(steps) == 0 {
+		return nil
+	}
+	rows := make([]stepRow, len(steps))
+	for i, st := range steps {
+		rows[i] = stepRow{OrderID: o.ID(), Seq: first + i + 1, Step: st.Step, Detail: st.Detail, At: st.At}
+	}
+	if err := s.db.WithContext(ctx).Create(&rows).Error; err != nil {
+		return errs.Internal(fmt.Errorf("insert order timeline: %w", err), "store order")
+	}
+	o.MarkSaved()
+	return nil
+}
+
+// Orders implements domain.Repository (keyset pagination, newest first).
+func (s *Store) Orders(ctx context.Context, f domain.Filter) ([]*domain.Order, error) {
+	q := s.db.WithContext(ctx).Order("created_at DESC, id DESC").Limit(f.Limit)
+	if f.UserID != "" {
+		q = q.Where("user_id = ?", f.UserID)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.Before != nil {
+		q = q.Where("(created_at, id) < (?, ?)", f.Before.CreatedAt, f.Before.ID)
+	}
+	var rows []orderRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, errs.Internal(fmt.Errorf("select orders: %w", err), "read orders")
+	}
+	return s.complete(ctx, rows)
+}
+
+// Publish implements domain.Repository.
+func (s *Store) Publish(ctx context.Context, facts ...domain.Fact) error {
+	if len(facts) == 0 {
+		return nil
+	}
+	return s.publish(ctx, s.db, facts...)
+}
