@@ -48,24 +48,13 @@ func (s *Service) Checkout(ctx context.Context, key, cardNumber string) (o *Orde
 	if o, found, err := s.replay(ctx, p.UserID, key, hash); err != nil || found {
 		return o, found, err
 	}
-	snap, err := s.cart.Snapshot(ctx)
+	o, err = s.newOrder(ctx, p, cardNumber)
 	if err != nil {
-		return nil, false, err
-	}
-	items, currency, err := orderLines(snap)
-	if err != nil {
-		return nil, false, err
-	}
-	card, err := s.payments.Tokenize(ctx, cardNumber)
-	if err != nil {
-		return nil, false, err
-	}
-	id, err := uuid.NewV7()
-	if err != nil {
-		return nil, false, errs.Internal(err, "order id")
-	}
-	o, err = NewOrder(id.String(), p.UserID, p.Email, items, currency, card.Token, card.Last4, s.now())
-	if err != nil {
+		// A concurrent request with the same key may have placed the order
+		// (and emptied the cart) meanwhile: then that order is the answer.
+		if prev, found, rerr := s.replay(ctx, p.UserID, key, hash); rerr == nil && found {
+			return prev, true, nil
+		}
 		return nil, false, err
 	}
 	errTaken := errors.New("idempotency key taken")
@@ -95,6 +84,27 @@ func (s *Service) Checkout(ctx context.Context, key, cardNumber string) (o *Orde
 		s.log.WarnContext(ctx, "cart not cleared after checkout", slog.String("order_id", o.ID()), slog.String("error", err.Error()))
 	}
 	return o, false, nil
+}
+
+// newOrder prices the caller's cart into an order paid with the card.
+func (s *Service) newOrder(ctx context.Context, p auth.Principal, cardNumber string) (*Order, error) {
+	snap, err := s.cart.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	items, currency, err := orderLines(snap)
+	if err != nil {
+		return nil, err
+	}
+	card, err := s.payments.Tokenize(ctx, cardNumber)
+	if err != nil {
+		return nil, err
+	}
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, errs.Internal(err, "order id")
+	}
+	return NewOrder(id.String(), p.UserID, p.Email, items, currency, card.Token, card.Last4, s.now())
 }
 
 func (s *Service) replay(ctx context.Context, userID, key, hash string) (*Order, bool, error) {
