@@ -43,7 +43,9 @@ func (a *api) Orders(ctx context.Context, q Query) (Page, error) {
 	return out, nil
 }
 
-func (a *api) Cancel(ctx context.Context, id string) (Order, error) { return one(a.svc.Cancel(ctx, id)) }
+func (a *api) Cancel(ctx context.Context, id string) (Order, error) {
+	return one(a.svc.Cancel(ctx, id))
+}
 
 func (a *api) MarkShipped(ctx context.Context, id string) (Order, error) {
 	return one(a.svc.Ship(ctx, id))
