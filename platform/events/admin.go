@@ -98,22 +98,50 @@ func (b *Bus) Routes(r *httpapi.Router) {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, map[string]any{"items": dead})
-	}, admin)
+		return c.JSON(http.StatusOK, deadLetters{Items: dead})
+	}, admin).Doc(httpapi.Op{
+		Summary: "Dead-lettered events, and undelivered events of subscribers that no longer exist", Access: httpapi.AccessAdmin,
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: deadLetters{}}},
+	})
 	r.POST("/api/admin/events/dead/:id/replay", func(c echo.Context) error {
 		n, err := b.Replay(c.Request().Context(), c.Param("id"), c.QueryParam("subscriber"))
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, map[string]int{"replayed": n})
-	}, admin)
+		return c.JSON(http.StatusOK, replayed{Replayed: n})
+	}, admin).Doc(httpapi.Op{
+		Summary: "Replay one dead-lettered event (for one subscriber, or all it failed for)", Access: httpapi.AccessAdmin,
+		Input:     replayOne{},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: replayed{}}},
+	})
 	r.POST("/api/admin/events/dead/replay", func(c echo.Context) error {
 		n, err := b.Replay(c.Request().Context(), "", c.QueryParam("subscriber"))
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, map[string]int{"replayed": n})
-	}, admin)
+		return c.JSON(http.StatusOK, replayed{Replayed: n})
+	}, admin).Doc(httpapi.Op{
+		Summary: "Replay every dead-lettered event (of one subscriber, or of all)", Access: httpapi.AccessAdmin,
+		Input:     replayAll{},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: replayed{}}},
+	})
+}
+
+type deadLetters struct {
+	Items []DeadLetter `json:"items"`
+}
+
+type replayed struct {
+	Replayed int `json:"replayed"`
+}
+
+type replayOne struct {
+	ID         string `path:"id"`
+	Subscriber string `query:"subscriber"`
+}
+
+type replayAll struct {
+	Subscriber string `query:"subscriber"`
 }
 
 // registered lists the subscriber ids registered for a module.

@@ -15,6 +15,7 @@ type Router struct {
 	module    string
 	validator *Validator
 	cookie    string
+	docs      *docs
 }
 
 // Module names the module this router registers for.
@@ -26,8 +27,10 @@ func (r *Router) CookieName() string { return r.cookie }
 // Bind decodes and validates a JSON request body (see the package-level Bind).
 func (r *Router) Bind(c echo.Context, dst any) error { return Bind(c, r.validator, dst) }
 
-// Add registers a route.
-func (r *Router) Add(method, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
+// Add registers a route. Document it with Doc on the returned route: the
+// OpenAPI description is built from those, and a test fails on a route
+// without one.
+func (r *Router) Add(method, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *Route {
 	module := r.module
 	tag := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -37,29 +40,30 @@ func (r *Router) Add(method, path string, h echo.HandlerFunc, m ...echo.Middlewa
 		}
 	}
 	r.e.Add(method, path, h, append([]echo.MiddlewareFunc{tag}, m...)...)
+	return r.docs.add(module, method, path)
 }
 
 // GET registers a GET route.
-func (r *Router) GET(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
-	r.Add(http.MethodGet, path, h, m...)
+func (r *Router) GET(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *Route {
+	return r.Add(http.MethodGet, path, h, m...)
 }
 
 // POST registers a POST route.
-func (r *Router) POST(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
-	r.Add(http.MethodPost, path, h, m...)
+func (r *Router) POST(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *Route {
+	return r.Add(http.MethodPost, path, h, m...)
 }
 
 // PATCH registers a PATCH route.
-func (r *Router) PATCH(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
-	r.Add(http.MethodPatch, path, h, m...)
+func (r *Router) PATCH(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *Route {
+	return r.Add(http.MethodPatch, path, h, m...)
 }
 
 // PUT registers a PUT route.
-func (r *Router) PUT(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
-	r.Add(http.MethodPut, path, h, m...)
+func (r *Router) PUT(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *Route {
+	return r.Add(http.MethodPut, path, h, m...)
 }
 
 // DELETE registers a DELETE route.
-func (r *Router) DELETE(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) {
-	r.Add(http.MethodDelete, path, h, m...)
+func (r *Router) DELETE(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *Route {
+	return r.Add(http.MethodDelete, path, h, m...)
 }

@@ -33,6 +33,7 @@ type Server struct {
 	log     *slog.Logger
 	health  *health.State
 	metrics *metrics.Metrics
+	docs    *docs
 }
 
 // New builds the echo instance with the whole middleware chain. authn may be
@@ -41,7 +42,7 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = ErrorHandler(log)
-	s := &Server{Echo: e, Validator: NewValidator(), cfg: cfg.HTTP, cookie: cfg.Auth.CookieName, log: log, health: h, metrics: m}
+	s := &Server{Echo: e, Validator: NewValidator(), cfg: cfg.HTTP, cookie: cfg.Auth.CookieName, log: log, health: h, metrics: m, docs: &docs{}}
 	if cfg.Auth.TrustProxyHeaders {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	} else {
@@ -91,6 +92,11 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 	e.GET("/healthz", echo.WrapHandler(http.HandlerFunc(h.Live)))
 	e.GET("/readyz", echo.WrapHandler(http.HandlerFunc(h.Ready)))
 	e.GET("/metrics", echo.WrapHandler(m.Handler()))
+	s.Router("platform").GET(OpenAPIPath, s.serveOpenAPI).Doc(Op{
+		Summary:   "This document: the OpenAPI 3.1 description of the HTTP API",
+		Access:    AccessPublic,
+		Responses: []Response{{Status: http.StatusOK, Body: map[string]any{}}},
+	})
 	return s
 }
 
@@ -99,7 +105,7 @@ type ListenFunc func(addr net.Addr)
 
 // Router returns the router a module registers its routes on.
 func (s *Server) Router(module string) *Router {
-	return &Router{e: s.Echo, module: module, validator: s.Validator, cookie: s.cookie}
+	return &Router{e: s.Echo, module: module, validator: s.Validator, cookie: s.cookie, docs: s.docs}
 }
 
 // Run serves on the configured address until ctx ends, then drains: readiness

@@ -33,15 +33,53 @@ type handlers struct {
 // admin role (checked here and again in the service).
 func Register(r *httpapi.Router, svc *domain.Service) {
 	h := &handlers{r: r, svc: svc}
-	r.POST("/api/orders", h.checkout, httpapi.RequireUser)
-	r.GET("/api/orders", h.list, httpapi.RequireUser)
-	r.GET("/api/orders/:id", h.get, httpapi.RequireUser)
-	r.POST("/api/orders/:id/cancel", h.cancel, httpapi.RequireUser)
-	r.POST("/api/orders/:id/ship", h.ship, httpapi.RequireRole(auth.RoleAdmin))
+	one := []httpapi.Response{{Status: http.StatusOK, Body: orderResponse{}}}
+	r.POST("/api/orders", h.checkout, httpapi.RequireUser).Doc(httpapi.Op{
+		Summary: "Check out: turn the cart into an order paid with a card", Access: httpapi.AccessUser, Input: checkoutRequest{},
+		Description: "Send a fresh Idempotency-Key per checkout and the same one on every retry: a repeated request answers 200 " +
+			"with the first order and the header Idempotent-Replayed: true. The order is placed at once; its status then moves " +
+			"on asynchronously (placed → stock_reserved → confirmed, or rejected / failed with a reason). Test cards: " +
+			"4242424242424242 approves, 4000000000000002 declines, 4000000000000119 fails, 4000000000000259 times out. " +
+			"409 when the cart is empty or holds unavailable products; 503 when its prices cannot be confirmed right now.",
+		Responses: []httpapi.Response{
+			{Status: http.StatusCreated, Body: orderResponse{}, Description: "The order was placed."},
+			{Status: http.StatusOK, Body: orderResponse{}, Description: "The order an earlier request with this key placed."},
+		},
+	})
+	r.GET("/api/orders", h.list, httpapi.RequireUser).Doc(httpapi.Op{
+		Summary: "Orders, newest first: the caller's own; admins see everyone's", Access: httpapi.AccessUser, Input: listQuery{},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: pageResponse{}}},
+	})
+	r.GET("/api/orders/:id", h.get, httpapi.RequireUser).Doc(httpapi.Op{
+		Summary: "One order with its timeline (another customer's order is 404)", Access: httpapi.AccessUser, Input: byID{},
+		Responses: one,
+	})
+	r.POST("/api/orders/:id/cancel", h.cancel, httpapi.RequireUser).Doc(httpapi.Op{
+		Summary: "Cancel an order that has not shipped; its stock and money are given back", Access: httpapi.AccessUser, Input: byID{},
+		Description: "409 when the order shipped, was rejected or failed. Cancelling twice answers the cancelled order.",
+		Responses:   one,
+	})
+	r.POST("/api/orders/:id/ship", h.ship, httpapi.RequireRole(auth.RoleAdmin)).Doc(httpapi.Op{
+		Summary: "Mark a confirmed order shipped", Access: httpapi.AccessAdmin, Input: byID{},
+		Description: "409 unless the order is confirmed and its payment captured.",
+		Responses:   one,
+	})
 }
 
 type checkoutRequest struct {
-	CardNumber string `json:"card_number" validate:"required,max=40"`
+	Key        string `json:"-" header:"Idempotency-Key" required:"true" maxLength:"200"`
+	CardNumber string `json:"card_number" validate:"required,max=40" required:"true" maxLength:"40"`
+}
+
+type listQuery struct {
+	UserID string `query:"user_id" format:"uuid" description:"admins only"`
+	Status string `query:"status" enum:"placed,stock_reserved,confirmed,shipped,rejected,failed,cancelled"`
+	After  string `query:"after" description:"next_cursor of the previous page"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"20"`
+}
+
+type byID struct {
+	ID string `path:"id" format:"uuid"`
 }
 
 type money struct {
@@ -68,7 +106,7 @@ type orderResponse struct {
 	ID              string         `json:"id"`
 	UserID          string         `json:"user_id"`
 	Email           string         `json:"email"`
-	Status          string         `json:"status"`
+	Status          string         `json:"status" enum:"placed,stock_reserved,confirmed,shipped,rejected,failed,cancelled"`
 	Reason          string         `json:"reason,omitempty"`
 	Items           []itemResponse `json:"items"`
 	Total           money          `json:"total"`
@@ -81,7 +119,7 @@ type orderResponse struct {
 
 type pageResponse struct {
 	Items      []orderResponse `json:"items"`
-	NextCursor string          `json:"next_cursor"`
+	NextCursor string          `json:"next_cursor" description:"empty on the last page"`
 }
 
 func toOrderResponse(o *domain.Order) orderResponse {
