@@ -40,9 +40,11 @@ type API interface {
 	// reservation is recorded as rejected with the shortages, and nothing is
 	// held. A reservation id that was released before it was ever reserved
 	// is rejected too (a cancelled order never takes stock). KindInvalid
-	// names id, lines (empty, more than 100, repeated product) or
-	// lines[i].quantity (outside 1..1000). KindConflict when the id was used
-	// with different lines.
+	// names id (empty, longer than 128 characters, or holding anything but
+	// letters, digits and . _ : ~ -), lines (empty, more than 100, repeated
+	// product), lines[i].product_id (not a UUID) or lines[i].quantity
+	// (outside 1..1000). KindConflict when the id was used with different
+	// lines.
 	Reserve(ctx context.Context, r ReserveRequest) (Reservation, error)
 	// Commit takes held stock out of on-hand for good. Committing a
 	// committed reservation returns it unchanged. An expired reservation is
@@ -53,7 +55,8 @@ type API interface {
 	// committed stock returns to on-hand. Releasing twice, or releasing an
 	// expired or rejected reservation, changes nothing. Releasing an
 	// unknown id records it as released, so a later Reserve with that id is
-	// rejected.
+	// rejected. KindInvalid names id when it could name no reservation
+	// (see Reserve); Commit and Reservation answer such an id KindNotFound.
 	Release(ctx context.Context, id string) (Reservation, error)
 	// Reservation returns one reservation; KindNotFound.
 	Reservation(ctx context.Context, id string) (Reservation, error)
@@ -81,7 +84,9 @@ type Line struct {
 }
 
 // Reservation is the state of one reservation. Shortages is set when it
-// was rejected for lack of stock.
+// was rejected for lack of stock. ExpiresAt is zero when nothing was ever
+// held (rejected, or released before it was reserved); Lines is empty only
+// for a reservation released before it was reserved.
 type Reservation struct {
 	ID        string     `json:"id"`
 	Status    string     `json:"status"`

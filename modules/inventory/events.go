@@ -1,0 +1,51 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/shopmonolith/shop/modules/inventory/internal/domain"
+	"github.com/shopmonolith/shop/platform/events"
+)
+
+// publisher turns the domain's facts into the public events and records them
+// in the caller's transaction.
+func publisher(outbox *events.Outbox) func(ctx context.Context, tx *gorm.DB, facts ...any) error {
+	return func(ctx context.Context, tx *gorm.DB, facts ...any) error {
+		evs := make([]events.Event, 0, len(facts))
+		for _, f := range facts {
+			e, err := toEvent(f)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, e)
+		}
+		return outbox.Publish(ctx, tx, evs...)
+	}
+}
+
+// toEvent maps each fact to its event; a fact without one is a programming
+// error, reported rather than dropped so the change rolls back.
+func toEvent(fact any) (events.Event, error) {
+	switch f := fact.(type) {
+	case domain.StockChanged:
+		return toStockChanged(f), nil
+	case domain.ReservationExpired:
+		return toReservationExpired(f), nil
+	}
+	return nil, fmt.Errorf("inventory: no event for fact %T", fact)
+}
+
+func toStockChanged(f domain.StockChanged) StockChanged {
+	l := f.Level
+	return StockChanged{
+		ProductID: l.ProductID(), OnHand: l.OnHand(), Reserved: l.Reserved(), Available: l.Available(),
+		Reason: f.Reason, ChangedAt: l.UpdatedAt(),
+	}
+}
+
+func toReservationExpired(f domain.ReservationExpired) ReservationExpired {
+	return ReservationExpired{ReservationID: f.Reservation.ID(), Lines: toLines(f.Reservation.Lines()), ExpiredAt: f.At}
+}
