@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS gateway_operations;
+DROP TABLE IF EXISTS payments;
+DROP TABLE IF EXISTS cards;

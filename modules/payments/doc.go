@@ -1,0 +1,50 @@
+// Package payments takes the shop's card payments through a card gateway:
+// it tokenizes cards, authorizes an order's amount, captures it when the
+// order is confirmed, and voids or refunds it when the order is cancelled.
+// Each of those is idempotent per order, and nothing is ever charged,
+// captured or refunded twice, whatever is retried or run concurrently:
+//
+//   - Every gateway call carries a key derived from the order and the
+//     operation ("authorize:", "capture:", "void:", "refund:" + order id).
+//     The gateway applies an operation once per key, so a retry after a
+//     lost answer, a timeout or a crash gets the first result.
+//   - No database transaction is held open across a gateway call. An
+//     authorization is recorded when the gateway has answered, in the
+//     order's unique payment row (two concurrent calls send the same key;
+//     one row and one event result). A capture, void or refund is first
+//     recorded as pending under the row lock, then sent, then settled under
+//     the row lock with its event; while it is pending no opposite
+//     operation starts, and a retry finishes it with the same key.
+//   - A gateway error or timeout on capture or refund returns
+//     KindUnavailable and leaves the payment's status as it was; the
+//     caller retries. An authorization is retried a few times within one
+//     gateway deadline (SHOP_PAYMENTS_GATEWAY_TIMEOUT); then it is recorded
+//     failed (processing_error, or gateway_timeout — in which case the
+//     authorization is also voided by its key, best effort, in case the
+//     gateway approved it after all).
+//
+// The gateway is simulated by default (internal/gateway/simulated): it
+// keeps its ledger of operations in this module's schema and knows the test
+// cards documented in payments.go. Likewise the card vault (table cards)
+// keeps card numbers only because the simulated gateway needs them: a real
+// deployment lets the provider's hosted fields tokenize cards, so that the
+// shop never stores a card number, and keeps the provider's token here.
+//
+// The public contract is API in payments.go; everything else is internal.
+//
+// Owned tables (schema payments): cards, payments, gateway_operations (the
+// simulated gateway's ledger), plus the event inbox and outbox every module
+// carries.
+//
+// Routes:
+//
+//	GET /api/payments/:order_id  the payment of an order (admin)
+//
+// Published events: payments.payment_authorized.v1,
+// payments.payment_rejected.v1, payments.payment_captured.v1,
+// payments.payment_refunded.v1, each keyed by order id.
+//
+// Subscriptions: none; the orders module calls the API.
+//
+// Allowed dependencies: none among the modules.
+package payments

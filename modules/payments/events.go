@@ -1,0 +1,47 @@
+package payments
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/shopmonolith/shop/modules/payments/internal/domain"
+	"github.com/shopmonolith/shop/platform/events"
+)
+
+// publisher turns the domain's facts into the public events and records
+// them in the caller's transaction.
+func publisher(outbox *events.Outbox) func(ctx context.Context, tx *gorm.DB, facts ...any) error {
+	return func(ctx context.Context, tx *gorm.DB, facts ...any) error {
+		evs := make([]events.Event, 0, len(facts))
+		for _, f := range facts {
+			e, err := toEvent(f)
+			if err != nil {
+				return err
+			}
+			evs = append(evs, e)
+		}
+		return outbox.Publish(ctx, tx, evs...)
+	}
+}
+
+// toEvent maps each fact to its event; a fact without one is a programming
+// error, reported rather than dropped so that the change rolls back.
+func toEvent(fact any) (events.Event, error) {
+	switch f := fact.(type) {
+	case domain.Authorized:
+		p := f.Payment
+		return PaymentAuthorized{PaymentID: p.ID(), OrderID: p.OrderID(), Amount: toMoney(p.Amount()), At: p.AuthorizedAt()}, nil
+	case domain.Rejected:
+		p := f.Payment
+		return PaymentRejected{PaymentID: p.ID(), OrderID: p.OrderID(), Status: p.Status(), Reason: p.Reason(), At: p.CreatedAt()}, nil
+	case domain.Captured:
+		p := f.Payment
+		return PaymentCaptured{PaymentID: p.ID(), OrderID: p.OrderID(), Amount: toMoney(p.Amount()), At: p.CapturedAt()}, nil
+	case domain.Refunded:
+		p := f.Payment
+		return PaymentRefunded{PaymentID: p.ID(), OrderID: p.OrderID(), Status: p.Status(), Amount: toMoney(p.Amount()), At: p.RefundedAt()}, nil
+	}
+	return nil, fmt.Errorf("payments: no event for fact %T", fact)
+}

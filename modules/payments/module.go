@@ -1,0 +1,94 @@
+package payments
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/wire"
+
+	"github.com/shopmonolith/shop/modules/payments/internal/domain"
+	"github.com/shopmonolith/shop/modules/payments/internal/gateway"
+	"github.com/shopmonolith/shop/modules/payments/internal/gateway/simulated"
+	"github.com/shopmonolith/shop/modules/payments/internal/rest"
+	"github.com/shopmonolith/shop/modules/payments/internal/store"
+	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/events"
+	"github.com/shopmonolith/shop/platform/httpapi"
+	"github.com/shopmonolith/shop/platform/kernel"
+	"github.com/shopmonolith/shop/platform/logging"
+)
+
+// Descriptor describes the module to the kernel. It is a function, not a
+// variable, so that nobody can change what the module says about itself.
+func Descriptor() kernel.Descriptor {
+	return kernel.Descriptor{
+		Name:      "payments",
+		Summary:   "card payments through a gateway (simulated by default)",
+		DependsOn: nil,
+	}
+}
+
+// ProviderSet builds the module for wire injectors.
+var ProviderSet = wire.NewSet(New)
+
+// Module is the payments module as the kernel runs it.
+type Module struct {
+	db  *database.DB
+	svc *domain.Service
+	log *slog.Logger
+}
+
+var _ kernel.Module = (*Module)(nil)
+
+// New opens the module's own database access (closed by dbs.Close),
+// registers its outbox with bus and builds the service on the simulated
+// gateway, whose calls cfg.Payments.GatewayTimeout bounds.
+func New(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus) (*Module, error) {
+	return newModule(ctx, dbs, log, cfg, bus, nil)
+}
+
+// newModule is New with the gateway wrapped by wrap, when not nil (tests
+// inject failures around the simulated gateway).
+func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus,
+	wrap func(gateway.Gateway) gateway.Gateway,
+) (*Module, error) {
+	name := Descriptor().Name
+	db, err := dbs.Open(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("payments database: %w", err)
+	}
+	log = logging.ForModule(log, name)
+	var gw gateway.Gateway = simulated.New(db)
+	if wrap != nil {
+		gw = wrap(gw)
+	}
+	st := store.New(db, publisher(bus.Outbox(db)))
+	svc := domain.NewService(st, gw, cfg.Payments.GatewayTimeout, clock, log)
+	return &Module{db: db, svc: svc, log: log}, nil
+}
+
+// clock is the module's time; PostgreSQL keeps microseconds.
+func clock() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// API returns the in-process implementation of the public contract.
+func (m *Module) API() API { return &api{svc: m.svc} }
+
+// Descriptor implements kernel.Module.
+func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
+
+// Routes implements kernel.Module.
+func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.svc) }
+
+// Check implements kernel.Module: the module is ready when its database
+// is. The gateway is not part of readiness: when it is down, payments fail
+// or ask callers to retry, and everything else keeps serving.
+func (m *Module) Check(ctx context.Context) error { return m.db.Check(ctx) }
+
+// Start implements kernel.Module; the module has no background work.
+func (m *Module) Start(context.Context) error { return nil }
+
+// Stop implements kernel.Module.
+func (m *Module) Stop(context.Context) error { return nil }
