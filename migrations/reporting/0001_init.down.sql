@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS product_sales;
+DROP TABLE IF EXISTS sales_daily;
+DROP TABLE IF EXISTS journal;
