@@ -1,9 +1,37 @@
-// Package notifications sends the shop's messages to users. For now that is
-// the welcome message of every new account: the module listens to
-// identity.user_registered.v1 and writes the message into its mailbox in the
-// same transaction that marks the event handled, so each registration gets
-// exactly one message however often the event is delivered. Operators read
-// the mailbox; actual mail delivery is a later step.
+// Package notifications sends the shop's messages to users: the welcome
+// message of every new account, and the emails of an order's life (confirmed
+// with its items and total, failed or rejected with the reason, shipped).
+// Each message is caused by one event and written into the module's mailbox
+// in the same transaction that marks the event handled, so an event causes at
+// most one message however often it is delivered. Operators read the
+// mailbox.
+//
+// # Sending
+//
+// Without SHOP_SMTP_ADDR a message is kept in the mailbox only (status
+// "kept"). With it, the message is stored and also sent to that SMTP server
+// from within the event handler's transaction (status "sent", sent_at). The
+// standard library's net/smtp does the talking: the connection is dialled
+// here and carries the deadline (SHOP_SMTP_TIMEOUT, and never beyond the
+// handler's own deadline), so every step, STARTTLS's handshake included,
+// honours it; no mail library is needed. STARTTLS is used whenever the
+// server offers it, PLAIN authentication only when SHOP_SMTP_USERNAME is set
+// (and net/smtp sends the password only over TLS or to localhost).
+//
+// A failed delivery fails the handler: its transaction rolls back, so no
+// message row remains, and the event pipeline retries with backoff and
+// dead-letters the event after its last attempt, where operators see it and
+// replay it.
+//
+// SMTP delivery is at-least-once. A process that dies after the server
+// accepted a message and before the transaction committed, a commit that
+// fails, or a server whose acceptance never reaches us, all lead to the
+// message being sent again on redelivery. Each copy carries the same
+// Message-ID header, <message id@sender domain>, because the message id is
+// derived from the event's id and time, not drawn at random: receivers can
+// drop duplicates. A delivery that could not finish before the handler's
+// deadline is not started (the event is retried on its own), so that a slow
+// server cannot break a batch's transaction and re-send its other messages.
 //
 // The public contract is API in notifications.go; everything else is
 // internal.
@@ -16,9 +44,21 @@
 //	GET /api/notifications/mailbox      page (recipient, after, limit) (admin)
 //	GET /api/notifications/mailbox/:id  one message (admin)
 //
-// Subscriptions: notifications.welcome_email ← identity.user_registered.v1.
+// Subscriptions:
+//
+//	notifications.welcome_email ← identity.user_registered.v1
+//	notifications.order_emails  ← orders.order_confirmed.v1, orders.order_failed.v1,
+//	                              orders.order_rejected.v1, orders.order_shipped.v1
+//
+// One subscriber id for every order event keeps an order's messages in the
+// order of its events.
 //
 // Published events: none.
 //
-// Allowed dependencies: identity's public package, only to name its events.
+// Configuration: SHOP_SMTP_ADDR, SHOP_SMTP_USERNAME, SHOP_SMTP_PASSWORD,
+// SHOP_MAIL_FROM, SHOP_SMTP_TIMEOUT (which must stay 2s below
+// SHOP_EVENTS_HANDLER_TIMEOUT).
+//
+// Allowed dependencies: identity's and orders' public packages, only to name
+// their events.
 package notifications

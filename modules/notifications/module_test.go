@@ -3,12 +3,17 @@ package notifications_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/identity/identitytest"
@@ -16,6 +21,7 @@ import (
 	"github.com/shopmonolith/shop/modules/notifications/notificationstest"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/events/eventstest"
@@ -28,21 +34,21 @@ import (
 const password = "correct horse battery"
 
 // shop is the real identity and notifications modules on one fresh
-// database, joined by a running bus.
+// database, joined by a running bus, and an outbox of the orders schema
+// standing in for the orders module: the tests publish its events.
 type shop struct {
-	cfg   config.Config
-	dbs   *kernel.Databases
-	id    *identity.Module
-	notes *notifications.Module
+	cfg      config.Config
+	dbs      *kernel.Databases
+	id       *identity.Module
+	notes    *notifications.Module
+	ordersDB *database.DB
+	orders   *events.Outbox
 }
 
-func newShop(t *testing.T) *shop {
+// newShop builds the shop; adjust changes the test configuration.
+func newShop(t *testing.T, adjust ...func(*config.Config)) *shop {
 	t.Helper()
-	cfg, err := config.Load(func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Events.PollInterval, cfg.Events.BackoffBase = 50*time.Millisecond, 10*time.Millisecond
+	cfg := testConfig(t, adjust...)
 	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
 	dbs := dbtest.Databases(t, dbtest.NewURL(t))
 	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner())
@@ -57,11 +63,56 @@ func newShop(t *testing.T) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ordersDB, err := dbs.Open(ctx, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The event tables, whatever the orders module's own migrations hold.
+	if err := events.Migrate(ordersDB); err != nil {
+		t.Fatal(err)
+	}
+	ob := bus.Outbox(ordersDB)
 	if err := bus.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = bus.Stop(context.Background()) })
-	return &shop{cfg: cfg, dbs: dbs, id: id, notes: notes}
+	return &shop{cfg: cfg, dbs: dbs, id: id, notes: notes, ordersDB: ordersDB, orders: ob}
+}
+
+func testConfig(t *testing.T, adjust ...func(*config.Config)) config.Config {
+	t.Helper()
+	cfg, err := config.Load(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Events.PollInterval, cfg.Events.BackoffBase = 50*time.Millisecond, 10*time.Millisecond
+	for _, fn := range adjust {
+		fn(&cfg)
+	}
+	return cfg
+}
+
+// publish commits orders events, as the orders module would.
+func (s *shop) publish(t *testing.T, evs ...events.Event) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.ordersDB.InTx(ctx, func(tx *gorm.DB) error { return s.orders.Publish(ctx, tx, evs...) }); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+}
+
+// inboxRow is the order emails' inbox record of one event.
+func (s *shop) inboxRow(t *testing.T, eventType, key string) (status string, attempts int) {
+	t.Helper()
+	err := s.dbs.Owner().Pool().QueryRow(context.Background(), `SELECT status, attempts FROM notifications.event_inbox
+		WHERE subscriber = 'notifications.order_emails' AND type = $1 AND key = $2`, eventType, key).Scan(&status, &attempts)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, attempts
 }
 
 func (s *shop) signUp(t *testing.T) identity.User {
@@ -99,7 +150,7 @@ func TestContract(t *testing.T) {
 func TestModule(t *testing.T) {
 	t.Parallel()
 	d := notifications.Descriptor()
-	if d.Name != "notifications" || len(d.DependsOn) != 1 || d.DependsOn[0] != "identity" {
+	if d.Name != "notifications" || !slices.Equal(d.DependsOn, []string{"identity", "orders"}) {
 		t.Fatalf("descriptor = %+v", d)
 	}
 	// Each call returns a fresh value: a caller cannot change the module's.
@@ -224,10 +275,13 @@ func TestHTTPMailbox(t *testing.T) {
 		t.Fatalf("admin: %d %v, want one item and next_cursor", code, body)
 	}
 	item := items[0].(map[string]any)
-	for _, k := range []string{"id", "event_id", "recipient_user_id", "recipient_email", "kind", "subject", "body", "created_at"} {
+	for _, k := range []string{"id", "event_id", "recipient_user_id", "recipient_email", "kind", "subject", "body", "created_at", "status"} {
 		if item[k] == nil || item[k] == "" {
 			t.Errorf("item lacks %s: %v", k, item)
 		}
+	}
+	if sentAt, ok := item["sent_at"]; !ok || sentAt != nil || item["status"] != notifications.StatusKept {
+		t.Errorf("kept message: status %v sent_at %v, want kept and null", item["status"], sentAt)
 	}
 	if code, one := get("/api/notifications/mailbox/"+item["id"].(string), adm.Token); code != 200 || one["id"] != item["id"] {
 		t.Errorf("one message: %d %v", code, one)

@@ -7,7 +7,16 @@ import (
 
 // Message kinds.
 const (
-	KindWelcome = "welcome" // sent once to every new account
+	KindWelcome        = "welcome"         // sent once to every new account
+	KindOrderConfirmed = "order_confirmed" // the order's items and total, once its payment is authorized
+	KindOrderFailed    = "order_failed"    // the order failed (payment) or was rejected (stock), with the reason
+	KindOrderShipped   = "order_shipped"   // the order left the warehouse
+)
+
+// Message statuses: what became of a message besides the mailbox.
+const (
+	StatusKept = "kept" // in the mailbox only (no mail server configured)
+	StatusSent = "sent" // also accepted by the mail server, at SentAt
 )
 
 // API is the mailbox as other modules and remote adapters see it. Every
@@ -15,8 +24,8 @@ const (
 // KindUnauthenticated, for any other role KindForbidden. Any method may
 // also return KindInternal.
 type API interface {
-	// Mailbox returns one page of messages in creation order, of one
-	// recipient or of all. KindInvalid names recipient (not a UUID), after
+	// Mailbox returns one page of messages in the order of the events
+	// that caused them, of one recipient or of all. KindInvalid names recipient (not a UUID), after
 	// (not a cursor from this API) or limit (outside 1..100; 0 means 20).
 	Mailbox(ctx context.Context, q MailboxQuery) (MailboxPage, error)
 	// Message returns one message; KindNotFound for an unknown or
@@ -38,7 +47,8 @@ type MailboxPage struct {
 }
 
 // Message is one notification to a user. EventID names the event that
-// caused it; one event causes at most one message.
+// caused it; one event causes at most one message. SentAt is set when
+// Status is StatusSent.
 type Message struct {
 	ID              string    `json:"id"`
 	EventID         string    `json:"event_id"`
@@ -48,4 +58,6 @@ type Message struct {
 	Subject         string    `json:"subject"`
 	Body            string    `json:"body"`
 	CreatedAt       time.Time `json:"created_at"`
+	Status          string    `json:"status"`
+	SentAt          time.Time `json:"sent_at,omitzero"`
 }

@@ -139,11 +139,19 @@ func (c *contract) welcome(t *testing.T) {
 	if m.ID == "" || m.EventID == "" || m.CreatedAt.IsZero() {
 		t.Errorf("message %+v lacks id, event id or time", m)
 	}
+	// Kept in the mailbox only, or sent as well: then with its time.
+	switch {
+	case m.Status == notifications.StatusKept && m.SentAt.IsZero():
+	case m.Status == notifications.StatusSent && !m.SentAt.IsZero():
+	default:
+		t.Errorf("message status %q sent at %v, want kept without or sent with a time", m.Status, m.SentAt)
+	}
 	got, err := c.api.Message(admin(), m.ID)
 	if err != nil {
 		t.Fatalf("Message: %v", err)
 	}
-	if got.ID != m.ID || got.EventID != m.EventID || got.Body != m.Body || !got.CreatedAt.Equal(m.CreatedAt) {
+	if got.ID != m.ID || got.EventID != m.EventID || got.Body != m.Body || !got.CreatedAt.Equal(m.CreatedAt) ||
+		got.Status != m.Status || !got.SentAt.Equal(m.SentAt) {
 		t.Errorf("Message = %+v, want %+v", got, m)
 	}
 }

@@ -1,8 +1,12 @@
 package domain
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
-// MailboxFilter selects a page of messages in id (creation) order.
+// MailboxFilter selects a page of messages in id order, which is the order
+// of the events that caused them (see messageID).
 type MailboxFilter struct {
 	RecipientUserID string // empty: every recipient
 	After           string // exclusive lower bound on id; empty: from the start
@@ -16,6 +20,9 @@ type Repository interface {
 	// already it keeps that one and reports added false: a redelivered
 	// event has no second effect.
 	AddMessage(ctx context.Context, m Message) (added bool, err error)
+	// MarkSent records that message id was sent by mail at the given time;
+	// KindNotFound for an unknown id.
+	MarkSent(ctx context.Context, id string, at time.Time) error
 	// Message returns KindNotFound for an unknown id.
 	Message(ctx context.Context, id string) (Message, error)
 	// Mailbox returns up to f.Limit messages.

@@ -30,30 +30,74 @@ type MailboxPage struct {
 	NextCursor string
 }
 
-// Service reads the mailbox for operators and writes it for events.
+// Service reads the mailbox for operators and writes (and sends) it for
+// events.
 type Service struct {
-	repo Repository
-	now  func() time.Time
+	repo   Repository
+	sender Sender
+	now    func() time.Time
 }
 
-// NewService returns the service; now is the clock.
-func NewService(repo Repository, now func() time.Time) *Service {
-	return &Service{repo: repo, now: now}
+// NewService returns the service; sender delivers each new message, now is
+// the clock.
+func NewService(repo Repository, sender Sender, now func() time.Time) *Service {
+	return &Service{repo: repo, sender: sender, now: now}
 }
 
-// Welcome stores the welcome message of a registration through tx, the
-// repository bound to the event handler's transaction (so the message and
-// the inbox's "handled" mark commit together). A message already stored
-// for the event is kept.
+// The methods below run in an event handler: tx is the repository bound to
+// the handler's transaction, so the message and the inbox's "handled" mark
+// commit together. A message already stored for the event is kept and not
+// sent again. A failed delivery returns its error: the transaction rolls
+// back, so nothing of the attempt remains, and the event is retried.
+
+// Welcome stores and sends the welcome message of a registration.
 func (s *Service) Welcome(ctx context.Context, tx Repository, in Welcome) error {
-	m, err := NewWelcome(in, s.now())
-	if err != nil {
-		return fmt.Errorf("welcome message: %w", err)
+	return s.compose(ctx, tx, "welcome message", func(now time.Time) (Message, error) { return NewWelcome(in, now) })
+}
+
+// OrderConfirmed stores and sends the confirmation of an order.
+func (s *Service) OrderConfirmed(ctx context.Context, tx Repository, in OrderConfirmed) error {
+	return s.compose(ctx, tx, "order confirmation", func(now time.Time) (Message, error) { return NewOrderConfirmed(in, now) })
+}
+
+// OrderFailed stores and sends the message about an order that failed or
+// was rejected.
+func (s *Service) OrderFailed(ctx context.Context, tx Repository, in OrderFailed) error {
+	return s.compose(ctx, tx, "order failure message", func(now time.Time) (Message, error) { return NewOrderFailed(in, now) })
+}
+
+// OrderShipped stores and sends the shipping notice of an order.
+func (s *Service) OrderShipped(ctx context.Context, tx Repository, in OrderShipped) error {
+	return s.compose(ctx, tx, "shipping notice", func(now time.Time) (Message, error) { return NewOrderShipped(in, now) })
+}
+
+func (s *Service) compose(ctx context.Context, tx Repository, what string, build func(time.Time) (Message, error)) error {
+	m, err := build(s.now())
+	if err == nil {
+		err = s.deliver(ctx, tx, m)
 	}
-	if _, err := tx.AddMessage(ctx, m); err != nil {
-		return fmt.Errorf("welcome message: %w", err)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
+}
+
+// deliver stores m, then hands it to the sender. Storing first means a
+// message is sent only by the delivery that added it; the event_id
+// constraint also makes a concurrent duplicate wait for this transaction.
+func (s *Service) deliver(ctx context.Context, tx Repository, m Message) error {
+	added, err := tx.AddMessage(ctx, m)
+	if err != nil || !added {
+		return err
+	}
+	sent, err := s.sender.Send(ctx, m)
+	if err != nil {
+		return fmt.Errorf("send message %s: %w", m.ID(), err)
+	}
+	if !sent {
+		return nil
+	}
+	return tx.MarkSent(ctx, m.ID(), s.now())
 }
 
 // Mailbox returns a page of messages (admin only): KindUnauthenticated

@@ -23,19 +23,37 @@ type handlers struct{ svc *domain.Service }
 func Register(r *httpapi.Router, svc *domain.Service) {
 	h := &handlers{svc: svc}
 	admin := httpapi.RequireRole(auth.RoleAdmin)
-	r.GET("/api/notifications/mailbox", h.mailbox, admin)
-	r.GET("/api/notifications/mailbox/:id", h.message, admin)
+	r.GET("/api/notifications/mailbox", h.mailbox, admin).Doc(httpapi.Op{
+		Summary: "The mailbox: every message the shop sent or keeps, oldest first", Access: httpapi.AccessAdmin, Input: mailboxInput{},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: mailboxResponse{}}},
+	})
+	r.GET("/api/notifications/mailbox/:id", h.message, admin).Doc(httpapi.Op{
+		Summary: "One message", Access: httpapi.AccessAdmin, Input: messageInput{},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: messageResponse{}}},
+	})
+}
+
+type mailboxInput struct {
+	Recipient string `query:"recipient" format:"uuid" description:"one recipient's messages"`
+	After     string `query:"after" description:"next_cursor of the previous page"`
+	Limit     int    `query:"limit" minimum:"1" maximum:"100" default:"20"`
+}
+
+type messageInput struct {
+	ID string `path:"id"`
 }
 
 type messageResponse struct {
-	ID              string    `json:"id"`
-	EventID         string    `json:"event_id"`
-	RecipientUserID string    `json:"recipient_user_id"`
-	RecipientEmail  string    `json:"recipient_email"`
-	Kind            string    `json:"kind"`
-	Subject         string    `json:"subject"`
-	Body            string    `json:"body"`
-	CreatedAt       time.Time `json:"created_at"`
+	ID              string     `json:"id"`
+	EventID         string     `json:"event_id"`
+	RecipientUserID string     `json:"recipient_user_id"`
+	RecipientEmail  string     `json:"recipient_email"`
+	Kind            string     `json:"kind" enum:"welcome,order_confirmed,order_failed,order_shipped"`
+	Subject         string     `json:"subject"`
+	Body            string     `json:"body"`
+	CreatedAt       time.Time  `json:"created_at"`
+	Status          string     `json:"status" enum:"kept,sent"`
+	SentAt          *time.Time `json:"sent_at"` // null unless sent
 }
 
 // mailboxResponse always carries next_cursor; empty on the last page.
@@ -45,10 +63,14 @@ type mailboxResponse struct {
 }
 
 func toMessageResponse(m domain.Message) messageResponse {
-	return messageResponse{
+	r := messageResponse{
 		ID: m.ID(), EventID: m.EventID(), RecipientUserID: m.RecipientUserID(), RecipientEmail: m.RecipientEmail(),
-		Kind: m.Kind(), Subject: m.Subject(), Body: m.Body(), CreatedAt: m.CreatedAt(),
+		Kind: m.Kind(), Subject: m.Subject(), Body: m.Body(), CreatedAt: m.CreatedAt(), Status: m.Status(),
 	}
+	if at := m.SentAt(); !at.IsZero() {
+		r.SentAt = &at
+	}
+	return r
 }
 
 func toMailboxResponse(p domain.MailboxPage) mailboxResponse {

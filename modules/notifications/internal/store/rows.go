@@ -7,25 +7,38 @@ import (
 )
 
 type messageRow struct {
-	ID              string    `gorm:"column:id;type:uuid;primaryKey"`
-	EventID         string    `gorm:"column:event_id;type:uuid"`
-	RecipientUserID string    `gorm:"column:recipient_user_id;type:uuid"`
-	RecipientEmail  string    `gorm:"column:recipient_email"`
-	Kind            string    `gorm:"column:kind"`
-	Subject         string    `gorm:"column:subject"`
-	Body            string    `gorm:"column:body"`
-	CreatedAt       time.Time `gorm:"column:created_at"`
+	ID              string     `gorm:"column:id;type:uuid;primaryKey"`
+	EventID         string     `gorm:"column:event_id;type:uuid"`
+	RecipientUserID string     `gorm:"column:recipient_user_id;type:uuid"`
+	RecipientEmail  string     `gorm:"column:recipient_email"`
+	Kind            string     `gorm:"column:kind"`
+	Subject         string     `gorm:"column:subject"`
+	Body            string     `gorm:"column:body"`
+	CreatedAt       time.Time  `gorm:"column:created_at"`
+	Status          string     `gorm:"column:status"`
+	SentAt          *time.Time `gorm:"column:sent_at"`
 }
 
 func (messageRow) TableName() string { return "mailbox" }
 
 func toMessageRow(m domain.Message) messageRow {
-	return messageRow{
+	r := messageRow{
 		ID: m.ID(), EventID: m.EventID(), RecipientUserID: m.RecipientUserID(), RecipientEmail: m.RecipientEmail(),
-		Kind: m.Kind(), Subject: m.Subject(), Body: m.Body(), CreatedAt: m.CreatedAt(),
+		Kind: m.Kind(), Subject: m.Subject(), Body: m.Body(), CreatedAt: m.CreatedAt(), Status: m.Status(),
 	}
+	if at := m.SentAt(); !at.IsZero() {
+		r.SentAt = &at
+	}
+	return r
 }
 
 func toMessage(r messageRow) domain.Message {
-	return domain.RestoreMessage(r.ID, r.EventID, r.RecipientUserID, r.RecipientEmail, r.Kind, r.Subject, r.Body, r.CreatedAt)
+	s := domain.Stored{
+		ID: r.ID, EventID: r.EventID, RecipientUserID: r.RecipientUserID, RecipientEmail: r.RecipientEmail,
+		Kind: r.Kind, Subject: r.Subject, Body: r.Body, CreatedAt: r.CreatedAt, Status: r.Status,
+	}
+	if r.SentAt != nil {
+		s.SentAt = *r.SentAt
+	}
+	return domain.RestoreMessage(s)
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -38,6 +39,19 @@ func (s *Store) AddMessage(ctx context.Context, m domain.Message) (bool, error) 
 		return false, errs.Internal(fmt.Errorf("insert message: %w", res.Error), "store message")
 	}
 	return res.RowsAffected == 1, nil
+}
+
+// MarkSent implements domain.Repository.
+func (s *Store) MarkSent(ctx context.Context, id string, at time.Time) error {
+	res := s.db.WithContext(ctx).Model(&messageRow{}).Where("id = ?", id).
+		Updates(map[string]any{"status": domain.StatusSent, "sent_at": at})
+	switch {
+	case res.Error != nil:
+		return errs.Internal(fmt.Errorf("update message: %w", res.Error), "mark message sent")
+	case res.RowsAffected == 0:
+		return errs.E(errs.KindNotFound, "message not found")
+	}
+	return nil
 }
 
 // Message implements domain.Repository.

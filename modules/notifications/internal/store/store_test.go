@@ -13,9 +13,11 @@ import (
 	"github.com/shopmonolith/shop/platform/errs"
 )
 
-func welcome(t *testing.T, eventID, userID string) domain.Message {
+func source() domain.Source { return domain.Source{EventID: uuid.NewString(), OccurredAt: time.Now()} }
+
+func welcome(t *testing.T, src domain.Source, userID string) domain.Message {
 	t.Helper()
-	m, err := domain.NewWelcome(domain.Welcome{EventID: eventID, UserID: userID, Email: "ada@example.com", Name: "Ada"}, time.Now())
+	m, err := domain.NewWelcome(domain.Welcome{Source: src, UserID: userID, Email: "ada@example.com", Name: "Ada"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,12 +29,12 @@ func welcome(t *testing.T, eventID, userID string) domain.Message {
 func TestAddMessageOncePerEvent(t *testing.T) {
 	t.Parallel()
 	s, ctx := store.New(dbtest.Open(t, "notifications")), context.Background()
-	eventID, userID := uuid.NewString(), uuid.NewString()
-	first := welcome(t, eventID, userID)
+	src, userID := source(), uuid.NewString()
+	first := welcome(t, src, userID)
 	if added, err := s.AddMessage(ctx, first); err != nil || !added {
 		t.Fatalf("first AddMessage = %v, %v", added, err)
 	}
-	if added, err := s.AddMessage(ctx, welcome(t, eventID, userID)); err != nil || added {
+	if added, err := s.AddMessage(ctx, welcome(t, src, userID)); err != nil || added {
 		t.Fatalf("second AddMessage of the event = %v, %v; want false, nil", added, err)
 	}
 	got, err := s.Mailbox(ctx, domain.MailboxFilter{RecipientUserID: userID, Limit: 10})
@@ -44,5 +46,68 @@ func TestAddMessageOncePerEvent(t *testing.T) {
 	}
 	if _, err := s.Message(ctx, uuid.NewString()); !errs.Is(err, errs.KindNotFound) {
 		t.Errorf("unknown id: %v, want not found", err)
+	}
+}
+
+// TestMarkSent: a stored message becomes sent with its time; an unknown id
+// is not found.
+func TestMarkSent(t *testing.T) {
+	t.Parallel()
+	s, ctx := store.New(dbtest.Open(t, "notifications")), context.Background()
+	m := welcome(t, source(), uuid.NewString())
+	if _, err := s.AddMessage(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Message(ctx, m.ID()); err != nil || got.Status() != domain.StatusKept || !got.SentAt().IsZero() {
+		t.Fatalf("stored message: %q at %v, %v; want kept", got.Status(), got.SentAt(), err)
+	}
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	if err := s.MarkSent(ctx, m.ID(), at); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Message(ctx, m.ID())
+	if err != nil || got.Status() != domain.StatusSent || !got.SentAt().Equal(at) {
+		t.Errorf("after MarkSent: %q at %v, %v; want sent at %v", got.Status(), got.SentAt(), err, at)
+	}
+	if err := s.MarkSent(ctx, uuid.NewString(), at); !errs.Is(err, errs.KindNotFound) {
+		t.Errorf("MarkSent of an unknown id: %v, want not found", err)
+	}
+}
+
+// TestEveryKindIsStored: the table's kind check admits every kind the
+// domain composes.
+func TestEveryKindIsStored(t *testing.T) {
+	t.Parallel()
+	s, ctx := store.New(dbtest.Open(t, "notifications")), context.Background()
+	user, email, now := uuid.NewString(), "ada@example.com", time.Now()
+	compose := []func() (domain.Message, error){
+		func() (domain.Message, error) {
+			return domain.NewWelcome(domain.Welcome{Source: source(), UserID: user, Email: email, Name: "Ada"}, now)
+		},
+		func() (domain.Message, error) {
+			return domain.NewOrderConfirmed(domain.OrderConfirmed{Source: source(), OrderID: "o-1", UserID: user, Email: email,
+				Items: []domain.Line{{Name: "Mug", Quantity: 1, UnitPrice: domain.Money{Amount: 1, Currency: "EUR"},
+					LineTotal: domain.Money{Amount: 1, Currency: "EUR"}}},
+				Total: domain.Money{Amount: 1, Currency: "EUR"}}, now)
+		},
+		func() (domain.Message, error) {
+			return domain.NewOrderFailed(domain.OrderFailed{Source: source(), OrderID: "o-1", UserID: user, Email: email}, now)
+		},
+		func() (domain.Message, error) {
+			return domain.NewOrderShipped(domain.OrderShipped{Source: source(), OrderID: "o-1", UserID: user, Email: email}, now)
+		},
+	}
+	for _, c := range compose {
+		m, err := c()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if added, err := s.AddMessage(ctx, m); err != nil || !added {
+			t.Errorf("%s: AddMessage = %v, %v", m.Kind(), added, err)
+		}
+	}
+	got, err := s.Mailbox(ctx, domain.MailboxFilter{RecipientUserID: user, Limit: 10})
+	if err != nil || len(got) != len(compose) {
+		t.Errorf("mailbox holds %d messages (%v), want %d", len(got), err, len(compose))
 	}
 }
