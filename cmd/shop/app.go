@@ -4,9 +4,14 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/modules/notifications"
+	"github.com/shopmonolith/shop/modules/orders"
+	"github.com/shopmonolith/shop/modules/payments"
+	"github.com/shopmonolith/shop/modules/reporting"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/health"
@@ -20,23 +25,35 @@ import (
 // the operator commands talk to.
 type App struct {
 	Kernel        *kernel.Kernel
+	Server        *httpapi.Server
 	Bus           *events.Bus
 	Identity      *identity.Module
 	Catalog       *catalog.Module
+	Inventory     *inventory.Module
 	Notifications *notifications.Module
+	Reporting     *reporting.Module
 }
 
 func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus,
-	id *identity.Module, cat *catalog.Module, notes *notifications.Module) (*App, error) {
-	k, err := kernel.New(srv, h, log, id, cat, notes)
+	id *identity.Module, cat *catalog.Module, inv *inventory.Module, c *cart.Module, pay *payments.Module,
+	ord *orders.Module, notes *notifications.Module, rep *reporting.Module) (*App, error) {
+	k, err := kernel.New(srv, h, log, id, cat, inv, c, pay, ord, notes, rep)
 	if err != nil {
 		return nil, err
 	}
 	k.AddWorker(bus)
 	bus.Routes(srv.Router("events"))
 	web.Register(srv.Echo)
-	return &App{Kernel: k, Bus: bus, Identity: id, Catalog: cat, Notifications: notes}, nil
+	return &App{Kernel: k, Server: srv, Bus: bus, Identity: id, Catalog: cat, Inventory: inv, Notifications: notes, Reporting: rep}, nil
 }
+
+// The modules' public APIs, as their neighbours call them in this process.
+// A process that hosts only some modules provides remote adapters here.
+
+func catalogAPI(m *catalog.Module) catalog.API       { return m.API() }
+func inventoryAPI(m *inventory.Module) inventory.API { return m.API() }
+func cartAPI(m *cart.Module) cart.API                { return m.API() }
+func paymentsAPI(m *payments.Module) payments.API    { return m.API() }
 
 func provideBus(cfg config.Config, log *slog.Logger, m *metrics.Metrics, dbs *kernel.Databases) (*events.Bus, error) {
 	return events.NewBus(cfg, log, m, dbs.Owner())

@@ -5,6 +5,7 @@
 //	shop migrate up|down|status [module]  manage each module's schema
 //	shop seed [--products N]              load demo data
 //	shop events dead | replay ID|--all    inspect and replay dead-lettered events
+//	shop reporting rebuild                recompute the sales figures from events
 //	shop modules [--mermaid]              list modules and their dependencies
 //	shop config                           print the effective configuration
 package main
@@ -40,6 +41,7 @@ const usage = `usage:
   shop seed [--products N]              load demo data (categories, products, deals)
   shop events dead [--subscriber S]     list dead-lettered (and orphaned) events
   shop events replay ID|--all           deliver dead-lettered events again
+  shop reporting rebuild                recompute the sales figures from the journal of order events
   shop modules [--mermaid]              list modules and their dependencies
   shop config                           print the effective configuration (secrets masked)
 `
@@ -67,6 +69,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 		return runSeed(ctx, args, stdout, stderr, env)
 	case "events":
 		return runEvents(ctx, args, stdout, stderr, env)
+	case "reporting":
+		return runReporting(ctx, args, stdout, stderr, env)
 	case "modules":
 		return runModules(args, stdout)
 	case "config":

@@ -284,7 +284,9 @@ func (s *shop) call(method, path, token string, body any, headers ...string) res
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	r := response{Status: resp.StatusCode, Header: resp.Header, Body: data}
+	s.conform(method, path, r)
+	return r
 }
 
 // must asserts the status of a call and returns it.

@@ -33,6 +33,9 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, lookup Env) 
 		if err := app.Catalog.Seed(ctx, demoProducts, nil); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
+		if _, err := seedStock(ctx, app); err != nil {
+			return fmt.Errorf("seed demo stock: %w", err)
+		}
 	}
 	return app.Kernel.Run(ctx, nil)
 }

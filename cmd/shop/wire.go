@@ -8,9 +8,14 @@ import (
 
 	"github.com/google/wire"
 
+	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/modules/notifications"
+	"github.com/shopmonolith/shop/modules/orders"
+	"github.com/shopmonolith/shop/modules/payments"
+	"github.com/shopmonolith/shop/modules/reporting"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
@@ -21,7 +26,9 @@ import (
 func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases) (*App, error) {
 	wire.Build(
 		provideHealth, metrics.New, httpapi.New, provideBus, // the kernel capabilities every module shares
-		identity.ProviderSet, catalog.ProviderSet, notifications.ProviderSet,
+		identity.ProviderSet, catalog.ProviderSet, inventory.ProviderSet, cart.ProviderSet,
+		payments.ProviderSet, orders.ProviderSet, notifications.ProviderSet, reporting.ProviderSet,
+		catalogAPI, inventoryAPI, cartAPI, paymentsAPI, // in-process calls between modules
 		newApp,
 	)
 	return nil, nil

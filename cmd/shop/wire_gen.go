@@ -8,9 +8,14 @@ package main
 
 import (
 	"context"
+	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/modules/notifications"
+	"github.com/shopmonolith/shop/modules/orders"
+	"github.com/shopmonolith/shop/modules/payments"
+	"github.com/shopmonolith/shop/modules/reporting"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
@@ -38,11 +43,35 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
+	inventoryModule, err := inventory.New(ctx, dbs, log, cfg, bus)
+	if err != nil {
+		return nil, err
+	}
+	api := catalogAPI(catalogModule)
+	api2 := inventoryAPI(inventoryModule)
+	cartModule, err := cart.New(ctx, dbs, log, cfg, bus, api, api2)
+	if err != nil {
+		return nil, err
+	}
+	paymentsModule, err := payments.New(ctx, dbs, log, cfg, bus)
+	if err != nil {
+		return nil, err
+	}
+	api3 := cartAPI(cartModule)
+	api4 := paymentsAPI(paymentsModule)
+	ordersModule, err := orders.New(ctx, dbs, log, cfg, bus, api3, api2, api4)
+	if err != nil {
+		return nil, err
+	}
 	notificationsModule, err := notifications.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	app, err := newApp(server, state, log, bus, module, catalogModule, notificationsModule)
+	reportingModule, err := reporting.New(ctx, dbs, log, cfg, bus)
+	if err != nil {
+		return nil, err
+	}
+	app, err := newApp(server, state, log, bus, module, catalogModule, inventoryModule, cartModule, paymentsModule, ordersModule, notificationsModule, reportingModule)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,26 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// runReporting runs the reporting commands: rebuild recomputes the sales
+// figures from the reporting module's own journal of order events.
+func runReporting(ctx context.Context, args []string, stdout, stderr io.Writer, lookup Env) error {
+	if len(args) != 1 || args[0] != "rebuild" {
+		return usageError{"use: shop reporting rebuild"}
+	}
+	_, app, closeApp, err := composeApp(ctx, lookup, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeApp()
+	n, err := app.Reporting.Rebuild(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "rebuilt the sales figures from %d journalled events\n", n)
+	return err
+}
