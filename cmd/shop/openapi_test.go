@@ -149,7 +149,7 @@ func (c *conformance) check(method, path string, r response) error {
 		return fmt.Errorf("%s %s: body is not JSON: %v", method, path, err)
 	}
 	if err := sch.Validate(body); err != nil {
-		return fmt.Errorf("%s %s answered %d not as described (%s): %v\nbody: %s", method, path, r.Status, op.template, err, r.Body)
+		return fmt.Errorf("%s %s answered %d not as described (%s): %#v\nbody: %s", method, path, r.Status, op.template, err, r.Body)
 	}
 	return nil
 }

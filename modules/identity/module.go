@@ -75,7 +75,9 @@ func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg
 	}
 	// Each Argon2id run is single-threaded and needs 19 MiB: more at once
 	// than CPUs only costs memory.
-	hasher := domain.NewHasher(domain.OWASPParams(), runtime.GOMAXPROCS(0))
+	params := domain.OWASPParams()
+	params.Memory, params.Time = cfg.Auth.Argon2MemoryKiB, cfg.Auth.Argon2Iterations
+	hasher := domain.NewHasher(params, runtime.GOMAXPROCS(0))
 	repo := store.New(db, now, publisher(bus.Outbox(db)))
 	svc, err := domain.NewService(ctx, repo, hasher, policy, now)
 	if err != nil {

@@ -79,6 +79,11 @@ type Auth struct {
 	LoginPerAccount   int           `env:"SHOP_AUTH_LOGIN_PER_ACCOUNT" envDefault:"5" help:"failed logins allowed per account and client IP per window"`
 	LoginPerIP        int           `env:"SHOP_AUTH_LOGIN_PER_IP" envDefault:"50" help:"login attempts allowed per client IP per window"`
 	TrustProxyHeaders bool          `env:"SHOP_AUTH_TRUST_PROXY" envDefault:"false" help:"take the client IP from X-Forwarded-For"`
+	// Argon2id cost of new password hashes (stored hashes keep theirs and
+	// are upgraded at the next login). Production refuses less than OWASP's
+	// recommendation; development may lower it for fast tests.
+	Argon2MemoryKiB  uint32 `env:"SHOP_AUTH_ARGON2_MEMORY_KIB" envDefault:"19456" help:"Argon2id memory per password hash, KiB"`
+	Argon2Iterations uint32 `env:"SHOP_AUTH_ARGON2_ITERATIONS" envDefault:"2" help:"Argon2id passes per password hash"`
 }
 
 // Events configures the event pipeline between modules.
@@ -198,6 +203,12 @@ func (c Config) Validate() error {
 	}
 	if c.Auth.SessionTTL < time.Minute {
 		bad("SHOP_AUTH_SESSION_TTL", "must be at least 1m")
+	}
+	if c.Auth.Argon2MemoryKiB < 8 || c.Auth.Argon2MemoryKiB > 1<<20 || c.Auth.Argon2Iterations < 1 || c.Auth.Argon2Iterations > 16 {
+		bad("SHOP_AUTH_ARGON2_MEMORY_KIB/SHOP_AUTH_ARGON2_ITERATIONS", "must be 8..1048576 KiB and 1..16 passes")
+	}
+	if c.Env == EnvProduction && (c.Auth.Argon2MemoryKiB < 19456 || c.Auth.Argon2Iterations < 2) {
+		bad("SHOP_AUTH_ARGON2_MEMORY_KIB/SHOP_AUTH_ARGON2_ITERATIONS", "must be at least 19456 KiB and 2 passes in production (OWASP)")
 	}
 	if c.Auth.LoginPerAccount < 1 || c.Auth.LoginPerIP < 1 {
 		bad("SHOP_AUTH_LOGIN_PER_ACCOUNT/SHOP_AUTH_LOGIN_PER_IP", "must be at least 1")

@@ -82,6 +82,11 @@ func TestLoadReportsInvalidSettings(t *testing.T) {
 		{"one connection per module", map[string]string{"SHOP_DB_MAX_CONNS_PER_MODULE": "1"}, []string{"SHOP_DB_MAX_CONNS_PER_MODULE"}},
 		{"short session", map[string]string{"SHOP_AUTH_SESSION_TTL": "30s"}, []string{"SHOP_AUTH_SESSION_TTL"}},
 		{"no login attempts", map[string]string{"SHOP_AUTH_LOGIN_PER_IP": "0"}, []string{"SHOP_AUTH_LOGIN_PER_IP"}},
+		{"weak password hashing in production", map[string]string{"SHOP_ENV": "production", "SHOP_AUTH_ARGON2_MEMORY_KIB": "64"}, []string{"SHOP_AUTH_ARGON2_MEMORY_KIB", "OWASP"}},
+		{"no hashing passes", map[string]string{"SHOP_AUTH_ARGON2_ITERATIONS": "0"}, []string{"SHOP_AUTH_ARGON2_ITERATIONS"}},
+		{"gateway slower than a handler", map[string]string{"SHOP_PAYMENTS_GATEWAY_TIMEOUT": "40s"}, []string{"SHOP_PAYMENTS_GATEWAY_TIMEOUT", "SHOP_EVENTS_HANDLER_TIMEOUT"}},
+		{"SMTP address without port", map[string]string{"SHOP_SMTP_ADDR": "mail.example"}, []string{"SHOP_SMTP_ADDR"}},
+		{"no cart deadline", map[string]string{"SHOP_CART_CATALOG_TIMEOUT": "0s"}, []string{"SHOP_CART_CATALOG_TIMEOUT"}},
 		// The env library names the Go field, not the variable, on parse errors.
 		{"unparsable duration", map[string]string{"SHOP_HTTP_REQUEST_TIMEOUT": "soon"}, []string{"SHOP_HTTP_REQUEST_TIMEOUT", `"soon"`}},
 		{"every problem at once", map[string]string{"SHOP_ENV": "staging", "SHOP_LOG_LEVEL": "loud"}, []string{"SHOP_ENV", "SHOP_LOG_LEVEL"}},

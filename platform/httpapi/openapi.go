@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -169,8 +170,15 @@ func strictResponses(r *jsonschema.Reflector) {
 				return nil
 			}
 			tag := p.Field.Tag.Get("json")
-			if !strings.Contains(tag, "omitempty") && !strings.Contains(tag, "omitzero") && !slices.Contains(p.ParentSchema.Required, p.Name) {
+			if strings.Contains(tag, "omitempty") || strings.Contains(tag, "omitzero") {
+				return nil
+			}
+			if !slices.Contains(p.ParentSchema.Required, p.Name) {
 				p.ParentSchema.Required = append(p.ParentSchema.Required, p.Name)
+			}
+			switch p.Field.Type.Kind() {
+			case reflect.Pointer, reflect.Slice, reflect.Map: // nil encodes as null
+				nullable(p.PropertySchema)
 			}
 			return nil
 		}),
@@ -181,6 +189,20 @@ func strictResponses(r *jsonschema.Reflector) {
 			return false, nil
 		}),
 	)
+}
+
+// nullable lets a schema also match null: a referenced schema becomes one
+// of the reference or null.
+func nullable(s *jsonschema.Schema) {
+	if s.Ref != nil {
+		ref := *s.Ref
+		*s = jsonschema.Schema{}
+		s.WithAnyOf((&jsonschema.Schema{}).WithRef(ref).ToSchemaOrBool(), (&jsonschema.Schema{}).WithType(jsonschema.Null.Type()).ToSchemaOrBool())
+		return
+	}
+	if s.Type != nil {
+		s.AddType(jsonschema.Null)
+	}
 }
 
 func (s *Server) serveOpenAPI(c echo.Context) error {
