@@ -64,8 +64,9 @@ modules: ## list modules and print the module graph as Mermaid
 	$(GO) run ./cmd/shop modules
 
 .PHONY: bench
-bench: ## benchmarks: full stack vs bare net/http+pgx, and the event pipeline
+bench: ## benchmarks: full stack vs bare net/http+pgx, checkout to confirmed order, and the event pipeline
 	$(GO) test -run '^$$' -bench 'BenchmarkProductByID' -benchtime 3x -count 1 -timeout 20m ./cmd/shop
+	$(GO) test -run '^$$' -bench 'BenchmarkCheckout' -benchtime 1x -count 1 -timeout 20m ./cmd/shop
 	$(GO) test -run '^$$' -bench 'BenchmarkEventPipeline' -benchtime 1x -count 1 -timeout 20m ./platform/events
 
 .PHONY: clean

@@ -94,7 +94,7 @@ func sagaStep[E events.Event](bus *events.Bus, db *database.DB, st *store.Store,
 	typ, h := events.On(func(ctx context.Context, tx *gorm.DB, e E, _ events.Envelope) error {
 		return step(auth.AsService(ctx, Descriptor().Name), st.WithTx(tx), e.EventKey())
 	})
-	if err := bus.Subscribe(db, SagaSubscriber, typ, h); err != nil {
+	if err := bus.Subscribe(db, SagaSubscriber, typ, h, events.OneAtATime()); err != nil {
 		return fmt.Errorf("subscribe %s to %s: %w", SagaSubscriber, typ, err)
 	}
 	return nil

@@ -53,6 +53,7 @@ type Bus struct {
 type subscription struct {
 	id       string
 	handlers map[string]Handler // by event type
+	batch    int                // events handled per transaction
 	db       *database.DB
 	wakes    []chan struct{} // one per worker
 	next     atomic.Uint32   // the worker the next wake-up goes to
@@ -67,6 +68,16 @@ func (s *subscription) wakeOne() {
 	}
 	poke(s.wakes[int(s.next.Add(1))%len(s.wakes)])
 }
+
+// SubscribeOption tunes a subscription.
+type SubscribeOption func(*subscription)
+
+// OneAtATime handles each event in a transaction of its own instead of
+// batching several (of different keys) in one. Batches save commits for
+// handlers that only write their own tables; a handler that calls another
+// module (a saga step) would hold the batch's transaction, and the events
+// behind it, across every call.
+func OneAtATime() SubscribeOption { return func(s *subscription) { s.batch = 1 } }
 
 // handle runs the handler of the envelope's type. An event of a type the
 // subscriber no longer handles fails (and so is retried, then dead-lettered)
@@ -110,7 +121,7 @@ func (b *Bus) Outbox(db *database.DB) *Outbox {
 // Registering more types under one subscriber id makes one ordered stream of
 // them: per key, an event is handled only after every earlier one of any of
 // its types.
-func (b *Bus) Subscribe(db *database.DB, subscriber, eventType string, h Handler) error {
+func (b *Bus) Subscribe(db *database.DB, subscriber, eventType string, h Handler, opts ...SubscribeOption) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
@@ -129,9 +140,16 @@ func (b *Bus) Subscribe(db *database.DB, subscriber, eventType string, h Handler
 			return fmt.Errorf("events: subscriber id %q registered twice for %s", subscriber, eventType)
 		}
 		s.handlers[eventType] = h
+		for _, o := range opts {
+			o(s)
+		}
 		return nil
 	}
-	b.subs = append(b.subs, &subscription{id: subscriber, handlers: map[string]Handler{eventType: h}, db: db})
+	s := &subscription{id: subscriber, handlers: map[string]Handler{eventType: h}, batch: dispatchBatch, db: db}
+	for _, o := range opts {
+		o(s)
+	}
+	b.subs = append(b.subs, s)
 	b.modules[db.Module] = db
 	return nil
 }

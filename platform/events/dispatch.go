@@ -65,7 +65,7 @@ func (b *Bus) runWorker(ctx context.Context, s *subscription, wake <-chan struct
 			if handled == 0 {
 				break
 			}
-			if handled == dispatchBatch {
+			if handled == s.batch {
 				s.wakeOne() // more may be waiting: let another worker help
 			}
 		}
@@ -102,7 +102,7 @@ func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
 		current  = -1
 	)
 	err := s.db.InTx(hctx, func(tx *gorm.DB) error {
-		if err := tx.Raw(claimSQL, s.id, dispatchBatch).Scan(&batch).Error; err != nil {
+		if err := tx.Raw(claimSQL, s.id, s.batch).Scan(&batch).Error; err != nil {
 			return err
 		}
 		if len(batch) == 0 {

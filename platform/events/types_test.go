@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -72,5 +73,42 @@ func TestOneSubscriberFollowsSeveralTypesInKeyOrder(t *testing.T) {
 	}
 	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status <> 'done'`); n != 0 {
 		t.Errorf("%d events not done", n)
+	}
+}
+
+// OneAtATime gives every event a transaction of its own; by default events of
+// different keys share one.
+func TestOneAtATimeHandlesEachEventInItsOwnTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		opts     []events.SubscribeOption
+		distinct func(n int) bool
+	}{
+		{"one at a time", []events.SubscribeOption{events.OneAtATime()}, func(n int) bool { return n == 6 }},
+		{"batched", nil, func(n int) bool { return n < 6 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, fastConfig())
+			r := w.replica(nil)
+			typ, h := events.On(func(_ context.Context, tx *gorm.DB, e thingHappened, env events.Envelope) error {
+				return tx.Exec(`INSERT INTO effects (event_id, key, seq, n) VALUES (?, ?, ?, txid_current())`, env.ID, env.Key, env.Seq).Error
+			})
+			if err := r.bus.Subscribe(r.sub, subscriber, typ, h, tc.opts...); err != nil {
+				t.Fatal(err)
+			}
+			var evs []thingHappened
+			for i := range 6 {
+				evs = append(evs, thing(fmt.Sprintf("k%d", i), i))
+			}
+			r.publish(t, ctx, evs...) // all waiting before the dispatchers start
+			r.start(t)
+			eventstest.Eventually(t, 10*time.Second, "all handled", func() bool { return w.effects() == 6 })
+			if n := w.count(`SELECT count(DISTINCT n) FROM evtsub.effects`); !tc.distinct(n) {
+				t.Errorf("%d distinct transactions for 6 events", n)
+			}
+		})
 	}
 }

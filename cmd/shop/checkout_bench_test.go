@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/shopmonolith/shop/modules/payments"
+	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/database/dbtest"
+)
+
+// BenchmarkCheckout measures the whole sale through HTTP on the composed
+// process (every module, the event pipeline, PostgreSQL): shoppers, each a
+// customer of their own, put a product in the cart and check out, in a
+// closed loop. A checkout counts when its order is confirmed; its latency
+// runs from sending the checkout request to the confirmed step on the
+// order's timeline (the server's clock, which is this machine's), so the
+// polling that finds out does not blur the figure.
+func BenchmarkCheckout(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg, err := config.Load(func(k string) (string, bool) {
+		switch k {
+		case "SHOP_LOG_LEVEL":
+			return "error", true
+		case "SHOP_HTTP_ADDR":
+			return "127.0.0.1:0", true
+		case "SHOP_AUTH_ARGON2_MEMORY_KIB": // sign-ups are set-up here, not the measured work
+			return "64", true
+		case "SHOP_AUTH_ARGON2_ITERATIONS":
+			return "1", true
+		case "SHOP_AUTH_LOGIN_PER_IP":
+			return "1000", true
+		}
+		return "", false
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dbs := dbtest.Databases(b, dbtest.NewURL(b))
+	app, err := buildApp(ctx, cfg, slog.New(slog.DiscardHandler), dbs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := app.Identity.API().EnsureAdmin(ctx, "bench@shop.test", "bench admin password"); err != nil {
+		b.Fatal(err)
+	}
+	addr := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- app.Kernel.Run(ctx, func(a net.Addr) { addr <- a }) }()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a.String()
+	case err := <-done:
+		b.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	c := &benchClient{base: base, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	admin := c.login(b, "bench@shop.test", "bench admin password")
+	var products []string
+	for i := range 20 {
+		p := c.do(b, "POST", "/api/products", admin, map[string]any{
+			"sku": fmt.Sprintf("BENCH-%d", i), "name": "Bench product", "price_minor": 1000 + i, "currency": "EUR"}, http.StatusCreated)
+		id := p["id"].(string)
+		c.do(b, "PUT", "/api/inventory/"+id, admin, map[string]any{"on_hand": 1_000_000}, http.StatusOK)
+		products = append(products, id)
+	}
+
+	const (
+		shoppers = 16               // closed loop: as many checkouts at once
+		window   = 15 * time.Second // per phase
+	)
+	tokens := make([]string, 64)
+	for i := range tokens {
+		email := uuid.NewString() + "@bench.example"
+		c.do(b, "POST", "/api/identity/register", "", map[string]any{"email": email, "password": "bench password 123", "name": "Bench"}, http.StatusCreated)
+		tokens[i] = c.login(b, email, "bench password 123")
+	}
+	// buy is one shopper's checkout: a product into the cart, the checkout,
+	// and the wait for its confirmation.
+	buy := func(token, product string) (confirm, answer time.Duration, ok bool) {
+		c.do(b, "POST", "/api/cart/items", token, map[string]any{"product_id": product, "quantity": 1}, http.StatusOK)
+		sent := time.Now()
+		o := c.do(b, "POST", "/api/orders", token, map[string]any{"card_number": payments.CardApprove}, http.StatusCreated,
+			"Idempotency-Key", uuid.NewString())
+		answer = time.Since(sent)
+		confirmed, ok := c.awaitConfirmed(b, token, o["id"].(string))
+		return confirmed.Sub(sent), answer, ok
+	}
+	b.ResetTimer()
+
+	// Phase 1, throughput: shoppers check out back to back.
+	saturated := checkoutRun{}
+	start := time.Now()
+	deadline := start.Add(window)
+	var wg sync.WaitGroup
+	for w := range shoppers {
+		wg.Go(func() {
+			for n := 0; time.Now().Before(deadline); n++ {
+				saturated.add(buy(tokens[w], products[(w+n)%len(products)]))
+			}
+		})
+	}
+	wg.Wait()
+	rate := saturated.confirmed() / time.Since(start).Seconds()
+
+	// Phase 2, latency: checkouts arrive at half that rate, each on a free
+	// customer, whether or not earlier ones are done (an open loop).
+	paced := checkoutRun{}
+	free := make(chan string, len(tokens))
+	for _, tk := range tokens {
+		free <- tk
+	}
+	tick := time.NewTicker(time.Duration(float64(time.Second) / (rate / 2)))
+	deadline = time.Now().Add(window)
+	for n := 0; time.Now().Before(deadline); n++ {
+		<-tick.C
+		token := <-free
+		wg.Go(func() {
+			defer func() { free <- token }()
+			paced.add(buy(token, products[n%len(products)]))
+		})
+	}
+	tick.Stop()
+	wg.Wait()
+	b.StopTimer()
+	if saturated.failures+paced.failures > 0 || len(paced.latencies) == 0 {
+		b.Fatalf("checkouts not confirmed: %d saturated, %d paced", saturated.failures, paced.failures)
+	}
+	b.ReportMetric(rate, "checkouts/s")
+	b.ReportMetric(quantileMS(saturated.latencies, 0.50), "saturated_p50_ms")
+	b.ReportMetric(rate/2, "paced_checkouts/s")
+	b.ReportMetric(quantileMS(paced.latencies, 0.50), "confirm_p50_ms")
+	b.ReportMetric(quantileMS(paced.latencies, 0.99), "confirm_p99_ms")
+	b.ReportMetric(quantileMS(paced.answers, 0.50), "answer_p50_ms")
+	b.ReportMetric(quantileMS(paced.answers, 0.99), "answer_p99_ms")
+	b.ReportMetric(0, "ns/op")
+}
+
+// checkoutRun collects the outcomes of one phase.
+type checkoutRun struct {
+	mu                 sync.Mutex
+	latencies, answers []time.Duration
+	failures           int
+}
+
+func (r *checkoutRun) add(confirm, answer time.Duration, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !ok {
+		r.failures++
+		return
+	}
+	r.latencies = append(r.latencies, confirm)
+	r.answers = append(r.answers, answer)
+}
+
+func (r *checkoutRun) confirmed() float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return float64(len(r.latencies))
+}
+
+func quantileMS(d []time.Duration, q float64) float64 {
+	slices.Sort(d)
+	return float64(d[int(q*float64(len(d)-1))].Microseconds()) / 1000
+}
+
+type benchClient struct {
+	base string
+	http *http.Client
+}
+
+func (c *benchClient) do(b *testing.B, method, path, token string, body any, want int, header ...string) map[string]any {
+	var rd io.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		b.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	}
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return out
+}
+
+func (c *benchClient) login(b *testing.B, email, password string) string {
+	return c.do(b, "POST", "/api/identity/login", "", map[string]any{"email": email, "password": password}, http.StatusOK)["token"].(string)
+}
+
+// awaitConfirmed polls the order every 50 ms and returns when its timeline
+// says it was confirmed; false when it ended otherwise.
+func (c *benchClient) awaitConfirmed(b *testing.B, token, id string) (time.Time, bool) {
+	for range 3000 {
+		var o struct {
+			Status   string `json:"status"`
+			Timeline []struct {
+				Step string    `json:"step"`
+				At   time.Time `json:"at"`
+			} `json:"timeline"`
+		}
+		raw, _ := json.Marshal(c.do(b, "GET", "/api/orders/"+id, token, nil, http.StatusOK))
+		_ = json.Unmarshal(raw, &o)
+		for _, s := range o.Timeline {
+			if s.Step == "confirmed" {
+				return s.At, true
+			}
+		}
+		if o.Status == "rejected" || o.Status == "failed" || o.Status == "cancelled" {
+			return time.Time{}, false
+		}
+		time.Sleep(50 * time.Millisecond) // the poll interval of a client, not synchronisation of the measurement
+	}
+	return time.Time{}, false
+}
