@@ -124,6 +124,9 @@ func shopEnv(dbURL string, extra ...string) []string {
 		"SHOP_BOOTSTRAP_ADMIN_EMAIL=" + adminEmail,
 		"SHOP_BOOTSTRAP_ADMIN_PASSWORD=" + adminPassword,
 		"SHOP_HTTP_BODY_LIMIT_BYTES=65536",
+		// Eight modules and tests running side by side share one server's
+		// connection limit.
+		"SHOP_DB_MAX_CONNS_PER_MODULE=4",
 	}, extra...)
 }
 

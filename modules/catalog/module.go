@@ -66,7 +66,7 @@ func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, bus
 		return nil, fmt.Errorf("catalog database: %w", err)
 	}
 	log = logging.ForModule(log, name)
-	st := store.New(db, publisher(bus.Outbox(db)))
+	st := store.New(db, events.Translate(bus.Outbox(db), toEvent))
 	m := &Module{db: db, log: log}
 	m.announcer = announce.New(st, now, log)
 	m.svc = domain.NewService(st, now, m.announcer.Wake)

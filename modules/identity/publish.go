@@ -1,10 +1,7 @@
 package identity
 
 import (
-	"context"
 	"fmt"
-
-	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/modules/identity/internal/domain"
 	"github.com/shopmonolith/shop/modules/identity/internal/store"
@@ -14,19 +11,7 @@ import (
 // publisher turns the facts the domain reports into this package's public
 // events and records them in the outbox, inside the store's transaction.
 // It lives here because only the root package may name the public events.
-func publisher(outbox *events.Outbox) store.Publish {
-	return func(ctx context.Context, tx *gorm.DB, facts ...any) error {
-		evs := make([]events.Event, len(facts))
-		for i, f := range facts {
-			e, err := toEvent(f)
-			if err != nil {
-				return err
-			}
-			evs[i] = e
-		}
-		return outbox.Publish(ctx, tx, evs...)
-	}
-}
+func publisher(outbox *events.Outbox) store.Publish { return events.Translate(outbox, toEvent) }
 
 // toEvent maps one fact to its public event; an unknown fact is a
 // programming error, reported rather than silently dropped.

@@ -1,30 +1,11 @@
 package inventory
 
 import (
-	"context"
 	"fmt"
-
-	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/modules/inventory/internal/domain"
 	"github.com/shopmonolith/shop/platform/events"
 )
-
-// publisher turns the domain's facts into the public events and records them
-// in the caller's transaction.
-func publisher(outbox *events.Outbox) func(ctx context.Context, tx *gorm.DB, facts ...any) error {
-	return func(ctx context.Context, tx *gorm.DB, facts ...any) error {
-		evs := make([]events.Event, 0, len(facts))
-		for _, f := range facts {
-			e, err := toEvent(f)
-			if err != nil {
-				return err
-			}
-			evs = append(evs, e)
-		}
-		return outbox.Publish(ctx, tx, evs...)
-	}
-}
 
 // toEvent maps each fact to its event; a fact without one is a programming
 // error, reported rather than dropped so the change rolls back.

@@ -70,7 +70,7 @@ func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg
 		return nil, fmt.Errorf("inventory database: %w", err)
 	}
 	log = logging.ForModule(log, name)
-	svc := domain.NewService(store.New(db, publisher(bus.Outbox(db))), now, cfg.ReservationTTL)
+	svc := domain.NewService(store.New(db, events.Translate(bus.Outbox(db), toEvent)), now, cfg.ReservationTTL)
 	return &Module{
 		db: db, svc: svc, log: log,
 		sweeper: sweep.New(svc.ExpireDue, now, cfg.SweepInterval, log),

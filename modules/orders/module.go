@@ -61,16 +61,7 @@ func New(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, _ config.
 	}
 	log = logging.ForModule(log, Descriptor().Name)
 	outbox := bus.Outbox(db)
-	st := store.New(db, func(ctx context.Context, tx *gorm.DB, facts ...domain.Fact) error {
-		var err error
-		evs := make([]events.Event, len(facts))
-		for i, f := range facts {
-			if evs[i], err = toEvent(f); err != nil {
-				return err
-			}
-		}
-		return outbox.Publish(ctx, tx, evs...)
-	})
+	st := store.New(db, events.Translate(outbox, toEvent))
 	svc := domain.NewService(st, st.Transactor(db), cartPort{c}, stockPort{inv}, paymentsPort{pay}, time.Now, log)
 	if err := subscribeSaga(bus, db, st, svc); err != nil {
 		return nil, fmt.Errorf("orders: %w", err)

@@ -65,7 +65,7 @@ func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg
 	if wrap != nil {
 		gw = wrap(gw)
 	}
-	st := store.New(db, publisher(bus.Outbox(db)))
+	st := store.New(db, events.Translate(bus.Outbox(db), toEvent))
 	svc := domain.NewService(st, gw, cfg.Payments.GatewayTimeout, clock, log)
 	return &Module{db: db, svc: svc, log: log}, nil
 }

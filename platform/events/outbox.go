@@ -106,3 +106,23 @@ func contextFrom(ctx context.Context, meta map[string]string) context.Context {
 	}
 	return ctx
 }
+
+// Translate returns the publishing function of a module whose internals
+// speak of facts of type F rather than of its public events (internal
+// packages never import the module's public package): each fact becomes its
+// event through toEvent, and all are recorded in the caller's transaction.
+// A fact without an event fails the publish, so the change rolls back
+// instead of going unannounced.
+func Translate[F any](o *Outbox, toEvent func(F) (Event, error)) func(ctx context.Context, tx *gorm.DB, facts ...F) error {
+	return func(ctx context.Context, tx *gorm.DB, facts ...F) error {
+		evs := make([]Event, len(facts))
+		for i, f := range facts {
+			e, err := toEvent(f)
+			if err != nil {
+				return err
+			}
+			evs[i] = e
+		}
+		return o.Publish(ctx, tx, evs...)
+	}
+}
