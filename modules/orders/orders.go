@@ -3,19 +3,22 @@ package orders
 import (
 	"context"
 	"time"
+
+	"github.com/shopmonolith/shop/modules/orders/internal/domain"
 )
 
-// Order statuses. An order moves placed → stock_reserved → confirmed →
-// shipped, or ends rejected (not enough stock), failed (payment declined or
-// failed) or cancelled (by the customer or an admin, before shipping).
+// Order statuses (the domain's own values, so the two cannot drift apart).
+// An order moves placed → stock_reserved → confirmed → shipped, or ends
+// rejected (not enough stock), failed (payment declined or failed) or
+// cancelled (by the customer or an admin, before shipping).
 const (
-	StatusPlaced        = "placed"
-	StatusStockReserved = "stock_reserved"
-	StatusConfirmed     = "confirmed"
-	StatusShipped       = "shipped"
-	StatusRejected      = "rejected"
-	StatusFailed        = "failed"
-	StatusCancelled     = "cancelled"
+	StatusPlaced        = domain.StatusPlaced
+	StatusStockReserved = domain.StatusStockReserved
+	StatusConfirmed     = domain.StatusConfirmed
+	StatusShipped       = domain.StatusShipped
+	StatusRejected      = domain.StatusRejected
+	StatusFailed        = domain.StatusFailed
+	StatusCancelled     = domain.StatusCancelled
 )
 
 // API is the orders module as other modules and remote adapters see it.
@@ -107,22 +110,22 @@ type Item struct {
 	LineTotal Money  `json:"line_total"`
 }
 
-// Timeline steps.
+// Timeline steps (the domain's own values).
 const (
-	StepPlaced            = "placed"
-	StepStockReserved     = "stock_reserved"
-	StepStockRejected     = "stock_rejected"
-	StepPaymentAuthorized = "payment_authorized"
-	StepPaymentRejected   = "payment_rejected"
-	StepConfirmed         = "confirmed"
-	StepStockCommitted    = "stock_committed"
-	StepPaymentCaptured   = "payment_captured"
-	StepShipped           = "shipped"
-	StepCancelled         = "cancelled"
-	StepStockReleased     = "stock_released"
-	StepPaymentRefunded   = "payment_refunded"
-	StepFailed            = "failed"
-	StepRejected          = "rejected"
+	StepPlaced            = domain.StepPlaced
+	StepStockReserved     = domain.StepStockReserved
+	StepStockRejected     = domain.StepStockRejected
+	StepPaymentAuthorized = domain.StepPaymentAuthorized
+	StepPaymentRejected   = domain.StepPaymentRejected
+	StepConfirmed         = domain.StepConfirmed
+	StepStockCommitted    = domain.StepStockCommitted
+	StepPaymentCaptured   = domain.StepPaymentCaptured
+	StepShipped           = domain.StepShipped
+	StepCancelled         = domain.StepCancelled
+	StepStockReleased     = domain.StepStockReleased
+	StepPaymentRefunded   = domain.StepPaymentRefunded
+	StepFailed            = domain.StepFailed
+	StepRejected          = domain.StepRejected
 )
 
 // Step is one entry of an order's timeline.

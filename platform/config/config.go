@@ -228,11 +228,12 @@ func (c Config) Validate() error {
 	if c.Payments.GatewayTimeout <= 0 {
 		bad("SHOP_PAYMENTS_GATEWAY_TIMEOUT", "must be positive")
 	}
-	if c.Payments.GatewayTimeout >= c.Events.HandlerTimeout {
-		bad("SHOP_PAYMENTS_GATEWAY_TIMEOUT", "must be below SHOP_EVENTS_HANDLER_TIMEOUT (payments are called from event handlers)")
+	if 2*c.Payments.GatewayTimeout >= c.Events.HandlerTimeout {
+		// An authorization that times out is followed by a void: two calls.
+		bad("SHOP_PAYMENTS_GATEWAY_TIMEOUT", "must be below half of SHOP_EVENTS_HANDLER_TIMEOUT (payments are called from event handlers)")
 	}
-	if c.Mail.Timeout <= 0 {
-		bad("SHOP_SMTP_TIMEOUT", "must be positive")
+	if c.Mail.Timeout <= 0 || c.Mail.Timeout+2*time.Second >= c.Events.HandlerTimeout {
+		bad("SHOP_SMTP_TIMEOUT", "must be positive and at least 2s below SHOP_EVENTS_HANDLER_TIMEOUT (mail is sent from event handlers)")
 	}
 	if c.Mail.SMTPAddr != "" && !strings.Contains(c.Mail.SMTPAddr, ":") {
 		bad("SHOP_SMTP_ADDR", "must be host:port")
