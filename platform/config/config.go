@@ -50,6 +50,7 @@ type HTTP struct {
 	DrainDelay        time.Duration `env:"SHOP_HTTP_DRAIN_DELAY" envDefault:"0s" help:"how long /readyz fails before the listener closes on SIGTERM"`
 	ShutdownTimeout   time.Duration `env:"SHOP_HTTP_SHUTDOWN_TIMEOUT" envDefault:"20s" help:"how long in-flight requests may take to finish"`
 	CORSOrigins       []string      `env:"SHOP_HTTP_CORS_ORIGINS" envSeparator:"," help:"allowed CORS origins, comma separated; empty disables CORS"`
+	OpsAddr           string        `env:"SHOP_HTTP_OPS_ADDR" help:"listen address of /metrics (with /healthz and /readyz), apart from the public listener; empty serves /metrics on the public one"`
 }
 
 // DB configures PostgreSQL access.

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -34,6 +35,7 @@ type Server struct {
 	health  *health.State
 	metrics *metrics.Metrics
 	docs    *docs
+	opsAddr atomic.Value // string
 }
 
 // New builds the echo instance with the whole middleware chain. authn may be
@@ -91,13 +93,42 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 
 	e.GET("/healthz", echo.WrapHandler(http.HandlerFunc(h.Live)))
 	e.GET("/readyz", echo.WrapHandler(http.HandlerFunc(h.Ready)))
-	e.GET("/metrics", echo.WrapHandler(m.Handler()))
+	if cfg.HTTP.OpsAddr == "" {
+		e.GET("/metrics", echo.WrapHandler(m.Handler()))
+	}
 	s.Router("platform").GET(OpenAPIPath, s.serveOpenAPI).Doc(Op{
 		Summary:   "This document: the OpenAPI 3.1 description of the HTTP API",
 		Access:    AccessPublic,
 		Responses: []Response{{Status: http.StatusOK, Body: map[string]any{}}},
 	})
 	return s
+}
+
+// serveOps opens the operators' listener: metrics and health, for the
+// scraper and the load balancer, not for the internet. It stays up until
+// the public listener has drained, so readiness keeps answering (failing)
+// during the drain.
+func (s *Server) serveOps() (stop func(), err error) {
+	ln, err := net.Listen("tcp", s.cfg.OpsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", s.cfg.OpsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.HandleFunc("GET /healthz", s.health.Live)
+	mux.HandleFunc("GET /readyz", s.health.Ready)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, IdleTimeout: s.cfg.IdleTimeout}
+	s.opsAddr.Store(ln.Addr().String())
+	go func() { _ = srv.Serve(ln) }()
+	s.log.Info("ops server listening", slog.String("addr", ln.Addr().String()))
+	return func() { _ = srv.Close() }, nil
+}
+
+// OpsAddr is the bound address of the operators' listener once Run opened
+// it; empty when metrics are served on the public listener.
+func (s *Server) OpsAddr() string {
+	a, _ := s.opsAddr.Load().(string)
+	return a
 }
 
 // ListenFunc is told the bound address once the listener is open.
@@ -113,6 +144,13 @@ func (s *Server) Router(module string) *Router {
 // requests get the shutdown timeout to finish. ready, if not nil, receives the
 // bound address once the listener is open.
 func (s *Server) Run(ctx context.Context, ready ListenFunc) error {
+	if s.cfg.OpsAddr != "" {
+		stop, err := s.serveOps()
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)

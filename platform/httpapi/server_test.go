@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -640,5 +641,34 @@ func TestMetrics(t *testing.T) {
 	}
 	if strings.Contains(body, `route="/things/42"`) {
 		t.Error("route label holds the raw path, not the template")
+	}
+}
+
+// With an ops address, metrics leave the public listener for their own.
+func TestMetricsOnTheOpsListener(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, map[string]string{"SHOP_HTTP_ADDR": "127.0.0.1:0", "SHOP_HTTP_OPS_ADDR": "127.0.0.1:0"})
+	if rec := s.get(t, "/metrics"); rec.Code != http.StatusNotFound {
+		t.Errorf("public /metrics = %d, want 404", rec.Code)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	listening := make(chan struct{})
+	go func() { done <- s.srv.Run(ctx, func(net.Addr) { close(listening) }) }()
+	<-listening
+	for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
+		resp, err := http.Get("http://" + s.srv.OpsAddr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || (path == "/metrics" && !strings.Contains(string(body), "go_goroutines")) {
+			t.Errorf("ops %s = %d %.80s", path, resp.StatusCode, body)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
