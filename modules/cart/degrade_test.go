@@ -17,14 +17,19 @@ import (
 // fakePrices and fakeStock are the cart's consumer-side interfaces, one
 // function each.
 type fakePrices struct {
-	product func(ctx context.Context, id string) (domain.ProductInfo, error)
+	products func(ctx context.Context, ids []string) (map[string]domain.ProductInfo, error)
 }
 
 var _ domain.Prices = fakePrices{}
 
-func (f fakePrices) Product(ctx context.Context, id string) (domain.ProductInfo, error) {
-	return f.product(ctx, id)
+func (f fakePrices) Products(ctx context.Context, ids []string) (map[string]domain.ProductInfo, error) {
+	return f.products(ctx, ids)
 }
+
+// failingPrices is a catalog that cannot be reached.
+var failingPrices = fakePrices{products: func(context.Context, []string) (map[string]domain.ProductInfo, error) {
+	return nil, errDown
+}}
 
 type fakeStock struct {
 	available func(ctx context.Context, ids []string) (map[string]int, error)
@@ -78,8 +83,8 @@ func (p *deadlineProbe) wait(ctx context.Context) error {
 }
 
 func (p *deadlineProbe) prices() fakePrices {
-	return fakePrices{product: func(ctx context.Context, _ string) (domain.ProductInfo, error) {
-		return domain.ProductInfo{}, p.wait(ctx)
+	return fakePrices{products: func(ctx context.Context, _ []string) (map[string]domain.ProductInfo, error) {
+		return nil, p.wait(ctx)
 	}}
 }
 
@@ -141,9 +146,7 @@ func TestGracefulDegradation(t *testing.T) {
 		name string
 		api  cart.API
 	}{
-		{"failing catalog", with(fakePrices{product: func(context.Context, string) (domain.ProductInfo, error) {
-			return domain.ProductInfo{}, errDown
-		}}, table.stock(), 10*time.Second)},
+		{"failing catalog", with(failingPrices, table.stock(), 10*time.Second)},
 		{"slow catalog and inventory", with(probe.prices(), probe.stock(), deadline)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -176,8 +179,8 @@ func TestGracefulDegradation(t *testing.T) {
 	}
 	probe.mu.Lock()
 	defer probe.mu.Unlock()
-	if len(probe.given) != 3 { // two products and one stock call
-		t.Fatalf("the slow neighbours were called %d times, want 3", len(probe.given))
+	if len(probe.given) != 2 { // one catalog call for both lines and one stock call
+		t.Fatalf("the slow neighbours were called %d times, want 2", len(probe.given))
 	}
 	for _, g := range probe.given {
 		if g < 0 || g > deadline {
@@ -186,9 +189,7 @@ func TestGracefulDegradation(t *testing.T) {
 	}
 
 	// Adding needs a price: with the catalog down nothing is added.
-	down := with(fakePrices{product: func(context.Context, string) (domain.ProductInfo, error) {
-		return domain.ProductInfo{}, errDown
-	}}, table.stock(), 10*time.Second)
+	down := with(failingPrices, table.stock(), 10*time.Second)
 	if _, err := down.AddItem(ctx, tea, 1); !errs.Is(err, errs.KindUnavailable) {
 		t.Fatalf("AddItem with the catalog down: %v, want unavailable", err)
 	}

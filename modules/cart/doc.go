@@ -3,9 +3,9 @@
 // method works on the cart of the principal in ctx and takes no user id,
 // so nobody can reach another user's cart.
 //
-// The cart prices itself when it is read: it asks the catalog for each
-// line's product (boundedly concurrently) and the inventory for the
-// availability of all lines in one call, under one deadline
+// The cart prices itself when it is read: it asks the catalog for the
+// products of all lines in one call (catalog.API.Products) and, at the same
+// time, the inventory for their availability in one call, under one deadline
 // (SHOP_CART_CATALOG_TIMEOUT, 500ms by default). Fresh values are shown and
 // the ones that changed are stored as the line's last known values. When
 // the catalog or the inventory fails or misses the deadline, the cart

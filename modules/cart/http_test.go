@@ -12,7 +12,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/shopmonolith/shop/modules/cart"
-	"github.com/shopmonolith/shop/modules/cart/internal/domain"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/health"
@@ -158,7 +157,7 @@ func TestHTTP(t *testing.T) {
 
 	// With the catalog down the cart still answers 200, marked stale.
 	down, err := cart.NewWithNeighbours(context.Background(), s.dbs, discard, s.cfg,
-		fakePrices{product: func(context.Context, string) (domain.ProductInfo, error) { return domain.ProductInfo{}, errDown }},
+		failingPrices,
 		fakeStock{available: func(context.Context, []string) (map[string]int, error) { return nil, errDown }})
 	if err != nil {
 		t.Fatal(err)

@@ -30,6 +30,14 @@ func (a *api) Product(ctx context.Context, id string) (Product, error) {
 	return productResult(a.svc.Product(ctx, id))
 }
 
+func (a *api) Products(ctx context.Context, ids []string) ([]Product, error) {
+	ps, err := a.svc.Products(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return domain.Map(ps, toProductDTO), nil
+}
+
 func (a *api) ProductBySKU(ctx context.Context, sku string) (Product, error) {
 	return productResult(a.svc.ProductBySKU(ctx, sku))
 }

@@ -13,6 +13,9 @@ const (
 	DealFixed   = domain.DealFixed   // "fixed": Value is the amount off in minor units of Currency
 )
 
+// MaxProductIDs is the most ids one Products call takes.
+const MaxProductIDs = domain.MaxBatch
+
 // API is the catalog as other modules and remote adapters see it. Write
 // methods need the admin role in ctx: without a principal they return
 // KindUnauthenticated, for any other role KindForbidden. Inactive products
@@ -26,6 +29,11 @@ type API interface {
 	ListProducts(ctx context.Context, q ProductQuery) (ProductPage, error)
 	// Product returns KindNotFound for an unknown, malformed or hidden id.
 	Product(ctx context.Context, id string) (Product, error)
+	// Products returns the products among ids that Product would return,
+	// in the order of ids and each once: unknown, malformed and hidden ids
+	// are simply absent. KindInvalid names ids when there are none or more
+	// than MaxProductIDs.
+	Products(ctx context.Context, ids []string) ([]Product, error)
 	// ProductBySKU matches the SKU case-insensitively; KindNotFound.
 	ProductBySKU(ctx context.Context, sku string) (Product, error)
 	// CreateProduct returns KindInvalid naming the fields (an unknown

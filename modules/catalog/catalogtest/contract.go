@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +27,7 @@ func Contract(t *testing.T, api catalog.API) {
 	t.Run("validation", c.validation)
 	t.Run("conflicts", c.conflicts)
 	t.Run("not found", c.notFound)
+	t.Run("batch read", c.batchRead)
 	t.Run("listing and search", c.listing)
 	t.Run("category visibility", c.categoryVisibility)
 	t.Run("deal pricing", c.dealPricing)
@@ -407,5 +410,73 @@ func (c *contract) dealLifecycle(t *testing.T) {
 	}
 	if got := must(c.api.Product(anonymous(), p.ID))(t); got.Deal != nil || got.EffectivePrice.Amount != 1000 {
 		t.Fatalf("deactivated deal still applies: %+v", got)
+	}
+}
+
+// batchRead checks that Products answers for each id exactly what Product
+// answers, in the order asked, and leaves out what Product would not find.
+func (c *contract) batchRead(t *testing.T) {
+	cat, hiddenCat := c.newCategory(t), c.newCategory(t)
+	inCat := c.newProduct(t, cat.ID, 1000)
+	alone := c.newProduct(t, "", 500)
+	inactive := c.newProduct(t, "", 300)
+	inHiddenCat := c.newProduct(t, hiddenCat.ID, 200)
+	percent := c.newDeal(t, catalog.NewDeal{Kind: catalog.DealPercent, Value: 10, ProductID: alone.ID})
+	fixed := c.newDeal(t, catalog.NewDeal{Kind: catalog.DealFixed, Value: 150, Currency: "EUR", CategoryID: cat.ID})
+	if err := c.api.DeactivateProduct(admin(), inactive.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.api.DeactivateCategory(admin(), hiddenCat.ID); err != nil {
+		t.Fatal(err)
+	}
+	unknown := "0195a2b0-0000-7000-8000-00000000dead"
+	// Newest first, so that an answer in creation (id) order shows; the
+	// repeated id, in another spelling, is answered once.
+	ids := []string{inHiddenCat.ID, alone.ID, unknown, "not-a-uuid", inactive.ID, inCat.ID, strings.ToUpper(alone.ID)}
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		want []string
+	}{
+		{"anonymous", anonymous(), []string{alone.ID, inCat.ID}},
+		{"customer", customer(), []string{alone.ID, inCat.ID}},
+		{"admin sees hidden products as Product does", admin(), []string{inHiddenCat.ID, alone.ID, inactive.ID, inCat.ID}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := must(c.api.Products(tc.ctx, ids))(t)
+			var gotIDs []string
+			for _, p := range got {
+				gotIDs = append(gotIDs, p.ID)
+			}
+			if fmt.Sprint(gotIDs) != fmt.Sprint(tc.want) {
+				t.Fatalf("Products = %v, want %v", gotIDs, tc.want)
+			}
+			for _, p := range got {
+				if one := must(c.api.Product(tc.ctx, p.ID))(t); !reflect.DeepEqual(p, one) {
+					t.Errorf("Products gave %+v, Product gives %+v", p, one)
+				}
+			}
+		})
+	}
+	got := must(c.api.Products(anonymous(), []string{alone.ID, inCat.ID}))(t)
+	if len(got) != 2 || got[0].EffectivePrice.Amount != 450 || got[0].Deal == nil || got[0].Deal.ID != percent.ID ||
+		got[1].EffectivePrice.Amount != 850 || got[1].Deal == nil || got[1].Deal.ID != fixed.ID {
+		t.Fatalf("batch prices = %+v, want 450 (product deal) and 850 (category deal)", got)
+	}
+
+	if got := must(c.api.Products(anonymous(), []string{unknown, "not-a-uuid"}))(t); len(got) != 0 {
+		t.Fatalf("Products of ids that name nothing = %+v, want none", got)
+	}
+	full := make([]string, catalog.MaxProductIDs)
+	for i := range full {
+		full[i] = unknown
+	}
+	full[len(full)-1] = inCat.ID
+	if got := must(c.api.Products(anonymous(), full))(t); len(got) != 1 || got[0].ID != inCat.ID {
+		t.Fatalf("Products of %d ids = %+v, want just %s", len(full), got, inCat.ID)
+	}
+	for _, bad := range [][]string{nil, {}, append(full, inCat.ID)} {
+		_, err := c.api.Products(anonymous(), bad)
+		wantField(t, err, "ids")
 	}
 }

@@ -147,14 +147,23 @@ func TestRefreshed(t *testing.T) {
 	t.Parallel()
 	a := product(1000, "EUR")
 	down := errors.New("connection refused")
-	gone := errs.E(errs.KindNotFound, "product not found")
+	other := product(700, "EUR")
+	// of is the catalog's answer: the products it shows, by id.
+	of := func(ps ...ProductInfo) map[string]ProductInfo {
+		m := map[string]ProductInfo{}
+		for _, p := range ps {
+			m[p.ID] = p
+		}
+		return m
+	}
 	renamed := a
 	renamed.Name, renamed.PriceMinor = "Renamed", 900
 	inUSD := a
 	inUSD.Currency = "USD"
 	cases := []struct {
 		name                          string
-		answer                        productAnswer
+		catalog                       map[string]ProductInfo
+		catalogErr                    error
 		stock                         map[string]int
 		stockErr                      error
 		wantName                      string
@@ -162,21 +171,23 @@ func TestRefreshed(t *testing.T) {
 		wantAvail                     int
 		wantStale, wantGone, wantKept bool // kept: nothing to remember
 	}{
-		{name: "fresh", answer: productAnswer{info: renamed}, stock: map[string]int{a.ID: 4},
+		{name: "fresh", catalog: of(renamed), stock: map[string]int{a.ID: 4},
 			wantName: "Renamed", wantPrice: 900, wantAvail: 4},
-		{name: "unchanged", answer: productAnswer{info: a}, stock: map[string]int{a.ID: 3},
+		{name: "unchanged", catalog: of(a), stock: map[string]int{a.ID: 3},
 			wantName: a.Name, wantPrice: 1000, wantAvail: 3, wantKept: true},
-		{name: "unstocked product has none", answer: productAnswer{info: a}, stock: map[string]int{},
+		{name: "unstocked product has none", catalog: of(a), stock: map[string]int{},
 			wantName: a.Name, wantPrice: 1000, wantAvail: 0},
-		{name: "negative stock reads as none", answer: productAnswer{info: a}, stock: map[string]int{a.ID: -2},
+		{name: "negative stock reads as none", catalog: of(a), stock: map[string]int{a.ID: -2},
 			wantName: a.Name, wantPrice: 1000, wantAvail: 0},
-		{name: "catalog down", answer: productAnswer{err: down}, stock: map[string]int{a.ID: 3},
+		{name: "catalog down", catalogErr: down, stock: map[string]int{a.ID: 3},
 			wantName: a.Name, wantPrice: 1000, wantAvail: 3, wantStale: true, wantKept: true},
-		{name: "inventory down", answer: productAnswer{info: renamed}, stockErr: down,
+		{name: "inventory down", catalog: of(renamed), stockErr: down,
 			wantName: "Renamed", wantPrice: 900, wantAvail: 3, wantStale: true},
-		{name: "product gone", answer: productAnswer{err: gone}, stock: map[string]int{a.ID: 3},
+		{name: "product gone", catalog: of(), stock: map[string]int{a.ID: 3},
 			wantName: a.Name, wantPrice: 1000, wantAvail: 3, wantGone: true, wantKept: true},
-		{name: "now in another currency", answer: productAnswer{info: inUSD}, stock: map[string]int{a.ID: 3},
+		{name: "only another product answered", catalog: of(other), stock: map[string]int{a.ID: 3},
+			wantName: a.Name, wantPrice: 1000, wantAvail: 3, wantGone: true, wantKept: true},
+		{name: "now in another currency", catalog: of(inUSD), stock: map[string]int{a.ID: 3},
 			wantName: a.Name, wantPrice: 1000, wantAvail: 3, wantGone: true},
 	}
 	for _, tc := range cases {
@@ -185,7 +196,7 @@ func TestRefreshed(t *testing.T) {
 			c := cartWith(t, a)
 			c.lines[0].available = 3
 			now := t0.Add(time.Hour)
-			out, changed := c.refreshed(answers{products: []productAnswer{tc.answer}, stock: tc.stock, stockErr: tc.stockErr}, now)
+			out, changed := c.refreshed(answers{products: tc.catalog, productsErr: tc.catalogErr, stock: tc.stock, stockErr: tc.stockErr}, now)
 			l := out.lines[0]
 			if l.name != tc.wantName || l.price.amount != tc.wantPrice || l.available != tc.wantAvail {
 				t.Errorf("line %q %d avail %d, want %q %d avail %d", l.name, l.price.amount, l.available, tc.wantName, tc.wantPrice, tc.wantAvail)

@@ -14,10 +14,11 @@ type ProductInfo struct {
 
 // Prices is the cart's view of the catalog.
 type Prices interface {
-	// Product returns a product a customer can buy now: KindNotFound when it
-	// is unknown or hidden. Any other error means the catalog could not
+	// Products returns, by id, the products among ids (at most MaxLines
+	// ids in one call) that a customer can buy now; a product missing from
+	// the map is unknown or hidden. An error means the catalog could not
 	// answer.
-	Product(ctx context.Context, id string) (ProductInfo, error)
+	Products(ctx context.Context, ids []string) (map[string]ProductInfo, error)
 }
 
 // Stock is the cart's view of the inventory.

@@ -5,58 +5,33 @@ import (
 	"errors"
 	"sync"
 	"time"
-
-	"github.com/shopmonolith/shop/platform/errs"
 )
 
-// maxConcurrentLookups bounds the catalog calls one cart read makes at
-// once: enough to price a full cart in a few round trips of a remote
-// catalog, few enough that one reader cannot flood it.
-const maxConcurrentLookups = 8
-
-// productAnswer is the catalog's answer about one line.
-type productAnswer struct {
-	info ProductInfo
-	err  error
-}
-
-// answers is what the neighbours said about a cart's lines, in line order.
+// answers is what the neighbours said about a cart's lines.
 type answers struct {
-	products []productAnswer
-	stock    map[string]int
-	stockErr error
+	products    map[string]ProductInfo // by id; a product missing is not for sale
+	productsErr error
+	stock       map[string]int
+	stockErr    error
 }
 
-// lookup asks the catalog about every product (boundedly concurrently) and
-// the inventory about all of them at once, and gives up on whatever has not
-// answered when the deadline passes.
+// lookup asks the catalog about all products in one call and the
+// inventory about all of them in another, both at once, and gives up on
+// whichever has not answered when the deadline passes. One call per
+// neighbour keeps a read one round trip long however full the cart is.
 func (s *Service) lookup(ctx context.Context, ids []string) answers {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel() // calls still running after the deadline are told to stop
-	out := answers{products: make([]productAnswer, len(ids))}
-	sem := make(chan struct{}, maxConcurrentLookups)
+	var out answers
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		out.stock, out.stockErr = ask(ctx, func(ctx context.Context) (map[string]int, error) {
 			return s.stock.Available(ctx, ids)
 		})
 	})
-	for i, id := range ids {
-		wg.Go(func() {
-			select {
-			case sem <- struct{}{}:
-				defer func() { <-sem }()
-			case <-ctx.Done():
-			}
-			if err := ctx.Err(); err != nil { // a slot freed by the deadline is not a turn
-				out.products[i].err = err
-				return
-			}
-			out.products[i].info, out.products[i].err = ask(ctx, func(ctx context.Context) (ProductInfo, error) {
-				return s.prices.Product(ctx, id)
-			})
-		})
-	}
+	out.products, out.productsErr = ask(ctx, func(ctx context.Context) (map[string]ProductInfo, error) {
+		return s.prices.Products(ctx, ids)
+	})
 	wg.Wait() // bounded by the deadline: ask returns when ctx ends
 	return out
 }
@@ -97,14 +72,14 @@ func (c Cart) refreshed(a answers, now time.Time) (Cart, []Line) {
 	var changed []Line
 	for i, old := range c.lines {
 		l := old
-		switch p := a.products[i]; {
-		case p.err == nil:
-			l.sku, l.name = p.info.SKU, p.info.Name
-			l.price = Money{amount: p.info.PriceMinor, currency: p.info.Currency}
-		case errs.Is(p.err, errs.KindNotFound):
-			l.unavailable = true
-		default:
+		switch p, found := a.products[old.productID]; {
+		case a.productsErr != nil:
 			l.stale = true
+		case found:
+			l.sku, l.name = p.SKU, p.Name
+			l.price = Money{amount: p.PriceMinor, currency: p.Currency}
+		default:
+			l.unavailable = true
 		}
 		if a.stockErr == nil {
 			l.available = max(0, a.stock[l.productID]) // the store refuses negatives
@@ -126,15 +101,5 @@ func (c Cart) refreshed(a answers, now time.Time) (Cart, []Line) {
 
 // failures joins what kept the answers from being complete, for the log.
 func (a answers) failures() error {
-	var failed []error
-	for _, p := range a.products {
-		if p.err != nil && !errs.Is(p.err, errs.KindNotFound) {
-			failed = append(failed, p.err)
-			break // one catalog error tells the story; all lines are stale alike
-		}
-	}
-	if a.stockErr != nil {
-		failed = append(failed, a.stockErr)
-	}
-	return errors.Join(failed...)
+	return errors.Join(a.productsErr, a.stockErr)
 }

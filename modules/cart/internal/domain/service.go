@@ -91,16 +91,19 @@ func (s *Service) AddItem(ctx context.Context, productID string, quantity int) (
 func (s *Service) product(ctx context.Context, id string) (ProductInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	p, err := ask(ctx, func(ctx context.Context) (ProductInfo, error) { return s.prices.Product(ctx, id) })
+	found, err := ask(ctx, func(ctx context.Context) (map[string]ProductInfo, error) {
+		return s.prices.Products(ctx, []string{id})
+	})
+	p, ok := found[id]
 	switch {
-	case errs.Is(err, errs.KindNotFound):
-		return ProductInfo{}, unknownProduct()
 	case err != nil:
 		// A product the cart cannot price now cannot be added; the customer
 		// may retry. The HTTP edge logs only internal errors, so the cause
 		// is logged here.
 		s.log.WarnContext(ctx, "catalog did not price a product for the cart", slog.String("product_id", id), slog.Any("error", err))
 		return ProductInfo{}, errs.Wrap(errs.KindUnavailable, err, "the catalog cannot price the product right now; try again")
+	case !ok:
+		return ProductInfo{}, unknownProduct()
 	case p.ID != id:
 		return ProductInfo{}, errs.Internal(fmt.Errorf("asked the catalog for %s, got %q", id, p.ID), "price the product")
 	}

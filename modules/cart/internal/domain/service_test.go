@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -77,13 +78,13 @@ func (r *memRepo) Clear(_ context.Context, userID string) error {
 
 // fakePrices and fakeStock are the neighbours, one function each.
 type fakePrices struct {
-	product func(ctx context.Context, id string) (ProductInfo, error)
+	products func(ctx context.Context, ids []string) (map[string]ProductInfo, error)
 }
 
 var _ Prices = fakePrices{}
 
-func (f fakePrices) Product(ctx context.Context, id string) (ProductInfo, error) {
-	return f.product(ctx, id)
+func (f fakePrices) Products(ctx context.Context, ids []string) (map[string]ProductInfo, error) {
+	return f.products(ctx, ids)
 }
 
 type fakeStock struct {
@@ -102,11 +103,14 @@ func catalogOf(ps ...ProductInfo) fakePrices {
 	for _, p := range ps {
 		byID[p.ID] = p
 	}
-	return fakePrices{product: func(_ context.Context, id string) (ProductInfo, error) {
-		if p, ok := byID[id]; ok {
-			return p, nil
+	return fakePrices{products: func(_ context.Context, ids []string) (map[string]ProductInfo, error) {
+		out := map[string]ProductInfo{}
+		for _, id := range ids {
+			if p, ok := byID[id]; ok {
+				out[id] = p
+			}
 		}
-		return ProductInfo{}, errs.E(errs.KindNotFound, "product not found")
+		return out, nil
 	}}
 }
 
@@ -165,7 +169,7 @@ func TestAddItemNeedsTheCatalog(t *testing.T) {
 		name     string
 		id       string
 		quantity int
-		prices   func(ctx context.Context, id string) (ProductInfo, error)
+		prices   func(ctx context.Context, ids []string) (map[string]ProductInfo, error)
 		kind     errs.Kind
 		field    string
 		asks     bool // whether the catalog must be asked at all
@@ -173,26 +177,38 @@ func TestAddItemNeedsTheCatalog(t *testing.T) {
 		{name: "malformed id", id: "nope", quantity: 1, kind: errs.KindNotFound, field: "product_id"},
 		{name: "bad quantity", id: p.ID, quantity: 0, kind: errs.KindInvalid, field: "quantity"},
 		{name: "unknown product", id: p.ID, quantity: 1, asks: true, kind: errs.KindNotFound, field: "product_id",
-			prices: func(context.Context, string) (ProductInfo, error) {
-				return ProductInfo{}, errs.E(errs.KindNotFound, "gone")
+			prices: func(context.Context, []string) (map[string]ProductInfo, error) {
+				return map[string]ProductInfo{}, nil
+			}},
+		{name: "catalog answering about another product", id: p.ID, quantity: 1, asks: true, kind: errs.KindInternal,
+			prices: func(context.Context, []string) (map[string]ProductInfo, error) {
+				return map[string]ProductInfo{p.ID: product(500, "EUR")}, nil
 			}},
 		{name: "catalog failing", id: p.ID, quantity: 1, asks: true, kind: errs.KindUnavailable,
-			prices: func(context.Context, string) (ProductInfo, error) {
-				return ProductInfo{}, errors.New("connection refused")
+			prices: func(context.Context, []string) (map[string]ProductInfo, error) {
+				return nil, errors.New("connection refused")
 			}},
 		{name: "catalog slow", id: p.ID, quantity: 1, asks: true, kind: errs.KindUnavailable,
-			prices: func(ctx context.Context, _ string) (ProductInfo, error) { return blockedUntilDone[ProductInfo](ctx) }},
+			prices: func(ctx context.Context, _ []string) (map[string]ProductInfo, error) {
+				return blockedUntilDone[map[string]ProductInfo](ctx)
+			}},
 		// A catalog that ignores its deadline is given up on all the same.
 		{name: "catalog stuck", id: p.ID, quantity: 1, asks: true, kind: errs.KindUnavailable,
-			prices: func(context.Context, string) (ProductInfo, error) { <-release; return p, nil }},
+			prices: func(context.Context, []string) (map[string]ProductInfo, error) {
+				<-release
+				return map[string]ProductInfo{p.ID: p}, nil
+			}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var n atomic.Int32
-			prices := fakePrices{product: func(ctx context.Context, id string) (ProductInfo, error) {
+			prices := fakePrices{products: func(ctx context.Context, ids []string) (map[string]ProductInfo, error) {
 				n.Add(1)
-				return tc.prices(ctx, id)
+				if len(ids) != 1 || ids[0] != tc.id {
+					t.Errorf("catalog asked for %v, want just %s", ids, tc.id)
+				}
+				return tc.prices(ctx, ids)
 			}}
 			repo := newMemRepo()
 			ctx, _ := customerCtx()
@@ -210,34 +226,42 @@ func TestAddItemNeedsTheCatalog(t *testing.T) {
 	}
 }
 
-func TestReadBoundsCatalogCalls(t *testing.T) {
+// TestReadAsksTheCatalogOnce: a full cart is priced by one catalog call
+// for all its lines, and when that call misses the deadline every line
+// keeps its last known price, stale.
+func TestReadAsksTheCatalogOnce(t *testing.T) {
 	t.Parallel()
 	ps := make([]ProductInfo, MaxLines)
+	want := make([]string, MaxLines)
 	for i := range ps {
 		ps[i] = product(10, "EUR")
+		want[i] = ps[i].ID
 	}
 	repo := newMemRepo()
 	ctx, user := customerCtx()
 	repo.carts[user] = cartWith(t, ps...)
-	var started atomic.Int32
-	slow := fakePrices{product: func(ctx context.Context, _ string) (ProductInfo, error) {
-		started.Add(1)
-		return blockedUntilDone[ProductInfo](ctx)
+	var mu sync.Mutex
+	var asked [][]string
+	slow := fakePrices{products: func(ctx context.Context, ids []string) (map[string]ProductInfo, error) {
+		mu.Lock()
+		asked = append(asked, slices.Clone(ids))
+		mu.Unlock()
+		return blockedUntilDone[map[string]ProductInfo](ctx)
 	}}
-	c, err := newTestService(repo, slow, stockOf(nil), 300*time.Millisecond).Cart(ctx)
+	c, err := newTestService(repo, slow, stockOf(nil), 50*time.Millisecond).Cart(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Every call blocks until the deadline, so the calls that started are
-	// exactly those that got a slot; the others gave up waiting.
-	if n := started.Load(); n != maxConcurrentLookups {
-		t.Errorf("%d catalog calls started, want at most %d at once", n, maxConcurrentLookups)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) != 1 || !slices.Equal(asked[0], want) {
+		t.Errorf("catalog asked %d times (%v), want once for every line in line order", len(asked), asked)
 	}
 	if !c.Stale() || len(c.Lines()) != MaxLines {
 		t.Fatalf("cart stale %v with %d lines, want stale with %d", c.Stale(), len(c.Lines()), MaxLines)
 	}
 	for _, l := range c.Lines() {
-		if !l.Stale() || l.UnitPrice().Amount() != 10 {
+		if !l.Stale() || l.Unavailable() || l.UnitPrice().Amount() != 10 {
 			t.Fatalf("line %+v, want stale at its last known price", l)
 		}
 	}
@@ -255,13 +279,13 @@ func TestReadGivesUpOnStuckNeighbours(t *testing.T) {
 	repo.carts[user] = c
 	release := make(chan struct{})
 	var returned atomic.Bool
-	stuck := fakePrices{product: func(context.Context, string) (ProductInfo, error) {
+	stuck := fakePrices{products: func(context.Context, []string) (map[string]ProductInfo, error) {
 		defer returned.Store(true)
 		select {
 		case <-release:
 		case <-time.After(time.Minute): // a bound for a broken test, not a pace
 		}
-		return p, nil
+		return map[string]ProductInfo{p.ID: p}, nil
 	}}
 	stuckStock := fakeStock{available: func(context.Context, []string) (map[string]int, error) {
 		<-release

@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -121,6 +122,49 @@ func (s *Service) Product(ctx context.Context, id string) (PricedProduct, error)
 		return PricedProduct{}, err
 	}
 	return s.priceOne(ctx, p)
+}
+
+// MaxBatch is the most ids one Products call takes: a page's worth, so
+// that one call stays one cheap query.
+const MaxBatch = 100
+
+// Products returns the products among ids that Product would return, in the
+// order of ids, each once (at its first mention) and priced with one deals
+// query for all. Unknown, malformed and hidden ids are simply absent: a
+// batch answers for the ids it can, so one stale id does not sink the
+// others. KindInvalid names ids when there are none or more than MaxBatch.
+func (s *Service) Products(ctx context.Context, ids []string) ([]PricedProduct, error) {
+	if len(ids) == 0 || len(ids) > MaxBatch {
+		var f errs.Fields
+		f.Add("ids", "range", fmt.Sprintf("must name 1 to %d products", MaxBatch))
+		return nil, f.Err()
+	}
+	wanted := make([]string, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if id, err := ParseID(id, "product"); err == nil && !seen[id] {
+			seen[id] = true
+			wanted = append(wanted, id)
+		}
+	}
+	if len(wanted) == 0 {
+		return []PricedProduct{}, nil
+	}
+	found, err := s.repo.Products(ctx, wanted, isAdmin(ctx))
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]Product, len(found))
+	for _, p := range found {
+		byID[p.ID()] = p
+	}
+	ordered := make([]Product, 0, len(found))
+	for _, id := range wanted {
+		if p, ok := byID[id]; ok {
+			ordered = append(ordered, p)
+		}
+	}
+	return s.price(ctx, ordered)
 }
 
 // ProductBySKU finds a visible product by SKU, in any case; KindNotFound.

@@ -35,6 +35,10 @@ type Repository interface {
 	// Product finds by id; hidden products (inactive, or in an inactive
 	// category) are KindNotFound unless includeInactive.
 	Product(ctx context.Context, id string, includeInactive bool) (Product, error)
+	// Products finds the products of ids (canonical, distinct) in one
+	// query, in no particular order; unknown and (unless includeInactive)
+	// hidden ones are left out.
+	Products(ctx context.Context, ids []string, includeInactive bool) ([]Product, error)
 	// ProductBySKU is Product by normalised SKU.
 	ProductBySKU(ctx context.Context, sku string, includeInactive bool) (Product, error)
 	ListProducts(ctx context.Context, f ProductFilter) ([]Product, error)

@@ -172,6 +172,31 @@ func (s *Store) productWhere(ctx context.Context, cond string, arg any, includeI
 	return toProduct(row), nil
 }
 
+// Products implements domain.Repository: one query for the whole batch, on
+// the pgx pool like productWhere, since it is on the path of every cart read.
+func (s *Store) Products(ctx context.Context, ids []string, includeInactive bool) ([]domain.Product, error) {
+	if len(ids) == 0 {
+		return nil, nil // "IN ()" is not SQL
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + productColumns + " FROM products WHERE products.id IN (")
+	// An IN list, not = ANY($1), for the reason given in CurrentDeals.
+	args := placeholders(&b, make([]any, 0, len(ids)), ids)
+	b.WriteString(")")
+	if !includeInactive {
+		b.WriteString(" AND " + visible)
+	}
+	rows, err := s.db.Pool.Query(ctx, b.String(), args...)
+	if err != nil {
+		return nil, readError(err, "products")
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[productRow])
+	if err != nil {
+		return nil, readError(err, "products")
+	}
+	return domain.Map(found, toProduct), nil
+}
+
 // ListProducts implements domain.Repository with keyset pagination on id.
 func (s *Store) ListProducts(ctx context.Context, f domain.ProductFilter) ([]domain.Product, error) {
 	q := s.db.Gorm.WithContext(ctx).Model(&productRow{})

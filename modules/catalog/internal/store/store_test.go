@@ -298,3 +298,59 @@ func TestCurrentDealsOneQueryForPage(t *testing.T) {
 		t.Fatalf("current deals = %v, want [product category]", names)
 	}
 }
+
+func TestProductsBatch(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	tea, coffee := createCategory(t, s, "tea"), createCategory(t, s, "coffee")
+	sencha := createProduct(t, s, domain.ProductSpec{SKU: "T1", Name: "Sencha", CategoryID: tea.ID()})
+	loose := createProduct(t, s, domain.ProductSpec{SKU: "L1", Name: "Loose"})
+	espresso := createProduct(t, s, domain.ProductSpec{SKU: "C1", Name: "Espresso", CategoryID: coffee.ID()})
+	old := createProduct(t, s, domain.ProductSpec{SKU: "T2", Name: "Old tea", CategoryID: tea.ID()})
+	createProduct(t, s, domain.ProductSpec{SKU: "N1", Name: "Not asked"})
+	off := false
+	if _, err := s.UpdateProduct(ctx, old.ID(), func(p *domain.Product) ([]any, error) {
+		return nil, p.Apply(domain.ProductChanges{Active: &off}, now)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateCategory(ctx, coffee.ID(), func(c *domain.Category) error {
+		return c.Apply(domain.CategoryChanges{Active: &off}, now)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{old.ID(), espresso.ID(), uuid.Must(uuid.NewV7()).String(), loose.ID(), sencha.ID()}
+	for _, tc := range []struct {
+		includeInactive bool
+		want            []string
+	}{
+		{false, []string{sencha.ID(), loose.ID()}},
+		{true, []string{sencha.ID(), loose.ID(), espresso.ID(), old.ID()}},
+	} {
+		ps, err := s.Products(ctx, ids, tc.includeInactive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]domain.Product{}
+		for _, p := range ps {
+			got[p.ID()] = p
+		}
+		if len(ps) != len(tc.want) || len(got) != len(tc.want) {
+			t.Fatalf("include inactive %v: %d products, want %d", tc.includeInactive, len(ps), len(tc.want))
+		}
+		for _, id := range tc.want {
+			if _, ok := got[id]; !ok {
+				t.Errorf("include inactive %v: %s missing", tc.includeInactive, id)
+			}
+		}
+	}
+	ps, err := s.Products(ctx, []string{sencha.ID()}, false)
+	if err != nil || len(ps) != 1 || ps[0].SKU() != "T1" || ps[0].Name() != "Sencha" ||
+		ps[0].Price() != sencha.Price() || ps[0].CategoryID() != tea.ID() || !ps[0].CreatedAt().Equal(sencha.CreatedAt()) {
+		t.Errorf("read back %+v, %v; want %+v", ps, err, sencha)
+	}
+	if ps, err := s.Products(ctx, nil, false); err != nil || len(ps) != 0 {
+		t.Errorf("no ids gave %+v, %v; want nothing", ps, err)
+	}
+}
