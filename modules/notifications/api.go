@@ -35,6 +35,6 @@ func toMessageDTO(m domain.Message) Message {
 	return Message{
 		ID: m.ID(), EventID: m.EventID(), RecipientUserID: m.RecipientUserID(), RecipientEmail: m.RecipientEmail(),
 		Kind: m.Kind(), Subject: m.Subject(), Body: m.Body(), CreatedAt: m.CreatedAt(),
-		Status: m.Status(), SentAt: m.SentAt(),
+		Status: m.Status(), SentAt: m.SentAt(), Failure: m.Failure(),
 	}
 }

@@ -18,10 +18,20 @@
 // server offers it, PLAIN authentication only when SHOP_SMTP_USERNAME is set
 // (and net/smtp sends the password only over TLS or to localhost).
 //
-// A failed delivery fails the handler: its transaction rolls back, so no
-// message row remains, and the event pipeline retries with backoff and
-// dead-letters the event after its last attempt, where operators see it and
-// replay it.
+// A delivery the server refuses for good, with a permanent (5xx) reply to
+// the message's recipient or to its data (550 mailbox unavailable, 553 bad
+// address, 554 content refused), can never succeed: the message stays in
+// the mailbox with status "failed" and the server's reply as its failure,
+// and the handler succeeds, so the event is neither retried nor
+// dead-lettered and the server is asked once. Any other failed delivery
+// fails the handler: a transient (4xx) reply, a network error or a timeout,
+// and also a 5xx reply earlier in the session (greeting, HELO, STARTTLS,
+// AUTH, MAIL FROM), which is about the shop's mail settings rather than the
+// message, so that a misconfigured shop dead-letters its messages for replay
+// instead of failing them for good. The handler's transaction then rolls
+// back, so no message row remains, and the event pipeline retries with
+// backoff and dead-letters the event after its last attempt, where
+// operators see it and replay it.
 //
 // SMTP delivery is at-least-once. A process that dies after the server
 // accepted a message and before the transaction committed, a commit that

@@ -1,23 +1,29 @@
 package notifications_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/identity/identitytest"
 	"github.com/shopmonolith/shop/modules/notifications"
+	"github.com/shopmonolith/shop/modules/notifications/internal/smtptest"
 	"github.com/shopmonolith/shop/modules/notifications/notificationstest"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/config"
@@ -115,10 +121,13 @@ func (s *shop) inboxRow(t *testing.T, eventType, key string) (status string, att
 	return status, attempts
 }
 
-func (s *shop) signUp(t *testing.T) identity.User {
+func (s *shop) signUp(t *testing.T) identity.User { return s.signUpAs(t, "note") }
+
+// signUpAs registers a new user whose address starts with prefix.
+func (s *shop) signUpAs(t *testing.T, prefix string) identity.User {
 	t.Helper()
 	u, err := s.id.API().Register(context.Background(), identity.RegisterInput{
-		Email: identitytest.Email("note"), Password: password, Name: "Ada Lovelace",
+		Email: identitytest.Email(prefix), Password: password, Name: "Ada Lovelace",
 	})
 	if err != nil {
 		t.Fatalf("Register: %v", err)
@@ -139,12 +148,26 @@ func (s *shop) mailboxOf(t *testing.T, userID string) []notifications.Message {
 	return page.Items
 }
 
+// TestContract runs the suite on a shop that keeps its messages, and on
+// one that sends them to an SMTP server refusing every "bounce-" address
+// for good.
 func TestContract(t *testing.T) {
 	t.Parallel()
-	s := newShop(t)
-	notificationstest.Contract(t, s.notes.API(), s.signUp)
-	// The suite must hold on a database it has already written to.
-	t.Run("again", func(t *testing.T) { notificationstest.Contract(t, s.notes.API(), s.signUp) })
+	t.Run("mailbox only", func(t *testing.T) {
+		t.Parallel()
+		s := newShop(t)
+		notificationstest.Contract(t, s.notes.API(), s.signUp, nil)
+		// The suite must hold on a database it has already written to.
+		t.Run("again", func(t *testing.T) { notificationstest.Contract(t, s.notes.API(), s.signUp, nil) })
+	})
+	t.Run("smtp", func(t *testing.T) {
+		t.Parallel()
+		srv := smtptest.Start(t, smtptest.Options{RejectRecipient: rejectBounces})
+		s := newShop(t, withSMTP(srv))
+		bounce := func(t *testing.T) identity.User { return s.signUpAs(t, "bounce") }
+		notificationstest.Contract(t, s.notes.API(), s.signUp, bounce)
+		t.Run("again", func(t *testing.T) { notificationstest.Contract(t, s.notes.API(), s.signUp, bounce) })
+	})
 }
 
 func TestModule(t *testing.T) {
@@ -225,51 +248,24 @@ func TestFailedRegistrationSendsNothing(t *testing.T) {
 func TestHTTPMailbox(t *testing.T) {
 	t.Parallel()
 	s := newShop(t)
-	ctx := context.Background()
-	root := identitytest.Email("root")
-	if _, err := s.id.API().EnsureAdmin(ctx, root, password); err != nil {
-		t.Fatal(err)
-	}
-	adm, err := s.id.API().Login(ctx, identity.LoginInput{Email: root, Password: password})
-	if err != nil {
-		t.Fatal(err)
-	}
+	api := s.serveHTTP(t)
 	cust := s.signUp(t)
-	custSess, err := s.id.API().Login(ctx, identity.LoginInput{Email: cust.Email, Password: password})
+	custSess, err := s.id.API().Login(context.Background(), identity.LoginInput{Email: cust.Email, Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}
 	eventstest.Eventually(t, 10*time.Second, "the welcome message", func() bool { return len(s.mailboxOf(t, cust.ID)) > 0 })
 
-	srv := httpapi.New(s.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), s.id.Authenticator())
-	s.notes.Routes(srv.Router("notifications"))
-	ts := httptest.NewServer(srv.Echo)
-	t.Cleanup(ts.Close)
-	get := func(path, token string) (int, map[string]any) {
-		req, _ := http.NewRequest("GET", ts.URL+path, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := ts.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var body map[string]any
-		raw, _ := io.ReadAll(res.Body)
-		_ = json.Unmarshal(raw, &body)
-		return res.StatusCode, body
-	}
 	path := "/api/notifications/mailbox?recipient=" + cust.ID + "&limit=10"
 	for _, tc := range []struct {
 		token string
 		want  int
 	}{{"", 401}, {custSess.Token, 403}} {
-		if code, body := get(path, tc.token); code != tc.want {
+		if code, body := api.get(path, tc.token); code != tc.want {
 			t.Errorf("token %q: status %d, want %d (%v)", tc.token, code, tc.want, body)
 		}
 	}
-	code, body := get(path, adm.Token)
+	code, body := api.get(path, api.admin)
 	items, _ := body["items"].([]any)
 	if _, hasCursor := body["next_cursor"]; code != 200 || len(items) != 1 || !hasCursor {
 		t.Fatalf("admin: %d %v, want one item and next_cursor", code, body)
@@ -280,15 +276,111 @@ func TestHTTPMailbox(t *testing.T) {
 			t.Errorf("item lacks %s: %v", k, item)
 		}
 	}
-	if sentAt, ok := item["sent_at"]; !ok || sentAt != nil || item["status"] != notifications.StatusKept {
-		t.Errorf("kept message: status %v sent_at %v, want kept and null", item["status"], sentAt)
+	sentAt, hasSentAt := item["sent_at"]
+	failure, hasFailure := item["failure"]
+	if !hasSentAt || sentAt != nil || !hasFailure || failure != nil || item["status"] != notifications.StatusKept {
+		t.Errorf("kept message: status %v sent_at %v failure %v, want kept and both null", item["status"], sentAt, failure)
 	}
-	if code, one := get("/api/notifications/mailbox/"+item["id"].(string), adm.Token); code != 200 || one["id"] != item["id"] {
+	if code, one := api.get("/api/notifications/mailbox/"+item["id"].(string), api.admin); code != 200 || one["id"] != item["id"] {
 		t.Errorf("one message: %d %v", code, one)
 	}
 	for _, bad := range []string{"?limit=0", "?limit=x", "?recipient=nope", "?after=nope"} {
-		if code, body := get("/api/notifications/mailbox"+bad, adm.Token); code != 422 {
+		if code, body := api.get("/api/notifications/mailbox"+bad, api.admin); code != 422 {
 			t.Errorf("%s: status %d, want 422 (%v)", bad, code, body)
 		}
+	}
+}
+
+// httpAPI is the module's routes served over HTTP as the shop serves them.
+// Every response it receives is checked against the API description.
+type httpAPI struct {
+	t     *testing.T
+	ts    *httptest.Server
+	admin string // an admin's session token
+	spec  *jsonschema.Compiler
+}
+
+const specURL = "notifications:openapi.json"
+
+func (s *shop) serveHTTP(t *testing.T) *httpAPI {
+	t.Helper()
+	ctx := context.Background()
+	root := identitytest.Email("root")
+	if _, err := s.id.API().EnsureAdmin(ctx, root, password); err != nil {
+		t.Fatal(err)
+	}
+	adm, err := s.id.API().Login(ctx, identity.LoginInput{Email: root, Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpapi.New(s.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), s.id.Authenticator())
+	s.notes.Routes(srv.Router("notifications"))
+	raw, err := srv.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := jsonschema.NewCompiler()
+	spec.AssertFormat()
+	if err := spec.AddResource(specURL, doc); err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Echo)
+	t.Cleanup(ts.Close)
+	return &httpAPI{t: t, ts: ts, admin: adm.Token, spec: spec}
+}
+
+// get sends a GET with the token (if any) and returns the response's
+// status and JSON body, once the body matched its documented schema.
+func (a *httpAPI) get(path, token string) (int, map[string]any) {
+	a.t.Helper()
+	req, _ := http.NewRequest("GET", a.ts.URL+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := a.ts.Client().Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.conform(path, res, raw)
+	var body map[string]any
+	_ = json.Unmarshal(raw, &body)
+	return res.StatusCode, body
+}
+
+// conform checks a response against the description of its operation:
+// the 200 schema, or the problem document of any failure, in the content
+// type the response has.
+func (a *httpAPI) conform(path string, res *http.Response, raw []byte) {
+	a.t.Helper()
+	template := "/api/notifications/mailbox"
+	if p, _, _ := strings.Cut(path, "?"); strings.HasPrefix(p, template+"/") {
+		template += "/{id}"
+	}
+	status := "default"
+	if res.StatusCode == http.StatusOK {
+		status = "200"
+	}
+	ct, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
+	esc := strings.NewReplacer("~", "~0", "/", "~1")
+	sch, err := a.spec.Compile(fmt.Sprintf("%s#/paths/%s/get/responses/%s/content/%s/schema",
+		specURL, esc.Replace(template), status, esc.Replace(ct)))
+	if err != nil {
+		a.t.Fatalf("schema of GET %s %s: %v", template, status, err)
+	}
+	body, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err == nil {
+		err = sch.Validate(body)
+	}
+	if err != nil {
+		a.t.Errorf("GET %s answered %d not as described: %v\nbody: %s", path, res.StatusCode, err, raw)
 	}
 }

@@ -15,8 +15,9 @@ const (
 
 // Message statuses: what became of a message besides the mailbox.
 const (
-	StatusKept = "kept" // in the mailbox only (no mail server configured)
-	StatusSent = "sent" // also accepted by the mail server, at SentAt
+	StatusKept   = "kept"   // in the mailbox only (no mail server configured)
+	StatusSent   = "sent"   // also accepted by the mail server, at SentAt
+	StatusFailed = "failed" // refused for good by the mail server, which said Failure; never retried
 )
 
 // API is the mailbox as other modules and remote adapters see it. Every
@@ -48,7 +49,8 @@ type MailboxPage struct {
 
 // Message is one notification to a user. EventID names the event that
 // caused it; one event causes at most one message. SentAt is set when
-// Status is StatusSent.
+// Status is StatusSent, Failure (the mail server's reply, such as
+// "550 5.1.1 mailbox unavailable") when Status is StatusFailed.
 type Message struct {
 	ID              string    `json:"id"`
 	EventID         string    `json:"event_id"`
@@ -60,4 +62,5 @@ type Message struct {
 	CreatedAt       time.Time `json:"created_at"`
 	Status          string    `json:"status"`
 	SentAt          time.Time `json:"sent_at,omitzero"`
+	Failure         string    `json:"failure,omitempty"`
 }

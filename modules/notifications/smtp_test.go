@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,31 +61,111 @@ func TestSMTPDelivery(t *testing.T) {
 	}
 }
 
+// rejectBounces refuses every "bounce-" address for good, as a server
+// refuses a mailbox that does not exist.
+func rejectBounces(addr string) string {
+	if strings.HasPrefix(addr, "bounce-") {
+		return "550 5.1.1 mailbox unavailable"
+	}
+	return ""
+}
+
+// greylistFirst refuses the first n recipients for now (451), as a
+// greylisting server does.
+func greylistFirst(n int32) func(string) string {
+	var seen atomic.Int32
+	return func(string) string {
+		if seen.Add(1) <= n {
+			return "451 4.7.1 greylisted, try again later"
+		}
+		return ""
+	}
+}
+
 // TestSMTPRetriedUntilAccepted: a server that refuses the first two
-// deliveries gets the message on the third attempt of the event; the
-// failed attempts left nothing behind, so the mailbox holds one message.
+// deliveries for now (a 4xx reply to the message's data or to its
+// recipient) gets the message on the third attempt of the event; the failed
+// attempts left nothing behind, so the mailbox holds one message.
 func TestSMTPRetriedUntilAccepted(t *testing.T) {
 	t.Parallel()
-	srv := smtptest.Start(t, smtptest.Options{FailFirst: 2})
-	s := newShop(t, withSMTP(srv))
-	o := newOrder()
-	s.publish(t, o.confirmed())
-	eventstest.Eventually(t, 10*time.Second, "the event handled", func() bool {
-		status, _ := s.inboxRow(t, "orders.order_confirmed.v1", o.id)
-		return status == "done"
-	})
-	if _, attempts := s.inboxRow(t, "orders.order_confirmed.v1", o.id); attempts != 3 {
-		t.Errorf("%d attempts, want 3", attempts)
+	for name, opts := range map[string]smtptest.Options{
+		"data refused":      {FailFirst: 2, FailReply: "451 4.3.0 try again later"},
+		"recipient refused": {RejectRecipient: greylistFirst(2)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := smtptest.Start(t, opts)
+			s := newShop(t, withSMTP(srv))
+			o := newOrder()
+			s.publish(t, o.confirmed())
+			eventstest.Eventually(t, 10*time.Second, "the event handled", func() bool {
+				status, _ := s.inboxRow(t, "orders.order_confirmed.v1", o.id)
+				return status == "done"
+			})
+			if _, attempts := s.inboxRow(t, "orders.order_confirmed.v1", o.id); attempts != 3 {
+				t.Errorf("%d attempts, want 3", attempts)
+			}
+			if srv.Refused() != 2 || len(srv.Mails()) != 1 {
+				t.Errorf("server refused %d and accepted %d, want 2 and 1", srv.Refused(), len(srv.Mails()))
+			}
+			msgs := s.mailboxOf(t, o.userID)
+			if len(msgs) != 1 || msgs[0].Status != notifications.StatusSent || msgs[0].Failure != "" {
+				t.Fatalf("mailbox = %+v, want one sent message", msgs)
+			}
+			if p := srv.Mails()[0].Parse(t); p.Header.Get("Message-ID") != "<"+msgs[0].ID+"@shop.example>" {
+				t.Errorf("Message-ID %q for message %s", p.Header.Get("Message-ID"), msgs[0].ID)
+			}
+		})
 	}
-	if srv.Refused() != 2 || len(srv.Mails()) != 1 {
-		t.Errorf("server refused %d and accepted %d, want 2 and 1", srv.Refused(), len(srv.Mails()))
+}
+
+// TestSMTPRejectedForGood: a permanent (5xx) refusal of the recipient or of
+// the message is tried once: the event is handled at its first attempt and
+// the mailbox holds the message as failed, with the server's reply, which
+// the REST API shows as documented.
+func TestSMTPRejectedForGood(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		opts  smtptest.Options
+		reply string
+	}{
+		"unknown recipient": {smtptest.Options{RejectRecipient: rejectBounces}, "550 5.1.1 mailbox unavailable"},
+		"bad address": {smtptest.Options{RejectRecipient: func(string) string { return "553 5.1.3 bad recipient address syntax" }},
+			"553 5.1.3 bad recipient address syntax"},
+		"message refused": {smtptest.Options{FailFirst: 1_000, FailReply: "554 5.7.1 message refused"}, "554 5.7.1 message refused"},
 	}
-	msgs := s.mailboxOf(t, o.userID)
-	if len(msgs) != 1 || msgs[0].Status != notifications.StatusSent {
-		t.Fatalf("mailbox = %+v, want one sent message", msgs)
-	}
-	if p := srv.Mails()[0].Parse(t); p.Header.Get("Message-ID") != "<"+msgs[0].ID+"@shop.example>" {
-		t.Errorf("Message-ID %q for message %s", p.Header.Get("Message-ID"), msgs[0].ID)
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := smtptest.Start(t, tc.opts)
+			s := newShop(t, withSMTP(srv))
+			o := newOrder()
+			o.email = "bounce-" + o.email
+			s.publish(t, o.shipped())
+			eventstest.Eventually(t, 10*time.Second, "the event handled", func() bool {
+				status, _ := s.inboxRow(t, "orders.order_shipped.v1", o.id)
+				return status == "done"
+			})
+			if _, attempts := s.inboxRow(t, "orders.order_shipped.v1", o.id); attempts != 1 {
+				t.Errorf("%d attempts, want 1", attempts)
+			}
+			if srv.Dials() != 1 || srv.Refused() != 1 || len(srv.Mails()) != 0 {
+				t.Errorf("server dialled %d times, refused %d and accepted %d; want 1, 1 and 0",
+					srv.Dials(), srv.Refused(), len(srv.Mails()))
+			}
+			msgs := s.mailboxOf(t, o.userID)
+			if len(msgs) != 1 {
+				t.Fatalf("mailbox = %+v, want one message", msgs)
+			}
+			if m := msgs[0]; m.Status != notifications.StatusFailed || m.Failure != tc.reply || !m.SentAt.IsZero() {
+				t.Errorf("message status %q failure %q sent at %v, want failed with %q", m.Status, m.Failure, m.SentAt, tc.reply)
+			}
+			api := s.serveHTTP(t)
+			code, body := api.get("/api/notifications/mailbox/"+msgs[0].ID, api.admin)
+			if code != 200 || body["status"] != notifications.StatusFailed || body["failure"] != tc.reply || body["sent_at"] != nil {
+				t.Errorf("GET the message: %d %v, want failed with the reply", code, body)
+			}
+		})
 	}
 }
 

@@ -20,22 +20,28 @@ import (
 type SignUp func(t *testing.T) identity.User
 
 // Contract runs the behavioural suite of notifications.API against api.
-// Messages arrive asynchronously, so it waits (up to 10 seconds) for each
-// sign-up's welcome message. It only reads messages of users it signed up,
-// so it can run again and again on the same database.
-func Contract(t *testing.T, api notifications.API, signUp SignUp) {
+// signUp's users get a welcome message that is kept or sent. refused, when
+// not nil, signs up a user whose address the mail server refuses for good
+// (an SMTP 5xx reply): their welcome message must be failed, with the
+// server's reply; nil skips that case (a shop without a mail server has no
+// refusals). Messages arrive asynchronously, so the suite waits (up to 10
+// seconds) for each sign-up's welcome message. It only reads messages of
+// users it signed up, so it can run again and again on the same database.
+func Contract(t *testing.T, api notifications.API, signUp, refused SignUp) {
 	t.Helper()
-	c := &contract{api: api, signUp: signUp}
+	c := &contract{api: api, signUp: signUp, refused: refused}
 	t.Run("authorization", c.authorization)
 	t.Run("validation", c.validation)
 	t.Run("not found", c.notFound)
 	t.Run("welcome message", c.welcome)
+	t.Run("refused message", c.refusedMessage)
 	t.Run("paging", c.paging)
 }
 
 type contract struct {
-	api    notifications.API
-	signUp SignUp
+	api     notifications.API
+	signUp  SignUp
+	refused SignUp
 }
 
 func admin() context.Context {
@@ -141,17 +147,42 @@ func (c *contract) welcome(t *testing.T) {
 	}
 	// Kept in the mailbox only, or sent as well: then with its time.
 	switch {
-	case m.Status == notifications.StatusKept && m.SentAt.IsZero():
-	case m.Status == notifications.StatusSent && !m.SentAt.IsZero():
+	case m.Status == notifications.StatusKept && m.SentAt.IsZero() && m.Failure == "":
+	case m.Status == notifications.StatusSent && !m.SentAt.IsZero() && m.Failure == "":
 	default:
-		t.Errorf("message status %q sent at %v, want kept without or sent with a time", m.Status, m.SentAt)
+		t.Errorf("message status %q sent at %v failure %q, want kept without or sent with a time, and no failure",
+			m.Status, m.SentAt, m.Failure)
 	}
+	c.sameMessage(t, m)
+}
+
+// refusedMessage: a message the mail server refused for good is in the
+// mailbox all the same, failed, with the server's reply and no sending time.
+func (c *contract) refusedMessage(t *testing.T) {
+	if c.refused == nil {
+		t.Skip("no mail server refuses addresses here")
+	}
+	u := c.refused(t)
+	m := c.welcomeOf(t, u)
+	if m.Kind != notifications.KindWelcome || m.RecipientUserID != u.ID || m.RecipientEmail != u.Email {
+		t.Errorf("message %+v for user %+v", m, u)
+	}
+	if m.Status != notifications.StatusFailed || m.Failure == "" || !m.SentAt.IsZero() {
+		t.Errorf("message status %q sent at %v failure %q, want failed with the server's reply and no time",
+			m.Status, m.SentAt, m.Failure)
+	}
+	c.sameMessage(t, m)
+}
+
+// sameMessage checks that Message returns m as the mailbox listed it.
+func (c *contract) sameMessage(t *testing.T, m notifications.Message) {
+	t.Helper()
 	got, err := c.api.Message(admin(), m.ID)
 	if err != nil {
 		t.Fatalf("Message: %v", err)
 	}
 	if got.ID != m.ID || got.EventID != m.EventID || got.Body != m.Body || !got.CreatedAt.Equal(m.CreatedAt) ||
-		got.Status != m.Status || !got.SentAt.Equal(m.SentAt) {
+		got.Status != m.Status || !got.SentAt.Equal(m.SentAt) || got.Failure != m.Failure {
 		t.Errorf("Message = %+v, want %+v", got, m)
 	}
 }

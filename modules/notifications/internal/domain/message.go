@@ -21,10 +21,12 @@ const (
 	KindOrderShipped   = "order_shipped"
 )
 
-// What became of a message: kept in the mailbox only, or sent by mail too.
+// What became of a message: kept in the mailbox only, sent by mail too, or
+// refused for good by the mail server.
 const (
-	StatusKept = "kept"
-	StatusSent = "sent"
+	StatusKept   = "kept"
+	StatusSent   = "sent"
+	StatusFailed = "failed"
 )
 
 // Message is one notification to a user.
@@ -35,6 +37,7 @@ type Message struct {
 	createdAt                    time.Time
 	status                       string
 	sentAt                       time.Time // zero unless sent
+	failure                      string    // empty unless failed
 }
 
 // Source is the event a message answers. One event causes at most one
@@ -126,12 +129,13 @@ type Stored struct {
 	CreatedAt                                    time.Time
 	Status                                       string
 	SentAt                                       time.Time // zero unless sent
+	Failure                                      string    // empty unless failed
 }
 
 // RestoreMessage rebuilds a stored message; the store is trusted.
 func RestoreMessage(s Stored) Message {
 	m := Message{id: s.ID, eventID: s.EventID, recipientUserID: s.RecipientUserID, recipientEmail: s.RecipientEmail,
-		kind: s.Kind, subject: s.Subject, body: s.Body, createdAt: s.CreatedAt.UTC(), status: s.Status}
+		kind: s.Kind, subject: s.Subject, body: s.Body, createdAt: s.CreatedAt.UTC(), status: s.Status, failure: s.Failure}
 	if !s.SentAt.IsZero() {
 		m.sentAt = s.SentAt.UTC()
 	}
@@ -162,11 +166,15 @@ func (m Message) Body() string { return m.body }
 // CreatedAt is when the message was composed.
 func (m Message) CreatedAt() time.Time { return m.createdAt }
 
-// Status is StatusKept or StatusSent.
+// Status is StatusKept, StatusSent or StatusFailed.
 func (m Message) Status() string { return m.status }
 
 // SentAt is when the mail server accepted the message; zero unless sent.
 func (m Message) SentAt() time.Time { return m.sentAt }
+
+// Failure is the mail server's reply that refused the message for good;
+// empty unless failed.
+func (m Message) Failure() string { return m.failure }
 
 func parseUUID(f *errs.Fields, field, s string) string {
 	u, err := uuid.Parse(s)

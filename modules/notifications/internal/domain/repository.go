@@ -23,6 +23,9 @@ type Repository interface {
 	// MarkSent records that message id was sent by mail at the given time;
 	// KindNotFound for an unknown id.
 	MarkSent(ctx context.Context, id string, at time.Time) error
+	// MarkFailed records that the mail server refused message id for
+	// good, for the given reason; KindNotFound for an unknown id.
+	MarkFailed(ctx context.Context, id, reason string) error
 	// Message returns KindNotFound for an unknown id.
 	Message(ctx context.Context, id string) (Message, error)
 	// Mailbox returns up to f.Limit messages.

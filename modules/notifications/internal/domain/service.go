@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -48,7 +49,10 @@ func NewService(repo Repository, sender Sender, now func() time.Time) *Service {
 // the handler's transaction, so the message and the inbox's "handled" mark
 // commit together. A message already stored for the event is kept and not
 // sent again. A failed delivery returns its error: the transaction rolls
-// back, so nothing of the attempt remains, and the event is retried.
+// back, so nothing of the attempt remains, and the event is retried. A
+// delivery the mail server refused for good (a *Rejection) is no error:
+// retrying could not succeed, so the message is stored as failed, with the
+// server's reply, and the event is handled.
 
 // Welcome stores and sends the welcome message of a registration.
 func (s *Service) Welcome(ctx context.Context, tx Repository, in Welcome) error {
@@ -91,10 +95,13 @@ func (s *Service) deliver(ctx context.Context, tx Repository, m Message) error {
 		return err
 	}
 	sent, err := s.sender.Send(ctx, m)
-	if err != nil {
+	var rejected *Rejection
+	switch {
+	case errors.As(err, &rejected):
+		return tx.MarkFailed(ctx, m.ID(), failureReason(rejected.Reply))
+	case err != nil:
 		return fmt.Errorf("send message %s: %w", m.ID(), err)
-	}
-	if !sent {
+	case !sent:
 		return nil
 	}
 	return tx.MarkSent(ctx, m.ID(), s.now())

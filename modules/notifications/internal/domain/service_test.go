@@ -3,8 +3,11 @@ package domain
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -13,6 +16,7 @@ import (
 type fakeRepo struct {
 	AddMessageFn func(ctx context.Context, m Message) (bool, error)
 	MarkSentFn   func(ctx context.Context, id string, at time.Time) error
+	MarkFailedFn func(ctx context.Context, id, reason string) error
 	MessageFn    func(ctx context.Context, id string) (Message, error)
 	MailboxFn    func(ctx context.Context, f MailboxFilter) ([]Message, error)
 }
@@ -24,6 +28,9 @@ func (f *fakeRepo) AddMessage(ctx context.Context, m Message) (bool, error) {
 }
 func (f *fakeRepo) MarkSent(ctx context.Context, id string, at time.Time) error {
 	return f.MarkSentFn(ctx, id, at)
+}
+func (f *fakeRepo) MarkFailed(ctx context.Context, id, reason string) error {
+	return f.MarkFailedFn(ctx, id, reason)
 }
 func (f *fakeRepo) Message(ctx context.Context, id string) (Message, error) {
 	return f.MessageFn(ctx, id)
@@ -42,32 +49,41 @@ var _ Sender = (*fakeSender)(nil)
 func (f *fakeSender) Send(ctx context.Context, m Message) (bool, error) { return f.SendFn(ctx, m) }
 
 // TestDeliver: a message is sent only when this delivery stored it, marked
-// sent only when the sender sent it, and any failure is returned (so the
-// handler's transaction rolls back and the event is retried).
+// sent only when the sender sent it, marked failed (and the event handled)
+// when the mail server refused it for good, and any other failure is
+// returned (so the handler's transaction rolls back and the event is
+// retried).
 func TestDeliver(t *testing.T) {
 	t.Parallel()
 	boom := errors.New("boom")
+	rejected := fmt.Errorf("rcpt: %w", &Rejection{Reply: "550 5.1.1 mailbox unavailable"})
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	tests := []struct {
-		name      string
-		added     bool
-		addErr    error
-		sent      bool
-		sendErr   error
-		wantErr   error
-		wantSends int
-		wantMarks int
+		name        string
+		added       bool
+		addErr      error
+		sent        bool
+		sendErr     error
+		markErr     error
+		wantErr     error
+		wantSends   int
+		wantMarks   int
+		wantFailure string // the reason MarkFailed records; "" for no MarkFailed
 	}{
 		{name: "kept", added: true, wantSends: 1},
 		{name: "sent", added: true, sent: true, wantSends: 1, wantMarks: 1},
 		{name: "stored already", added: false},
 		{name: "store fails", addErr: boom, wantErr: boom},
 		{name: "send fails", added: true, sendErr: boom, wantErr: boom, wantSends: 1},
+		{name: "rejected", added: true, sendErr: rejected, wantSends: 1, wantFailure: "550 5.1.1 mailbox unavailable"},
+		{name: "rejected, marking fails", added: true, sendErr: rejected, markErr: boom, wantErr: boom, wantSends: 1,
+			wantFailure: "550 5.1.1 mailbox unavailable"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var stored Message
+			var failure string
 			sends, marks := 0, 0
 			repo := &fakeRepo{
 				AddMessageFn: func(_ context.Context, m Message) (bool, error) { stored = m; return tc.added, tc.addErr },
@@ -77,6 +93,13 @@ func TestDeliver(t *testing.T) {
 						t.Errorf("MarkSent(%s, %v), want (%s, %v)", id, at, stored.ID(), now)
 					}
 					return nil
+				},
+				MarkFailedFn: func(_ context.Context, id, reason string) error {
+					if id != stored.ID() || failure != "" {
+						t.Errorf("MarkFailed(%s) (after %q), want %s once", id, failure, stored.ID())
+					}
+					failure = reason
+					return tc.markErr
 				},
 			}
 			sender := &fakeSender{SendFn: func(_ context.Context, m Message) (bool, error) {
@@ -93,10 +116,32 @@ func TestDeliver(t *testing.T) {
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
 				t.Errorf("err = %v, want %v", err, tc.wantErr)
 			}
-			if sends != tc.wantSends || marks != tc.wantMarks {
-				t.Errorf("%d sends, %d marks; want %d, %d", sends, marks, tc.wantSends, tc.wantMarks)
+			if sends != tc.wantSends || marks != tc.wantMarks || failure != tc.wantFailure {
+				t.Errorf("%d sends, %d marks sent, failure %q; want %d, %d, %q",
+					sends, marks, failure, tc.wantSends, tc.wantMarks, tc.wantFailure)
 			}
 		})
+	}
+}
+
+// TestFailureReason: whatever a server replies, the mailbox can store it
+// (PostgreSQL's text takes neither NUL bytes nor invalid UTF-8) and an
+// operator can read it; a long reply keeps its start, whole characters only.
+func TestFailureReason(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é", MaxFailureLen) // two bytes each
+	for _, tc := range []struct{ reply, want string }{
+		{"550 5.1.1 mailbox unavailable", "550 5.1.1 mailbox unavailable"},
+		{"550 first line\nsecond line ", "550 first line\nsecond line"},
+		{"550 bad\x00 \xff byte", "550 bad \uFFFD byte"},
+		{" \x00 ", "refused without a reason"},
+		{long, long[:MaxFailureLen]},
+		{"5" + long, "5" + long[:MaxFailureLen-2]},
+	} {
+		got := failureReason(tc.reply)
+		if got != tc.want || len(got) > MaxFailureLen || !utf8.ValidString(got) {
+			t.Errorf("failureReason(%q) = %q, want %q", tc.reply, got, tc.want)
+		}
 	}
 }
 

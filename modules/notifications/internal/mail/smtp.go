@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/mail"
 	"net/smtp"
+	"net/textproto"
 	"strings"
 	"time"
 
@@ -80,12 +81,22 @@ func NewSMTP(s Settings) (*SMTP, error) {
 		from: from, domain: dom, timeout: s.Timeout, tls: conf}, nil
 }
 
-// Send implements domain.Sender. It fails (KindUnavailable) without
-// connecting when ctx's deadline is too close for a whole delivery plus
-// CommitReserve: the handler's transaction holds a batch of events under one
-// deadline, and a delivery cut off by it would break that transaction,
-// rolling back — and so later repeating — the deliveries already made in it.
-// Failing early leaves only this event to be retried, on its own.
+// Send implements domain.Sender. A permanent (5xx) reply to the message's
+// recipient or to its data is a *domain.Rejection carrying the reply: the
+// server will never take this message. Every other failure is
+// KindUnavailable, to be retried: a transient (4xx) reply, a network error,
+// a timeout, and also a 5xx reply earlier in the session (greeting, HELO,
+// STARTTLS, AUTH, MAIL FROM), which concerns the shop's mail settings rather
+// than this message; failing messages for good there would lose every
+// message of a misconfigured shop instead of dead-lettering them for
+// replay once it is fixed.
+//
+// It fails (KindUnavailable) without connecting when ctx's deadline is too
+// close for a whole delivery plus CommitReserve: the handler's transaction
+// holds a batch of events under one deadline, and a delivery cut off by it
+// would break that transaction, rolling back — and so later repeating — the
+// deliveries already made in it. Failing early leaves only this event to be
+// retried, on its own.
 func (s *SMTP) Send(ctx context.Context, m domain.Message) (bool, error) {
 	if d, ok := ctx.Deadline(); ok && time.Until(d) < s.timeout+CommitReserve {
 		return false, errs.E(errs.KindUnavailable, "too little time left to send message %s; will retry", m.ID())
@@ -100,7 +111,12 @@ func (s *SMTP) Send(ctx context.Context, m domain.Message) (bool, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	if err := s.deliver(ctx, to.Address, data); err != nil {
+	err = s.deliver(ctx, to.Address, data)
+	var rejected *domain.Rejection
+	switch {
+	case errors.As(err, &rejected):
+		return false, rejected
+	case err != nil:
 		return false, errs.Wrap(errs.KindUnavailable, err, "smtp delivery to %s", s.addr)
 	}
 	return true, nil
@@ -181,20 +197,33 @@ func (s *SMTP) deliver(ctx context.Context, to string, data []byte) error {
 		return fmt.Errorf("mail from: %w", err)
 	}
 	if err := c.Rcpt(to); err != nil {
-		return fmt.Errorf("rcpt to: %w", err)
+		return messageFailure("rcpt to", err)
 	}
 	w, err := c.Data()
 	if err != nil {
-		return fmt.Errorf("data: %w", err)
+		return messageFailure("data", err)
 	}
 	if _, err := w.Write(data); err != nil {
 		return fmt.Errorf("data: %w", err)
 	}
+	// Closing sends the final dot and reads the server's verdict on the
+	// message's content.
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("data: %w", err)
+		return messageFailure("data", err)
 	}
 	// The server has accepted the message. A failing QUIT must not fail the
 	// delivery: the retry would send the message a second time.
 	_ = c.Quit()
 	return nil
+}
+
+// messageFailure wraps the failure of a step that concerns this message
+// alone, its recipient or its data: there a permanent (5xx) reply is the
+// server's final word on the message, a *domain.Rejection.
+func messageFailure(step string, err error) error {
+	var reply *textproto.Error
+	if errors.As(err, &reply) && reply.Code >= 500 && reply.Code <= 599 {
+		return &domain.Rejection{Reply: fmt.Sprintf("%d %s", reply.Code, reply.Msg)}
+	}
+	return fmt.Errorf("%s: %w", step, err)
 }

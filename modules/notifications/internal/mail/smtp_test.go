@@ -3,6 +3,7 @@ package mail_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +171,48 @@ func TestRefusedMessage(t *testing.T) {
 	}
 	if got := srv.Mails(); len(got) != 1 || srv.Refused() != 1 {
 		t.Errorf("%d accepted, %d refused; want 1 and 1", len(got), srv.Refused())
+	}
+}
+
+// TestPermanentOrNot: a 5xx reply to the recipient or to the message is a
+// *domain.Rejection with the server's reply (never retried); a 4xx reply,
+// and a 5xx reply to the session itself (the shop's own settings, which an
+// operator can fix and then replay), are KindUnavailable (retried).
+func TestPermanentOrNot(t *testing.T) {
+	t.Parallel()
+	reply := func(r string) func(string) string { return func(string) string { return r } }
+	tests := []struct {
+		name               string
+		server             smtptest.Options
+		username, password string
+		want               string // the rejection's reply; "" for a transient failure
+	}{
+		{name: "recipient unknown", server: smtptest.Options{RejectRecipient: reply("550 5.1.1 mailbox unavailable")},
+			want: "550 5.1.1 mailbox unavailable"},
+		{name: "bad address", server: smtptest.Options{RejectRecipient: reply("553 5.1.3 bad address")}, want: "553 5.1.3 bad address"},
+		{name: "message refused", server: smtptest.Options{FailFirst: 1, FailReply: "554 5.7.1 spam"}, want: "554 5.7.1 spam"},
+		{name: "recipient greylisted", server: smtptest.Options{RejectRecipient: reply("451 4.7.1 greylisted")}},
+		{name: "message deferred", server: smtptest.Options{FailFirst: 1, FailReply: "452 4.3.1 out of storage"}},
+		{name: "wrong password", server: smtptest.Options{Username: "u", Password: "p"}, username: "u", password: "x"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := smtptest.Start(t, tc.server)
+			s := sender(t, mail.Settings{Addr: srv.Addr, Username: tc.username, Password: tc.password})
+			sent, err := s.Send(context.Background(), message(t, "Ada"))
+			var rejected *domain.Rejection
+			switch {
+			case sent || len(srv.Mails()) != 0:
+				t.Fatalf("Send = %v, %v with %d mails accepted; want a failure", sent, err, len(srv.Mails()))
+			case tc.want != "":
+				if !errors.As(err, &rejected) || rejected.Reply != tc.want {
+					t.Errorf("Send: %v, want a rejection with %q", err, tc.want)
+				}
+			case errors.As(err, &rejected) || !errs.Is(err, errs.KindUnavailable):
+				t.Errorf("Send: %v, want unavailable (to be retried), no rejection", err)
+			}
+		})
 	}
 }
 

@@ -52,8 +52,9 @@ type messageResponse struct {
 	Subject         string     `json:"subject"`
 	Body            string     `json:"body"`
 	CreatedAt       time.Time  `json:"created_at"`
-	Status          string     `json:"status" enum:"kept,sent"`
+	Status          string     `json:"status" enum:"kept,sent,failed" description:"kept: in the mailbox only (no mail server configured); sent: accepted by the mail server at sent_at; failed: refused for good by the mail server (see failure), never retried"`
 	SentAt          *time.Time `json:"sent_at"` // null unless sent
+	Failure         *string    `json:"failure" description:"the mail server's reply that refused the message for good; null unless failed"`
 }
 
 // mailboxResponse always carries next_cursor; empty on the last page.
@@ -69,6 +70,9 @@ func toMessageResponse(m domain.Message) messageResponse {
 	}
 	if at := m.SentAt(); !at.IsZero() {
 		r.SentAt = &at
+	}
+	if f := m.Failure(); f != "" {
+		r.Failure = &f
 	}
 	return r
 }

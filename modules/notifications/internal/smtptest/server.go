@@ -1,6 +1,7 @@
 // Package smtptest runs a small SMTP server for tests. It records every
-// message it accepts and can refuse the first deliveries, offer STARTTLS and
-// AUTH PLAIN, or accept connections and never answer.
+// message it accepts and can refuse the first deliveries or some recipients
+// with the reply a test chooses, offer STARTTLS and AUTH PLAIN, or accept
+// connections and never answer.
 package smtptest
 
 import (
@@ -17,11 +18,16 @@ import (
 
 // Options shape the server's behaviour.
 type Options struct {
-	FailFirst int         // refuse the first n messages: 451 after their data
+	FailFirst int         // refuse the first n messages after their data, with FailReply
+	FailReply string      // "451 try again later" when empty
 	TLS       *tls.Config // offer STARTTLS with this configuration
 	Username  string      // offer AUTH PLAIN and require these credentials
 	Password  string
 	Silent    bool // accept connections, never say a word
+
+	// RejectRecipient answers RCPT TO for addr with the reply it returns,
+	// such as "550 5.1.1 mailbox unavailable"; "" (or a nil func) accepts.
+	RejectRecipient func(addr string) string
 }
 
 // Mail is one accepted message.
@@ -42,7 +48,8 @@ type Server struct {
 	mu      sync.Mutex
 	conns   map[net.Conn]bool
 	dials   int
-	refused int
+	failed  int // under FailFirst
+	refused int // under FailFirst or RejectRecipient
 	mails   []Mail
 	arrived chan Mail
 	wg      sync.WaitGroup
@@ -71,7 +78,8 @@ func (s *Server) Mails() []Mail {
 	return append([]Mail(nil), s.mails...)
 }
 
-// Refused counts the messages refused under FailFirst.
+// Refused counts the messages refused, after their data under FailFirst or
+// at RCPT TO under RejectRecipient.
 func (s *Server) Refused() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -185,6 +193,10 @@ func (s *Server) serve(conn net.Conn) {
 			st.from = address(arg)
 			reply("250 ok")
 		case "RCPT":
+			if r := s.rejectRecipient(address(arg)); r != "" {
+				reply(r)
+				continue
+			}
 			st.to = append(st.to, address(arg))
 			reply("250 ok")
 		case "DATA":
@@ -215,8 +227,12 @@ func (s *Server) serve(conn net.Conn) {
 func (s *Server) take(m Mail) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.refused < s.opts.FailFirst {
+	if s.failed < s.opts.FailFirst {
+		s.failed++
 		s.refused++
+		if s.opts.FailReply != "" {
+			return s.opts.FailReply
+		}
 		return "451 try again later"
 	}
 	s.mails = append(s.mails, m)
@@ -225,6 +241,21 @@ func (s *Server) take(m Mail) string {
 	default:
 	}
 	return "250 accepted"
+}
+
+// rejectRecipient returns RejectRecipient's reply to addr, counting a
+// refusal.
+func (s *Server) rejectRecipient(addr string) string {
+	if s.opts.RejectRecipient == nil {
+		return ""
+	}
+	r := s.opts.RejectRecipient(addr)
+	if r != "" {
+		s.mu.Lock()
+		s.refused++
+		s.mu.Unlock()
+	}
+	return r
 }
 
 // auth checks "PLAIN <base64 of \x00user\x00password>" and returns the user.

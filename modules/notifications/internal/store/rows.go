@@ -17,6 +17,7 @@ type messageRow struct {
 	CreatedAt       time.Time  `gorm:"column:created_at"`
 	Status          string     `gorm:"column:status"`
 	SentAt          *time.Time `gorm:"column:sent_at"`
+	Failure         *string    `gorm:"column:failure"`
 }
 
 func (messageRow) TableName() string { return "mailbox" }
@@ -29,6 +30,9 @@ func toMessageRow(m domain.Message) messageRow {
 	if at := m.SentAt(); !at.IsZero() {
 		r.SentAt = &at
 	}
+	if f := m.Failure(); f != "" {
+		r.Failure = &f
+	}
 	return r
 }
 
@@ -39,6 +43,9 @@ func toMessage(r messageRow) domain.Message {
 	}
 	if r.SentAt != nil {
 		s.SentAt = *r.SentAt
+	}
+	if r.Failure != nil {
+		s.Failure = *r.Failure
 	}
 	return domain.RestoreMessage(s)
 }

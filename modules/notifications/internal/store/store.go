@@ -43,11 +43,20 @@ func (s *Store) AddMessage(ctx context.Context, m domain.Message) (bool, error) 
 
 // MarkSent implements domain.Repository.
 func (s *Store) MarkSent(ctx context.Context, id string, at time.Time) error {
-	res := s.db.WithContext(ctx).Model(&messageRow{}).Where("id = ?", id).
-		Updates(map[string]any{"status": domain.StatusSent, "sent_at": at})
+	return s.mark(ctx, id, "mark message sent", map[string]any{"status": domain.StatusSent, "sent_at": at})
+}
+
+// MarkFailed implements domain.Repository.
+func (s *Store) MarkFailed(ctx context.Context, id, reason string) error {
+	return s.mark(ctx, id, "mark message failed", map[string]any{"status": domain.StatusFailed, "failure": reason})
+}
+
+// mark records what became of message id.
+func (s *Store) mark(ctx context.Context, id, op string, set map[string]any) error {
+	res := s.db.WithContext(ctx).Model(&messageRow{}).Where("id = ?", id).Updates(set)
 	switch {
 	case res.Error != nil:
-		return errs.Internal(fmt.Errorf("update message: %w", res.Error), "mark message sent")
+		return errs.Internal(fmt.Errorf("update message: %w", res.Error), op)
 	case res.RowsAffected == 0:
 		return errs.E(errs.KindNotFound, "message not found")
 	}

@@ -2,10 +2,12 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/shopmonolith/shop/modules/notifications/internal/domain"
 	"github.com/shopmonolith/shop/modules/notifications/internal/store"
@@ -71,6 +73,39 @@ func TestMarkSent(t *testing.T) {
 	}
 	if err := s.MarkSent(ctx, uuid.NewString(), at); !errs.Is(err, errs.KindNotFound) {
 		t.Errorf("MarkSent of an unknown id: %v, want not found", err)
+	}
+}
+
+// TestMarkFailed: a stored message becomes failed with the server's reason
+// (and no sending time); an unknown id is not found; the table refuses a
+// failed message without a reason, and a reason on any other.
+func TestMarkFailed(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Open(t, "notifications")
+	s, ctx := store.New(db), context.Background()
+	m := welcome(t, source(), uuid.NewString())
+	if _, err := s.AddMessage(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Message(ctx, m.ID()); err != nil || got.Failure() != "" {
+		t.Fatalf("stored message: failure %q, %v; want none", got.Failure(), err)
+	}
+	if err := s.MarkFailed(ctx, m.ID(), "550 5.1.1 mailbox unavailable"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Message(ctx, m.ID())
+	if err != nil || got.Status() != domain.StatusFailed || got.Failure() != "550 5.1.1 mailbox unavailable" || !got.SentAt().IsZero() {
+		t.Errorf("after MarkFailed: %q failure %q at %v, %v; want failed with the reason", got.Status(), got.Failure(), got.SentAt(), err)
+	}
+	if err := s.MarkFailed(ctx, uuid.NewString(), "550"); !errs.Is(err, errs.KindNotFound) {
+		t.Errorf("MarkFailed of an unknown id: %v, want not found", err)
+	}
+	for _, set := range []string{"status = 'kept'", "failure = NULL"} {
+		var pgErr *pgconn.PgError
+		err := db.Gorm.Exec("UPDATE mailbox SET "+set+" WHERE id = ?", m.ID()).Error
+		if !errors.As(err, &pgErr) || pgErr.Code != "23514" || pgErr.ConstraintName != "mailbox_failure_check" {
+			t.Errorf("SET %s on a failed message: %v, want mailbox_failure_check violated", set, err)
+		}
 	}
 }
 
