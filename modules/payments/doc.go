@@ -22,6 +22,22 @@
 //     failed (processing_error, or gateway_timeout — in which case the
 //     authorization is also voided by its key, best effort, in case the
 //     gateway approved it after all).
+//   - A capture, void or refund whose caller never retries (it gave up, or
+//     a process ended between the steps) is finished by a background
+//     sweep (internal/sweep; Module.Start runs it on every replica, at
+//     start and every 15 s). Each pending operation records when it was
+//     last taken up (attempted_at: when a request started or retried it);
+//     one that nobody took up for a grace period (a minute, or four
+//     gateway timeouts when that is longer) is claimed in a short
+//     statement with FOR UPDATE SKIP LOCKED, which stamps it taken up
+//     again, and then sent with its same key and settled with its event,
+//     exactly as a caller's retry would. The stamp keeps the other
+//     replicas' sweeps away while the claiming one is at the gateway, with
+//     no transaction open; if the gateway still fails, the payment stays
+//     as it was and a sweep one grace period later tries again. The sweep
+//     finishes only the operation that is pending, and starts none: a
+//     refund that gave up while finishing a pending capture leaves the
+//     payment captured, and asking for the refund again is the caller's.
 //
 // The gateway is simulated by default (internal/gateway/simulated): it
 // keeps its ledger of operations in this module's schema and knows the test
@@ -45,6 +61,9 @@
 // payments.payment_refunded.v1, each keyed by order id.
 //
 // Subscriptions: none; the orders module calls the API.
+//
+// Background work: the sweep of abandoned gateway operations, one worker
+// per replica (Module.Start, Module.Stop).
 //
 // Allowed dependencies: none among the modules.
 package payments

@@ -19,14 +19,26 @@ import (
 )
 
 // env is the real payments module on a fresh database, its gateway (the
-// simulator) optionally wrapped by a fake. The bus is not started: the
-// events a test expects are the rows in the module's outbox.
+// simulator) optionally wrapped by a fake, on a clock the test can move
+// ahead. The bus is not started: the events a test expects are the rows in
+// the module's outbox.
 type env struct {
-	cfg config.Config
-	dbs *kernel.Databases
-	mod *payments.Module
-	api payments.API
+	cfg   config.Config
+	dbs   *kernel.Databases
+	mod   *payments.Module
+	api   payments.API
+	clock *clock
 }
+
+// clock is the wall clock plus however far a test has moved it ahead, so
+// that a test can make what was just recorded look old.
+type clock struct{ ahead atomic.Int64 }
+
+func (c *clock) now() time.Time {
+	return time.Now().UTC().Truncate(time.Microsecond).Add(time.Duration(c.ahead.Load()))
+}
+
+func (c *clock) advance(d time.Duration) { c.ahead.Add(int64(d)) }
 
 func newEnv(t *testing.T, gatewayTimeout time.Duration, fake *fakeGateway) *env {
 	t.Helper()
@@ -45,11 +57,12 @@ func newEnv(t *testing.T, gatewayTimeout time.Duration, fake *fakeGateway) *env 
 	if fake != nil {
 		wrap = func(inner gateway.Gateway) gateway.Gateway { fake.inner = inner; return fake }
 	}
-	mod, err := payments.NewWithGateway(ctx, dbs, log, cfg, bus, wrap)
+	c := &clock{}
+	mod, err := payments.NewWithGateway(ctx, dbs, log, cfg, bus, wrap, c.now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{cfg: cfg, dbs: dbs, mod: mod, api: mod.API()}
+	return &env{cfg: cfg, dbs: dbs, mod: mod, api: mod.API(), clock: c}
 }
 
 var svc = paymentstest.Service

@@ -2,8 +2,10 @@ package payments
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/wire"
@@ -13,6 +15,7 @@ import (
 	"github.com/shopmonolith/shop/modules/payments/internal/gateway/simulated"
 	"github.com/shopmonolith/shop/modules/payments/internal/rest"
 	"github.com/shopmonolith/shop/modules/payments/internal/store"
+	"github.com/shopmonolith/shop/modules/payments/internal/sweep"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/events"
@@ -34,11 +37,23 @@ func Descriptor() kernel.Descriptor {
 // ProviderSet builds the module for wire injectors.
 var ProviderSet = wire.NewSet(New)
 
+// sweepEvery is how often each replica looks for abandoned gateway
+// operations. They are due a grace period (domain.Service.PendingGrace,
+// a minute or more) after they were last taken up, so a sweep a few times
+// a minute finishes them soon after, at the cost of one indexed query.
+const sweepEvery = 15 * time.Second
+
 // Module is the payments module as the kernel runs it.
 type Module struct {
-	db  *database.DB
-	svc *domain.Service
-	log *slog.Logger
+	db      *database.DB
+	svc     *domain.Service
+	log     *slog.Logger
+	now     func() time.Time
+	sweeper *sweep.Worker
+
+	mu   sync.Mutex
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 var _ kernel.Module = (*Module)(nil)
@@ -47,13 +62,14 @@ var _ kernel.Module = (*Module)(nil)
 // registers its outbox with bus and builds the service on the simulated
 // gateway, whose calls cfg.Payments.GatewayTimeout bounds.
 func New(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus) (*Module, error) {
-	return newModule(ctx, dbs, log, cfg, bus, nil)
+	return newModule(ctx, dbs, log, cfg, bus, nil, clock)
 }
 
 // newModule is New with the gateway wrapped by wrap, when not nil (tests
-// inject failures around the simulated gateway).
+// inject failures around the simulated gateway), and the clock injected
+// (tests move time by hand).
 func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus,
-	wrap func(gateway.Gateway) gateway.Gateway,
+	wrap func(gateway.Gateway) gateway.Gateway, now func() time.Time,
 ) (*Module, error) {
 	name := Descriptor().Name
 	db, err := dbs.Open(ctx, name)
@@ -66,8 +82,11 @@ func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg
 		gw = wrap(gw)
 	}
 	st := store.New(db, events.Translate(bus.Outbox(db), toEvent))
-	svc := domain.NewService(st, gw, cfg.Payments.GatewayTimeout, clock, log)
-	return &Module{db: db, svc: svc, log: log}, nil
+	svc := domain.NewService(st, gw, cfg.Payments.GatewayTimeout, now, log)
+	return &Module{
+		db: db, svc: svc, log: log, now: now,
+		sweeper: sweep.New(svc.FinishPending, now, sweepEvery, log),
+	}, nil
 }
 
 // clock is the module's time; PostgreSQL keeps microseconds.
@@ -87,8 +106,40 @@ func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.svc) }
 // or ask callers to retry, and everything else keeps serving.
 func (m *Module) Check(ctx context.Context) error { return m.db.Check(ctx) }
 
-// Start implements kernel.Module; the module has no background work.
-func (m *Module) Start(context.Context) error { return nil }
+// Start implements kernel.Module: it starts the worker that finishes
+// captures, voids and refunds whose callers abandoned them.
+func (m *Module) Start(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.stop != nil {
+		return errors.New("payments: started twice")
+	}
+	// The worker outlives the start-up context; Stop ends it.
+	ctx, m.stop = context.WithCancel(context.WithoutCancel(ctx))
+	m.done = make(chan struct{})
+	go func() {
+		defer close(m.done)
+		m.sweeper.Run(ctx)
+	}()
+	return nil
+}
 
-// Stop implements kernel.Module.
-func (m *Module) Stop(context.Context) error { return nil }
+// Stop implements kernel.Module: it stops the worker, waiting for a sweep
+// in progress until ctx ends. An operation the sweep had taken up stays
+// pending (its gateway call ends with the worker's context), and a sweep
+// after the grace period, here or on another replica, finishes it.
+func (m *Module) Stop(ctx context.Context) error {
+	m.mu.Lock()
+	stop, done := m.stop, m.done
+	m.mu.Unlock()
+	if stop == nil {
+		return nil
+	}
+	stop()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("payments: stop: %w", ctx.Err())
+	}
+}

@@ -31,7 +31,8 @@ const (
 // KindUnauthenticated, with another role KindForbidden. Any method may also
 // return KindInternal, and KindUnavailable when the gateway cannot be
 // reached for an operation that must not be given up (capture, refund), so
-// the caller retries.
+// the caller retries; if it does not, the module finishes the operation by
+// itself within minutes, with the same event a retry would publish.
 //
 // Authorize, Capture and Refund are idempotent per order: a retry returns
 // the payment as it is and never charges, captures or refunds twice.

@@ -102,29 +102,39 @@ func payment(t *testing.T, status string) Payment {
 	return p
 }
 
-// TestStateMachine: what Capture and Refund do from each status, and that
-// settling is idempotent.
+// TestStateMachine: what Capture, Refund and the sweep (Resume) do from
+// each status, and that a request taking an operation up stamps the time.
 func TestStateMachine(t *testing.T) {
 	t.Parallel()
+	earlier := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	now := earlier.Add(time.Hour)
 	for _, tc := range []struct {
 		status, pending string
 		capture         string // the operation BeginCapture starts or resumes; "conflict"; "" for nothing
 		refund          string
+		resume          string
 	}{
-		{StatusAuthorized, "", OpCapture, OpVoid},
-		{StatusAuthorized, OpCapture, OpCapture, OpCapture}, // a refund finishes the capture first
-		{StatusAuthorized, OpVoid, "conflict", OpVoid},
-		{StatusCaptured, "", "", OpRefund},
-		{StatusCaptured, OpRefund, "", OpRefund},
-		{StatusDeclined, "", "conflict", ""},
-		{StatusFailed, "", "conflict", ""},
-		{StatusVoided, "", "conflict", ""},
-		{StatusRefunded, "", "conflict", ""},
+		{StatusAuthorized, "", OpCapture, OpVoid, ""},
+		{StatusAuthorized, OpCapture, OpCapture, OpCapture, OpCapture}, // a refund finishes the capture first
+		{StatusAuthorized, OpVoid, "conflict", OpVoid, OpVoid},
+		{StatusCaptured, "", "", OpRefund, ""},
+		{StatusCaptured, OpRefund, "", OpRefund, OpRefund},
+		{StatusDeclined, "", "conflict", "", ""},
+		{StatusFailed, "", "conflict", "", ""},
+		{StatusVoided, "", "conflict", "", ""},
+		{StatusRefunded, "", "conflict", "", ""},
 	} {
 		p := payment(t, tc.status)
-		p.pending = tc.pending
+		if p.pending = tc.pending; p.pending != "" {
+			p.attemptedAt = earlier
+		}
+		taken := func(name, op string, q Payment) {
+			if op != "" && !q.attemptedAt.Equal(now) {
+				t.Errorf("%s/%s: %s took %s up at %v, want %v", tc.status, tc.pending, name, op, q.attemptedAt, now)
+			}
+		}
 		c := p
-		op, err := c.BeginCapture()
+		op, err := c.BeginCapture(now)
 		if got := op; err != nil {
 			if !errs.Is(err, errs.KindConflict) {
 				t.Errorf("%s/%s: BeginCapture: %v", tc.status, tc.pending, err)
@@ -135,10 +145,17 @@ func TestStateMachine(t *testing.T) {
 			}
 		} else if got != tc.capture || (got != "" && c.pending != got) {
 			t.Errorf("%s/%s: BeginCapture = %q (pending %q), want %q", tc.status, tc.pending, got, c.pending, tc.capture)
+		} else {
+			taken("BeginCapture", got, c)
 		}
 		r := p
-		if got := r.BeginRefund(); got != tc.refund || r.pending != got {
+		if got := r.BeginRefund(now); got != tc.refund || r.pending != got {
 			t.Errorf("%s/%s: BeginRefund = %q (pending %q), want %q", tc.status, tc.pending, got, r.pending, tc.refund)
+		} else {
+			taken("BeginRefund", got, r)
+		}
+		if got := p.Resume(); got != tc.resume {
+			t.Errorf("%s/%s: Resume = %q, want %q", tc.status, tc.pending, got, tc.resume)
 		}
 		if tc.capture == "" && c != p || tc.refund == "" && r != p {
 			t.Errorf("%s/%s: a request with nothing to do changed the payment", tc.status, tc.pending)
@@ -158,7 +175,7 @@ func TestSettle(t *testing.T) {
 		{StatusCaptured, OpRefund, StatusRefunded, Refunded{}},
 	} {
 		p := payment(t, tc.status)
-		p.pending = tc.op
+		p.pending, p.attemptedAt = tc.op, now.Add(-time.Minute)
 		if f := (&Payment{}).Settle(tc.op, now); f != nil {
 			t.Errorf("settling what is not pending gave %T", f)
 		}
@@ -168,7 +185,7 @@ func TestSettle(t *testing.T) {
 		default:
 			t.Fatalf("%s: fact %T", tc.op, fact)
 		}
-		if p.status != tc.want || p.pending != "" || p.updatedAt.IsZero() {
+		if p.status != tc.want || p.pending != "" || !p.attemptedAt.IsZero() || p.updatedAt.IsZero() {
 			t.Errorf("%s: payment %+v", tc.op, p)
 		}
 		if _, same := fact.(Captured); same != (tc.op == OpCapture) {

@@ -44,7 +44,10 @@ const MaxOrderIDLen = 100
 // called and settled when the gateway confirmed it. While one is pending no
 // opposite operation starts, and a retry finishes it with the same
 // idempotency key: the gateway applies it once, whoever asks and however
-// often.
+// often. Whoever takes the pending operation up (a request starting or
+// retrying it, or the sweep that finishes abandoned ones, when it claims
+// the payment) stamps the time, so that the sweep knows which ones nobody
+// has tried for a while.
 type Payment struct {
 	id, orderID, status string
 	amount              Money
@@ -52,6 +55,7 @@ type Payment struct {
 	brand, last4        string
 	reason, providerRef string
 	pending             string
+	attemptedAt         time.Time // when pending was last taken up; zero when nothing is pending
 	authorizedAt        time.Time // zero: never
 	capturedAt          time.Time
 	refundedAt          time.Time
@@ -130,45 +134,55 @@ func (p Payment) Matches(r AuthorizeRequest) bool {
 	return p.amount == r.Amount && p.cardToken == r.CardToken
 }
 
-// BeginCapture decides what a capture request does and records it: op is
-// the gateway operation to run (a capture, possibly one under way already),
-// or empty when the payment is captured already. KindConflict when the
-// payment is not authorized, or a void is under way.
-func (p *Payment) BeginCapture() (op string, err error) {
+// BeginCapture decides what a capture request does at now and records it:
+// op is the gateway operation to run (a capture, possibly one under way
+// already), or empty when the payment is captured already. KindConflict
+// when the payment is not authorized, or a void is under way.
+func (p *Payment) BeginCapture(now time.Time) (op string, err error) {
 	switch {
 	case p.status == StatusCaptured:
 		return "", nil
 	case p.pending == OpCapture:
+		p.take(OpCapture, now)
 		return OpCapture, nil
 	case p.pending != "":
 		return "", errs.E(errs.KindConflict, "the payment is being voided")
 	case p.status == StatusAuthorized:
-		p.start(OpCapture)
+		p.take(OpCapture, now)
 		return OpCapture, nil
 	}
 	return "", errs.E(errs.KindConflict, "the payment is %s, not authorized", p.status)
 }
 
-// BeginRefund decides what a refund request does and records it: an
-// operation under way is finished first (a pending capture is completed,
-// then refunded, since the gateway may have taken the money); otherwise an
-// authorization is voided and a capture refunded. op is empty when there
-// is nothing to give back (voided, refunded, declined, failed).
-func (p *Payment) BeginRefund() (op string) {
+// BeginRefund decides what a refund request does at now and records it:
+// an operation under way is finished first (a pending capture is
+// completed, then refunded, since the gateway may have taken the money);
+// otherwise an authorization is voided and a capture refunded. op is empty
+// when there is nothing to give back (voided, refunded, declined, failed).
+func (p *Payment) BeginRefund(now time.Time) (op string) {
 	switch {
 	case p.pending != "":
-		return p.pending
+		p.take(p.pending, now)
 	case p.status == StatusAuthorized:
-		p.start(OpVoid)
+		p.take(OpVoid, now)
 	case p.status == StatusCaptured:
-		p.start(OpRefund)
+		p.take(OpRefund, now)
 	}
 	return p.pending
 }
 
-// start records op as pending. The payment as callers see it does not
-// change (updated_at included) until the gateway confirmed op.
-func (p *Payment) start(op string) { p.pending = op }
+// Resume is what finishing an abandoned operation does: it names the
+// operation under way, empty when nothing is pending (any more). Unlike
+// BeginRefund it starts nothing new, so a pending capture ends captured,
+// not refunded; and it changes nothing, since the sweep that resumes an
+// operation stamped it when it claimed the payment.
+func (p Payment) Resume() (op string) { return p.pending }
+
+// take records op as pending, taken up at now. The payment as callers see
+// it does not change (updated_at included) until the gateway confirmed op.
+func (p *Payment) take(op string, now time.Time) {
+	p.pending, p.attemptedAt = op, now.UTC().Truncate(time.Microsecond)
+}
 
 // Settle records that the gateway confirmed op and returns the fact to
 // publish. When op is no longer pending (another request settled it
@@ -189,7 +203,7 @@ func (p *Payment) Settle(op string, now time.Time) (fact any) {
 	default:
 		return nil
 	}
-	p.pending, p.updatedAt = "", now
+	p.pending, p.attemptedAt, p.updatedAt = "", time.Time{}, now
 	if op == OpCapture {
 		return Captured{Payment: *p}
 	}
@@ -219,11 +233,11 @@ type (
 
 // RestorePayment rebuilds a stored payment; the store is trusted.
 func RestorePayment(id, orderID, status string, amount int64, currency, cardToken, brand, last4, reason, providerRef, pending string,
-	authorizedAt, capturedAt, refundedAt, createdAt, updatedAt time.Time,
+	attemptedAt, authorizedAt, capturedAt, refundedAt, createdAt, updatedAt time.Time,
 ) Payment {
 	return Payment{
 		id: id, orderID: orderID, status: status, amount: Money{amount: amount, currency: currency}, cardToken: cardToken,
-		brand: brand, last4: last4, reason: reason, providerRef: providerRef, pending: pending,
+		brand: brand, last4: last4, reason: reason, providerRef: providerRef, pending: pending, attemptedAt: utc(attemptedAt),
 		authorizedAt: utc(authorizedAt), capturedAt: utc(capturedAt), refundedAt: utc(refundedAt),
 		createdAt: createdAt.UTC(), updatedAt: updatedAt.UTC(),
 	}
@@ -247,6 +261,7 @@ func (p Payment) Last4() string           { return p.last4 }
 func (p Payment) Reason() string          { return p.reason }
 func (p Payment) ProviderRef() string     { return p.providerRef }
 func (p Payment) Pending() string         { return p.pending }
+func (p Payment) AttemptedAt() time.Time  { return p.attemptedAt }
 func (p Payment) AuthorizedAt() time.Time { return p.authorizedAt }
 func (p Payment) CapturedAt() time.Time   { return p.capturedAt }
 func (p Payment) RefundedAt() time.Time   { return p.refundedAt }

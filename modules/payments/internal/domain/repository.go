@@ -1,6 +1,9 @@
 package domain
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Repository is the storage the Service needs. Methods wrap storage
 // failures as KindInternal. Facts passed to a write are published in the
@@ -22,4 +25,10 @@ type Repository interface {
 	// transaction; an error from fn rolls back and is returned.
 	// KindNotFound when the order has no payment.
 	UpdatePayment(ctx context.Context, orderID string, fn func(*Payment) ([]any, error)) (Payment, error)
+	// ClaimPending claims the payment whose pending operation was taken up
+	// longest ago, at due or before, by stamping it taken up at now, and
+	// returns its order; ok is false when no payment is due. It passes
+	// over payments other transactions hold rather than waiting for them,
+	// and of concurrent calls each claims another payment.
+	ClaimPending(ctx context.Context, due, now time.Time) (orderID string, ok bool, err error)
 }

@@ -201,7 +201,7 @@ func (s *Service) Capture(ctx context.Context, orderID string) (Payment, error) 
 	if _, err := auth.RequireRole(ctx, auth.RoleService); err != nil {
 		return Payment{}, err
 	}
-	return s.drive(ctx, orderID, func(p *Payment) (string, error) { return p.BeginCapture() })
+	return s.drive(ctx, orderID, func(p *Payment) (string, error) { return p.BeginCapture(s.now()) })
 }
 
 // Refund voids an authorization or refunds a capture (service role); see
@@ -210,7 +210,7 @@ func (s *Service) Refund(ctx context.Context, orderID string) (Payment, error) {
 	if _, err := auth.RequireRole(ctx, auth.RoleService); err != nil {
 		return Payment{}, err
 	}
-	return s.drive(ctx, orderID, func(p *Payment) (string, error) { return p.BeginRefund(), nil })
+	return s.drive(ctx, orderID, func(p *Payment) (string, error) { return p.BeginRefund(s.now()), nil })
 }
 
 // maxSteps bounds drive: a refund may finish a pending capture first, so
@@ -222,8 +222,8 @@ const maxSteps = 3
 // lock), calls the gateway with the operation's key outside any
 // transaction, and settles it with its event (again under the row lock).
 // A gateway error or timeout leaves the payment as it was, with the
-// operation pending: KindUnavailable, and the caller's retry finishes it
-// with the same key.
+// operation pending: KindUnavailable, and the caller's retry (or, if none
+// comes, FinishPending) finishes it with the same key.
 func (s *Service) drive(ctx context.Context, orderID string, begin func(*Payment) (string, error)) (Payment, error) {
 	if orderID == "" || len(orderID) > MaxOrderIDLen {
 		return Payment{}, errs.E(errs.KindNotFound, "the order has no payment")
@@ -276,4 +276,53 @@ func (s *Service) atGateway(ctx context.Context, p Payment, op string) error {
 		return errs.Wrap(errs.KindUnavailable, err, "the card gateway did not confirm the %s; retry", op)
 	}
 	return nil
+}
+
+// Abandoned operations. A pending operation nobody has taken up for the
+// grace period was abandoned: its caller gave up after a gateway failure,
+// or the process ended between the steps. The grace period is also how
+// long a sweep's claim keeps other sweeps away, so it must outlast one
+// step of drive (two short transactions and one gateway call, which the
+// timeout bounds) with room to spare.
+const (
+	minPendingGrace    = time.Minute
+	pendingGraceFactor = 4 // × the gateway timeout, when that is longer
+)
+
+// PendingGrace is how long a pending operation may go without being taken
+// up before FinishPending takes it up.
+func (s *Service) PendingGrace() time.Duration {
+	return max(minPendingGrace, pendingGraceFactor*s.timeout)
+}
+
+// FinishPending finishes the capture, void and refund operations that were
+// abandoned (last taken up a grace period or more before now), one at a
+// time, by the path a caller's retry takes: the same idempotency key, so
+// the gateway applies each once, and the same settling, so each event is
+// published once. Each is claimed first (see Repository.ClaimPending), so
+// that concurrent sweeps, on this replica or others, never take up the same
+// one; an operation the gateway still fails stays pending, claimed at now,
+// and a sweep after the grace period tries it again. It returns how many
+// it finished and how many it left pending; a storage failure (or the end
+// of ctx) ends the sweep with its error. It is the sweeper's work, not a
+// caller's, so it checks no principal.
+func (s *Service) FinishPending(ctx context.Context, now time.Time) (finished, left int, err error) {
+	now = now.UTC().Truncate(time.Microsecond)
+	due := now.Add(-s.PendingGrace())
+	for ctx.Err() == nil {
+		orderID, ok, err := s.repo.ClaimPending(ctx, due, now)
+		if err != nil || !ok {
+			return finished, left, err
+		}
+		_, err = s.drive(ctx, orderID, func(p *Payment) (string, error) { return p.Resume(), nil })
+		switch {
+		case err == nil:
+			finished++
+		case errs.Is(err, errs.KindUnavailable) && ctx.Err() == nil:
+			left++ // logged by atGateway
+		default:
+			return finished, left, err
+		}
+	}
+	return finished, left, ctx.Err()
 }

@@ -36,6 +36,7 @@ type paymentRow struct {
 	Reason           string     `gorm:"column:reason"`
 	ProviderRef      string     `gorm:"column:provider_ref"`
 	PendingOperation string     `gorm:"column:pending_operation"`
+	AttemptedAt      *time.Time `gorm:"column:attempted_at"`
 	AuthorizedAt     *time.Time `gorm:"column:authorized_at"`
 	CapturedAt       *time.Time `gorm:"column:captured_at"`
 	RefundedAt       *time.Time `gorm:"column:refunded_at"`
@@ -49,7 +50,7 @@ func toPaymentRow(p domain.Payment) paymentRow {
 	return paymentRow{
 		ID: p.ID(), OrderID: p.OrderID(), Status: p.Status(), Amount: p.Amount().Amount(), Currency: p.Amount().Currency(),
 		CardToken: p.CardToken(), Brand: p.Brand(), Last4: p.Last4(), Reason: p.Reason(), ProviderRef: p.ProviderRef(),
-		PendingOperation: p.Pending(), AuthorizedAt: nullTime(p.AuthorizedAt()), CapturedAt: nullTime(p.CapturedAt()),
+		PendingOperation: p.Pending(), AttemptedAt: nullTime(p.AttemptedAt()), AuthorizedAt: nullTime(p.AuthorizedAt()), CapturedAt: nullTime(p.CapturedAt()),
 		RefundedAt: nullTime(p.RefundedAt()), CreatedAt: p.CreatedAt(), UpdatedAt: p.UpdatedAt(),
 	}
 }
@@ -57,7 +58,7 @@ func toPaymentRow(p domain.Payment) paymentRow {
 func toPayment(r paymentRow) domain.Payment {
 	return domain.RestorePayment(r.ID, r.OrderID, r.Status, r.Amount, r.Currency, r.CardToken, r.Brand, r.Last4,
 		r.Reason, r.ProviderRef, r.PendingOperation,
-		timeOf(r.AuthorizedAt), timeOf(r.CapturedAt), timeOf(r.RefundedAt), r.CreatedAt, r.UpdatedAt)
+		timeOf(r.AttemptedAt), timeOf(r.AuthorizedAt), timeOf(r.CapturedAt), timeOf(r.RefundedAt), r.CreatedAt, r.UpdatedAt)
 }
 
 // nullTime maps the domain's zero time ("not yet") to NULL.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -111,8 +112,8 @@ func (s *Store) UpdatePayment(ctx context.Context, orderID string, fn func(*doma
 		}
 		row := toPaymentRow(p)
 		if err := tx.Exec(`UPDATE payments SET status = ?, reason = ?, provider_ref = ?, pending_operation = ?,
-			authorized_at = ?, captured_at = ?, refunded_at = ?, updated_at = ? WHERE id = ?`,
-			row.Status, row.Reason, row.ProviderRef, row.PendingOperation,
+			attempted_at = ?, authorized_at = ?, captured_at = ?, refunded_at = ?, updated_at = ? WHERE id = ?`,
+			row.Status, row.Reason, row.ProviderRef, row.PendingOperation, row.AttemptedAt,
 			row.AuthorizedAt, row.CapturedAt, row.RefundedAt, row.UpdatedAt, row.ID).Error; err != nil {
 			return fmt.Errorf("update payment: %w", err)
 		}
@@ -122,4 +123,27 @@ func (s *Store) UpdatePayment(ctx context.Context, orderID string, fn func(*doma
 		return domain.Payment{}, errs.Internal(err, "update payment")
 	}
 	return p, nil
+}
+
+// ClaimPending implements domain.Repository in one statement, so the claim
+// is committed before the caller goes to the gateway. SKIP LOCKED passes
+// over payments another transaction holds (a request's step, or another
+// sweep's claim); under READ COMMITTED a payment that such a transaction
+// changed meanwhile is checked against the condition again before it is
+// locked, so one another sweep has just claimed (its attempted_at moved
+// past due) or a request has just settled is not claimed a second time.
+func (s *Store) ClaimPending(ctx context.Context, due, now time.Time) (string, bool, error) {
+	var orders []string
+	err := s.db.Gorm.WithContext(ctx).Raw(`WITH claimed AS (
+			SELECT id FROM payments WHERE pending_operation <> '' AND attempted_at <= ?
+			ORDER BY attempted_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+		UPDATE payments p SET attempted_at = ? FROM claimed WHERE p.id = claimed.id RETURNING p.order_id`,
+		due, now).Scan(&orders).Error
+	if err != nil {
+		return "", false, errs.Internal(fmt.Errorf("claim pending payment: %w", err), "finish pending payments")
+	}
+	if len(orders) == 0 {
+		return "", false, nil
+	}
+	return orders[0], true, nil
 }

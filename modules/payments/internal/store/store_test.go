@@ -83,7 +83,7 @@ func TestUpdatePayment(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := s.UpdatePayment(ctx, p.OrderID(), func(p *domain.Payment) ([]any, error) {
-		p.BeginRefund()
+		p.BeginRefund(time.Now())
 		return nil, errs.E(errs.KindConflict, "no")
 	})
 	if !errs.Is(err, errs.KindConflict) {
@@ -94,7 +94,7 @@ func TestUpdatePayment(t *testing.T) {
 	}
 	var fact any
 	got, err := s.UpdatePayment(ctx, p.OrderID(), func(p *domain.Payment) ([]any, error) {
-		if op := p.BeginRefund(); op != domain.OpVoid {
+		if op := p.BeginRefund(time.Now()); op != domain.OpVoid {
 			t.Errorf("op %q", op)
 		}
 		fact = p.Settle(domain.OpVoid, time.Now())
@@ -109,4 +109,49 @@ func TestUpdatePayment(t *testing.T) {
 	if _, err := s.UpdatePayment(ctx, uuid.NewString(), func(*domain.Payment) ([]any, error) { return nil, nil }); !errs.Is(err, errs.KindNotFound) {
 		t.Errorf("unknown order: %v", err)
 	}
+}
+
+// TestClaimPending: payments whose pending operation was taken up at due
+// or before are claimed oldest first, one per call, each stamped with the
+// claim's time, which takes it out of the running; payments with nothing
+// pending are never claimed.
+func TestClaimPending(t *testing.T) {
+	t.Parallel()
+	s, ctx := store.New(dbtest.Open(t, "payments"), (&counting{}).publish), context.Background()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	add := func(started time.Time) domain.Payment {
+		p := newPayment(t, s, uuid.NewString())
+		if _, _, err := s.AddPayment(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if started.IsZero() {
+			return p
+		}
+		got, err := s.UpdatePayment(ctx, p.OrderID(), func(p *domain.Payment) ([]any, error) {
+			_, err := p.BeginCapture(started)
+			return nil, err
+		})
+		if err != nil || got.Pending() != domain.OpCapture || !got.AttemptedAt().Equal(started) {
+			t.Fatalf("begin capture: %+v, %v", got, err)
+		}
+		return got
+	}
+	newer, older := add(t0.Add(time.Second)), add(t0)
+	add(time.Time{}) // nothing pending
+	claim := func(due, now time.Time, want string) {
+		t.Helper()
+		got, ok, err := s.ClaimPending(ctx, due, now)
+		if err != nil || ok != (want != "") || got != want {
+			t.Fatalf("ClaimPending(%v) = %q, %v, %v; want %q", due, got, ok, err, want)
+		}
+	}
+	claim(t0.Add(-time.Microsecond), t0, "")
+	later := t0.Add(time.Hour)
+	claim(t0.Add(time.Second), later, older.OrderID())
+	if p, err := s.Payment(ctx, older.OrderID()); err != nil || !p.AttemptedAt().Equal(later) || p.Pending() != domain.OpCapture {
+		t.Fatalf("claimed payment %+v, %v; want still pending, taken up at %v", p, err, later)
+	}
+	claim(t0.Add(time.Second), later.Add(time.Second), newer.OrderID())
+	claim(t0.Add(time.Second), later, "")
+	claim(later, later, older.OrderID()) // due again once due reaches its claim
 }
