@@ -118,7 +118,7 @@ func salesRevenue(report map[string]any) int {
 // a reason on the order and an email to the customer.
 func TestCheckoutFailurePaths(t *testing.T) {
 	t.Parallel()
-	s := startShop(t, "SHOP_PAYMENTS_GATEWAY_TIMEOUT=300ms")
+	s := startShop(t, "SHOP_PAYMENTS_GATEWAY_TIMEOUT=1s")
 	admin := s.login(adminEmail, adminPassword)
 	customer := s.register("linus@example.com")
 	uid := s.userID(customer)

@@ -18,7 +18,9 @@ import (
 // gateway approved it after all.
 func TestTimeoutCard(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 100*time.Millisecond, nil)
+	// The deadline also bounds the best-effort void after the timeout: a
+	// second, so a busy machine still lands it.
+	e := newEnv(t, time.Second, nil)
 	p := e.authorize(t, payments.CardTimeout)
 	if p.Status != payments.StatusFailed || p.Reason != "gateway_timeout" || p.AuthorizedAt != nil {
 		t.Fatalf("payment %+v, want failed gateway_timeout", p)
@@ -54,7 +56,7 @@ func TestLateApprovalAfterATimeoutIsVoided(t *testing.T) {
 		<-ctx.Done() // the answer is on its way when the deadline passes
 		return gateway.Authorization{}, ctx.Err()
 	}
-	e := newEnv(t, 200*time.Millisecond, f)
+	e := newEnv(t, time.Second, f)
 	p := e.authorize(t, payments.CardApprove)
 	if p.Status != payments.StatusFailed || p.Reason != "gateway_timeout" {
 		t.Fatalf("payment %+v, want failed gateway_timeout", p)
