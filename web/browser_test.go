@@ -171,6 +171,11 @@ func TestCustomerBuysWithATestCardAndAdminShips(t *testing.T) {
 		until(`!document.querySelector("[data-test=ship-order]").disabled`),
 		chromedp.Click("[data-test=ship-order]"),
 		until(`document.querySelector("[data-test=order-status]").dataset.status === "shipped"`),
+		// The customer's confirmation email is in the admin's mailbox view.
+		chromedp.Navigate(base+"/#/admin/mailbox"),
+		chromedp.WaitVisible("[data-test=mailbox]"),
+		until(`[...document.querySelectorAll("[data-test=message]")].some(m =>
+			m.textContent.includes("to `+email+`") && m.textContent.includes("Order confirmed"))`),
 	)
 	if err != nil {
 		t.Fatalf("admin ships the order: %v", err)

@@ -287,7 +287,7 @@ function rows(list, caption) {
 // ----------------------------------------------------------------- mailbox
 
 async function mailbox(section, route, app) {
-  section.append(h("p", { class: "muted" }, "Every message the shop sent, newest first. Messages are kept here instead of being emailed."));
+  section.append(h("p", { class: "muted" }, "Every message the shop sent, oldest first: kept here, and also emailed when the shop has an SMTP server."));
   const box = h("div", {}, loading());
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Show more");
   section.append(box, more);
@@ -304,8 +304,10 @@ async function mailbox(section, route, app) {
       list.append(...page.items.map((m) => h("li", { "data-test": "message" }, h("details", {},
         h("summary", {},
           h("span", { class: "subject" }, m.subject), " ",
-          h("span", { class: "badge" }, label(m.kind)),
+          h("span", { class: "badge" }, label(m.kind)), " ",
+          h("span", { class: "badge status-" + m.status, "data-test": "message-status" }, label(m.status)),
           h("span", { class: "muted meta" }, `to ${m.recipient_email} · ${dateTime(m.created_at)}`)),
+        m.failure ? h("p", { class: "notice error" }, "Refused by the mail server: " + m.failure) : "",
         h("pre", { class: "body" }, m.body)))));
       cursor = page.next_cursor || "";
       more.hidden = !cursor;
