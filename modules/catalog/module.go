@@ -2,10 +2,8 @@ package catalog
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/google/wire"
@@ -41,9 +39,7 @@ type Module struct {
 	log       *slog.Logger
 	announcer *announce.Worker
 
-	mu   sync.Mutex
-	stop context.CancelFunc
-	done chan struct{}
+	bg kernel.Background // the worker, from Start to Stop
 }
 
 var _ kernel.Module = (*Module)(nil)
@@ -88,37 +84,16 @@ func (m *Module) Check(ctx context.Context) error { return m.db.Check(ctx) }
 // Start implements kernel.Module: it starts the worker that announces deal
 // starts and ends.
 func (m *Module) Start(ctx context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.stop != nil {
-		return errors.New("catalog: started twice")
-	}
-	// The worker outlives the start-up context; Stop ends it.
-	ctx, m.stop = context.WithCancel(context.WithoutCancel(ctx))
-	m.done = make(chan struct{})
-	go func() {
-		defer close(m.done)
-		m.announcer.Run(ctx)
-	}()
-	return nil
+	return m.bg.Start(ctx, m.announcer.Run)
 }
 
 // Stop implements kernel.Module: it stops the worker, waiting for an
 // announcement in progress until ctx ends.
 func (m *Module) Stop(ctx context.Context) error {
-	m.mu.Lock()
-	stop, done := m.stop, m.done
-	m.mu.Unlock()
-	if stop == nil {
-		return nil
+	if err := m.bg.Stop(ctx); err != nil {
+		return fmt.Errorf("catalog: stop: %w", err)
 	}
-	stop()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("catalog: stop: %w", ctx.Err())
-	}
+	return nil
 }
 
 // Seed creates demo data for operators (`shop seed`): the categories coffee,

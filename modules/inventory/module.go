@@ -2,10 +2,8 @@ package inventory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/google/wire"
@@ -42,9 +40,7 @@ type Module struct {
 	log     *slog.Logger
 	sweeper *sweep.Worker
 
-	mu   sync.Mutex
-	stop context.CancelFunc
-	done chan struct{}
+	bg kernel.Background // the worker, from Start to Stop
 }
 
 var _ kernel.Module = (*Module)(nil)
@@ -92,38 +88,17 @@ func (m *Module) Check(ctx context.Context) error { return m.db.Check(ctx) }
 // Start implements kernel.Module: it starts the worker that expires
 // reservations nobody committed in time.
 func (m *Module) Start(ctx context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.stop != nil {
-		return errors.New("inventory: started twice")
-	}
-	// The worker outlives the start-up context; Stop ends it.
-	ctx, m.stop = context.WithCancel(context.WithoutCancel(ctx))
-	m.done = make(chan struct{})
-	go func() {
-		defer close(m.done)
-		m.sweeper.Run(ctx)
-	}()
-	return nil
+	return m.bg.Start(ctx, m.sweeper.Run)
 }
 
 // Stop implements kernel.Module: it stops the worker, waiting for a sweep in
 // progress until ctx ends (an unfinished sweep's transaction rolls back, and
 // the next sweep, here or on another replica, does its work).
 func (m *Module) Stop(ctx context.Context) error {
-	m.mu.Lock()
-	stop, done := m.stop, m.done
-	m.mu.Unlock()
-	if stop == nil {
-		return nil
+	if err := m.bg.Stop(ctx); err != nil {
+		return fmt.Errorf("inventory: stop: %w", err)
 	}
-	stop()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("inventory: stop: %w", ctx.Err())
-	}
+	return nil
 }
 
 // SeedStock puts onHand units on hand for every product in productIDs that

@@ -2,10 +2,8 @@ package payments
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/google/wire"
@@ -51,9 +49,7 @@ type Module struct {
 	now     func() time.Time
 	sweeper *sweep.Worker
 
-	mu   sync.Mutex
-	stop context.CancelFunc
-	done chan struct{}
+	bg kernel.Background // the worker, from Start to Stop
 }
 
 var _ kernel.Module = (*Module)(nil)
@@ -109,19 +105,7 @@ func (m *Module) Check(ctx context.Context) error { return m.db.Check(ctx) }
 // Start implements kernel.Module: it starts the worker that finishes
 // captures, voids and refunds whose callers abandoned them.
 func (m *Module) Start(ctx context.Context) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.stop != nil {
-		return errors.New("payments: started twice")
-	}
-	// The worker outlives the start-up context; Stop ends it.
-	ctx, m.stop = context.WithCancel(context.WithoutCancel(ctx))
-	m.done = make(chan struct{})
-	go func() {
-		defer close(m.done)
-		m.sweeper.Run(ctx)
-	}()
-	return nil
+	return m.bg.Start(ctx, m.sweeper.Run)
 }
 
 // Stop implements kernel.Module: it stops the worker, waiting for a sweep
@@ -129,17 +113,8 @@ func (m *Module) Start(ctx context.Context) error {
 // pending (its gateway call ends with the worker's context), and a sweep
 // after the grace period, here or on another replica, finishes it.
 func (m *Module) Stop(ctx context.Context) error {
-	m.mu.Lock()
-	stop, done := m.stop, m.done
-	m.mu.Unlock()
-	if stop == nil {
-		return nil
+	if err := m.bg.Stop(ctx); err != nil {
+		return fmt.Errorf("payments: stop: %w", err)
 	}
-	stop()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("payments: stop: %w", ctx.Err())
-	}
+	return nil
 }
