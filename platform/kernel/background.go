@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // Background is a module's background work, one goroutine from Start to
@@ -48,5 +49,22 @@ func (b *Background) Stop(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("background work did not stop: %w", ctx.Err())
+	}
+}
+
+// Every runs pass at once and then every interval until ctx ends: the loop
+// of a sweeper, which first catches up with what piled up while no replica
+// ran. A pass that overruns the interval delays the next one, never doubles
+// up.
+func Every(ctx context.Context, interval time.Duration, pass func(context.Context)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		pass(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }

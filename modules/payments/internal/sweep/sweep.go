@@ -10,6 +10,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/shopmonolith/shop/platform/kernel"
 )
 
 // Finish finishes what was abandoned as of now and says how many
@@ -33,16 +35,7 @@ func New(finish Finish, now func() time.Time, every time.Duration, log *slog.Log
 // first) and then every interval, until ctx ends. A failed sweep is logged
 // and the next one tries again.
 func (w *Worker) Run(ctx context.Context) {
-	t := time.NewTicker(w.every)
-	defer t.Stop()
-	for {
-		w.Pass(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	kernel.Every(ctx, w.every, w.Pass)
 }
 
 // Pass runs one sweep.
