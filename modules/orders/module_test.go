@@ -3,6 +3,7 @@ package orders_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -127,8 +128,9 @@ func TestCheckoutClearsTheCartAndRefusesStalePrices(t *testing.T) {
 	s.cart.stale = true
 	s.cart.mu.Unlock()
 	_, err := s.orders.API().Checkout(ctx, orders.CheckoutRequest{IdempotencyKey: "k1", CardNumber: payments.CardApprove})
-	if !errs.Is(err, errs.KindUnavailable) {
-		t.Fatalf("checkout at stale prices: %v, want unavailable", err)
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Kind != errs.KindUnavailable || e.RetryAfter <= 0 {
+		t.Fatalf("checkout at stale prices: %v, want unavailable with a time to retry after", err)
 	}
 	s.cart.mu.Lock()
 	s.cart.stale = false

@@ -150,7 +150,9 @@ func orderLines(snap CartSnapshot) ([]Item, string, error) {
 		return nil, "", errs.E(errs.KindConflict, "the cart is empty").WithField("cart", "not_empty", "must hold at least one product")
 	}
 	if snap.Stale {
-		return nil, "", errs.E(errs.KindUnavailable, "prices cannot be confirmed right now; please try again in a moment")
+		e := errs.E(errs.KindUnavailable, "prices cannot be confirmed right now; please try again in a moment")
+		e.RetryAfter = time.Second
+		return nil, "", e
 	}
 	items := make([]Item, 0, len(snap.Lines))
 	currency := snap.Lines[0].Currency
