@@ -101,8 +101,14 @@ func TestIdempotencyKeyAndCursor(t *testing.T) {
 			t.Errorf("checkKey(%q) = %v", key, err)
 		}
 	}
-	if requestHash("4242 4242 4242 4242") != requestHash("4242-4242-4242-4242") || requestHash("4242") == requestHash("4243") {
+	if requestHash("4242 4242 4242 4242") != requestHash("4242-4242-4242-4242") || requestHash("4242") == requestHash("4243") ||
+		requestHash("4242424242424242") == requestHash("4000000000000002") {
 		t.Error("request hash does not follow the card's digits")
+	}
+	// Only the truncated number counts: the digits between the first six
+	// and the last four never reach the stored hash.
+	if requestHash("4242424242424242") != requestHash("4242429999994242") {
+		t.Error("request hash depends on the middle digits of the card number")
 	}
 	c := Cursor{CreatedAt: t0, ID: "01a2012c-0f51-77c7-8c04-1740484e9534"}
 	got, err := decodeCursor(encodeCursor(c))

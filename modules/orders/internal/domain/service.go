@@ -79,8 +79,12 @@ func (s *Service) Checkout(ctx context.Context, key, cardNumber string) (o *Orde
 		return nil, false, err
 	}
 	// The order stands even when the cart cannot be emptied now; the
-	// customer sees the order and can clear the cart themselves.
-	if err := s.cart.Clear(ctx); err != nil {
+	// customer sees the order and can clear the cart themselves. A client
+	// that hung up after sending the checkout must not leave the cart full:
+	// the clear outlives the request, briefly.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := s.cart.Clear(cctx); err != nil {
 		s.log.WarnContext(ctx, "cart not cleared after checkout", slog.String("order_id", o.ID()), slog.String("error", err.Error()))
 	}
 	return o, false, nil
@@ -132,8 +136,11 @@ func checkKey(key string) error {
 	return nil
 }
 
-// requestHash identifies the request a key was first used with. Only the
-// card's digits matter; the number itself is not stored.
+// requestHash identifies the request a key was first used with. It is
+// derived from the card's truncated number (first six and last four digits,
+// and the length) only: a hash of the whole number could be reversed by
+// trying the few digits in between, and the truncated form is what may be
+// kept of a card anyway.
 func requestHash(cardNumber string) string {
 	digits := strings.Map(func(r rune) rune {
 		if r >= '0' && r <= '9' {
@@ -141,6 +148,9 @@ func requestHash(cardNumber string) string {
 		}
 		return -1
 	}, cardNumber)
+	if len(digits) >= 10 {
+		digits = fmt.Sprintf("%s…%s/%d", digits[:6], digits[len(digits)-4:], len(digits))
+	}
 	sum := sha256.Sum256([]byte(digits))
 	return hex.EncodeToString(sum[:])
 }
@@ -323,13 +333,19 @@ func (s *Service) change(ctx context.Context, p auth.Principal, id string, fn fu
 	if _, err := uuid.Parse(id); err != nil {
 		return nil, errs.E(errs.KindNotFound, "order not found")
 	}
+	// Visibility first, without a lock: nobody may hold another customer's
+	// order row locked by guessing its id.
+	o, err := s.repo.Order(ctx, id, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := visible(p, o); err != nil {
+		return nil, err
+	}
 	var out *Order
-	err := s.tx(ctx, func(r Repository) error {
+	err = s.tx(ctx, func(r Repository) error {
 		o, err := r.Order(ctx, id, true)
 		if err != nil {
-			return err
-		}
-		if err := visible(p, o); err != nil {
 			return err
 		}
 		facts, err := fn(o)
