@@ -136,13 +136,22 @@ func (b *Bus) Subscribe(db *database.DB, subscriber, eventType string, h Handler
 		if s.id != subscriber {
 			continue
 		}
-		if _, dup := s.handlers[eventType]; dup || s.db != db {
+		if _, dup := s.handlers[eventType]; dup {
 			return fmt.Errorf("events: subscriber id %q registered twice for %s", subscriber, eventType)
 		}
-		s.handlers[eventType] = h
-		for _, o := range opts {
-			o(s)
+		if s.db != db {
+			return fmt.Errorf("events: subscriber id %q registered on the databases of two modules", subscriber)
 		}
+		// Every type of one subscriber shares its stream, so they must agree
+		// on how it is dispatched.
+		probe := &subscription{batch: dispatchBatch}
+		for _, o := range opts {
+			o(probe)
+		}
+		if probe.batch != s.batch {
+			return fmt.Errorf("events: subscriber id %q registered with different options for %s", subscriber, eventType)
+		}
+		s.handlers[eventType] = h
 		return nil
 	}
 	s := &subscription{id: subscriber, handlers: map[string]Handler{eventType: h}, batch: dispatchBatch, db: db}

@@ -46,6 +46,10 @@ func TestOneSubscriberFollowsSeveralTypesInKeyOrder(t *testing.T) {
 	if err := r.bus.Subscribe(r.sub, subscriber, typ, h); err == nil {
 		t.Error("registering one type twice under one id = nil, want an error")
 	}
+	other, oh := events.On(func(context.Context, *gorm.DB, stranger, events.Envelope) error { return nil })
+	if err := r.bus.Subscribe(r.sub, subscriber, other, oh, events.OneAtATime()); err == nil {
+		t.Error("registering a type with other options under one id = nil, want an error")
+	}
 	r.start(t)
 
 	keys := []string{"a", "b", "c"}
