@@ -10,6 +10,7 @@ import (
 	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/errs/errstest"
 )
 
 // Shop is what the suite needs from outside the cart: products to put in
@@ -63,17 +64,10 @@ func customer() context.Context {
 	return ctx
 }
 
-func wantKind(t *testing.T, err error, kind errs.Kind) {
-	t.Helper()
-	if got := errs.KindOf(err); err == nil || got != kind {
-		t.Fatalf("err = %v (kind %v), want kind %v", err, got, kind)
-	}
-}
-
 // wantField checks the kind and that the error names field.
 func wantField(t *testing.T, err error, kind errs.Kind, field string) {
 	t.Helper()
-	wantKind(t, err, kind)
+	errstest.Kind(t, err, kind)
 	var e *errs.Error
 	if errors.As(err, &e) {
 		for _, f := range e.Fields {
@@ -119,14 +113,14 @@ func item(t *testing.T, c cart.Cart, productID string) cart.Item {
 func (c *contract) authentication(t *testing.T) {
 	anon, id := context.Background(), uuid.NewString()
 	_, err := c.api.Cart(anon)
-	wantKind(t, err, errs.KindUnauthenticated)
+	errstest.Kind(t, err, errs.KindUnauthenticated)
 	_, err = c.api.AddItem(anon, id, 1)
-	wantKind(t, err, errs.KindUnauthenticated)
+	errstest.Kind(t, err, errs.KindUnauthenticated)
 	_, err = c.api.SetQuantity(anon, id, 1)
-	wantKind(t, err, errs.KindUnauthenticated)
+	errstest.Kind(t, err, errs.KindUnauthenticated)
 	_, err = c.api.RemoveItem(anon, id)
-	wantKind(t, err, errs.KindUnauthenticated)
-	wantKind(t, c.api.Clear(anon), errs.KindUnauthenticated)
+	errstest.Kind(t, err, errs.KindUnauthenticated)
+	errstest.Kind(t, c.api.Clear(anon), errs.KindUnauthenticated)
 }
 
 func (c *contract) emptyCart(t *testing.T) {
@@ -251,14 +245,14 @@ func (c *contract) setQuantity(t *testing.T) {
 	}
 	for _, id := range []string{uuid.NewString(), "not-a-uuid", c.shop.NewProduct(t, 1, "EUR")} {
 		_, err := c.api.SetQuantity(ctx, id, 1)
-		wantKind(t, err, errs.KindNotFound)
+		errstest.Kind(t, err, errs.KindNotFound)
 	}
 	got = must(t)(c.api.SetQuantity(ctx, p, 0))
 	if len(got.Items) != 1 || got.Items[0].ProductID != q {
 		t.Fatalf("after SetQuantity 0: %+v, want only the other line", got)
 	}
 	_, err := c.api.SetQuantity(ctx, p, 0)
-	wantKind(t, err, errs.KindNotFound)
+	errstest.Kind(t, err, errs.KindNotFound)
 }
 
 func (c *contract) removeAndClear(t *testing.T) {
@@ -300,7 +294,7 @@ func (c *contract) isolation(t *testing.T) {
 		t.Fatalf("B sees %+v, want their own empty cart", bCart)
 	}
 	_, err := c.api.SetQuantity(b, p, 1)
-	wantKind(t, err, errs.KindNotFound)
+	errstest.Kind(t, err, errs.KindNotFound)
 	if got := must(t)(c.api.RemoveItem(b, p)); len(got.Items) != 0 {
 		t.Fatalf("B's RemoveItem shows %+v", got)
 	}

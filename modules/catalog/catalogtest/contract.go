@@ -14,6 +14,7 @@ import (
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/errs/errstest"
 )
 
 // Contract runs the behavioural suite of catalog.API against api. It uses
@@ -52,16 +53,9 @@ func random() string {
 	return hex.EncodeToString(b)
 }
 
-func wantKind(t *testing.T, err error, kind errs.Kind) {
-	t.Helper()
-	if got := errs.KindOf(err); err == nil || got != kind {
-		t.Fatalf("err = %v (kind %v), want kind %v", err, got, kind)
-	}
-}
-
 func wantField(t *testing.T, err error, field string) {
 	t.Helper()
-	wantKind(t, err, errs.KindInvalid)
+	errstest.Kind(t, err, errs.KindInvalid)
 	var e *errs.Error
 	if errors.As(err, &e) {
 		for _, f := range e.Fields {
@@ -135,8 +129,8 @@ func (c *contract) authorization(t *testing.T) {
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {
-			wantKind(t, call(anonymous()), errs.KindUnauthenticated)
-			wantKind(t, call(customer()), errs.KindForbidden)
+			errstest.Kind(t, call(anonymous()), errs.KindUnauthenticated)
+			errstest.Kind(t, call(customer()), errs.KindForbidden)
 		})
 	}
 	if got := must(c.api.Product(admin(), p.ID))(t); !got.Active {
@@ -176,9 +170,9 @@ func (c *contract) productLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := c.api.Product(customer(), created.ID)
-	wantKind(t, err, errs.KindNotFound)
+	errstest.Kind(t, err, errs.KindNotFound)
 	_, err = c.api.ProductBySKU(anonymous(), sku)
-	wantKind(t, err, errs.KindNotFound)
+	errstest.Kind(t, err, errs.KindNotFound)
 	if got := must(c.api.Product(admin(), created.ID))(t); got.Active {
 		t.Fatalf("deactivated product is active: %+v", got)
 	}
@@ -219,30 +213,30 @@ func (c *contract) validation(t *testing.T) {
 func (c *contract) conflicts(t *testing.T) {
 	p := c.newProduct(t, "", 100)
 	_, err := c.api.CreateProduct(admin(), catalog.NewProduct{SKU: strings.ToLower(p.SKU), Name: "Again", Currency: "EUR"})
-	wantKind(t, err, errs.KindConflict)
+	errstest.Kind(t, err, errs.KindConflict)
 	cat := c.newCategory(t)
 	_, err = c.api.CreateCategory(admin(), catalog.NewCategory{Slug: cat.Slug, Name: "Again"})
-	wantKind(t, err, errs.KindConflict)
+	errstest.Kind(t, err, errs.KindConflict)
 	other := c.newCategory(t)
 	_, err = c.api.UpdateCategory(admin(), other.ID, catalog.CategoryUpdate{Slug: &cat.Slug})
-	wantKind(t, err, errs.KindConflict)
+	errstest.Kind(t, err, errs.KindConflict)
 }
 
 func (c *contract) notFound(t *testing.T) {
 	unknown := "0195a2b0-0000-7000-8000-00000000dead"
 	for _, id := range []string{unknown, "not-a-uuid", ""} {
 		_, err := c.api.Product(admin(), id)
-		wantKind(t, err, errs.KindNotFound)
+		errstest.Kind(t, err, errs.KindNotFound)
 		_, err = c.api.UpdateProduct(admin(), id, catalog.ProductUpdate{})
-		wantKind(t, err, errs.KindNotFound)
-		wantKind(t, c.api.DeactivateProduct(admin(), id), errs.KindNotFound)
-		wantKind(t, c.api.DeactivateCategory(admin(), id), errs.KindNotFound)
-		wantKind(t, c.api.DeactivateDeal(admin(), id), errs.KindNotFound)
+		errstest.Kind(t, err, errs.KindNotFound)
+		errstest.Kind(t, c.api.DeactivateProduct(admin(), id), errs.KindNotFound)
+		errstest.Kind(t, c.api.DeactivateCategory(admin(), id), errs.KindNotFound)
+		errstest.Kind(t, c.api.DeactivateDeal(admin(), id), errs.KindNotFound)
 	}
 	_, err := c.api.ProductBySKU(anonymous(), "NO-SUCH-"+random())
-	wantKind(t, err, errs.KindNotFound)
+	errstest.Kind(t, err, errs.KindNotFound)
 	_, err = c.api.ProductBySKU(anonymous(), "bad sku!")
-	wantKind(t, err, errs.KindNotFound)
+	errstest.Kind(t, err, errs.KindNotFound)
 }
 
 func (c *contract) listing(t *testing.T) {
@@ -324,7 +318,7 @@ func (c *contract) categoryVisibility(t *testing.T) {
 		t.Fatal("inactive category visibility is wrong")
 	}
 	_, err := c.api.Product(customer(), p.ID)
-	wantKind(t, err, errs.KindNotFound)
+	errstest.Kind(t, err, errs.KindNotFound)
 	must(c.api.Product(admin(), p.ID))(t)
 }
 

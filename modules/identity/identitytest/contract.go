@@ -13,6 +13,7 @@ import (
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/errs/errstest"
 )
 
 const password = "correct horse battery"
@@ -71,13 +72,6 @@ func (c *contract) loggedIn(t *testing.T, email, previous string) identity.Sessi
 	return s
 }
 
-func wantKind(t *testing.T, err error, kind errs.Kind) {
-	t.Helper()
-	if got := errs.KindOf(err); err == nil || got != kind {
-		t.Fatalf("error = %v (kind %v), want kind %v", err, got, kind)
-	}
-}
-
 func (c *contract) register(t *testing.T) {
 	email := Email("Reg")
 	u, err := c.api.Register(context.Background(), identity.RegisterInput{Email: "  " + email + " ", Password: password, Name: "  Ada Lovelace "})
@@ -98,7 +92,7 @@ func (c *contract) register(t *testing.T) {
 func (c *contract) duplicate(t *testing.T) {
 	u := c.registered(t, "dup")
 	_, err := c.api.Register(context.Background(), identity.RegisterInput{Email: upper(u.Email), Password: password, Name: "Other"})
-	wantKind(t, err, errs.KindConflict)
+	errstest.Kind(t, err, errs.KindConflict)
 	wantFields(t, err, "email")
 }
 
@@ -116,7 +110,7 @@ func (c *contract) invalid(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.api.Register(context.Background(), tc.in)
-			wantKind(t, err, errs.KindInvalid)
+			errstest.Kind(t, err, errs.KindInvalid)
 			wantFields(t, err, tc.fields...)
 		})
 	}
@@ -136,7 +130,7 @@ func (c *contract) login(t *testing.T) {
 		t.Errorf("principal %+v for user %+v", p, u)
 	}
 	_, err = c.api.Authenticate(context.Background(), "not-a-token")
-	wantKind(t, err, errs.KindUnauthenticated)
+	errstest.Kind(t, err, errs.KindUnauthenticated)
 }
 
 func (c *contract) wrongCredentials(t *testing.T) {
@@ -144,8 +138,8 @@ func (c *contract) wrongCredentials(t *testing.T) {
 	ctx := context.Background()
 	_, wrongPassword := c.api.Login(ctx, identity.LoginInput{Email: u.Email, Password: "not the password", ClientIP: c.ip})
 	_, unknownEmail := c.api.Login(ctx, identity.LoginInput{Email: Email("nobody"), Password: password, ClientIP: c.ip})
-	wantKind(t, wrongPassword, errs.KindUnauthenticated)
-	wantKind(t, unknownEmail, errs.KindUnauthenticated)
+	errstest.Kind(t, wrongPassword, errs.KindUnauthenticated)
+	errstest.Kind(t, unknownEmail, errs.KindUnauthenticated)
 	if message(wrongPassword) != message(unknownEmail) {
 		t.Errorf("messages differ: %q vs %q", message(wrongPassword), message(unknownEmail))
 	}
@@ -159,7 +153,7 @@ func (c *contract) logout(t *testing.T) {
 		t.Fatalf("Logout: %v", err)
 	}
 	_, err := c.api.Authenticate(ctx, s.Token)
-	wantKind(t, err, errs.KindUnauthenticated)
+	errstest.Kind(t, err, errs.KindUnauthenticated)
 	if err := c.api.Logout(ctx, s.Token); err != nil {
 		t.Errorf("second Logout: %v, want nil (idempotent)", err)
 	}
@@ -173,7 +167,7 @@ func (c *contract) rotation(t *testing.T) {
 		t.Fatal("login reused the previous token")
 	}
 	_, err := c.api.Authenticate(context.Background(), first.Token)
-	wantKind(t, err, errs.KindUnauthenticated)
+	errstest.Kind(t, err, errs.KindUnauthenticated)
 	if _, err := c.api.Authenticate(context.Background(), second.Token); err != nil {
 		t.Errorf("Authenticate new token: %v", err)
 	}
@@ -190,7 +184,7 @@ func (c *contract) user(t *testing.T) {
 	}
 	for _, id := range []string{"01890000-0000-7000-8000-000000000000", "not-a-uuid"} {
 		_, err := c.api.User(context.Background(), id)
-		wantKind(t, err, errs.KindNotFound)
+		errstest.Kind(t, err, errs.KindNotFound)
 	}
 }
 
@@ -214,7 +208,7 @@ func (c *contract) ensureAdmin(t *testing.T) {
 		t.Fatalf("second EnsureAdmin = %v, %v; want false, nil", again, err)
 	}
 	_, err = c.api.Login(ctx, identity.LoginInput{Email: second, Password: password, ClientIP: c.ip})
-	wantKind(t, err, errs.KindUnauthenticated)
+	errstest.Kind(t, err, errs.KindUnauthenticated)
 	_, err = c.api.EnsureAdmin(ctx, "nope", "short")
-	wantKind(t, err, errs.KindInvalid)
+	errstest.Kind(t, err, errs.KindInvalid)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/errs/errstest"
 )
 
 // Contract runs the behavioural suite of inventory.API against api. It uses
@@ -51,16 +52,9 @@ func customer() context.Context {
 // service is a module acting on its own behalf, as the orders saga does.
 func service() context.Context { return auth.AsService(context.Background(), "orders") }
 
-func wantKind(t *testing.T, err error, kind errs.Kind) {
-	t.Helper()
-	if got := errs.KindOf(err); err == nil || got != kind {
-		t.Fatalf("err = %v (kind %v), want kind %v", err, got, kind)
-	}
-}
-
 func wantField(t *testing.T, err error, field string) {
 	t.Helper()
-	wantKind(t, err, errs.KindInvalid)
+	errstest.Kind(t, err, errs.KindInvalid)
 	var e *errs.Error
 	if errors.As(err, &e) {
 		for _, f := range e.Fields {
@@ -166,10 +160,10 @@ func (c *contract) authorization(t *testing.T) {
 	}
 	operatorOnly := map[string]bool{"SetStock": true, "AdjustStock": true}
 	for name, call := range calls {
-		wantKind(t, call(anonymous()), errs.KindUnauthenticated)
-		wantKind(t, call(customer()), errs.KindForbidden)
+		errstest.Kind(t, call(anonymous()), errs.KindUnauthenticated)
+		errstest.Kind(t, call(customer()), errs.KindForbidden)
 		if operatorOnly[name] {
-			wantKind(t, call(service()), errs.KindForbidden)
+			errstest.Kind(t, call(service()), errs.KindForbidden)
 		}
 	}
 	// Nothing the refused calls asked for happened.
@@ -341,7 +335,7 @@ func (c *contract) reserveAndRelease(t *testing.T) {
 	}
 	c.wantLevel(t, p, 5, 0)
 	_, err := c.api.Commit(service(), id)
-	wantKind(t, err, errs.KindConflict)
+	errstest.Kind(t, err, errs.KindConflict)
 	// The released stock serves the next order.
 	wantStatus(t, c.reserve(t, newID(), line(p, 5)), inventory.StatusHeld)
 }
@@ -379,7 +373,7 @@ func (c *contract) shortages(t *testing.T) {
 		t.Errorf("Reservation = %+v, want %+v", got, r)
 	}
 	_, err := c.api.Commit(service(), id)
-	wantKind(t, err, errs.KindConflict)
+	errstest.Kind(t, err, errs.KindConflict)
 	if got := must(c.api.Release(service(), id))(t); !same(got, r) {
 		t.Errorf("Release of a rejection = %+v, want it unchanged %+v", got, r)
 	}
@@ -411,7 +405,7 @@ func (c *contract) idempotency(t *testing.T) {
 		{line(p, 2), line(q, 1), line(uuid.NewString(), 1)},
 	} {
 		_, err := c.api.Reserve(service(), inventory.ReserveRequest{ID: id, Lines: lines})
-		wantKind(t, err, errs.KindConflict)
+		errstest.Kind(t, err, errs.KindConflict)
 	}
 	c.wantLevel(t, p, 10, 2)
 	c.wantLevel(t, q, 10, 1)
@@ -467,17 +461,17 @@ func (c *contract) tombstone(t *testing.T) {
 		t.Errorf("repeated late Reserve = %+v, want %+v", again, late)
 	}
 	_, err := c.api.Reserve(service(), inventory.ReserveRequest{ID: id, Lines: []inventory.Line{line(p, 2)}})
-	wantKind(t, err, errs.KindConflict)
+	errstest.Kind(t, err, errs.KindConflict)
 	_, err = c.api.Commit(service(), id)
-	wantKind(t, err, errs.KindConflict)
+	errstest.Kind(t, err, errs.KindConflict)
 	c.wantLevel(t, p, 5, 0)
 }
 
 func (c *contract) notFound(t *testing.T) {
 	for _, id := range []string{newID(), "", "has space", "a/b", strings.Repeat("x", 129)} {
 		_, err := c.api.Commit(service(), id)
-		wantKind(t, err, errs.KindNotFound)
+		errstest.Kind(t, err, errs.KindNotFound)
 		_, err = c.api.Reservation(service(), id)
-		wantKind(t, err, errs.KindNotFound)
+		errstest.Kind(t, err, errs.KindNotFound)
 	}
 }

@@ -2,7 +2,6 @@ package notificationstest
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/errs/errstest"
 )
 
 // SignUp registers a new user wherever api's messages come from (identity,
@@ -52,22 +52,15 @@ func customer() context.Context {
 	return auth.WithPrincipal(context.Background(), auth.Principal{UserID: "contract-customer", Role: auth.RoleCustomer})
 }
 
-func wantKind(t *testing.T, err error, kind errs.Kind) {
-	t.Helper()
-	if got := errs.KindOf(err); err == nil || got != kind {
-		t.Fatalf("err = %v (kind %v), want kind %v", err, got, kind)
-	}
-}
-
 func (c *contract) authorization(t *testing.T) {
 	for _, tc := range []struct {
 		ctx  context.Context
 		kind errs.Kind
 	}{{context.Background(), errs.KindUnauthenticated}, {customer(), errs.KindForbidden}} {
 		_, err := c.api.Mailbox(tc.ctx, notifications.MailboxQuery{})
-		wantKind(t, err, tc.kind)
+		errstest.Kind(t, err, tc.kind)
 		_, err = c.api.Message(tc.ctx, uuid.NewString())
-		wantKind(t, err, tc.kind)
+		errstest.Kind(t, err, tc.kind)
 	}
 }
 
@@ -79,9 +72,9 @@ func (c *contract) validation(t *testing.T) {
 	}
 	for field, q := range cases {
 		_, err := c.api.Mailbox(admin(), q)
-		wantKind(t, err, errs.KindInvalid)
-		if !strings.Contains(fields(err), field) {
-			t.Errorf("%+v: error names %q, want %s", q, fields(err), field)
+		errstest.Kind(t, err, errs.KindInvalid)
+		if !strings.Contains(errstest.Fields(err), field) {
+			t.Errorf("%+v: error names %q, want %s", q, errstest.Fields(err), field)
 		}
 	}
 	if _, err := c.api.Mailbox(admin(), notifications.MailboxQuery{Limit: -1}); !errs.Is(err, errs.KindInvalid) {
@@ -89,21 +82,10 @@ func (c *contract) validation(t *testing.T) {
 	}
 }
 
-func fields(err error) string {
-	var names []string
-	var e *errs.Error
-	if errors.As(err, &e) {
-		for _, f := range e.Fields {
-			names = append(names, f.Field)
-		}
-	}
-	return strings.Join(names, ",")
-}
-
 func (c *contract) notFound(t *testing.T) {
 	for _, id := range []string{uuid.NewString(), "not-a-uuid", ""} {
 		_, err := c.api.Message(admin(), id)
-		wantKind(t, err, errs.KindNotFound)
+		errstest.Kind(t, err, errs.KindNotFound)
 	}
 	page, err := c.api.Mailbox(admin(), notifications.MailboxQuery{RecipientUserID: uuid.NewString()})
 	if err != nil || len(page.Items) != 0 || page.NextCursor != "" {

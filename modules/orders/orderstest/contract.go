@@ -6,7 +6,6 @@ package orderstest
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/errs/errstest"
 	"github.com/shopmonolith/shop/platform/events/eventstest"
 )
 
@@ -58,25 +58,6 @@ func Contract(t *testing.T, api orders.API, shop Shop) {
 type contract struct {
 	api  orders.API
 	shop Shop
-}
-
-func wantKind(t *testing.T, err error, kind errs.Kind) {
-	t.Helper()
-	if got := errs.KindOf(err); err == nil || got != kind {
-		t.Fatalf("err = %v (kind %v), want kind %v", err, got, kind)
-	}
-}
-
-func fieldsOf(err error) string {
-	var e *errs.Error
-	if !errors.As(err, &e) {
-		return ""
-	}
-	names := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		names[i] = f.Field
-	}
-	return strings.Join(names, ",")
 }
 
 // buy fills a new customer's cart with quantity of a product (of its own,
@@ -134,17 +115,17 @@ func steps(o orders.Order) []string {
 func (c *contract) authentication(t *testing.T) {
 	ctx := context.Background()
 	_, err := c.api.Checkout(ctx, orders.CheckoutRequest{IdempotencyKey: "k", CardNumber: payments.CardApprove})
-	wantKind(t, err, errs.KindUnauthenticated)
+	errstest.Kind(t, err, errs.KindUnauthenticated)
 	_, err = c.api.Order(ctx, uuid.NewString())
-	wantKind(t, err, errs.KindUnauthenticated)
+	errstest.Kind(t, err, errs.KindUnauthenticated)
 	_, err = c.api.Orders(ctx, orders.Query{})
-	wantKind(t, err, errs.KindUnauthenticated)
+	errstest.Kind(t, err, errs.KindUnauthenticated)
 	_, err = c.api.Cancel(ctx, uuid.NewString())
-	wantKind(t, err, errs.KindUnauthenticated)
+	errstest.Kind(t, err, errs.KindUnauthenticated)
 	_, err = c.api.MarkShipped(ctx, uuid.NewString())
-	wantKind(t, err, errs.KindUnauthenticated)
+	errstest.Kind(t, err, errs.KindUnauthenticated)
 	_, err = c.api.MarkShipped(c.shop.Customer(t), uuid.NewString())
-	wantKind(t, err, errs.KindForbidden)
+	errstest.Kind(t, err, errs.KindForbidden)
 }
 
 func (c *contract) validation(t *testing.T) {
@@ -160,9 +141,9 @@ func (c *contract) validation(t *testing.T) {
 		{orders.CheckoutRequest{IdempotencyKey: uuid.NewString(), CardNumber: "not a card"}, "card_number"},
 	} {
 		_, err := c.api.Checkout(ctx, tc.req)
-		wantKind(t, err, errs.KindInvalid)
-		if !strings.Contains(fieldsOf(err), tc.field) {
-			t.Errorf("%+v: error %v names %q, want %s", tc.req, err, fieldsOf(err), tc.field)
+		errstest.Kind(t, err, errs.KindInvalid)
+		if !strings.Contains(errstest.Fields(err), tc.field) {
+			t.Errorf("%+v: error %v names %q, want %s", tc.req, err, errstest.Fields(err), tc.field)
 		}
 	}
 	page, err := c.api.Orders(ctx, orders.Query{})
@@ -171,20 +152,20 @@ func (c *contract) validation(t *testing.T) {
 	}
 	for q, field := range map[orders.Query]string{{Limit: 101}: "limit", {Status: "lost"}: "status", {After: "x"}: "after", {UserID: "x"}: "user_id"} {
 		_, err := c.api.Orders(ctx, q)
-		if !errs.Is(err, errs.KindInvalid) || !strings.Contains(fieldsOf(err), field) {
+		if !errs.Is(err, errs.KindInvalid) || !strings.Contains(errstest.Fields(err), field) {
 			t.Errorf("Orders(%+v) = %v, want invalid %s", q, err, field)
 		}
 	}
 	for _, id := range []string{uuid.NewString(), "not-a-uuid"} {
 		_, err := c.api.Order(ctx, id)
-		wantKind(t, err, errs.KindNotFound)
+		errstest.Kind(t, err, errs.KindNotFound)
 	}
 }
 
 func (c *contract) emptyCart(t *testing.T) {
 	_, err := c.api.Checkout(c.shop.Customer(t), orders.CheckoutRequest{IdempotencyKey: uuid.NewString(), CardNumber: payments.CardApprove})
-	wantKind(t, err, errs.KindConflict)
-	if !strings.Contains(fieldsOf(err), "cart") {
+	errstest.Kind(t, err, errs.KindConflict)
+	if !strings.Contains(errstest.Fields(err), "cart") {
 		t.Errorf("empty cart: %v, want it to name cart", err)
 	}
 }
@@ -253,7 +234,7 @@ func (c *contract) idempotent(t *testing.T) {
 	other := req
 	other.CardNumber = payments.CardDecline
 	_, err = c.api.Checkout(ctx, other)
-	wantKind(t, err, errs.KindConflict)
+	errstest.Kind(t, err, errs.KindConflict)
 	page, err := c.api.Orders(ctx, orders.Query{})
 	if err != nil || len(page.Items) != 1 {
 		t.Errorf("orders = %d, %v; want 1", len(page.Items), err)
@@ -358,16 +339,16 @@ func (c *contract) cancel(t *testing.T) {
 	ctx2, _, failed := c.buy(t, 1, 1, payments.CardDecline)
 	c.settle(t, ctx2, failed.ID, settled)
 	_, err = c.api.Cancel(ctx2, failed.ID)
-	wantKind(t, err, errs.KindConflict)
+	errstest.Kind(t, err, errs.KindConflict)
 }
 
 func (c *contract) owners(t *testing.T) {
 	a, _, placed := c.buy(t, 1, 2, payments.CardApprove)
 	b := c.shop.Customer(t)
 	_, err := c.api.Order(b, placed.ID)
-	wantKind(t, err, errs.KindNotFound)
+	errstest.Kind(t, err, errs.KindNotFound)
 	_, err = c.api.Cancel(b, placed.ID)
-	wantKind(t, err, errs.KindNotFound)
+	errstest.Kind(t, err, errs.KindNotFound)
 	mine, _ := auth.FromContext(a)
 	page, err := c.api.Orders(b, orders.Query{UserID: mine.UserID})
 	if err != nil || len(page.Items) != 0 {
@@ -389,7 +370,7 @@ func (c *contract) shipping(t *testing.T) {
 	admin := c.shop.Admin(t)
 	c.settle(t, ctx, placed.ID, settled)
 	_, err := c.api.MarkShipped(ctx, placed.ID)
-	wantKind(t, err, errs.KindForbidden)
+	errstest.Kind(t, err, errs.KindForbidden)
 	o, err := c.api.MarkShipped(admin, placed.ID)
 	if err != nil || o.Status != orders.StatusShipped {
 		t.Fatalf("MarkShipped = %+v, %v", o.Status, err)
@@ -398,7 +379,7 @@ func (c *contract) shipping(t *testing.T) {
 		t.Errorf("second MarkShipped = %s, %v; want unchanged", o.Status, err)
 	}
 	_, err = c.api.Cancel(ctx, placed.ID)
-	wantKind(t, err, errs.KindConflict)
+	errstest.Kind(t, err, errs.KindConflict)
 	_, err = c.api.MarkShipped(admin, uuid.NewString())
-	wantKind(t, err, errs.KindNotFound)
+	errstest.Kind(t, err, errs.KindNotFound)
 }

@@ -2,7 +2,6 @@ package paymentstest
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/errs/errstest"
 )
 
 // Contract runs the behavioural suite of payments.API against api. Every
@@ -51,17 +51,6 @@ func wantKind(t *testing.T, what string, err error, kind errs.Kind) {
 }
 
 // fields names the fields an error reports.
-func fields(err error) string {
-	var names []string
-	var e *errs.Error
-	if errors.As(err, &e) {
-		for _, f := range e.Fields {
-			names = append(names, f.Field)
-		}
-	}
-	return strings.Join(names, ",")
-}
-
 // NewOrderID returns an order id nobody used.
 func NewOrderID() string { return "order-" + uuid.NewString() }
 
@@ -150,7 +139,7 @@ func (c *contract) tokenize(t *testing.T) {
 	for _, bad := range []string{"", "4242", "4242424242424241", "4242x42424242424", "42424242424242424242", "12345678901", " - - "} {
 		_, err := c.api.Tokenize(customer(), bad)
 		wantKind(t, "Tokenize("+bad+")", err, errs.KindInvalid)
-		if f := fields(err); f != "card_number" {
+		if f := errstest.Fields(err); f != "card_number" {
 			t.Errorf("Tokenize(%q) names %q, want card_number", bad, f)
 		}
 	}
@@ -180,7 +169,7 @@ func (c *contract) validation(t *testing.T) {
 		tc.mutate(&r)
 		_, err := c.api.Authorize(Service(), r)
 		wantKind(t, "Authorize "+tc.field, err, errs.KindInvalid)
-		if f := fields(err); f != tc.field {
+		if f := errstest.Fields(err); f != tc.field {
 			t.Errorf("Authorize(%+v) names %q, want %s", r, f, tc.field)
 		}
 		if r.OrderID != "" {

@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -10,21 +9,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/errs/errstest"
 )
 
 var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-func fieldsOf(err error) string {
-	var e *errs.Error
-	if !errors.As(err, &e) {
-		return ""
-	}
-	names := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		names[i] = f.Field
-	}
-	return strings.Join(names, ",")
-}
 
 func TestNewRequest(t *testing.T) {
 	t.Parallel()
@@ -66,7 +54,7 @@ func TestNewRequest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := NewRequest(tc.id, tc.lines)
-			if !errs.Is(err, errs.KindInvalid) || fieldsOf(err) != tc.fields {
+			if !errs.Is(err, errs.KindInvalid) || errstest.Fields(err) != tc.fields {
 				t.Fatalf("err = %v, want invalid naming %s", err, tc.fields)
 			}
 		})
@@ -100,7 +88,7 @@ func TestLevelSetAndAdjust(t *testing.T) {
 			l := base
 			err := tc.change(&l)
 			if tc.field != "" {
-				if !errs.Is(err, errs.KindInvalid) || fieldsOf(err) != tc.field || l != base {
+				if !errs.Is(err, errs.KindInvalid) || errstest.Fields(err) != tc.field || l != base {
 					t.Fatalf("err = %v, level %+v; want invalid %s and the level unchanged", err, l, tc.field)
 				}
 				return
