@@ -13,21 +13,11 @@ import (
 
 	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/platform/auth"
-	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/auth/authtest"
 	"github.com/shopmonolith/shop/platform/health"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/metrics"
 )
-
-// tokens is a fake authenticator: a bearer token is the user it names.
-type tokens map[string]auth.Principal
-
-func (ts tokens) Authenticate(_ context.Context, token string) (auth.Principal, error) {
-	if p, ok := ts[token]; ok {
-		return p, nil
-	}
-	return auth.Principal{}, errs.E(errs.KindUnauthenticated, "unknown token")
-}
 
 type response struct {
 	status int
@@ -35,7 +25,7 @@ type response struct {
 	body   map[string]any
 }
 
-func serve(t *testing.T, s *shop, m *cart.Module, users tokens) func(token, method, path, body string) response {
+func serve(t *testing.T, s *shop, m *cart.Module, users authtest.Tokens) func(token, method, path, body string) response {
 	t.Helper()
 	srv := httpapi.New(s.cfg, discard, health.NewState(time.Second), metrics.New(), users)
 	m.Routes(srv.Router("cart"))
@@ -103,7 +93,7 @@ func TestHTTP(t *testing.T) {
 	t.Parallel()
 	s := newShop(t)
 	ada, bob := uuid.NewString(), uuid.NewString()
-	users := tokens{
+	users := authtest.Tokens{
 		"ada": {UserID: ada, Role: auth.RoleCustomer},
 		"bob": {UserID: bob, Role: auth.RoleCustomer},
 	}

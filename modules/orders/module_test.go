@@ -19,6 +19,7 @@ import (
 	"github.com/shopmonolith/shop/modules/orders/orderstest"
 	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/platform/auth"
+	"github.com/shopmonolith/shop/platform/auth/authtest"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/errs"
@@ -181,7 +182,7 @@ func TestHTTP(t *testing.T) {
 	ctx := customer()
 	cs.AddToCart(t, ctx, cs.Stock(t, 100, 3), 2)
 	p, _ := auth.FromContext(ctx)
-	srv := httpapi.New(s.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), fixedAuth{p})
+	srv := httpapi.New(s.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), authtest.Tokens{"ok": p})
 	s.orders.Routes(srv.Router("orders"))
 	ts := httptest.NewServer(srv.Echo)
 	t.Cleanup(ts.Close)
@@ -239,14 +240,4 @@ func TestHTTP(t *testing.T) {
 	if res, _ := call(http.MethodGet, "/api/orders?limit=0x", "ok", "", ""); res.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("bad limit: %d, want 422", res.StatusCode)
 	}
-}
-
-// fixedAuth accepts the token "ok" as one principal.
-type fixedAuth struct{ p auth.Principal }
-
-func (f fixedAuth) Authenticate(_ context.Context, token string) (auth.Principal, error) {
-	if token != "ok" {
-		return auth.Principal{}, errs.E(errs.KindUnauthenticated, "unknown token")
-	}
-	return f.p, nil
 }

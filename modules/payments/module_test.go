@@ -13,8 +13,7 @@ import (
 	"github.com/shopmonolith/shop/modules/payments/internal/domain"
 	"github.com/shopmonolith/shop/modules/payments/internal/gateway/simulated"
 	"github.com/shopmonolith/shop/modules/payments/paymentstest"
-	"github.com/shopmonolith/shop/platform/auth"
-	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/auth/authtest"
 	"github.com/shopmonolith/shop/platform/health"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/metrics"
@@ -132,24 +131,11 @@ func TestEventsOfAPaymentsLife(t *testing.T) {
 	}
 }
 
-// tokens is a fake authenticator: the bearer token names the role.
-type tokens struct{}
-
-func (tokens) Authenticate(_ context.Context, token string) (auth.Principal, error) {
-	switch token {
-	case "admin":
-		return auth.Principal{UserID: "u-admin", Role: auth.RoleAdmin}, nil
-	case "customer":
-		return auth.Principal{UserID: "u-customer", Role: auth.RoleCustomer}, nil
-	}
-	return auth.Principal{}, errs.E(errs.KindUnauthenticated, "unknown token")
-}
-
 func TestHTTPPayment(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, time.Second, nil)
 	p := e.authorize(t, payments.CardApprove)
-	srv := httpapi.New(e.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), tokens{})
+	srv := httpapi.New(e.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), authtest.Roles())
 	e.mod.Routes(srv.Router("payments"))
 	get := func(path, token string) (int, map[string]any) {
 		req := httptest.NewRequest(http.MethodGet, path, nil)

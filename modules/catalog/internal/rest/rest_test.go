@@ -16,27 +16,13 @@ import (
 	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
 	"github.com/shopmonolith/shop/modules/catalog/internal/rest"
 	"github.com/shopmonolith/shop/modules/catalog/internal/store"
-	"github.com/shopmonolith/shop/platform/auth"
+	"github.com/shopmonolith/shop/platform/auth/authtest"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
-	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/health"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/metrics"
 )
-
-// tokens is a fake authenticator: the bearer token names the role.
-type tokens struct{}
-
-func (tokens) Authenticate(_ context.Context, token string) (auth.Principal, error) {
-	switch token {
-	case "admin":
-		return auth.Principal{UserID: "u-admin", Role: auth.RoleAdmin}, nil
-	case "customer":
-		return auth.Principal{UserID: "u-customer", Role: auth.RoleCustomer}, nil
-	}
-	return auth.Principal{}, errs.E(errs.KindUnauthenticated, "unknown token")
-}
 
 func newServer(t *testing.T) http.Handler {
 	t.Helper()
@@ -50,7 +36,7 @@ func newServer(t *testing.T) http.Handler {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	srv := httpapi.New(cfg, log, health.NewState(time.Second), metrics.New(), tokens{})
+	srv := httpapi.New(cfg, log, health.NewState(time.Second), metrics.New(), authtest.Roles())
 	noEvents := func(context.Context, *gorm.DB, ...any) error { return nil }
 	svc := domain.NewService(store.New(db, noEvents), func() time.Time { return time.Now().UTC() }, nil)
 	rest.Register(srv.Router("catalog"), svc)

@@ -18,28 +18,15 @@ import (
 	"github.com/shopmonolith/shop/modules/inventory/internal/rest"
 	"github.com/shopmonolith/shop/modules/inventory/internal/store"
 	"github.com/shopmonolith/shop/platform/auth"
+	"github.com/shopmonolith/shop/platform/auth/authtest"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
-	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/health"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/metrics"
 )
 
-// tokens is a fake authenticator: the bearer token names the role.
-type tokens struct{}
-
-func (tokens) Authenticate(_ context.Context, token string) (auth.Principal, error) {
-	switch token {
-	case "admin":
-		return auth.Principal{UserID: "u-admin", Role: auth.RoleAdmin}, nil
-	case "customer":
-		return auth.Principal{UserID: "u-customer", Role: auth.RoleCustomer}, nil
-	}
-	return auth.Principal{}, errs.E(errs.KindUnauthenticated, "unknown token")
-}
-
-var _ auth.Authenticator = tokens{}
+var _ auth.Authenticator = authtest.Roles()
 
 func newServer(t *testing.T) (http.Handler, *domain.Service) {
 	t.Helper()
@@ -48,7 +35,7 @@ func newServer(t *testing.T) (http.Handler, *domain.Service) {
 		t.Fatal(err)
 	}
 	db := dbtest.Open(t, "inventory")
-	srv := httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), tokens{})
+	srv := httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), authtest.Roles())
 	noEvents := func(context.Context, *gorm.DB, ...any) error { return nil }
 	svc := domain.NewService(store.New(db, noEvents), time.Now, time.Minute)
 	rest.Register(srv.Router("inventory"), svc)
