@@ -195,19 +195,10 @@ func ensureTemplate(ctx context.Context) (string, error) {
 		return "", err
 	}
 	if exists {
-		return name, nil
+		return name, touchTemplate(ctx, conn, name)
 	}
-	// Old templates of other migration sets are no longer needed.
-	rows, err := conn.Query(ctx, "SELECT datname FROM pg_database WHERE datname LIKE 'shop_tpl_%'")
-	if err != nil {
+	if err := dropStaleTemplates(ctx, conn); err != nil {
 		return "", err
-	}
-	old, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return "", err
-	}
-	for _, o := range old {
-		_, _ = conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", o))
 	}
 	building := name + "_building"
 	if _, err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s", building)); err != nil {
@@ -220,7 +211,38 @@ func ensureTemplate(ctx context.Context) (string, error) {
 	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s RENAME TO %s", building, name)); err != nil {
 		return "", err
 	}
-	return name, nil
+	return name, touchTemplate(ctx, conn, name)
+}
+
+// templateIdle is how long a template of another migration set is kept after
+// its last use: another checkout (another branch) may be testing with it.
+const templateIdle = 6 * time.Hour
+
+// touchTemplate records when a template was last used, in its comment.
+func touchTemplate(ctx context.Context, conn *pgx.Conn, name string) error {
+	_, err := conn.Exec(ctx, fmt.Sprintf("COMMENT ON DATABASE %s IS '%d'", name, time.Now().Unix()))
+	return err
+}
+
+// dropStaleTemplates drops the templates of other migration sets that no test
+// has used for templateIdle.
+func dropStaleTemplates(ctx context.Context, conn *pgx.Conn) error {
+	rows, err := conn.Query(ctx, `SELECT d.datname FROM pg_database d
+		WHERE d.datname LIKE 'shop\_tpl\_%'
+		  AND COALESCE(NULLIF(shobj_description(d.oid, 'pg_database'), ''), '0') ~ '^[0-9]+$'
+		  AND COALESCE(NULLIF(shobj_description(d.oid, 'pg_database'), ''), '0')::bigint < $1`,
+		time.Now().Add(-templateIdle).Unix())
+	if err != nil {
+		return err
+	}
+	stale, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, o := range stale {
+		_, _ = conn.Exec(ctx, fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", pgx.Identifier{o}.Sanitize()))
+	}
+	return nil
 }
 
 func migrateAll(ctx context.Context, url string) error {
