@@ -41,6 +41,8 @@ type conformance struct {
 type operation struct {
 	method    string
 	template  string
+	id        string // operationId
+	access    string // x-shop-access
 	match     *regexp.Regexp
 	responses map[string]map[string]bool // status or "default" → content types
 }
@@ -84,8 +86,10 @@ func operations(doc any) ([]operation, error) {
 	var ops []operation
 	for template, item := range paths {
 		for method, raw := range item.(map[string]any) {
+			id, _ := raw.(map[string]any)["operationId"].(string)
+			access, _ := raw.(map[string]any)[httpapi.AccessExtension].(string)
 			op := operation{
-				method: strings.ToUpper(method), template: template, responses: map[string]map[string]bool{},
+				method: strings.ToUpper(method), template: template, id: id, access: access, responses: map[string]map[string]bool{},
 				match: regexp.MustCompile("^" + templateParam.ReplaceAllString(regexp.QuoteMeta(template), `[^/]+`) + "$"),
 			}
 			for status, resp := range raw.(map[string]any)["responses"].(map[string]any) {
@@ -123,6 +127,11 @@ func (c *conformance) check(method, path string, r response) error {
 	}
 	status := strconv.Itoa(r.Status)
 	types, ok := op.responses[status]
+	if !ok && r.Status >= 400 && r.Status < 500 {
+		// Clients branch on the 4xx statuses an operation lists; default
+		// is for server failures.
+		return fmt.Errorf("%s %s answered %d, which %s does not list among its failures", method, path, r.Status, op.template)
+	}
 	if !ok {
 		status = "default"
 		types, ok = op.responses[status]
@@ -243,4 +252,61 @@ func TestEveryRouteIsDescribed(t *testing.T) {
 	if len(served) < 30 {
 		t.Errorf("only %d routes found; is the whole process composed?", len(served))
 	}
+	ops, err := operations(mustUnmarshal(t, raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range operationIDProblems(ops) {
+		t.Error(p)
+	}
+}
+
+var camelCase = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
+
+// operationIDProblems wants every operation to have an explicit camelCase
+// operationId, used by no other operation: client generators name their
+// methods after it.
+func operationIDProblems(ops []operation) []string {
+	var out []string
+	byID := map[string]string{}
+	for _, op := range ops {
+		route := op.method + " " + op.template
+		switch other, taken := byID[op.id]; {
+		case op.id == "":
+			out = append(out, route+" has no operationId (set Op.ID)")
+		case !camelCase.MatchString(op.id):
+			out = append(out, fmt.Sprintf("%s has the operationId %q, which is not camelCase", route, op.id))
+		case taken:
+			out = append(out, fmt.Sprintf("%s and %s share the operationId %q", other, route, op.id))
+		}
+		byID[op.id] = route
+	}
+	return out
+}
+
+func TestOperationIDProblems(t *testing.T) {
+	t.Parallel()
+	op := func(method, template, id string) operation {
+		return operation{method: method, template: template, id: id}
+	}
+	got := operationIDProblems([]operation{
+		op("GET", "/a", "getA"), op("POST", "/a", ""), op("GET", "/b", "get_b"), op("GET", "/c", "getA"),
+	})
+	want := []string{
+		"POST /a has no operationId (set Op.ID)",
+		`GET /b has the operationId "get_b", which is not camelCase`,
+		`GET /a and GET /c share the operationId "getA"`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("problems = %q, want %q", got, want)
+	}
+}
+
+func mustUnmarshal(t *testing.T, raw []byte) any {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
 }

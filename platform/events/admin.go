@@ -100,7 +100,7 @@ func (b *Bus) Routes(r *httpapi.Router) {
 		}
 		return c.JSON(http.StatusOK, deadLetters{Items: dead})
 	}, admin).Doc(httpapi.Op{
-		Summary: "Dead-lettered events, and undelivered events of subscribers that no longer exist", Access: httpapi.AccessAdmin,
+		ID: "listDeadLetters", Summary: "Dead-lettered events, and undelivered events of subscribers that no longer exist", Access: httpapi.AccessAdmin,
 		Responses: []httpapi.Response{{Status: http.StatusOK, Body: deadLetters{}}},
 	})
 	r.POST("/api/admin/events/dead/:id/replay", func(c echo.Context) error {
@@ -110,7 +110,7 @@ func (b *Bus) Routes(r *httpapi.Router) {
 		}
 		return c.JSON(http.StatusOK, replayed{Replayed: n})
 	}, admin).Doc(httpapi.Op{
-		Summary: "Replay one dead-lettered event (for one subscriber, or all it failed for)", Access: httpapi.AccessAdmin,
+		ID: "replayDeadLetter", Summary: "Replay one dead-lettered event (for one subscriber, or all it failed for)", Access: httpapi.AccessAdmin,
 		Input:     replayOne{},
 		Responses: []httpapi.Response{{Status: http.StatusOK, Body: replayed{}}},
 	})
@@ -121,7 +121,7 @@ func (b *Bus) Routes(r *httpapi.Router) {
 		}
 		return c.JSON(http.StatusOK, replayed{Replayed: n})
 	}, admin).Doc(httpapi.Op{
-		Summary: "Replay every dead-lettered event (of one subscriber, or of all)", Access: httpapi.AccessAdmin,
+		ID: "replayDeadLetters", Summary: "Replay every dead-lettered event (of one subscriber, or of all)", Access: httpapi.AccessAdmin,
 		Input:     replayAll{},
 		Responses: []httpapi.Response{{Status: http.StatusOK, Body: replayed{}}},
 	})

@@ -97,7 +97,7 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 		e.GET("/metrics", echo.WrapHandler(m.Handler()))
 	}
 	s.Router("platform").GET(OpenAPIPath, s.serveOpenAPI).Doc(Op{
-		Summary:   "This document: the OpenAPI 3.1 description of the HTTP API",
+		ID: "getOpenAPIDocument", Summary: "This document: the OpenAPI 3.1 description of the HTTP API",
 		Access:    AccessPublic,
 		Responses: []Response{{Status: http.StatusOK, Body: map[string]any{}}},
 	})

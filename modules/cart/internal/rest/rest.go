@@ -27,25 +27,26 @@ func Register(r *httpapi.Router, svc *domain.Service) {
 	user := httpapi.RequireUser
 	cart := []httpapi.Response{{Status: http.StatusOK, Body: cartResponse{}}}
 	r.GET("/api/cart", h.cart, user).Doc(httpapi.Op{
-		Summary: "The caller's cart, priced now", Access: httpapi.AccessUser,
+		ID: "getCart", Summary: "The caller's cart, priced now", Access: httpapi.AccessUser,
 		Description: "When the catalog or inventory is slow or failing, lines keep their last known values and are marked stale.",
 		Responses:   cart,
 	})
 	r.DELETE("/api/cart", h.clear, user).Doc(httpapi.Op{
-		Summary: "Empty the caller's cart", Access: httpapi.AccessUser,
+		ID: "clearCart", Summary: "Empty the caller's cart", Access: httpapi.AccessUser,
 		Responses: []httpapi.Response{{Status: http.StatusNoContent}},
 	})
 	r.POST("/api/cart/items", h.addItem, user).Doc(httpapi.Op{
-		Summary: "Add a quantity of a product", Access: httpapi.AccessUser, Input: addItemRequest{},
+		ID: "addCartItem", Summary: "Add a quantity of a product", Access: httpapi.AccessUser, Input: addItemRequest{},
 		Description: "404 for an unknown product; 409 for a product in another currency than the cart's; 503 when the catalog cannot price it now.",
 		Responses:   cart,
+		Errors:      []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable},
 	})
 	r.PUT("/api/cart/items/:product_id", h.setQuantity, user).Doc(httpapi.Op{
-		Summary: "Set a line's quantity (0 removes it)", Access: httpapi.AccessUser, Input: setQuantityInput{},
+		ID: "setCartItemQuantity", Summary: "Set a line's quantity (0 removes it)", Access: httpapi.AccessUser, Input: setQuantityInput{},
 		Responses: cart,
 	})
 	r.DELETE("/api/cart/items/:product_id", h.removeItem, user).Doc(httpapi.Op{
-		Summary: "Remove a line", Access: httpapi.AccessUser, Input: lineInput{}, Responses: cart,
+		ID: "removeCartItem", Summary: "Remove a line", Access: httpapi.AccessUser, Input: lineInput{}, Responses: cart,
 	})
 }
 
@@ -53,12 +54,12 @@ func Register(r *httpapi.Router, svc *domain.Service) {
 // the values. Bind rejects unknown fields, so a client cannot send a price.
 
 type addItemRequest struct {
-	ProductID string `json:"product_id" validate:"required" required:"true" format:"uuid"`
-	Quantity  *int   `json:"quantity" validate:"required" required:"true" minimum:"1" maximum:"99"`
+	ProductID string `json:"product_id" validate:"required" format:"uuid"`
+	Quantity  *int   `json:"quantity" validate:"required" minimum:"1" maximum:"99"`
 }
 
 type setQuantityRequest struct {
-	Quantity *int `json:"quantity" validate:"required" required:"true" minimum:"0" maximum:"99"`
+	Quantity *int `json:"quantity" validate:"required" minimum:"0" maximum:"99"`
 }
 
 type lineInput struct {

@@ -25,61 +25,64 @@ func Register(r *httpapi.Router, svc *domain.Service) {
 
 	product := []httpapi.Response{{Status: http.StatusOK, Body: productResponse{}}}
 	r.GET("/api/products", h.listProducts).Doc(httpapi.Op{
-		Summary: "Products in creation order, one page at a time", Access: httpapi.AccessOptions, Input: productListQuery{},
+		ID: "listProducts", Summary: "Products in creation order, one page at a time", Access: httpapi.AccessOptions, Input: productListQuery{},
 		Description: "Inactive products (and products of inactive categories) exist for admins only.",
 		Responses:   []httpapi.Response{{Status: http.StatusOK, Body: productPageResponse{}}},
 	})
 	r.GET("/api/products/sku/:sku", h.productBySKU).Doc(httpapi.Op{
-		Summary: "One product by SKU (case-insensitive)", Access: httpapi.AccessOptions, Input: bySKU{}, Responses: product,
+		ID: "getProductBySKU", Summary: "One product by SKU (case-insensitive)", Access: httpapi.AccessOptions, Input: bySKU{}, Responses: product,
 	})
 	r.GET("/api/products/:id", h.product).Doc(httpapi.Op{
-		Summary: "One product with the price a customer pays now", Access: httpapi.AccessOptions, Input: byID{}, Responses: product,
+		ID: "getProduct", Summary: "One product with the price a customer pays now", Access: httpapi.AccessOptions, Input: byID{}, Responses: product,
 	})
 	r.POST("/api/products", h.createProduct, admin).Doc(httpapi.Op{
-		Summary: "Create a product", Access: httpapi.AccessAdmin, Input: createProductRequest{},
+		ID: "createProduct", Summary: "Create a product", Access: httpapi.AccessAdmin, Input: createProductRequest{},
 		Description: "409 when the SKU is taken.",
 		Responses:   []httpapi.Response{{Status: http.StatusCreated, Body: productResponse{}}},
+		Errors:      []int{http.StatusConflict},
 	})
 	r.PATCH("/api/products/:id", h.updateProduct, admin).Doc(httpapi.Op{
-		Summary: "Change a product's given fields", Access: httpapi.AccessAdmin, Input: updateProductInput{}, Responses: product,
+		ID: "updateProduct", Summary: "Change a product's given fields", Access: httpapi.AccessAdmin, Input: updateProductInput{}, Responses: product,
 	})
 	r.DELETE("/api/products/:id", h.deactivateProduct, admin).Doc(httpapi.Op{
-		Summary: "Hide a product from customers", Access: httpapi.AccessAdmin, Input: byID{},
+		ID: "deactivateProduct", Summary: "Hide a product from customers", Access: httpapi.AccessAdmin, Input: byID{},
 		Responses: []httpapi.Response{{Status: http.StatusNoContent}},
 	})
 
 	r.GET("/api/categories", h.categories).Doc(httpapi.Op{
-		Summary: "Categories in creation order", Access: httpapi.AccessOptions, Input: inactiveQuery{},
+		ID: "listCategories", Summary: "Categories in creation order", Access: httpapi.AccessOptions, Input: inactiveQuery{},
 		Responses: []httpapi.Response{{Status: http.StatusOK, Body: []categoryResponse{}}},
 	})
 	r.POST("/api/categories", h.createCategory, admin).Doc(httpapi.Op{
-		Summary: "Create a category", Access: httpapi.AccessAdmin, Input: createCategoryRequest{},
+		ID: "createCategory", Summary: "Create a category", Access: httpapi.AccessAdmin, Input: createCategoryRequest{},
 		Description: "409 when the slug is taken.",
 		Responses:   []httpapi.Response{{Status: http.StatusCreated, Body: categoryResponse{}}},
+		Errors:      []int{http.StatusConflict},
 	})
 	r.PATCH("/api/categories/:id", h.updateCategory, admin).Doc(httpapi.Op{
-		Summary: "Change a category's given fields", Access: httpapi.AccessAdmin, Input: updateCategoryInput{},
+		ID: "updateCategory", Summary: "Change a category's given fields", Access: httpapi.AccessAdmin, Input: updateCategoryInput{},
 		Responses: []httpapi.Response{{Status: http.StatusOK, Body: categoryResponse{}}},
+		Errors:    []int{http.StatusConflict},
 	})
 	r.DELETE("/api/categories/:id", h.deactivateCategory, admin).Doc(httpapi.Op{
-		Summary: "Hide a category and its products", Access: httpapi.AccessAdmin, Input: byID{},
+		ID: "deactivateCategory", Summary: "Hide a category and its products", Access: httpapi.AccessAdmin, Input: byID{},
 		Responses: []httpapi.Response{{Status: http.StatusNoContent}},
 	})
 
 	r.GET("/api/deals", h.deals).Doc(httpapi.Op{
-		Summary: "Deals: running ones for customers; all active ones (or all) for admins", Access: httpapi.AccessOptions, Input: inactiveQuery{},
+		ID: "listDeals", Summary: "Deals: running ones for customers; all active ones (or all) for admins", Access: httpapi.AccessOptions, Input: inactiveQuery{},
 		Responses: []httpapi.Response{{Status: http.StatusOK, Body: []dealResponse{}}},
 	})
 	r.POST("/api/deals", h.createDeal, admin).Doc(httpapi.Op{
-		Summary: "Create a time-boxed deal on a product or a category", Access: httpapi.AccessAdmin, Input: createDealRequest{},
+		ID: "createDeal", Summary: "Create a time-boxed deal on a product or a category", Access: httpapi.AccessAdmin, Input: createDealRequest{},
 		Responses: []httpapi.Response{{Status: http.StatusCreated, Body: dealResponse{}}},
 	})
 	r.PATCH("/api/deals/:id", h.updateDeal, admin).Doc(httpapi.Op{
-		Summary: "Change a deal's given fields", Access: httpapi.AccessAdmin, Input: updateDealInput{},
+		ID: "updateDeal", Summary: "Change a deal's given fields", Access: httpapi.AccessAdmin, Input: updateDealInput{},
 		Responses: []httpapi.Response{{Status: http.StatusOK, Body: dealResponse{}}},
 	})
 	r.DELETE("/api/deals/:id", h.deactivateDeal, admin).Doc(httpapi.Op{
-		Summary: "Stop a deal from applying", Access: httpapi.AccessAdmin, Input: byID{},
+		ID: "deactivateDeal", Summary: "Stop a deal from applying", Access: httpapi.AccessAdmin, Input: byID{},
 		Responses: []httpapi.Response{{Status: http.StatusNoContent}},
 	})
 }

@@ -28,38 +28,40 @@ type handlers struct {
 func Register(r *httpapi.Router, svc *domain.Service, opts Options) {
 	h := &handlers{svc: svc, r: r, secure: opts.SecureCookie}
 	r.POST("/api/identity/register", h.register).Doc(httpapi.Op{
-		Summary: "Create a customer account", Access: httpapi.AccessPublic, Input: registerRequest{},
+		ID: "registerCustomer", Summary: "Create a customer account", Access: httpapi.AccessPublic, Input: registerRequest{},
 		Description: "Email must be unique (409 otherwise); the password has 8 to 128 characters.",
 		Responses:   []httpapi.Response{{Status: http.StatusCreated, Body: userResponse{}}},
+		Errors:      []int{http.StatusConflict},
 	})
 	r.POST("/api/identity/login", h.login).Doc(httpapi.Op{
-		Summary: "Sign in: a session token, also set as an HttpOnly cookie", Access: httpapi.AccessPublic, Input: loginRequest{},
+		ID: "login", Summary: "Sign in: a session token, also set as an HttpOnly cookie", Access: httpapi.AccessPublic, Input: loginRequest{},
 		Description: "Failed attempts are limited per account and client address (429 with Retry-After).",
 		Responses:   []httpapi.Response{{Status: http.StatusOK, Body: sessionResponse{}}},
+		Errors:      []int{http.StatusUnauthorized, http.StatusTooManyRequests},
 	})
 	// Logout needs no valid session: signing out of an expired or revoked
 	// one must still clear the cookie, and a retry must not fail.
 	r.POST("/api/identity/logout", h.logout).Doc(httpapi.Op{
-		Summary: "Sign out: revoke the presented session and clear the cookie", Access: httpapi.AccessPublic,
+		ID: "logout", Summary: "Sign out: revoke the presented session and clear the cookie", Access: httpapi.AccessPublic,
 		Responses: []httpapi.Response{{Status: http.StatusNoContent}},
 	})
 	r.GET("/api/identity/me", h.me, httpapi.RequireUser).Doc(httpapi.Op{
-		Summary: "The signed-in user", Access: httpapi.AccessUser,
+		ID: "getCurrentUser", Summary: "The signed-in user", Access: httpapi.AccessUser,
 		Responses: []httpapi.Response{{Status: http.StatusOK, Body: userResponse{}}},
 	})
 }
 
 type registerRequest struct {
-	Email    string `json:"email" validate:"required" required:"true"`
-	Password string `json:"password" validate:"required" required:"true" minLength:"8" maxLength:"128"`
-	Name     string `json:"name" validate:"required" required:"true"`
+	Email    string `json:"email" validate:"required"`
+	Password string `json:"password" validate:"required" minLength:"8" maxLength:"128"`
+	Name     string `json:"name" validate:"required"`
 }
 
 // loginRequest bounds the fields only to keep junk out of the rate-limit
 // table; the real rules are the registration ones.
 type loginRequest struct {
-	Email    string `json:"email" validate:"required,max=254" required:"true" maxLength:"254"`
-	Password string `json:"password" validate:"required,max=1024" required:"true" maxLength:"1024"`
+	Email    string `json:"email" validate:"required,max=254"`
+	Password string `json:"password" validate:"required,max=1024"`
 }
 
 type userResponse struct {

@@ -25,20 +25,20 @@ func Register(r *httpapi.Router, svc *domain.Service) {
 	admin := httpapi.RequireRole(auth.RoleAdmin)
 	level := []httpapi.Response{{Status: http.StatusOK, Body: levelResponse{}}}
 	r.GET("/api/inventory", h.availability).Doc(httpapi.Op{
-		Summary: "Stock levels of up to 100 products, in request order", Access: httpapi.AccessPublic, Input: availabilityQuery{},
+		ID: "listStockLevels", Summary: "Stock levels of up to 100 products, in request order", Access: httpapi.AccessPublic, Input: availabilityQuery{},
 		Description: "A product nobody stocked has zero of everything.",
 		Responses:   []httpapi.Response{{Status: http.StatusOK, Body: levelsResponse{}}},
 	})
 	r.GET("/api/inventory/reservations/:id", h.reservation, admin).Doc(httpapi.Op{
-		Summary: "One stock reservation (an order's)", Access: httpapi.AccessAdmin, Input: reservationInput{},
+		ID: "getReservation", Summary: "One stock reservation (an order's)", Access: httpapi.AccessAdmin, Input: reservationInput{},
 		Responses: []httpapi.Response{{Status: http.StatusOK, Body: reservationResponse{}}},
 	})
 	r.PUT("/api/inventory/:product_id", h.setStock, admin).Doc(httpapi.Op{
-		Summary: "Set the quantity on hand", Access: httpapi.AccessAdmin, Input: setStockInput{},
+		ID: "setStock", Summary: "Set the quantity on hand", Access: httpapi.AccessAdmin, Input: setStockInput{},
 		Description: "422 when below what is reserved now.", Responses: level,
 	})
 	r.POST("/api/inventory/:product_id/adjustments", h.adjustStock, admin).Doc(httpapi.Op{
-		Summary: "Add to (or, negative, take from) the quantity on hand", Access: httpapi.AccessAdmin, Input: adjustStockInput{},
+		ID: "adjustStock", Summary: "Add to (or, negative, take from) the quantity on hand", Access: httpapi.AccessAdmin, Input: adjustStockInput{},
 		Responses: level,
 	})
 }

@@ -14,11 +14,11 @@ import (
 // the domain, which knows what is reserved.
 
 type setStockRequest struct {
-	OnHand *int `json:"on_hand" validate:"required" required:"true" minimum:"0" maximum:"1000000"`
+	OnHand *int `json:"on_hand" validate:"required" minimum:"0" maximum:"1000000"`
 }
 
 type adjustStockRequest struct {
-	Delta *int `json:"delta" validate:"required" required:"true"`
+	Delta *int `json:"delta" validate:"required"`
 }
 
 // Inputs as the API description shows them.

@@ -24,11 +24,11 @@ func Register(r *httpapi.Router, svc *domain.Service) {
 	h := &handlers{svc: svc}
 	admin := httpapi.RequireRole(auth.RoleAdmin)
 	r.GET("/api/notifications/mailbox", h.mailbox, admin).Doc(httpapi.Op{
-		Summary: "The mailbox: every message the shop sent or keeps, oldest first", Access: httpapi.AccessAdmin, Input: mailboxInput{},
+		ID: "listMailbox", Summary: "The mailbox: every message the shop sent or keeps, oldest first", Access: httpapi.AccessAdmin, Input: mailboxInput{},
 		Responses: []httpapi.Response{{Status: http.StatusOK, Body: mailboxResponse{}}},
 	})
 	r.GET("/api/notifications/mailbox/:id", h.message, admin).Doc(httpapi.Op{
-		Summary: "One message", Access: httpapi.AccessAdmin, Input: messageInput{},
+		ID: "getMailboxMessage", Summary: "One message", Access: httpapi.AccessAdmin, Input: messageInput{},
 		Responses: []httpapi.Response{{Status: http.StatusOK, Body: messageResponse{}}},
 	})
 }

@@ -35,7 +35,7 @@ func Register(r *httpapi.Router, svc *domain.Service) {
 	h := &handlers{r: r, svc: svc}
 	one := []httpapi.Response{{Status: http.StatusOK, Body: orderResponse{}}}
 	r.POST("/api/orders", h.checkout, httpapi.RequireUser).Doc(httpapi.Op{
-		Summary: "Check out: turn the cart into an order paid with a card", Access: httpapi.AccessUser, Input: checkoutRequest{},
+		ID: "checkout", Summary: "Check out: turn the cart into an order paid with a card", Access: httpapi.AccessUser, Input: checkoutRequest{},
 		Description: "Send a fresh Idempotency-Key per checkout and the same one on every retry: a repeated request answers 200 " +
 			"with the first order and the header Idempotent-Replayed: true. The order is placed at once; its status then moves " +
 			"on asynchronously (placed → stock_reserved → confirmed, or rejected / failed with a reason). Test cards: " +
@@ -45,30 +45,33 @@ func Register(r *httpapi.Router, svc *domain.Service) {
 			{Status: http.StatusCreated, Body: orderResponse{}, Description: "The order was placed."},
 			{Status: http.StatusOK, Body: orderResponse{}, Description: "The order an earlier request with this key placed."},
 		},
+		Errors: []int{http.StatusConflict, http.StatusServiceUnavailable},
 	})
 	r.GET("/api/orders", h.list, httpapi.RequireUser).Doc(httpapi.Op{
-		Summary: "Orders, newest first: the caller's own; admins see everyone's", Access: httpapi.AccessUser, Input: listQuery{},
+		ID: "listOrders", Summary: "Orders, newest first: the caller's own; admins see everyone's", Access: httpapi.AccessUser, Input: listQuery{},
 		Responses: []httpapi.Response{{Status: http.StatusOK, Body: pageResponse{}}},
 	})
 	r.GET("/api/orders/:id", h.get, httpapi.RequireUser).Doc(httpapi.Op{
-		Summary: "One order with its timeline (another customer's order is 404)", Access: httpapi.AccessUser, Input: byID{},
+		ID: "getOrder", Summary: "One order with its timeline (another customer's order is 404)", Access: httpapi.AccessUser, Input: byID{},
 		Responses: one,
 	})
 	r.POST("/api/orders/:id/cancel", h.cancel, httpapi.RequireUser).Doc(httpapi.Op{
-		Summary: "Cancel an order that has not shipped; its stock and money are given back", Access: httpapi.AccessUser, Input: byID{},
+		ID: "cancelOrder", Summary: "Cancel an order that has not shipped; its stock and money are given back", Access: httpapi.AccessUser, Input: byID{},
 		Description: "409 when the order shipped, was rejected or failed. Cancelling twice answers the cancelled order.",
 		Responses:   one,
+		Errors:      []int{http.StatusConflict},
 	})
 	r.POST("/api/orders/:id/ship", h.ship, httpapi.RequireRole(auth.RoleAdmin)).Doc(httpapi.Op{
-		Summary: "Mark a confirmed order shipped", Access: httpapi.AccessAdmin, Input: byID{},
+		ID: "shipOrder", Summary: "Mark a confirmed order shipped", Access: httpapi.AccessAdmin, Input: byID{},
 		Description: "409 unless the order is confirmed and its payment captured.",
 		Responses:   one,
+		Errors:      []int{http.StatusConflict},
 	})
 }
 
 type checkoutRequest struct {
 	Key        string `json:"-" header:"Idempotency-Key" required:"true" maxLength:"200"`
-	CardNumber string `json:"card_number" validate:"required,max=40" required:"true" maxLength:"40"`
+	CardNumber string `json:"card_number" validate:"required,max=40"`
 }
 
 type listQuery struct {

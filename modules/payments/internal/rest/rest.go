@@ -22,7 +22,7 @@ type handlers struct{ svc *domain.Service }
 func Register(r *httpapi.Router, svc *domain.Service) {
 	h := &handlers{svc: svc}
 	r.GET("/api/payments/:order_id", h.payment, httpapi.RequireRole(auth.RoleAdmin)).Doc(httpapi.Op{
-		Summary: "The payment of an order", Access: httpapi.AccessAdmin, Input: paymentInput{},
+		ID: "getPayment", Summary: "The payment of an order", Access: httpapi.AccessAdmin, Input: paymentInput{},
 		Responses: []httpapi.Response{{Status: http.StatusOK, Body: paymentResponse{}}},
 	})
 }

@@ -24,20 +24,20 @@ func Register(r *httpapi.Router, svc *domain.Service) {
 	h := &handlers{svc: svc}
 	admin := httpapi.RequireRole(auth.RoleAdmin)
 	r.GET("/api/reports/sales", h.sales, admin).Doc(httpapi.Op{
-		Summary: "Sales per day",
+		ID: "getSalesReport", Summary: "Sales per day",
 		Description: "One row per day (UTC, of the confirmation) and currency with sales in the range, oldest first, " +
 			"and totals per currency. Invalid from, to (more than 366 days) or currency: 422.",
 		Access: httpapi.AccessAdmin, Input: salesParams{},
 		Responses: []httpapi.Response{{Status: http.StatusOK, Body: salesResponse{}}},
 	})
 	r.GET("/api/reports/top-products", h.topProducts, admin).Doc(httpapi.Op{
-		Summary:     "Best-selling products",
+		ID: "getTopProducts", Summary: "Best-selling products",
 		Description: "Products by revenue (highest first), then units. Invalid limit or currency: 422.",
 		Access:      httpapi.AccessAdmin, Input: topParams{},
 		Responses: []httpapi.Response{{Status: http.StatusOK, Body: topResponse{}}},
 	})
 	r.POST("/api/reports/rebuild", h.rebuild, admin).Doc(httpapi.Op{
-		Summary: "Rebuild the sales figures",
+		ID: "rebuildReports", Summary: "Rebuild the sales figures",
 		Description: "Recomputes every figure from the module's journal of order events in one transaction " +
 			"and says how many journal entries it replayed.",
 		Access:    httpapi.AccessAdmin,
