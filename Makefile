@@ -40,6 +40,10 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
 
+.PHONY: lint-api
+lint-api: build ## lint the OpenAPI document the built shop serves (Redocly, recommended rules; needs PostgreSQL and npx)
+	.ci/lint-api bin/shop
+
 .PHONY: generate
 generate: ## regenerate wire_gen.go
 	$(GO) tool wire gen ./cmd/shop
