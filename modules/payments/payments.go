@@ -3,6 +3,8 @@ package payments
 import (
 	"context"
 	"time"
+
+	"github.com/shopmonolith/shop/modules/payments/internal/domain"
 )
 
 // Payment statuses.
@@ -15,13 +17,24 @@ const (
 	StatusRefunded   = "refunded"   // the captured amount was given back
 )
 
+// Reasons a payment is declined or failed (Payment.Reason,
+// PaymentRejected.Reason). An order that fails on its payment carries the
+// same reason, spelled the same (the domain's own values, so the two cannot
+// drift apart). A card issuer may give another decline reason than
+// ReasonCardDeclined; it is passed on as it came.
+const (
+	ReasonCardDeclined    = domain.ReasonDeclined   // "card_declined": the issuer's usual answer
+	ReasonProcessingError = domain.ReasonProcessing // "processing_error": the gateway erred on every attempt
+	ReasonGatewayTimeout  = domain.ReasonTimeout    // "gateway_timeout": the gateway did not answer in time
+)
+
 // Test cards of the simulated gateway (any expiry, any CVC). Any other
 // number that passes the Luhn check is approved as well.
 const (
 	CardApprove = "4242424242424242" // approved
-	CardDecline = "4000000000000002" // declined: card_declined
-	CardFail    = "4000000000000119" // the gateway errs on every attempt: failed, processing_error
-	CardTimeout = "4000000000000259" // the gateway never answers: failed, gateway_timeout
+	CardDecline = "4000000000000002" // declined: ReasonCardDeclined
+	CardFail    = "4000000000000119" // the gateway errs on every attempt: failed, ReasonProcessingError
+	CardTimeout = "4000000000000259" // the gateway never answers: failed, ReasonGatewayTimeout
 )
 
 // API is the payments module as other modules and remote adapters see it.

@@ -66,7 +66,8 @@ type Card struct {
 }
 
 // Authorization is the payment provider's answer: Approved, or the reason
-// it was declined or failed.
+// it was declined or failed, which becomes the order's reason as it is
+// spelled on the payment (payments.Reason…).
 type Authorization struct {
 	Approved bool
 	Reason   string

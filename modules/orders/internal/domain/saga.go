@@ -56,7 +56,7 @@ func (s *Service) OnStockReserved(ctx context.Context, r Repository, orderID str
 		if err := s.stock.Release(ctx, o.ID()); err != nil {
 			return nil, fmt.Errorf("release stock: %w", err)
 		}
-		o.PaymentRejected("payment "+strings.ReplaceAll(a.Reason, "_", " "), s.now())
+		o.PaymentRejected(a.Reason, s.now())
 		return []Fact{{Kind: FactFailed, Order: o, At: o.UpdatedAt()}}, nil
 	})
 }
