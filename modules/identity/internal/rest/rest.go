@@ -34,8 +34,9 @@ func Register(r *httpapi.Router, svc *domain.Service, opts Options) {
 	})
 	r.POST("/api/identity/login", h.login).Doc(httpapi.Op{
 		Summary: "Sign in: a session token, also set as an HttpOnly cookie", Access: httpapi.AccessPublic, Input: loginRequest{},
-		Description: "Failed attempts are limited per account and client address (429 with Retry-After).",
-		Responses:   []httpapi.Response{{Status: http.StatusOK, Body: sessionResponse{}}},
+		Description: "Failed attempts are limited per account and client address (429 with Retry-After). " +
+			"The session cookie sent along is revoked (the cookie is rotated); a bearer token sent along stays valid.",
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: sessionResponse{}}},
 	})
 	// Logout needs no valid session: signing out of an expired or revoked
 	// one must still clear the cookie, and a retry must not fail.
@@ -96,16 +97,24 @@ func (h *handlers) register(c echo.Context) error {
 	return c.JSON(http.StatusCreated, toUserResponse(u))
 }
 
+// login opens a session and rotates the cookie's: the session cookie the
+// browser sent, if any, is revoked (session fixation). A bearer token sent
+// along is left alone: it belongs to an API client, which ends it with
+// logout, and signing in on a web page must not end it behind its back.
 func (h *handlers) login(c echo.Context) error {
 	var req loginRequest
 	if err := h.r.Bind(c, &req); err != nil {
 		return err
 	}
+	var previous string
+	if ck, err := c.Cookie(h.r.CookieName()); err == nil {
+		previous = ck.Value
+	}
 	res, err := h.svc.Login(c.Request().Context(), domain.LoginRequest{
 		Email:         req.Email,
 		Password:      req.Password,
 		ClientIP:      c.RealIP(),
-		PreviousToken: httpapi.SessionToken(c.Request(), h.r.CookieName()),
+		PreviousToken: previous,
 	})
 	if err != nil {
 		return err
