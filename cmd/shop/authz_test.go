@@ -115,7 +115,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET /api/orders/{id}":                    {scope: owner, path: "/api/orders/" + placed.ID},
 		"POST /api/orders/{id}/cancel":            {scope: owner, path: "/api/orders/" + placed.ID + "/cancel"},
 		"POST /api/orders/{id}/ship":              {scope: admin, path: "/api/orders/" + placed.ID + "/ship"},
-		"GET /api/payments/{order_id}":            {scope: admin, path: "/api/payments/" + placed.ID},
+		"GET /api/payments/{order_id}":            {scope: owner, path: "/api/payments/" + placed.ID},
 		"GET /api/notifications/mailbox":          {scope: self, path: "/api/notifications/mailbox?recipient=" + aID},
 		"GET /api/notifications/mailbox/{id}":     {scope: owner, path: "/api/notifications/mailbox/" + message},
 		"GET /api/admin/events/dead":              {scope: admin, path: "/api/admin/events/dead"},

@@ -45,7 +45,7 @@ func (s *Service) OnPlaced(ctx context.Context, r Repository, orderID string) er
 // gives the stock back and fails the order.
 func (s *Service) OnStockReserved(ctx context.Context, r Repository, orderID string) error {
 	return s.step(ctx, r, orderID, StatusStockReserved, func(o *Order) ([]Fact, error) {
-		a, err := s.payments.Authorize(ctx, o.ID(), o.Total(), o.Currency(), o.CardToken())
+		a, err := s.payments.Authorize(ctx, o.ID(), o.UserID(), o.Total(), o.Currency(), o.CardToken())
 		if err != nil {
 			return nil, fmt.Errorf("authorize payment: %w", err)
 		}
