@@ -78,7 +78,7 @@ type Query struct {
 // Page is one page of orders; NextCursor is empty on the last page.
 type Page struct {
 	Items      []Order `json:"items"`
-	NextCursor string  `json:"next_cursor,omitempty"`
+	NextCursor string  `json:"next_cursor" description:"empty on the last page"`
 }
 
 // Order is an order with the snapshot of what was bought at which price.
@@ -90,7 +90,7 @@ type Order struct {
 	ID              string    `json:"id"`
 	UserID          string    `json:"user_id"`
 	Email           string    `json:"email"`
-	Status          string    `json:"status"`
+	Status          string    `json:"status" enum:"placed,stock_reserved,confirmed,shipped,rejected,failed,cancelled"`
 	Reason          string    `json:"reason,omitempty"`
 	Items           []Item    `json:"items"`
 	Total           Money     `json:"total"`

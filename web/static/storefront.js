@@ -70,7 +70,7 @@ export async function home(root, route, app) {
 
 async function loadCategories(select, selected, app) {
   try {
-    const cats = await get("/api/categories", { signal: app.signal });
+    const { items: cats } = await get("/api/categories", { signal: app.signal });
     for (const c of cats) select.append(h("option", { value: c.id, selected: c.id === selected }, c.name));
   } catch {
     // Searching still works without the filter.
@@ -79,7 +79,7 @@ async function loadCategories(select, selected, app) {
 
 async function loadDeals(box, app) {
   try {
-    const deals = await get("/api/deals", { signal: app.signal });
+    const { items: deals } = await get("/api/deals", { signal: app.signal });
     if (!deals.length) return;
     box.append(h("section", { "aria-label": "Current deals" },
       h("ul", { class: "deal-list" }, deals.map((d) => h("li", {},

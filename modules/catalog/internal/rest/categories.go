@@ -19,7 +19,7 @@ func (h *handlers) categories(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, domain.Map(cs, toCategoryResponse))
+	return c.JSON(http.StatusOK, categoryListResponse{Items: domain.Map(cs, toCategoryResponse)})
 }
 
 func (h *handlers) createCategory(c echo.Context) error {

@@ -19,7 +19,7 @@ func (h *handlers) deals(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, domain.Map(ds, toDealResponse))
+	return c.JSON(http.StatusOK, dealListResponse{Items: domain.Map(ds, toDealResponse)})
 }
 
 func (h *handlers) createDeal(c echo.Context) error {

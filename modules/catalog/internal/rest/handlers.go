@@ -50,7 +50,7 @@ func Register(r *httpapi.Router, svc *domain.Service) {
 
 	r.GET("/api/categories", h.categories).Doc(httpapi.Op{
 		Summary: "Categories in creation order", Access: httpapi.AccessOptions, Input: inactiveQuery{},
-		Responses: []httpapi.Response{{Status: http.StatusOK, Body: []categoryResponse{}}},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: categoryListResponse{}}},
 	})
 	r.POST("/api/categories", h.createCategory, admin).Doc(httpapi.Op{
 		Summary: "Create a category", Access: httpapi.AccessAdmin, Input: createCategoryRequest{},
@@ -68,7 +68,7 @@ func Register(r *httpapi.Router, svc *domain.Service) {
 
 	r.GET("/api/deals", h.deals).Doc(httpapi.Op{
 		Summary: "Deals: running ones for customers; all active ones (or all) for admins", Access: httpapi.AccessOptions, Input: inactiveQuery{},
-		Responses: []httpapi.Response{{Status: http.StatusOK, Body: []dealResponse{}}},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: dealListResponse{}}},
 	})
 	r.POST("/api/deals", h.createDeal, admin).Doc(httpapi.Op{
 		Summary: "Create a time-boxed deal on a product or a category", Access: httpapi.AccessAdmin, Input: createDealRequest{},

@@ -86,9 +86,22 @@ type productResponse struct {
 	UpdatedAt      time.Time            `json:"updated_at"`
 }
 
+// Every list has the same envelope: items, and next_cursor, empty on the
+// last page. Categories and deals come in one page.
+
 type productPageResponse struct {
 	Items      []productResponse `json:"items"`
-	NextCursor string            `json:"next_cursor,omitempty"`
+	NextCursor string            `json:"next_cursor" description:"empty on the last page"`
+}
+
+type categoryListResponse struct {
+	Items      []categoryResponse `json:"items"`
+	NextCursor string             `json:"next_cursor" description:"always empty: every category comes in one page"`
+}
+
+type dealListResponse struct {
+	Items      []dealResponse `json:"items"`
+	NextCursor string         `json:"next_cursor" description:"always empty: every deal comes in one page"`
 }
 
 type categoryResponse struct {

@@ -53,8 +53,11 @@ type levelResponse struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// levelsResponse has every list's envelope; the levels asked for come in
+// one page.
 type levelsResponse struct {
-	Items []levelResponse `json:"items"`
+	Items      []levelResponse `json:"items"`
+	NextCursor string          `json:"next_cursor" description:"always empty: every level asked for comes in one page"`
 }
 
 type lineResponse struct {

@@ -92,8 +92,10 @@ type productResponse struct {
 	Revenue   moneyResponse `json:"revenue"`
 }
 
+// topResponse has every list's envelope; the top products come in one page.
 type topResponse struct {
-	Items []productResponse `json:"items"`
+	Items      []productResponse `json:"items"`
+	NextCursor string            `json:"next_cursor" description:"always empty: the top products come in one page"`
 }
 
 type rebuildResponse struct {

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"testing"
+
+	"github.com/shopmonolith/shop/modules/catalog"
+	"github.com/shopmonolith/shop/modules/notifications"
+	"github.com/shopmonolith/shop/modules/orders"
+	"github.com/shopmonolith/shop/modules/payments"
+)
+
+// TestRoutesServeThePublicDTOs: what a route answers is exactly its
+// module's public DTO as a remote caller receives it — the same fields,
+// present or absent alike — so the HTTP shape and the contract cannot
+// drift apart; and every list is {"items", "next_cursor"}.
+func TestRoutesServeThePublicDTOs(t *testing.T) {
+	t.Parallel()
+	s := startShop(t)
+	admin := s.login(adminEmail, adminPassword)
+	customer := s.register("dto@example.com")
+	uid := s.userID(customer)
+	s.addToCart(customer, s.product(admin, "DTO-1", 1500, 5), 1)
+	var placed order
+	s.must(http.StatusCreated, s.checkout(customer, payments.CardApprove)).json(t, &placed)
+	s.awaitOrder(customer, placed.ID, order.settled)
+	s.awaitMail(admin, uid, "order_confirmed")
+
+	for _, tc := range []struct {
+		path string
+		dto  any // a pointer to the DTO the route serves
+	}{
+		{"/api/orders", &orders.Page{}},
+		{"/api/orders/" + placed.ID, &orders.Order{}},
+		{"/api/payments/" + placed.ID, &payments.Payment{}},
+		{"/api/notifications/mailbox", &notifications.MailboxPage{}},
+		{"/api/products", &catalog.ProductPage{}},
+	} {
+		body := s.must(http.StatusOK, s.call("GET", tc.path, customer, nil)).Body
+		sameAsDTO(t, tc.path, body, tc.dto)
+	}
+	for _, path := range []string{"/api/categories", "/api/deals", "/api/orders", "/api/notifications/mailbox", "/api/products"} {
+		var list map[string]json.RawMessage
+		s.must(http.StatusOK, s.call("GET", path, customer, nil)).json(t, &list)
+		if _, ok := list["items"]; !ok || len(list) != 2 || string(list["next_cursor"]) != `""` {
+			t.Errorf("%s: keys %v, want items and next_cursor (empty on the last page)", path, keys(list))
+		}
+	}
+}
+
+// sameAsDTO decodes body into dto, refusing unknown fields, encodes it again
+// and wants the very same JSON.
+func sameAsDTO(t *testing.T, what string, body []byte, dto any) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dto); err != nil {
+		t.Errorf("%s: not a %T: %v", what, dto, err)
+		return
+	}
+	again, err := json.Marshal(dto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var served, encoded any
+	if err := json.Unmarshal(body, &served); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(again, &encoded); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(served, encoded) {
+		t.Errorf("%s: served\n%s\nthe %T encodes as\n%s", what, body, dto, again)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
