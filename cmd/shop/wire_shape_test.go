@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/orders"
@@ -23,11 +24,13 @@ func TestRoutesServeThePublicDTOs(t *testing.T) {
 	admin := s.login(adminEmail, adminPassword)
 	customer := s.register("dto@example.com")
 	uid := s.userID(customer)
-	s.addToCart(customer, s.product(admin, "DTO-1", 1500, 5), 1)
+	product := s.product(admin, "DTO-1", 1500, 5)
+	s.addToCart(customer, product, 1)
 	var placed order
 	s.must(http.StatusCreated, s.checkout(customer, payments.CardApprove)).json(t, &placed)
 	s.awaitOrder(customer, placed.ID, order.settled)
 	s.awaitMail(admin, uid, "order_confirmed")
+	s.addToCart(customer, product, 2)
 
 	for _, tc := range []struct {
 		path string
@@ -38,6 +41,7 @@ func TestRoutesServeThePublicDTOs(t *testing.T) {
 		{"/api/payments/" + placed.ID, &payments.Payment{}},
 		{"/api/notifications/mailbox", &notifications.MailboxPage{}},
 		{"/api/products", &catalog.ProductPage{}},
+		{"/api/cart", &cart.Cart{}},
 	} {
 		body := s.must(http.StatusOK, s.call("GET", tc.path, customer, nil)).Body
 		sameAsDTO(t, tc.path, body, tc.dto)
