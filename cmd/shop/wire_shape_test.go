@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/catalog"
+	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/orders"
 	"github.com/shopmonolith/shop/modules/payments"
@@ -42,6 +43,7 @@ func TestRoutesServeThePublicDTOs(t *testing.T) {
 		{"/api/notifications/mailbox", &notifications.MailboxPage{}},
 		{"/api/products", &catalog.ProductPage{}},
 		{"/api/cart", &cart.Cart{}},
+		{"/api/identity/me", &identity.User{}},
 	} {
 		body := s.must(http.StatusOK, s.call("GET", tc.path, customer, nil)).Body
 		sameAsDTO(t, tc.path, body, tc.dto)

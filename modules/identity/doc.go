@@ -20,6 +20,8 @@
 //	POST /api/identity/logout    (any caller) → 204, presented session revoked, cookie cleared
 //	GET  /api/identity/me        (signed in) → 200 user
 //
+// The handlers (http.go) call API and serve its User and Session.
+//
 // Published events (see identity.go): identity.user_registered.v1
 // (UserRegistered, key user id), in the transaction that inserts the user.
 //
