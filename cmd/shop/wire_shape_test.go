@@ -13,6 +13,7 @@ import (
 	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/orders"
 	"github.com/shopmonolith/shop/modules/payments"
+	"github.com/shopmonolith/shop/modules/reporting"
 )
 
 // TestRoutesServeThePublicDTOs: what a route answers is exactly its
@@ -48,9 +49,11 @@ func TestRoutesServeThePublicDTOs(t *testing.T) {
 		body := s.must(http.StatusOK, s.call("GET", tc.path, customer, nil)).Body
 		sameAsDTO(t, tc.path, body, tc.dto)
 	}
-	for _, path := range []string{"/api/categories", "/api/deals", "/api/orders", "/api/notifications/mailbox", "/api/products"} {
+	sameAsDTO(t, "sales", s.must(http.StatusOK, s.call("GET", "/api/reports/sales", admin, nil)).Body, &reporting.SalesReport{})
+	for _, path := range []string{"/api/categories", "/api/deals", "/api/orders", "/api/notifications/mailbox", "/api/products",
+		"/api/reports/top-products", "/api/inventory?product_id=" + product, "/api/admin/events/dead"} {
 		var list map[string]json.RawMessage
-		s.must(http.StatusOK, s.call("GET", path, customer, nil)).json(t, &list)
+		s.must(http.StatusOK, s.call("GET", path, admin, nil)).json(t, &list)
 		if _, ok := list["items"]; !ok || len(list) != 2 || string(list["next_cursor"]) != `""` {
 			t.Errorf("%s: keys %v, want items and next_cursor (empty on the last page)", path, keys(list))
 		}
