@@ -10,6 +10,7 @@ import (
 	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/orders"
 	"github.com/shopmonolith/shop/modules/payments"
@@ -50,6 +51,7 @@ func TestRoutesServeThePublicDTOs(t *testing.T) {
 		sameAsDTO(t, tc.path, body, tc.dto)
 	}
 	sameAsDTO(t, "sales", s.must(http.StatusOK, s.call("GET", "/api/reports/sales", admin, nil)).Body, &reporting.SalesReport{})
+	sameAsDTO(t, "reservation", s.must(http.StatusOK, s.call("GET", "/api/inventory/reservations/"+placed.ID, admin, nil)).Body, &inventory.Reservation{})
 	for _, path := range []string{"/api/categories", "/api/deals", "/api/orders", "/api/notifications/mailbox", "/api/products",
 		"/api/reports/top-products", "/api/inventory?product_id=" + product, "/api/admin/events/dead"} {
 		var list map[string]json.RawMessage
