@@ -50,6 +50,7 @@ func TestRoutesServeThePublicDTOs(t *testing.T) {
 		body := s.must(http.StatusOK, s.call("GET", tc.path, customer, nil)).Body
 		sameAsDTO(t, tc.path, body, tc.dto)
 	}
+	sameAsDTO(t, "product", s.must(http.StatusOK, s.call("GET", "/api/products/"+product, customer, nil)).Body, &catalog.Product{})
 	sameAsDTO(t, "sales", s.must(http.StatusOK, s.call("GET", "/api/reports/sales", admin, nil)).Body, &reporting.SalesReport{})
 	sameAsDTO(t, "reservation", s.must(http.StatusOK, s.call("GET", "/api/inventory/reservations/"+placed.ID, admin, nil)).Body, &inventory.Reservation{})
 	for _, path := range []string{"/api/categories", "/api/deals", "/api/orders", "/api/notifications/mailbox", "/api/products",

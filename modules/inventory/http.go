@@ -64,8 +64,8 @@ type httpHandlers struct {
 	api API
 }
 
-// registerRoutes adds the inventory's routes. Writes and reservations need the
-// admin role here and again in the service.
+// registerRoutes adds the inventory's routes. Writes and reservations need
+// the admin role here and again in the API.
 func registerRoutes(r *httpapi.Router, api API) {
 	h := &httpHandlers{r: r, api: api}
 	admin := httpapi.RequireRole(auth.RoleAdmin)

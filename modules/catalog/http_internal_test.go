@@ -1,4 +1,4 @@
-package rest_test
+package catalog
 
 import (
 	"context"
@@ -14,7 +14,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
-	"github.com/shopmonolith/shop/modules/catalog/internal/rest"
 	"github.com/shopmonolith/shop/modules/catalog/internal/store"
 	"github.com/shopmonolith/shop/platform/auth/authtest"
 	"github.com/shopmonolith/shop/platform/config"
@@ -39,7 +38,7 @@ func newServer(t *testing.T) http.Handler {
 	srv := httpapi.New(cfg, log, health.NewState(time.Second), metrics.New(), authtest.Roles())
 	noEvents := func(context.Context, *gorm.DB, ...any) error { return nil }
 	svc := domain.NewService(store.New(db, noEvents), func() time.Time { return time.Now().UTC() }, nil)
-	rest.Register(srv.Router("catalog"), svc)
+	registerRoutes(srv.Router("catalog"), &api{svc: svc})
 	return srv.Echo
 }
 
