@@ -128,17 +128,21 @@ func TestCheckoutFailurePaths(t *testing.T) {
 	for _, tc := range []struct {
 		card, reason string
 	}{
-		{payments.CardDecline, "declined"},
-		{payments.CardFail, "processing error"},
-		{payments.CardTimeout, "gateway timeout"},
+		{payments.CardDecline, payments.ReasonCardDeclined},
+		{payments.CardFail, payments.ReasonProcessingError},
+		{payments.CardTimeout, payments.ReasonGatewayTimeout},
 	} {
 		p := s.product(admin, "FAIL-"+tc.card[12:], 700, 4)
 		s.addToCart(customer, p, 3)
 		var placed order
 		s.must(http.StatusCreated, s.checkout(customer, tc.card)).json(t, &placed)
 		o := s.awaitOrder(customer, placed.ID, order.settled)
-		if o.Status != "failed" || !strings.Contains(o.Reason, tc.reason) || !o.has("stock_released") {
+		if o.Status != "failed" || o.Reason != tc.reason || !o.has("stock_released") {
 			t.Errorf("card %s: order %s %q %v, want failed: %s, stock released", tc.card, o.Status, o.Reason, o.steps(), tc.reason)
+		}
+		// The customer reads the payment, whose reason is spelled as the order's.
+		if pay := s.must(http.StatusOK, s.call("GET", "/api/payments/"+placed.ID, customer, nil)).object(t); pay["reason"] != o.Reason {
+			t.Errorf("card %s: payment's reason %q, order's %q; want one spelling", tc.card, pay["reason"], o.Reason)
 		}
 		if onHand, reserved, _ := s.stock(p); onHand != 4 || reserved != 0 {
 			t.Errorf("card %s: stock %d on hand, %d reserved; want all 4 back", tc.card, onHand, reserved)
@@ -163,6 +167,12 @@ func TestCheckoutFailurePaths(t *testing.T) {
 	if pay := s.must(http.StatusOK, s.call("GET", "/api/payments/"+placed.ID, admin, nil)).object(t); pay["status"] != payments.StatusRefunded {
 		t.Errorf("payment after cancelling = %v, want refunded", pay["status"])
 	}
+	// The customer reads their own refund; another customer finds nothing.
+	if pay := s.must(http.StatusOK, s.call("GET", "/api/payments/"+placed.ID, customer, nil)).object(t); pay["status"] != payments.StatusRefunded ||
+		pay["refunded_at"] == nil || pay["user_id"] != uid {
+		t.Errorf("customer's payment after cancelling = %v, want theirs, refunded with its time", pay)
+	}
+	s.must(http.StatusNotFound, s.call("GET", "/api/payments/"+placed.ID, s.register("grace@example.com"), nil))
 	s.must(http.StatusOK, s.call("POST", "/api/orders/"+placed.ID+"/cancel", customer, nil)) // again: unchanged
 	s.must(http.StatusConflict, s.call("POST", "/api/orders/"+placed.ID+"/ship", admin, nil))
 

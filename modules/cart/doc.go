@@ -35,6 +35,8 @@
 //	DELETE /api/cart/items/:product_id     remove a line
 //	DELETE /api/cart                       empty the cart (204)
 //
+// The handlers (http.go) call API and serve its Cart.
+//
 // Published events: none. Subscriptions: none. The orders module empties a
 // cart through Clear after a checkout.
 //

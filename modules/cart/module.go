@@ -10,7 +10,6 @@ import (
 	"github.com/google/wire"
 
 	"github.com/shopmonolith/shop/modules/cart/internal/domain"
-	"github.com/shopmonolith/shop/modules/cart/internal/rest"
 	"github.com/shopmonolith/shop/modules/cart/internal/store"
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/inventory"
@@ -80,7 +79,7 @@ func (m *Module) API() API { return &api{svc: m.svc} }
 func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes implements kernel.Module.
-func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.svc) }
+func (m *Module) Routes(r *httpapi.Router) { registerRoutes(r, m.API()) }
 
 // Check implements kernel.Module: the cart is ready when its database is.
 // A slow catalog or inventory does not make it unready: it answers with

@@ -78,7 +78,7 @@ type ProductQuery struct {
 // ProductPage is one page; NextCursor is empty on the last page.
 type ProductPage struct {
 	Items      []Product `json:"items"`
-	NextCursor string    `json:"next_cursor,omitempty"`
+	NextCursor string    `json:"next_cursor"` // empty on the last page
 }
 
 // Money is an amount in minor units (cents) of a currency.

@@ -25,6 +25,9 @@
 //	PATCH  /api/deals/:id             update (admin)
 //	DELETE /api/deals/:id             deactivate (admin)
 //
+// The handlers (http.go) call API and serve its DTOs; every list is
+// {"items", "next_cursor"}.
+//
 // Published events (catalog.go), each in the transaction of its change:
 //
 //	catalog.product_created.v1        ProductCreated (also for seeded products)

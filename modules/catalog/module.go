@@ -10,7 +10,6 @@ import (
 
 	"github.com/shopmonolith/shop/modules/catalog/internal/announce"
 	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
-	"github.com/shopmonolith/shop/modules/catalog/internal/rest"
 	"github.com/shopmonolith/shop/modules/catalog/internal/store"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
@@ -76,7 +75,7 @@ func (m *Module) API() API { return &api{svc: m.svc} }
 func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes implements kernel.Module.
-func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.svc) }
+func (m *Module) Routes(r *httpapi.Router) { registerRoutes(r, m.API()) }
 
 // Check implements kernel.Module: the catalog is ready when its database is.
 func (m *Module) Check(ctx context.Context) error { return m.db.Check(ctx) }

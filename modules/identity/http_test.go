@@ -133,15 +133,47 @@ func TestHTTPFlow(t *testing.T) {
 	wantStatus(t, res, body, http.StatusUnauthorized)
 }
 
+// signUp registers a new customer and returns the body that signs them in.
+func signUp(t *testing.T, ts *httptest.Server, prefix string) (login string) {
+	t.Helper()
+	email := identitytest.Email(prefix)
+	res, body := do(t, ts, call{method: "POST", path: "/api/identity/register", body: `{"email":"` + email + `","password":"` + password + `","name":"Ada"}`})
+	wantStatus(t, res, body, http.StatusCreated)
+	return `{"email":"` + email + `","password":"` + password + `"}`
+}
+
+// TestHTTPLoginKeepsBearerTokens: signing in rotates the cookie session the
+// browser presented, but never revokes a bearer token sent along with it:
+// an API client's token is ended by logout only.
+func TestHTTPLoginKeepsBearerTokens(t *testing.T) {
+	t.Parallel()
+	ts := httpServer(t, false)
+	login := signUp(t, ts, "bearer")
+	res, api := do(t, ts, call{method: "POST", path: "/api/identity/login", body: login})
+	wantStatus(t, res, api, http.StatusOK)
+	bearer := api["token"].(string)
+	res, web := do(t, ts, call{method: "POST", path: "/api/identity/login", body: login})
+	wantStatus(t, res, web, http.StatusOK)
+	cookie := sessionCookie(t, res)
+
+	// A bearer token alone, then a bearer token with the cookie: the
+	// cookie's session is rotated, the bearer token still works.
+	res, body := do(t, ts, call{method: "POST", path: "/api/identity/login", body: login, token: bearer})
+	wantStatus(t, res, body, http.StatusOK)
+	res, body = do(t, ts, call{method: "POST", path: "/api/identity/login", body: login, token: bearer, cookie: cookie})
+	wantStatus(t, res, body, http.StatusOK)
+	res, body = do(t, ts, call{method: "GET", path: "/api/identity/me", token: bearer})
+	wantStatus(t, res, body, http.StatusOK)
+	res, body = do(t, ts, call{method: "GET", path: "/api/identity/me", cookie: cookie})
+	wantStatus(t, res, body, http.StatusUnauthorized)
+}
+
 // TestHTTPLogoutIsIdempotent: logout needs no valid session; it always
 // answers 204 and clears the cookie, revoking the presented session if any.
 func TestHTTPLogoutIsIdempotent(t *testing.T) {
 	t.Parallel()
 	ts := httpServer(t, false)
-	email := identitytest.Email("out")
-	res, body := do(t, ts, call{method: "POST", path: "/api/identity/register", body: `{"email":"` + email + `","password":"` + password + `","name":"Ada"}`})
-	wantStatus(t, res, body, http.StatusCreated)
-	res, sess := do(t, ts, call{method: "POST", path: "/api/identity/login", body: `{"email":"` + email + `","password":"` + password + `"}`})
+	res, sess := do(t, ts, call{method: "POST", path: "/api/identity/login", body: signUp(t, ts, "out")})
 	wantStatus(t, res, sess, http.StatusOK)
 	cookie := sessionCookie(t, res)
 
@@ -161,7 +193,7 @@ func TestHTTPLogoutIsIdempotent(t *testing.T) {
 			t.Errorf("%s: cookie %+v does not clear the session", tc.name, cleared)
 		}
 	}
-	res, body = do(t, ts, call{method: "GET", path: "/api/identity/me", cookie: cookie})
+	res, body := do(t, ts, call{method: "GET", path: "/api/identity/me", cookie: cookie})
 	wantStatus(t, res, body, http.StatusUnauthorized)
 }
 

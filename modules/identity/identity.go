@@ -60,8 +60,9 @@ type LoginInput struct {
 	// ClientIP is the address the per-IP rate limit counts; empty skips
 	// that limit (trusted in-process callers only).
 	ClientIP string `json:"client_ip,omitempty"`
-	// PreviousToken is the session token the client presented, if any;
-	// it is revoked when the login succeeds.
+	// PreviousToken is the session the login replaces, if any; it is
+	// revoked when the login succeeds. The HTTP edge passes the session
+	// cookie's token, never a bearer token (see the package doc).
 	PreviousToken string `json:"previous_token,omitempty"`
 }
 

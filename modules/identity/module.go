@@ -11,7 +11,6 @@ import (
 	"github.com/google/wire"
 
 	"github.com/shopmonolith/shop/modules/identity/internal/domain"
-	"github.com/shopmonolith/shop/modules/identity/internal/rest"
 	"github.com/shopmonolith/shop/modules/identity/internal/store"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/config"
@@ -101,7 +100,7 @@ func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes registers the /api/identity routes.
 func (m *Module) Routes(r *httpapi.Router) {
-	rest.Register(r, m.svc, rest.Options{SecureCookie: m.secure})
+	registerRoutes(r, m.api, m.secure)
 }
 
 // Check reports whether the module's database answers.

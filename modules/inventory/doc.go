@@ -27,6 +27,8 @@
 //	POST /api/inventory/:product_id/adjustments       add to on hand {"delta": n} (admin)
 //	GET  /api/inventory/reservations/:id              one reservation (admin)
 //
+// The handlers (http.go) call API and serve its DTOs.
+//
 // Reserve, Commit and Release are not routes: only modules (the service
 // role) and admins call them, through the API.
 //

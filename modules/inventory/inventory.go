@@ -89,7 +89,7 @@ type Line struct {
 // for a reservation released before it was reserved.
 type Reservation struct {
 	ID        string     `json:"id"`
-	Status    string     `json:"status"`
+	Status    string     `json:"status" enum:"held,committed,released,expired,rejected"`
 	Lines     []Line     `json:"lines"`
 	Shortages []Shortage `json:"shortages,omitempty"`
 	ExpiresAt time.Time  `json:"expires_at"`

@@ -9,7 +9,6 @@ import (
 	"github.com/google/wire"
 
 	"github.com/shopmonolith/shop/modules/inventory/internal/domain"
-	"github.com/shopmonolith/shop/modules/inventory/internal/rest"
 	"github.com/shopmonolith/shop/modules/inventory/internal/store"
 	"github.com/shopmonolith/shop/modules/inventory/internal/sweep"
 	"github.com/shopmonolith/shop/platform/config"
@@ -80,7 +79,7 @@ func (m *Module) API() API { return &api{svc: m.svc} }
 func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes implements kernel.Module.
-func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.svc) }
+func (m *Module) Routes(r *httpapi.Router) { registerRoutes(r, m.API()) }
 
 // Check implements kernel.Module: the inventory is ready when its database is.
 func (m *Module) Check(ctx context.Context) error { return m.db.Check(ctx) }

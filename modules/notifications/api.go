@@ -33,7 +33,7 @@ func (a *api) Message(ctx context.Context, id string) (Message, error) {
 
 func toMessageDTO(m domain.Message) Message {
 	return Message{
-		ID: m.ID(), EventID: m.EventID(), RecipientUserID: m.RecipientUserID(), RecipientEmail: m.RecipientEmail(),
+		ID: m.ID(), EventID: m.EventID(), RecipientUserID: m.RecipientUserID(), RecipientEmail: m.RecipientEmail(), OrderID: m.OrderID(),
 		Kind: m.Kind(), Subject: m.Subject(), Body: m.Body(), CreatedAt: m.CreatedAt(),
 		Status: m.Status(), SentAt: m.SentAt(), Failure: m.Failure(),
 	}

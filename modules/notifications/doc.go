@@ -3,8 +3,9 @@
 // with its items and total, failed or rejected with the reason, shipped).
 // Each message is caused by one event and written into the module's mailbox
 // in the same transaction that marks the event handled, so an event causes at
-// most one message however often it is delivered. Operators read the
-// mailbox.
+// most one message however often it is delivered. An order's messages name
+// the order (order_id) as a field, not only in their text. Customers read
+// their own messages in the mailbox; operators read all of it.
 //
 // # Sending
 //
@@ -51,8 +52,10 @@
 //
 // Routes:
 //
-//	GET /api/notifications/mailbox      page (recipient, after, limit) (admin)
-//	GET /api/notifications/mailbox/:id  one message (admin)
+//	GET /api/notifications/mailbox      page (recipient, after, limit): own messages; admins: all
+//	GET /api/notifications/mailbox/:id  one message: own (another's is 404); admins: any
+//
+// The handlers (http.go) call API and serve its DTOs.
 //
 // Subscriptions:
 //

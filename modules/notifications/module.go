@@ -11,7 +11,6 @@ import (
 
 	"github.com/shopmonolith/shop/modules/notifications/internal/domain"
 	"github.com/shopmonolith/shop/modules/notifications/internal/mail"
-	"github.com/shopmonolith/shop/modules/notifications/internal/rest"
 	"github.com/shopmonolith/shop/modules/notifications/internal/store"
 	"github.com/shopmonolith/shop/modules/notifications/internal/subscribe"
 	"github.com/shopmonolith/shop/platform/config"
@@ -97,7 +96,7 @@ func (m *Module) API() API { return &api{svc: m.svc} }
 func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes implements kernel.Module.
-func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.svc) }
+func (m *Module) Routes(r *httpapi.Router) { registerRoutes(r, m.API()) }
 
 // Check implements kernel.Module: the module is ready when its database is.
 func (m *Module) Check(ctx context.Context) error { return m.db.Check(ctx) }

@@ -63,7 +63,8 @@ func (s *shop) waitMailbox(t *testing.T, userID string, n int) []notifications.M
 }
 
 // TestOrderEmails publishes each order event through a real bus and finds
-// its message in the mailbox, kept there (no SMTP server configured).
+// its message in the mailbox, kept there (no SMTP server configured), naming
+// the order in a field of its own.
 func TestOrderEmails(t *testing.T) {
 	t.Parallel()
 	s := newShop(t)
@@ -89,7 +90,7 @@ func TestOrderEmails(t *testing.T) {
 			o := newOrder()
 			s.publish(t, tc.event(o))
 			m := s.waitMailbox(t, o.userID, 1)[0]
-			if m.Kind != tc.kind || m.RecipientEmail != o.email || m.Subject != "Your order "+o.id+tc.subject {
+			if m.Kind != tc.kind || m.RecipientEmail != o.email || m.OrderID != o.id || m.Subject != "Your order "+o.id+tc.subject {
 				t.Errorf("message %+v, want kind %s to %s about order %s", m, tc.kind, o.email, o.id)
 			}
 			for _, want := range append(tc.body, o.id) {

@@ -164,8 +164,10 @@ func (p paymentsPort) Tokenize(ctx context.Context, number string) (domain.Card,
 	return domain.Card{Token: c.Token, Last4: c.Last4}, err
 }
 
-func (p paymentsPort) Authorize(ctx context.Context, orderID string, amount int64, currency, token string) (domain.Authorization, error) {
-	pay, err := p.api.Authorize(ctx, payments.AuthorizeRequest{OrderID: orderID, Amount: payments.Money{Amount: amount, Currency: currency}, CardToken: token})
+func (p paymentsPort) Authorize(ctx context.Context, orderID, userID string, amount int64, currency, token string) (domain.Authorization, error) {
+	pay, err := p.api.Authorize(ctx, payments.AuthorizeRequest{
+		OrderID: orderID, UserID: userID, Amount: payments.Money{Amount: amount, Currency: currency}, CardToken: token,
+	})
 	if err != nil {
 		return domain.Authorization{}, err
 	}

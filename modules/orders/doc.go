@@ -17,6 +17,9 @@
 //	POST /api/orders/:id/cancel  cancel before shipping
 //	POST /api/orders/:id/ship    mark shipped (admin)
 //
+// The handlers (http.go) call API and serve its DTOs (Order, Page), so the
+// HTTP shape and the remote one cannot drift apart.
+//
 // The saga is orchestrated by this module and driven by its own events,
 // all keyed by the order id and handled in order by one subscriber
 // (orders.saga):

@@ -204,11 +204,11 @@ func (f *fakePayments) Authorize(ctx context.Context, r payments.AuthorizeReques
 	case "":
 		return p, errs.Invalid(errs.Field("card_token", "known", "unknown token"))
 	case payments.CardDecline:
-		p.Status, p.Reason = payments.StatusDeclined, "card_declined"
+		p.Status, p.Reason = payments.StatusDeclined, payments.ReasonCardDeclined
 	case payments.CardFail:
-		p.Status, p.Reason = payments.StatusFailed, "processing_error"
+		p.Status, p.Reason = payments.StatusFailed, payments.ReasonProcessingError
 	case payments.CardTimeout:
-		p.Status, p.Reason = payments.StatusFailed, "gateway_timeout"
+		p.Status, p.Reason = payments.StatusFailed, payments.ReasonGatewayTimeout
 	}
 	f.payments[r.OrderID] = p
 	return p, nil

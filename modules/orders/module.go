@@ -13,7 +13,6 @@ import (
 	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/modules/orders/internal/domain"
-	"github.com/shopmonolith/shop/modules/orders/internal/rest"
 	"github.com/shopmonolith/shop/modules/orders/internal/store"
 	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/platform/auth"
@@ -98,7 +97,7 @@ func (m *Module) API() API { return &api{svc: m.svc} }
 func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes implements kernel.Module.
-func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.svc) }
+func (m *Module) Routes(r *httpapi.Router) { registerRoutes(r, m.API()) }
 
 // Check implements kernel.Module: the module is ready when its database is.
 func (m *Module) Check(ctx context.Context) error { return m.db.Check(ctx) }

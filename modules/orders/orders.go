@@ -78,17 +78,19 @@ type Query struct {
 // Page is one page of orders; NextCursor is empty on the last page.
 type Page struct {
 	Items      []Order `json:"items"`
-	NextCursor string  `json:"next_cursor,omitempty"`
+	NextCursor string  `json:"next_cursor" description:"empty on the last page"`
 }
 
 // Order is an order with the snapshot of what was bought at which price.
-// Reason says why it was rejected, failed or cancelled. Timeline lists every
+// Reason says why it was rejected, failed or cancelled; an order failed on
+// its payment carries the payment's reason (payments.ReasonCardDeclined,
+// ReasonProcessingError, ReasonGatewayTimeout, or the issuer's own). Timeline lists every
 // step of the order's life in order.
 type Order struct {
 	ID              string    `json:"id"`
 	UserID          string    `json:"user_id"`
 	Email           string    `json:"email"`
-	Status          string    `json:"status"`
+	Status          string    `json:"status" enum:"placed,stock_reserved,confirmed,shipped,rejected,failed,cancelled"`
 	Reason          string    `json:"reason,omitempty"`
 	Items           []Item    `json:"items"`
 	Total           Money     `json:"total"`

@@ -22,7 +22,7 @@ func (a *api) Tokenize(ctx context.Context, cardNumber string) (Card, error) {
 
 func (a *api) Authorize(ctx context.Context, r AuthorizeRequest) (Payment, error) {
 	return toPaymentDTO(a.svc.Authorize(ctx, domain.AuthorizeInput{
-		OrderID: r.OrderID, Amount: r.Amount.Amount, Currency: r.Amount.Currency, CardToken: r.CardToken,
+		OrderID: r.OrderID, UserID: r.UserID, Amount: r.Amount.Amount, Currency: r.Amount.Currency, CardToken: r.CardToken,
 	}))
 }
 
@@ -45,7 +45,7 @@ func toPaymentDTO(p domain.Payment, err error) (Payment, error) {
 		return Payment{}, err
 	}
 	return Payment{
-		ID: p.ID(), OrderID: p.OrderID(), Status: p.Status(), Amount: toMoney(p.Amount()),
+		ID: p.ID(), OrderID: p.OrderID(), UserID: p.UserID(), Status: p.Status(), Amount: toMoney(p.Amount()),
 		CardBrand: p.Brand(), CardLast4: p.Last4(), Reason: p.Reason(),
 		AuthorizedAt: timePtr(p.AuthorizedAt()), CapturedAt: timePtr(p.CapturedAt()), RefundedAt: timePtr(p.RefundedAt()),
 		CreatedAt: p.CreatedAt(), UpdatedAt: p.UpdatedAt(),

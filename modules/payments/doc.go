@@ -54,7 +54,14 @@
 //
 // Routes:
 //
-//	GET /api/payments/:order_id  the payment of an order (admin)
+//	GET /api/payments/:order_id  the payment of an order, with its capture
+//	                             and refund: the order's customer (another
+//	                             customer gets 404) and admins
+//
+// Who may read a payment is decided here, without asking orders (which
+// depends on payments, not the reverse): the orders module names the
+// order's customer when it authorizes the payment, and the payment keeps
+// that user id. The handler (http.go) calls API and serves its DTO.
 //
 // Published events: payments.payment_authorized.v1,
 // payments.payment_rejected.v1, payments.payment_captured.v1,

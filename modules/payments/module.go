@@ -11,7 +11,6 @@ import (
 	"github.com/shopmonolith/shop/modules/payments/internal/domain"
 	"github.com/shopmonolith/shop/modules/payments/internal/gateway"
 	"github.com/shopmonolith/shop/modules/payments/internal/gateway/simulated"
-	"github.com/shopmonolith/shop/modules/payments/internal/rest"
 	"github.com/shopmonolith/shop/modules/payments/internal/store"
 	"github.com/shopmonolith/shop/modules/payments/internal/sweep"
 	"github.com/shopmonolith/shop/platform/config"
@@ -95,7 +94,7 @@ func (m *Module) API() API { return &api{svc: m.svc} }
 func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes implements kernel.Module.
-func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.svc) }
+func (m *Module) Routes(r *httpapi.Router) { registerRoutes(r, m.API()) }
 
 // Check implements kernel.Module: the module is ready when its database
 // is. The gateway is not part of readiness: when it is down, payments fail

@@ -152,7 +152,7 @@ func TestHTTPPayment(t *testing.T) {
 	for _, tc := range []struct {
 		token string
 		want  int
-	}{{"", 401}, {"customer", 403}} {
+	}{{"", 401}, {"customer", 404}} { // another customer's payment is not found
 		if code, body := get(path, tc.token); code != tc.want {
 			t.Errorf("token %q: status %d, want %d (%v)", tc.token, code, tc.want, body)
 		}

@@ -3,6 +3,8 @@ package payments
 import (
 	"context"
 	"time"
+
+	"github.com/shopmonolith/shop/modules/payments/internal/domain"
 )
 
 // Payment statuses.
@@ -15,20 +17,34 @@ const (
 	StatusRefunded   = "refunded"   // the captured amount was given back
 )
 
+// Reasons a payment is declined or failed (Payment.Reason,
+// PaymentRejected.Reason). An order that fails on its payment carries the
+// same reason, spelled the same (the domain's own values, so the two cannot
+// drift apart). A card issuer may give another decline reason than
+// ReasonCardDeclined; it is passed on as it came.
+const (
+	ReasonCardDeclined    = domain.ReasonDeclined   // "card_declined": the issuer's usual answer
+	ReasonProcessingError = domain.ReasonProcessing // "processing_error": the gateway erred on every attempt
+	ReasonGatewayTimeout  = domain.ReasonTimeout    // "gateway_timeout": the gateway did not answer in time
+)
+
 // Test cards of the simulated gateway (any expiry, any CVC). Any other
 // number that passes the Luhn check is approved as well.
 const (
 	CardApprove = "4242424242424242" // approved
-	CardDecline = "4000000000000002" // declined: card_declined
-	CardFail    = "4000000000000119" // the gateway errs on every attempt: failed, processing_error
-	CardTimeout = "4000000000000259" // the gateway never answers: failed, gateway_timeout
+	CardDecline = "4000000000000002" // declined: ReasonCardDeclined
+	CardFail    = "4000000000000119" // the gateway errs on every attempt: failed, ReasonProcessingError
+	CardTimeout = "4000000000000259" // the gateway never answers: failed, ReasonGatewayTimeout
 )
 
 // API is the payments module as other modules and remote adapters see it.
 // Tokenize needs a signed-in user; Authorize, Capture and Refund need the
-// service role (a module acting on its own, auth.AsService); Payment needs
-// the service or admin role. Without a principal they return
-// KindUnauthenticated, with another role KindForbidden. Any method may also
+// service role (a module acting on its own, auth.AsService). Payment is
+// for the service, admins, and the customer the payment was authorized for
+// (AuthorizeRequest.UserID): another customer gets KindNotFound, never
+// KindForbidden, so that order ids cannot be probed (as for orders).
+// Without a principal they return KindUnauthenticated, with another role
+// KindForbidden. Any method may also
 // return KindInternal, and KindUnavailable when the gateway cannot be
 // reached for an operation that must not be given up (capture, refund), so
 // the caller retries; if it does not, the module finishes the operation by
@@ -43,8 +59,9 @@ type API interface {
 	Tokenize(ctx context.Context, cardNumber string) (Card, error)
 	// Authorize holds the amount on the tokenized card for the order. A
 	// decline or a gateway failure is not an error: the payment comes back
-	// declined or failed with the reason. KindInvalid names order_id, amount
-	// or card_token (unknown token); KindConflict when the order was
+	// declined or failed with the reason. KindInvalid names order_id,
+	// user_id (not a UUID), amount or card_token (unknown token);
+	// KindConflict when the order was
 	// authorized before with another amount or card.
 	Authorize(ctx context.Context, r AuthorizeRequest) (Payment, error)
 	// Capture takes the authorized amount; capturing a captured payment
@@ -57,7 +74,9 @@ type API interface {
 	// a declined or failed payment is returned unchanged (nothing was
 	// taken). KindNotFound when the order has no payment.
 	Refund(ctx context.Context, orderID string) (Payment, error)
-	// Payment returns the payment of an order; KindNotFound.
+	// Payment returns the payment of an order: its authorization, capture
+	// and refund. KindNotFound when the order has no payment or it is
+	// another customer's.
 	Payment(ctx context.Context, orderID string) (Payment, error)
 }
 
@@ -77,16 +96,20 @@ type Money struct {
 // AuthorizeRequest asks to hold Amount on the card for an order.
 type AuthorizeRequest struct {
 	OrderID   string `json:"order_id"`
+	UserID    string `json:"user_id,omitempty"` // the order's customer, who may then read the payment
 	Amount    Money  `json:"amount"`
 	CardToken string `json:"card_token"`
 }
 
-// Payment is the payment of one order. Reason says why it was declined or
-// failed.
+// Payment is the payment of one order. UserID is the customer it was
+// authorized for (empty for payments recorded before it was kept). Reason
+// says why it was declined or failed (see the Reason constants). RefundedAt
+// is when an authorization was voided or a capture refunded.
 type Payment struct {
 	ID           string     `json:"id"`
 	OrderID      string     `json:"order_id"`
-	Status       string     `json:"status"`
+	UserID       string     `json:"user_id,omitempty" format:"uuid"`
+	Status       string     `json:"status" enum:"authorized,declined,failed,captured,voided,refunded"`
 	Amount       Money      `json:"amount"`
 	CardBrand    string     `json:"card_brand"`
 	CardLast4    string     `json:"card_last4"`

@@ -34,6 +34,9 @@
 //	GET  /api/reports/top-products  best-selling products (limit, currency) (admin)
 //	POST /api/reports/rebuild       recompute the figures from the journal (admin)
 //
+// The handlers (http.go) call API and serve its DTOs; the top products come
+// in every list's envelope ({items, next_cursor}).
+//
 // Subscriptions: reporting.sales ← orders.order_confirmed.v1 and
 // orders.order_cancelled.v1 (one ordered stream per order).
 //

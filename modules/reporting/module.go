@@ -10,7 +10,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/modules/reporting/internal/domain"
-	"github.com/shopmonolith/shop/modules/reporting/internal/rest"
 	"github.com/shopmonolith/shop/modules/reporting/internal/store"
 	"github.com/shopmonolith/shop/modules/reporting/internal/subscribe"
 	"github.com/shopmonolith/shop/platform/auth"
@@ -84,7 +83,7 @@ func (m *Module) Rebuild(ctx context.Context) (int, error) {
 func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes implements kernel.Module.
-func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.svc) }
+func (m *Module) Routes(r *httpapi.Router) { registerRoutes(r, m.API()) }
 
 // Check implements kernel.Module: the module is ready when its database is.
 func (m *Module) Check(ctx context.Context) error { return m.db.Check(ctx) }

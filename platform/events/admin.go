@@ -127,8 +127,10 @@ func (b *Bus) Routes(r *httpapi.Router) {
 	})
 }
 
+// deadLetters has every list's envelope; the dead letters come in one page.
 type deadLetters struct {
-	Items []DeadLetter `json:"items"`
+	Items      []DeadLetter `json:"items"`
+	NextCursor string       `json:"next_cursor" description:"always empty: every dead letter comes in one page"`
 }
 
 type replayed struct {

@@ -70,7 +70,7 @@ export async function home(root, route, app) {
 
 async function loadCategories(select, selected, app) {
   try {
-    const cats = await get("/api/categories", { signal: app.signal });
+    const { items: cats } = await get("/api/categories", { signal: app.signal });
     for (const c of cats) select.append(h("option", { value: c.id, selected: c.id === selected }, c.name));
   } catch {
     // Searching still works without the filter.
@@ -79,7 +79,7 @@ async function loadCategories(select, selected, app) {
 
 async function loadDeals(box, app) {
   try {
-    const deals = await get("/api/deals", { signal: app.signal });
+    const { items: deals } = await get("/api/deals", { signal: app.signal });
     if (!deals.length) return;
     box.append(h("section", { "aria-label": "Current deals" },
       h("ul", { class: "deal-list" }, deals.map((d) => h("li", {},
@@ -441,6 +441,12 @@ export async function order(root, route, app) {
   view.watch(false);
 }
 
+// reasonText shows a payment's reason code (card_declined) as words; other
+// reasons are sentences already.
+function reasonText(r) {
+  return /^[a-z]+(_[a-z]+)*$/.test(r) ? label(r) : r;
+}
+
 // orderView is the live order page: paint() shows an order; watch() polls
 // it while it is moving (every 500ms for at most 20s after the last action),
 // until the view is left.
@@ -471,7 +477,7 @@ function orderView(app) {
       status.className = "badge status-" + o.status;
       status.textContent = label(o.status);
     }
-    reason.replaceChildren(o.reason ? h("p", { class: "notice " + (o.status === "cancelled" ? "info" : "error"), "data-test": "order-reason" }, o.reason) : "");
+    reason.replaceChildren(o.reason ? h("p", { class: "notice " + (o.status === "cancelled" ? "info" : "error"), "data-test": "order-reason" }, reasonText(o.reason)) : "");
     facts.replaceChildren(
       h("dt", {}, "Placed"), h("dd", {}, dateTime(o.created_at)),
       h("dt", {}, "Email"), h("dd", {}, o.email),

@@ -293,8 +293,8 @@ func (c *contract) notEnoughStock(t *testing.T) {
 func (c *contract) declined(t *testing.T) {
 	ctx, product, placed := c.buy(t, 2, 5, payments.CardDecline)
 	o := c.settle(t, ctx, placed.ID, settled)
-	if o.Status != orders.StatusFailed || !strings.Contains(o.Reason, "declined") {
-		t.Fatalf("order = %s (%q), want failed: declined", o.Status, o.Reason)
+	if o.Status != orders.StatusFailed || o.Reason != payments.ReasonCardDeclined {
+		t.Fatalf("order = %s (%q), want failed: %s (the payment's reason)", o.Status, o.Reason, payments.ReasonCardDeclined)
 	}
 	if !hasStep(o, orders.StepStockReleased) {
 		t.Errorf("timeline %v lacks the stock release", steps(o))
@@ -305,11 +305,11 @@ func (c *contract) declined(t *testing.T) {
 }
 
 func (c *contract) paymentFailures(t *testing.T) {
-	for _, card := range []string{payments.CardFail, payments.CardTimeout} {
+	for card, reason := range map[string]string{payments.CardFail: payments.ReasonProcessingError, payments.CardTimeout: payments.ReasonGatewayTimeout} {
 		ctx, product, placed := c.buy(t, 1, 3, card)
 		o := c.settle(t, ctx, placed.ID, settled)
-		if o.Status != orders.StatusFailed || o.Reason == "" {
-			t.Errorf("card %s: order = %s (%q), want failed with a reason", card, o.Status, o.Reason)
+		if o.Status != orders.StatusFailed || o.Reason != reason {
+			t.Errorf("card %s: order = %s (%q), want failed: %s (the payment's reason)", card, o.Status, o.Reason, reason)
 		}
 		if got := c.shop.Available(t, product); got != 3 {
 			t.Errorf("card %s: available = %d, want 3", card, got)

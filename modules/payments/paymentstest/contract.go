@@ -22,6 +22,7 @@ func Contract(t *testing.T, api payments.API) {
 	t.Helper()
 	c := &contract{api: api}
 	t.Run("authorization", c.authorization)
+	t.Run("customer's own payment", c.ownPayment)
 	t.Run("tokenize", c.tokenize)
 	t.Run("validation", c.validation)
 	t.Run("card outcomes", c.outcomes)
@@ -99,8 +100,8 @@ func (c *contract) authorization(t *testing.T) {
 	wantKind(t, "anonymous Tokenize", err, errs.KindUnauthenticated)
 	_, err = c.api.Payment(context.Background(), p.OrderID)
 	wantKind(t, "anonymous Payment", err, errs.KindUnauthenticated)
-	_, err = c.api.Payment(customer(), p.OrderID)
-	wantKind(t, "customer Payment", err, errs.KindForbidden)
+	_, err = c.api.Payment(customer(), p.OrderID) // authorized for no customer
+	wantKind(t, "customer Payment", err, errs.KindNotFound)
 	for name, ctx := range map[string]context.Context{"admin": admin(), "service": Service()} {
 		if got, err := c.api.Payment(ctx, p.OrderID); err != nil || got.ID != p.ID {
 			t.Errorf("%s Payment = %+v, %v; want %s", name, got, err, p.ID)
@@ -111,6 +112,32 @@ func (c *contract) authorization(t *testing.T) {
 	}
 	if got, err := c.api.Payment(Service(), p.OrderID); err != nil || got.Status != payments.StatusAuthorized {
 		t.Errorf("refused Capture or Refund changed the payment: %+v, %v", got, err)
+	}
+}
+
+// ownPayment: the customer a payment was authorized for reads it, its
+// refund included; another customer gets not found, as for their orders.
+func (c *contract) ownPayment(t *testing.T) {
+	ada, bob := uuid.NewString(), uuid.NewString()
+	as := func(id string) context.Context {
+		return auth.WithPrincipal(context.Background(), auth.Principal{UserID: id, Role: auth.RoleCustomer})
+	}
+	p, err := c.api.Authorize(Service(), payments.AuthorizeRequest{
+		OrderID: NewOrderID(), UserID: ada, Amount: payments.Money{Amount: 1999, Currency: "EUR"}, CardToken: Token(t, c.api, payments.CardApprove),
+	})
+	if err != nil || p.UserID != ada {
+		t.Fatalf("Authorize for %s = %+v, %v", ada, p, err)
+	}
+	if got, err := c.api.Payment(as(ada), p.OrderID); err != nil || !Same(got, p) {
+		t.Errorf("own Payment = %+v, %v; want %+v", got, err, p)
+	}
+	_, err = c.api.Payment(as(bob), p.OrderID)
+	wantKind(t, "another customer's Payment", err, errs.KindNotFound)
+	if _, err := c.api.Refund(Service(), p.OrderID); err != nil {
+		t.Fatalf("Refund: %v", err)
+	}
+	if got, err := c.api.Payment(as(ada), p.OrderID); err != nil || got.Status != payments.StatusVoided || got.RefundedAt == nil {
+		t.Errorf("own Payment after the refund = %+v, %v; want voided with its time", got, err)
 	}
 }
 
@@ -157,6 +184,7 @@ func (c *contract) validation(t *testing.T) {
 		{"order_id", func(r *payments.AuthorizeRequest) { r.OrderID = "" }},
 		{"order_id", func(r *payments.AuthorizeRequest) { r.OrderID = " " + r.OrderID }},
 		{"order_id", func(r *payments.AuthorizeRequest) { r.OrderID = strings.Repeat("x", 101) }},
+		{"user_id", func(r *payments.AuthorizeRequest) { r.UserID = "contract-customer" }},
 		{"amount", func(r *payments.AuthorizeRequest) { r.Amount.Amount = 0 }},
 		{"amount", func(r *payments.AuthorizeRequest) { r.Amount.Amount = -100 }},
 		{"amount.currency", func(r *payments.AuthorizeRequest) { r.Amount.Currency = "eur" }},
@@ -334,7 +362,7 @@ func (c *contract) notFound(t *testing.T) {
 // Same reports whether two payments are the same payment in the same state.
 func Same(a, b payments.Payment) bool {
 	eq := func(x, y *time.Time) bool { return x == nil && y == nil || x != nil && y != nil && x.Equal(*y) }
-	return a.ID == b.ID && a.OrderID == b.OrderID && a.Status == b.Status && a.Amount == b.Amount &&
+	return a.ID == b.ID && a.OrderID == b.OrderID && a.UserID == b.UserID && a.Status == b.Status && a.Amount == b.Amount &&
 		a.CardBrand == b.CardBrand && a.CardLast4 == b.CardLast4 && a.Reason == b.Reason &&
 		eq(a.AuthorizedAt, b.AuthorizedAt) && eq(a.CapturedAt, b.CapturedAt) && eq(a.RefundedAt, b.RefundedAt) &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt)

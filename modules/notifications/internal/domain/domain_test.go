@@ -65,7 +65,7 @@ func TestEmailIsABareAddress(t *testing.T) {
 func TestMessageIDFollowsTheEvent(t *testing.T) {
 	t.Parallel()
 	s := src()
-	in := OrderShipped{Source: s, OrderID: "o-1", UserID: uuid.NewString(), Email: "ada@example.com"}
+	in := OrderShipped{Source: s, OrderID: uuid.NewString(), UserID: uuid.NewString(), Email: "ada@example.com"}
 	first, err := NewOrderShipped(in, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +135,9 @@ func TestOrderMessages(t *testing.T) {
 			if m.Kind() != tc.kind || m.Subject() != tc.subject || m.RecipientUserID() != user || m.RecipientEmail() != "ada@example.com" {
 				t.Errorf("message %+v, want kind %s subject %q", m, tc.kind, tc.subject)
 			}
+			if m.OrderID() != orderID {
+				t.Errorf("order id %q, want %s as a field of its own", m.OrderID(), orderID)
+			}
 			for _, want := range tc.body {
 				if !strings.Contains(m.Body(), want) {
 					t.Errorf("body lacks %q:\n%s", want, m.Body())
@@ -148,7 +151,7 @@ func TestOrderConfirmedValidation(t *testing.T) {
 	t.Parallel()
 	ok := func() OrderConfirmed {
 		return OrderConfirmed{
-			Source: src(), OrderID: "o-1", UserID: uuid.NewString(), Email: "ada@example.com",
+			Source: src(), OrderID: uuid.NewString(), UserID: uuid.NewString(), Email: "ada@example.com",
 			Items: []Line{{Name: "Mug", Quantity: 1, UnitPrice: Money{100, "EUR"}, LineTotal: Money{100, "EUR"}}},
 			Total: Money{100, "EUR"},
 		}
@@ -179,6 +182,10 @@ func TestOrderConfirmedValidation(t *testing.T) {
 		},
 		"shipped": func() error {
 			_, err := NewOrderShipped(OrderShipped{Source: src(), UserID: uuid.NewString(), Email: "a@b.c"}, time.Now())
+			return err
+		},
+		"shipped, not a UUID": func() error {
+			_, err := NewOrderShipped(OrderShipped{Source: src(), OrderID: "o-1", UserID: uuid.NewString(), Email: "a@b.c"}, time.Now())
 			return err
 		},
 	} {

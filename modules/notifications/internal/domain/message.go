@@ -32,6 +32,7 @@ const (
 // Message is one notification to a user.
 type Message struct {
 	id, eventID, recipientUserID string
+	orderID                      string // empty unless about an order
 	recipientEmail, kind         string
 	subject, body                string
 	createdAt                    time.Time
@@ -75,6 +76,7 @@ func NewWelcome(in Welcome, now time.Time) (Message, error) {
 // header is the validated part every message has: its cause and recipient.
 type header struct {
 	id, eventID, userID, email string
+	orderID                    string // set by the order messages
 }
 
 // parseHeader checks the cause and the recipient, adding what is wrong to f.
@@ -97,7 +99,7 @@ func parseHeader(f *errs.Fields, src Source, userID, email string) header {
 
 func (h header) message(kind string, now time.Time, subject, body string) Message {
 	return Message{
-		id: h.id, eventID: h.eventID, recipientUserID: h.userID, recipientEmail: h.email, kind: kind,
+		id: h.id, eventID: h.eventID, recipientUserID: h.userID, orderID: h.orderID, recipientEmail: h.email, kind: kind,
 		subject: subject, body: body,
 		createdAt: now.UTC().Truncate(time.Microsecond), // PostgreSQL's precision
 		status:    StatusKept,
@@ -125,6 +127,7 @@ func messageID(event uuid.UUID, at time.Time) uuid.UUID {
 // Stored is a message as the store keeps it, for RestoreMessage.
 type Stored struct {
 	ID, EventID, RecipientUserID, RecipientEmail string
+	OrderID                                      string // empty unless about an order
 	Kind, Subject, Body                          string
 	CreatedAt                                    time.Time
 	Status                                       string
@@ -134,7 +137,7 @@ type Stored struct {
 
 // RestoreMessage rebuilds a stored message; the store is trusted.
 func RestoreMessage(s Stored) Message {
-	m := Message{id: s.ID, eventID: s.EventID, recipientUserID: s.RecipientUserID, recipientEmail: s.RecipientEmail,
+	m := Message{id: s.ID, eventID: s.EventID, recipientUserID: s.RecipientUserID, orderID: s.OrderID, recipientEmail: s.RecipientEmail,
 		kind: s.Kind, subject: s.Subject, body: s.Body, createdAt: s.CreatedAt.UTC(), status: s.Status, failure: s.Failure}
 	if !s.SentAt.IsZero() {
 		m.sentAt = s.SentAt.UTC()
@@ -150,6 +153,9 @@ func (m Message) EventID() string { return m.eventID }
 
 // RecipientUserID is identity's id of the recipient.
 func (m Message) RecipientUserID() string { return m.recipientUserID }
+
+// OrderID is the order the message is about; empty for other messages.
+func (m Message) OrderID() string { return m.orderID }
 
 // RecipientEmail is the address the message goes to.
 func (m Message) RecipientEmail() string { return m.recipientEmail }

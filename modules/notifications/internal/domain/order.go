@@ -50,7 +50,7 @@ type OrderShipped struct {
 func NewOrderConfirmed(in OrderConfirmed, now time.Time) (Message, error) {
 	var f errs.Fields
 	h := parseHeader(&f, in.Source, in.UserID, in.Email)
-	requireOrderID(&f, in.OrderID)
+	h.orderID = parseOrderID(&f, in.OrderID)
 	if len(in.Items) == 0 {
 		f.Add("items", "required", "must list at least one item")
 	}
@@ -88,7 +88,7 @@ func NewOrderConfirmed(in OrderConfirmed, now time.Time) (Message, error) {
 func NewOrderFailed(in OrderFailed, now time.Time) (Message, error) {
 	var f errs.Fields
 	h := parseHeader(&f, in.Source, in.UserID, in.Email)
-	requireOrderID(&f, in.OrderID)
+	h.orderID = parseOrderID(&f, in.OrderID)
 	if err := f.Err(); err != nil {
 		return Message{}, err
 	}
@@ -106,7 +106,7 @@ func NewOrderFailed(in OrderFailed, now time.Time) (Message, error) {
 func NewOrderShipped(in OrderShipped, now time.Time) (Message, error) {
 	var f errs.Fields
 	h := parseHeader(&f, in.Source, in.UserID, in.Email)
-	requireOrderID(&f, in.OrderID)
+	h.orderID = parseOrderID(&f, in.OrderID)
 	if err := f.Err(); err != nil {
 		return Message{}, err
 	}
@@ -114,10 +114,12 @@ func NewOrderShipped(in OrderShipped, now time.Time) (Message, error) {
 	return h.message(KindOrderShipped, now, fmt.Sprintf("Your order %s has shipped", in.OrderID), body), nil
 }
 
-// requireOrderID checks the order id is present and fits on one line: it
-// goes into the subject.
-func requireOrderID(f *errs.Fields, id string) {
-	if strings.TrimSpace(id) == "" || strings.ContainsAny(id, "\r\n") {
+// parseOrderID checks the order id: present and a UUID (so that it fits on
+// the subject line and in the mailbox's order_id column).
+func parseOrderID(f *errs.Fields, id string) string {
+	if strings.TrimSpace(id) == "" {
 		f.Add("order_id", "required", "is required")
+		return ""
 	}
+	return parseUUID(f, "order_id", id)
 }

@@ -107,16 +107,21 @@ func (s *Service) deliver(ctx context.Context, tx Repository, m Message) error {
 	return tx.MarkSent(ctx, m.ID(), s.now())
 }
 
-// Mailbox returns a page of messages (admin only): KindUnauthenticated
-// without a caller, KindForbidden for other roles, KindInvalid naming
-// recipient, after or limit.
+// Mailbox returns a page of messages: a customer's own, whatever recipient
+// they ask for; an admin's pick (one recipient's or everyone's).
+// KindUnauthenticated without a caller, KindInvalid naming recipient, after
+// or limit.
 func (s *Service) Mailbox(ctx context.Context, q MailboxQuery) (MailboxPage, error) {
-	if _, err := auth.RequireRole(ctx, auth.RoleAdmin); err != nil {
+	p, err := auth.RequireUser(ctx)
+	if err != nil {
 		return MailboxPage{}, err
 	}
 	f, err := mailboxFilter(q)
 	if err != nil {
 		return MailboxPage{}, err
+	}
+	if !p.IsAdmin() {
+		f.RecipientUserID = p.UserID
 	}
 	f.Limit++ // one more tells whether a next page exists
 	items, err := s.repo.Mailbox(ctx, f)
@@ -154,15 +159,25 @@ func mailboxFilter(q MailboxQuery) (MailboxFilter, error) {
 	return out, f.Err()
 }
 
-// Message returns one message (admin only): KindUnauthenticated,
-// KindForbidden, and KindNotFound for an unknown or malformed id.
+// Message returns one message: a customer's own, any for an admin.
+// KindUnauthenticated, and KindNotFound for an unknown or malformed id and
+// for another user's message (so that ids cannot be probed).
 func (s *Service) Message(ctx context.Context, id string) (Message, error) {
-	if _, err := auth.RequireRole(ctx, auth.RoleAdmin); err != nil {
+	p, err := auth.RequireUser(ctx)
+	if err != nil {
 		return Message{}, err
 	}
+	notFound := errs.E(errs.KindNotFound, "message not found")
 	u, err := uuid.Parse(id)
 	if err != nil {
-		return Message{}, errs.E(errs.KindNotFound, "message not found")
+		return Message{}, notFound
 	}
-	return s.repo.Message(ctx, u.String())
+	m, err := s.repo.Message(ctx, u.String())
+	switch {
+	case err != nil:
+		return Message{}, err
+	case !p.IsAdmin() && m.RecipientUserID() != p.UserID:
+		return Message{}, notFound
+	}
+	return m, nil
 }

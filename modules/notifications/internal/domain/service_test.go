@@ -111,7 +111,7 @@ func TestDeliver(t *testing.T) {
 			}}
 			svc := NewService(repo, sender, func() time.Time { return now })
 			err := svc.OrderShipped(context.Background(), repo, OrderShipped{
-				Source: src(), OrderID: "o-1", UserID: uuid.NewString(), Email: "ada@example.com",
+				Source: src(), OrderID: uuid.NewString(), UserID: uuid.NewString(), Email: "ada@example.com",
 			})
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
 				t.Errorf("err = %v, want %v", err, tc.wantErr)
@@ -158,6 +158,6 @@ func TestInvalidEventStoresNothing(t *testing.T) {
 		return true, nil
 	}}
 	svc := NewService(repo, sender, time.Now)
-	err := svc.OrderFailed(context.Background(), repo, OrderFailed{Source: src(), OrderID: "o-1", Email: "ada@example.com"})
+	err := svc.OrderFailed(context.Background(), repo, OrderFailed{Source: src(), OrderID: uuid.NewString(), Email: "ada@example.com"})
 	wantInvalid(t, err, "user_id")
 }

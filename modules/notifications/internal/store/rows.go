@@ -10,6 +10,7 @@ type messageRow struct {
 	ID              string     `gorm:"column:id;type:uuid;primaryKey"`
 	EventID         string     `gorm:"column:event_id;type:uuid"`
 	RecipientUserID string     `gorm:"column:recipient_user_id;type:uuid"`
+	OrderID         *string    `gorm:"column:order_id;type:uuid"`
 	RecipientEmail  string     `gorm:"column:recipient_email"`
 	Kind            string     `gorm:"column:kind"`
 	Subject         string     `gorm:"column:subject"`
@@ -33,6 +34,9 @@ func toMessageRow(m domain.Message) messageRow {
 	if f := m.Failure(); f != "" {
 		r.Failure = &f
 	}
+	if o := m.OrderID(); o != "" {
+		r.OrderID = &o
+	}
 	return r
 }
 
@@ -46,6 +50,9 @@ func toMessage(r messageRow) domain.Message {
 	}
 	if r.Failure != nil {
 		s.Failure = *r.Failure
+	}
+	if r.OrderID != nil {
+		s.OrderID = *r.OrderID
 	}
 	return domain.RestoreMessage(s)
 }

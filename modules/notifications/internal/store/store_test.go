@@ -110,26 +110,27 @@ func TestMarkFailed(t *testing.T) {
 }
 
 // TestEveryKindIsStored: the table's kind check admits every kind the
-// domain composes.
+// domain composes, and an order's messages keep its id in a column of
+// their own.
 func TestEveryKindIsStored(t *testing.T) {
 	t.Parallel()
 	s, ctx := store.New(dbtest.Open(t, "notifications")), context.Background()
-	user, email, now := uuid.NewString(), "ada@example.com", time.Now()
+	user, email, now, order := uuid.NewString(), "ada@example.com", time.Now(), uuid.NewString()
 	compose := []func() (domain.Message, error){
 		func() (domain.Message, error) {
 			return domain.NewWelcome(domain.Welcome{Source: source(), UserID: user, Email: email, Name: "Ada"}, now)
 		},
 		func() (domain.Message, error) {
-			return domain.NewOrderConfirmed(domain.OrderConfirmed{Source: source(), OrderID: "o-1", UserID: user, Email: email,
+			return domain.NewOrderConfirmed(domain.OrderConfirmed{Source: source(), OrderID: order, UserID: user, Email: email,
 				Items: []domain.Line{{Name: "Mug", Quantity: 1, UnitPrice: domain.Money{Amount: 1, Currency: "EUR"},
 					LineTotal: domain.Money{Amount: 1, Currency: "EUR"}}},
 				Total: domain.Money{Amount: 1, Currency: "EUR"}}, now)
 		},
 		func() (domain.Message, error) {
-			return domain.NewOrderFailed(domain.OrderFailed{Source: source(), OrderID: "o-1", UserID: user, Email: email}, now)
+			return domain.NewOrderFailed(domain.OrderFailed{Source: source(), OrderID: order, UserID: user, Email: email}, now)
 		},
 		func() (domain.Message, error) {
-			return domain.NewOrderShipped(domain.OrderShipped{Source: source(), OrderID: "o-1", UserID: user, Email: email}, now)
+			return domain.NewOrderShipped(domain.OrderShipped{Source: source(), OrderID: order, UserID: user, Email: email}, now)
 		},
 	}
 	for _, c := range compose {
@@ -143,6 +144,15 @@ func TestEveryKindIsStored(t *testing.T) {
 	}
 	got, err := s.Mailbox(ctx, domain.MailboxFilter{RecipientUserID: user, Limit: 10})
 	if err != nil || len(got) != len(compose) {
-		t.Errorf("mailbox holds %d messages (%v), want %d", len(got), err, len(compose))
+		t.Fatalf("mailbox holds %d messages (%v), want %d", len(got), err, len(compose))
+	}
+	for _, m := range got {
+		want := order
+		if m.Kind() == domain.KindWelcome {
+			want = ""
+		}
+		if m.OrderID() != want {
+			t.Errorf("%s: order id %q, want %q", m.Kind(), m.OrderID(), want)
+		}
 	}
 }

@@ -66,7 +66,8 @@ type Card struct {
 }
 
 // Authorization is the payment provider's answer: Approved, or the reason
-// it was declined or failed.
+// it was declined or failed, which becomes the order's reason as it is
+// spelled on the payment (payments.Reason…).
 type Authorization struct {
 	Approved bool
 	Reason   string
@@ -76,7 +77,9 @@ type Authorization struct {
 // idempotent per order.
 type Payments interface {
 	Tokenize(ctx context.Context, cardNumber string) (Card, error)
-	Authorize(ctx context.Context, orderID string, amount int64, currency, cardToken string) (Authorization, error)
+	// Authorize names the order's customer (userID), who may then read
+	// the payment from the payments module.
+	Authorize(ctx context.Context, orderID, userID string, amount int64, currency, cardToken string) (Authorization, error)
 	Capture(ctx context.Context, orderID string) error
 	// Refund voids or refunds; it reports what happened ("voided",
 	// "refunded", or "" when there was nothing to give back).

@@ -45,7 +45,7 @@ func (s *Service) OnPlaced(ctx context.Context, r Repository, orderID string) er
 // gives the stock back and fails the order.
 func (s *Service) OnStockReserved(ctx context.Context, r Repository, orderID string) error {
 	return s.step(ctx, r, orderID, StatusStockReserved, func(o *Order) ([]Fact, error) {
-		a, err := s.payments.Authorize(ctx, o.ID(), o.Total(), o.Currency(), o.CardToken())
+		a, err := s.payments.Authorize(ctx, o.ID(), o.UserID(), o.Total(), o.Currency(), o.CardToken())
 		if err != nil {
 			return nil, fmt.Errorf("authorize payment: %w", err)
 		}
@@ -56,7 +56,7 @@ func (s *Service) OnStockReserved(ctx context.Context, r Repository, orderID str
 		if err := s.stock.Release(ctx, o.ID()); err != nil {
 			return nil, fmt.Errorf("release stock: %w", err)
 		}
-		o.PaymentRejected("payment "+strings.ReplaceAll(a.Reason, "_", " "), s.now())
+		o.PaymentRejected(a.Reason, s.now())
 		return []Fact{{Kind: FactFailed, Order: o, At: o.UpdatedAt()}}, nil
 	})
 }

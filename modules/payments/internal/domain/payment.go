@@ -50,6 +50,7 @@ const MaxOrderIDLen = 100
 // has tried for a while.
 type Payment struct {
 	id, orderID, status string
+	userID              string // the order's customer, who may read the payment; empty for payments made before it was kept
 	amount              Money
 	cardToken           string
 	brand, last4        string
@@ -66,6 +67,7 @@ type Payment struct {
 // AuthorizeInput is a caller's request to authorize a payment.
 type AuthorizeInput struct {
 	OrderID   string
+	UserID    string // the order's customer
 	Amount    int64
 	Currency  string
 	CardToken string
@@ -74,17 +76,27 @@ type AuthorizeInput struct {
 // AuthorizeRequest is a validated request to authorize a payment.
 type AuthorizeRequest struct {
 	OrderID   string
+	UserID    string
 	Amount    Money
 	CardToken string
 }
 
 // NewAuthorizeRequest checks the input: KindInvalid names order_id,
-// amount, amount.currency or card_token (not a token of this module).
+// user_id (given and not a UUID), amount, amount.currency or card_token (not
+// a token of this module).
 func NewAuthorizeRequest(in AuthorizeInput) (AuthorizeRequest, error) {
 	orderID, amount, currency, cardToken := in.OrderID, in.Amount, in.Currency, in.CardToken
 	var f errs.Fields
 	if orderID == "" || strings.TrimSpace(orderID) != orderID || len(orderID) > MaxOrderIDLen {
 		f.Add("order_id", "required", "is required: up to 100 characters without surrounding spaces")
+	}
+	userID := in.UserID
+	if userID != "" {
+		if u, err := uuid.Parse(userID); err != nil {
+			f.Add("user_id", "uuid", "must be a UUID")
+		} else {
+			userID = u.String()
+		}
 	}
 	checkMoney(&f, amount, currency)
 	if !validToken(cardToken) {
@@ -93,7 +105,7 @@ func NewAuthorizeRequest(in AuthorizeInput) (AuthorizeRequest, error) {
 	if err := f.Err(); err != nil {
 		return AuthorizeRequest{}, err
 	}
-	return AuthorizeRequest{OrderID: orderID, Amount: Money{amount: amount, currency: currency}, CardToken: cardToken}, nil
+	return AuthorizeRequest{OrderID: orderID, UserID: userID, Amount: Money{amount: amount, currency: currency}, CardToken: cardToken}, nil
 }
 
 // Outcome is the gateway's answer to an authorization, as the payment
@@ -118,7 +130,7 @@ func NewPayment(r AuthorizeRequest, card Card, o Outcome, now time.Time) (Paymen
 	}
 	now = now.UTC().Truncate(time.Microsecond)
 	p := Payment{
-		id: id.String(), orderID: r.OrderID, status: o.Status, amount: r.Amount, cardToken: card.token,
+		id: id.String(), orderID: r.OrderID, userID: r.UserID, status: o.Status, amount: r.Amount, cardToken: card.token,
 		brand: card.brand, last4: card.last4, reason: o.Reason, providerRef: o.ProviderRef,
 		createdAt: now, updatedAt: now,
 	}
@@ -232,11 +244,11 @@ type (
 )
 
 // RestorePayment rebuilds a stored payment; the store is trusted.
-func RestorePayment(id, orderID, status string, amount int64, currency, cardToken, brand, last4, reason, providerRef, pending string,
+func RestorePayment(id, orderID, userID, status string, amount int64, currency, cardToken, brand, last4, reason, providerRef, pending string,
 	attemptedAt, authorizedAt, capturedAt, refundedAt, createdAt, updatedAt time.Time,
 ) Payment {
 	return Payment{
-		id: id, orderID: orderID, status: status, amount: Money{amount: amount, currency: currency}, cardToken: cardToken,
+		id: id, orderID: orderID, userID: userID, status: status, amount: Money{amount: amount, currency: currency}, cardToken: cardToken,
 		brand: brand, last4: last4, reason: reason, providerRef: providerRef, pending: pending, attemptedAt: utc(attemptedAt),
 		authorizedAt: utc(authorizedAt), capturedAt: utc(capturedAt), refundedAt: utc(refundedAt),
 		createdAt: createdAt.UTC(), updatedAt: updatedAt.UTC(),
@@ -253,6 +265,7 @@ func utc(t time.Time) time.Time {
 // Accessors. Zero times mean "not yet".
 func (p Payment) ID() string              { return p.id }
 func (p Payment) OrderID() string         { return p.orderID }
+func (p Payment) UserID() string          { return p.userID }
 func (p Payment) Status() string          { return p.status }
 func (p Payment) Amount() Money           { return p.amount }
 func (p Payment) CardToken() string       { return p.cardToken }

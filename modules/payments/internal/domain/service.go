@@ -57,23 +57,24 @@ func (s *Service) Tokenize(ctx context.Context, number string) (Card, error) {
 	return c, nil
 }
 
-// Payment returns an order's payment to the service or an admin.
+// Payment returns an order's payment to the service, an admin, or the
+// order's customer; another customer gets KindNotFound (so that order ids
+// cannot be probed), as does every customer for a payment recorded without
+// its customer.
 func (s *Service) Payment(ctx context.Context, orderID string) (Payment, error) {
-	if err := requireServiceOrAdmin(ctx); err != nil {
+	caller, err := auth.RequireUser(ctx)
+	if err != nil {
 		return Payment{}, err
 	}
-	return s.repo.Payment(ctx, orderID)
-}
-
-func requireServiceOrAdmin(ctx context.Context) error {
-	p, err := auth.RequireUser(ctx)
-	if err != nil {
-		return err
+	p, err := s.repo.Payment(ctx, orderID)
+	switch {
+	case err != nil:
+		return Payment{}, err
+	case caller.Role != auth.RoleService && !caller.IsAdmin() && (p.UserID() == "" || p.UserID() != caller.UserID):
+		// Another customer's payment is not found, as their order is not.
+		return Payment{}, errs.E(errs.KindNotFound, "payment not found")
 	}
-	if p.Role != auth.RoleService && p.Role != auth.RoleAdmin {
-		return errs.E(errs.KindForbidden, "this needs the service or admin role")
-	}
-	return nil
+	return p, nil
 }
 
 // Authorize holds the amount on the card, once per order (service role).

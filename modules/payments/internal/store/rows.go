@@ -27,6 +27,7 @@ func toCard(r cardRow) domain.Card {
 type paymentRow struct {
 	ID               string     `gorm:"column:id;type:uuid;primaryKey"`
 	OrderID          string     `gorm:"column:order_id"`
+	UserID           *string    `gorm:"column:user_id;type:uuid"`
 	Status           string     `gorm:"column:status"`
 	Amount           int64      `gorm:"column:amount"`
 	Currency         string     `gorm:"column:currency"`
@@ -48,7 +49,7 @@ func (paymentRow) TableName() string { return "payments" }
 
 func toPaymentRow(p domain.Payment) paymentRow {
 	return paymentRow{
-		ID: p.ID(), OrderID: p.OrderID(), Status: p.Status(), Amount: p.Amount().Amount(), Currency: p.Amount().Currency(),
+		ID: p.ID(), OrderID: p.OrderID(), UserID: nullString(p.UserID()), Status: p.Status(), Amount: p.Amount().Amount(), Currency: p.Amount().Currency(),
 		CardToken: p.CardToken(), Brand: p.Brand(), Last4: p.Last4(), Reason: p.Reason(), ProviderRef: p.ProviderRef(),
 		PendingOperation: p.Pending(), AttemptedAt: nullTime(p.AttemptedAt()), AuthorizedAt: nullTime(p.AuthorizedAt()), CapturedAt: nullTime(p.CapturedAt()),
 		RefundedAt: nullTime(p.RefundedAt()), CreatedAt: p.CreatedAt(), UpdatedAt: p.UpdatedAt(),
@@ -56,9 +57,21 @@ func toPaymentRow(p domain.Payment) paymentRow {
 }
 
 func toPayment(r paymentRow) domain.Payment {
-	return domain.RestorePayment(r.ID, r.OrderID, r.Status, r.Amount, r.Currency, r.CardToken, r.Brand, r.Last4,
+	var userID string
+	if r.UserID != nil {
+		userID = *r.UserID
+	}
+	return domain.RestorePayment(r.ID, r.OrderID, userID, r.Status, r.Amount, r.Currency, r.CardToken, r.Brand, r.Last4,
 		r.Reason, r.ProviderRef, r.PendingOperation,
 		timeOf(r.AttemptedAt), timeOf(r.AuthorizedAt), timeOf(r.CapturedAt), timeOf(r.RefundedAt), r.CreatedAt, r.UpdatedAt)
+}
+
+// nullString maps the domain's empty string ("unknown") to NULL.
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // nullTime maps the domain's zero time ("not yet") to NULL.

@@ -1,4 +1,4 @@
-package rest_test
+package catalog
 
 import (
 	"context"
@@ -14,7 +14,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
-	"github.com/shopmonolith/shop/modules/catalog/internal/rest"
 	"github.com/shopmonolith/shop/modules/catalog/internal/store"
 	"github.com/shopmonolith/shop/platform/auth/authtest"
 	"github.com/shopmonolith/shop/platform/config"
@@ -39,7 +38,7 @@ func newServer(t *testing.T) http.Handler {
 	srv := httpapi.New(cfg, log, health.NewState(time.Second), metrics.New(), authtest.Roles())
 	noEvents := func(context.Context, *gorm.DB, ...any) error { return nil }
 	svc := domain.NewService(store.New(db, noEvents), func() time.Time { return time.Now().UTC() }, nil)
-	rest.Register(srv.Router("catalog"), svc)
+	registerRoutes(srv.Router("catalog"), &api{svc: svc})
 	return srv.Echo
 }
 
@@ -67,10 +66,17 @@ func do(t *testing.T, h http.Handler, token, method, path, body string) response
 	h.ServeHTTP(rec, req)
 	out := response{status: rec.Code, ctype: rec.Header().Get("Content-Type")}
 	raw := rec.Body.Bytes()
-	if len(raw) > 0 && raw[0] == '[' {
-		_ = json.Unmarshal(raw, &out.list)
-	} else if len(raw) > 0 {
-		_ = json.Unmarshal(raw, &out.body)
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out.body); err != nil {
+			t.Fatalf("%s %s: body is not a JSON object: %v: %s", method, path, err, raw)
+		}
+	}
+	// A list is {"items": [...], "next_cursor": "..."}: both keys, always.
+	if items, ok := out.body["items"].([]any); ok {
+		if _, hasCursor := out.body["next_cursor"]; !hasCursor {
+			t.Fatalf("%s %s: list without next_cursor: %s", method, path, raw)
+		}
+		out.list = items
 	}
 	return out
 }
@@ -162,7 +168,7 @@ func TestListRoute(t *testing.T) {
 	}
 	second := do(t, h, "", "GET", "/api/products?limit=2&after="+cursor, "")
 	items, _ = second.body["items"].([]any)
-	if _, more := second.body["next_cursor"]; len(items) != 1 || more {
+	if more, _ := second.body["next_cursor"].(string); len(items) != 1 || more != "" {
 		t.Fatalf("second page: %v", second.body)
 	}
 	if r := do(t, h, "", "GET", "/api/products?q=kettle", ""); len(r.body["items"].([]any)) != 3 {

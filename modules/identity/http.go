@@ -1,6 +1,4 @@
-// Package rest is identity's HTTP edge: the /api/identity routes, their
-// request and response bodies and the session cookie.
-package rest
+package identity
 
 import (
 	"net/http"
@@ -8,36 +6,35 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/shopmonolith/shop/modules/identity/internal/domain"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/httpapi"
 )
 
-// Options configure the HTTP edge.
-type Options struct {
-	SecureCookie bool // set the cookie's Secure flag (always in production)
-}
+// Identity's HTTP edge: the /api/identity routes, their request bodies and
+// the session cookie. Handlers call the API, the same one remote callers
+// get, and serve its User and Session.
 
-type handlers struct {
-	svc    *domain.Service
+type httpHandlers struct {
+	api    API
 	r      *httpapi.Router
-	secure bool
+	secure bool // set the cookie's Secure flag (always in production)
 }
 
-// Register adds the identity routes to r.
-func Register(r *httpapi.Router, svc *domain.Service, opts Options) {
-	h := &handlers{svc: svc, r: r, secure: opts.SecureCookie}
+// registerRoutes adds the identity routes to r.
+func registerRoutes(r *httpapi.Router, api API, secureCookie bool) {
+	h := &httpHandlers{api: api, r: r, secure: secureCookie}
 	r.POST("/api/identity/register", h.register).Doc(httpapi.Op{
 		ID: "registerCustomer", Summary: "Create a customer account", Access: httpapi.AccessPublic, Input: registerRequest{},
 		Description: "Email must be unique (409 otherwise); the password has 8 to 128 characters.",
-		Responses:   []httpapi.Response{{Status: http.StatusCreated, Body: userResponse{}}},
+		Responses:   []httpapi.Response{{Status: http.StatusCreated, Body: User{}}},
 		Errors:      []int{http.StatusConflict},
 	})
 	r.POST("/api/identity/login", h.login).Doc(httpapi.Op{
 		ID: "login", Summary: "Sign in: a session token, also set as an HttpOnly cookie", Access: httpapi.AccessPublic, Input: loginRequest{},
-		Description: "Failed attempts are limited per account and client address (429 with Retry-After).",
-		Responses:   []httpapi.Response{{Status: http.StatusOK, Body: sessionResponse{}}},
-		Errors:      []int{http.StatusUnauthorized, http.StatusTooManyRequests},
+		Description: "Failed attempts are limited per account and client address (429 with Retry-After). " +
+			"The session cookie sent along is revoked (the cookie is rotated); a bearer token sent along stays valid.",
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: Session{}}},
+		Errors:    []int{http.StatusUnauthorized, http.StatusTooManyRequests},
 	})
 	// Logout needs no valid session: signing out of an expired or revoked
 	// one must still clear the cookie, and a retry must not fail.
@@ -47,7 +44,7 @@ func Register(r *httpapi.Router, svc *domain.Service, opts Options) {
 	})
 	r.GET("/api/identity/me", h.me, httpapi.RequireUser).Doc(httpapi.Op{
 		ID: "getCurrentUser", Summary: "The signed-in user", Access: httpapi.AccessUser,
-		Responses: []httpapi.Response{{Status: http.StatusOK, Body: userResponse{}}},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: User{}}},
 	})
 }
 
@@ -64,82 +61,68 @@ type loginRequest struct {
 	Password string `json:"password" validate:"required,max=1024"`
 }
 
-type userResponse struct {
-	ID        string    `json:"id"`
-	Email     string    `json:"email"`
-	Name      string    `json:"name"`
-	Role      auth.Role `json:"role" enum:"customer,admin"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-type sessionResponse struct {
-	Token     string       `json:"token"`
-	ExpiresAt time.Time    `json:"expires_at"`
-	User      userResponse `json:"user"`
-}
-
-func toUserResponse(u domain.User) userResponse {
-	return userResponse{ID: u.ID().String(), Email: u.Email(), Name: u.Name(), Role: u.Role(), CreatedAt: u.CreatedAt()}
-}
-
-func toSessionResponse(r domain.LoginResult) sessionResponse {
-	return sessionResponse{Token: r.Token, ExpiresAt: r.Session.ExpiresAt(), User: toUserResponse(r.User)}
-}
-
-func (h *handlers) register(c echo.Context) error {
+func (h *httpHandlers) register(c echo.Context) error {
 	var req registerRequest
 	if err := h.r.Bind(c, &req); err != nil {
 		return err
 	}
-	u, err := h.svc.Register(c.Request().Context(), req.Email, req.Password, req.Name)
+	u, err := h.api.Register(c.Request().Context(), RegisterInput{Email: req.Email, Password: req.Password, Name: req.Name})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, toUserResponse(u))
+	return c.JSON(http.StatusCreated, u)
 }
 
-func (h *handlers) login(c echo.Context) error {
+// login opens a session and rotates the cookie's: the session cookie the
+// browser sent, if any, is revoked (session fixation). A bearer token sent
+// along is left alone: it belongs to an API client, which ends it with
+// logout, and signing in on a web page must not end it behind its back.
+func (h *httpHandlers) login(c echo.Context) error {
 	var req loginRequest
 	if err := h.r.Bind(c, &req); err != nil {
 		return err
 	}
-	res, err := h.svc.Login(c.Request().Context(), domain.LoginRequest{
+	var previous string
+	if ck, err := c.Cookie(h.r.CookieName()); err == nil {
+		previous = ck.Value
+	}
+	s, err := h.api.Login(c.Request().Context(), LoginInput{
 		Email:         req.Email,
 		Password:      req.Password,
 		ClientIP:      c.RealIP(),
-		PreviousToken: httpapi.SessionToken(c.Request(), h.r.CookieName()),
+		PreviousToken: previous,
 	})
 	if err != nil {
 		return err
 	}
-	c.SetCookie(h.cookie(res.Token, res.Session.ExpiresAt(), 0))
-	return c.JSON(http.StatusOK, toSessionResponse(res))
+	c.SetCookie(h.cookie(s.Token, s.ExpiresAt, 0))
+	return c.JSON(http.StatusOK, s)
 }
 
 // logout revokes the presented token, if any, and always clears the cookie.
-func (h *handlers) logout(c echo.Context) error {
+func (h *httpHandlers) logout(c echo.Context) error {
 	token := httpapi.SessionToken(c.Request(), h.r.CookieName())
-	if err := h.svc.Logout(c.Request().Context(), token); err != nil {
+	if err := h.api.Logout(c.Request().Context(), token); err != nil {
 		return err
 	}
 	c.SetCookie(h.cookie("", time.Time{}, -1))
 	return c.NoContent(http.StatusNoContent)
 }
 
-func (h *handlers) me(c echo.Context) error {
+func (h *httpHandlers) me(c echo.Context) error {
 	p, err := auth.RequireUser(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	u, err := h.svc.User(c.Request().Context(), p.UserID)
+	u, err := h.api.User(c.Request().Context(), p.UserID)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toUserResponse(u))
+	return c.JSON(http.StatusOK, u)
 }
 
 // cookie is the session cookie; maxAge -1 deletes it.
-func (h *handlers) cookie(token string, expires time.Time, maxAge int) *http.Cookie {
+func (h *httpHandlers) cookie(token string, expires time.Time, maxAge int) *http.Cookie {
 	return &http.Cookie{
 		Name:     h.r.CookieName(),
 		Value:    token,

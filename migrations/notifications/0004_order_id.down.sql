@@ -1,0 +1,1 @@
+ALTER TABLE mailbox DROP COLUMN IF EXISTS order_id;
