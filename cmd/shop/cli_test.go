@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -94,7 +95,15 @@ func TestUnreachableDatabaseIsAClearError(t *testing.T) {
 func TestMigrateAndSeedCommands(t *testing.T) {
 	t.Parallel()
 	url := dbtest.NewURL(t)
-	env := mapEnv("DATABASE_URL="+url, "SHOP_LOG_LEVEL=warn")
+	// The commands run one after the other in this process, then the shop
+	// below in its own: each holds its budget while it runs.
+	budget := dbtest.Config().MaxConns
+	release, err := holdConns(budget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(release)
+	env := mapEnv("DATABASE_URL="+url, "SHOP_LOG_LEVEL=warn", fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", budget))
 	var out bytes.Buffer
 	if err := realMain(context.Background(), []string{"migrate", "status"}, &out, &out, env); err != nil {
 		t.Fatal(err)
@@ -120,6 +129,7 @@ func TestMigrateAndSeedCommands(t *testing.T) {
 	if err := realMain(context.Background(), []string{"seed", "--products", "30"}, &out, &out, env); err != nil {
 		t.Fatal(err)
 	}
+	release()
 	// The shop now serves the demo products.
 	s := &shop{t: t, dbURL: url}
 	s.start()
@@ -130,5 +140,24 @@ func TestMigrateAndSeedCommands(t *testing.T) {
 	s.must(http.StatusOK, s.call("GET", "/api/products?limit=100", "", nil)).json(t, &page)
 	if len(page.Items) != 30 {
 		t.Fatalf("%d products after seeding 30", len(page.Items))
+	}
+}
+
+func TestConfigCommandPrintsEachModulesShare(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := realMain(context.Background(), []string{"config"}, &out, &out, mapEnv("SHOP_DB_MAX_CONNS=27")); err != nil {
+		t.Fatal(err)
+	}
+	mods, err := moduleNames()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "# SHOP_DB_MAX_CONNS=27 is spent as: owner 2, LISTEN 1"
+	for _, m := range mods {
+		want += ", " + m + " 3"
+	}
+	if !strings.Contains(out.String(), want+"\n") {
+		t.Errorf("config lacks %q:\n%s", want, out.String())
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/kernel"
 )
 
@@ -47,9 +46,12 @@ func runModules(args []string, stdout io.Writer) error {
 func runConfig(stdout io.Writer, lookup Env) error {
 	// An invalid configuration is still printed, so the operator sees it
 	// next to what is wrong with it.
-	cfg, err := config.Load(lookup)
-	if perr := cfg.Print(stdout); perr != nil {
+	e, err := settings(lookup)
+	if perr := e.cfg.Print(stdout); perr != nil {
 		return perr
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return e.budget.Print(stdout)
 }

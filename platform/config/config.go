@@ -55,14 +55,15 @@ type HTTP struct {
 
 // DB configures PostgreSQL access.
 type DB struct {
-	URL               string        `env:"DATABASE_URL" secret:"url" help:"owner connection used to provision module roles; empty means local discovery"`
-	RolePrefix        string        `env:"SHOP_DB_ROLE_PREFIX" envDefault:"shop" help:"module roles are named <prefix>_<module>"`
-	RoleSecret        string        `env:"SHOP_DB_ROLE_SECRET" envDefault:"dev-only-role-secret-change-me" secret:"true" help:"module role passwords derive from it"`
-	MaxConnsPerModule int32         `env:"SHOP_DB_MAX_CONNS_PER_MODULE" envDefault:"8" help:"connection budget of each module (bulkhead)"`
-	StatementTimeout  time.Duration `env:"SHOP_DB_STATEMENT_TIMEOUT" envDefault:"5s"`
-	ConnectTimeout    time.Duration `env:"SHOP_DB_CONNECT_TIMEOUT" envDefault:"5s"`
-	EmbeddedDir       string        `env:"SHOP_DB_EMBEDDED_DIR" envDefault:".shop/pgdata" help:"data folder of the embedded PostgreSQL (non-root fallback)"`
-	EmbeddedPort      uint32        `env:"SHOP_DB_EMBEDDED_PORT" envDefault:"54329"`
+	URL              string        `env:"DATABASE_URL" secret:"url" help:"owner connection used to provision module roles; empty means local discovery"`
+	RolePrefix       string        `env:"SHOP_DB_ROLE_PREFIX" envDefault:"shop" help:"module roles are named <prefix>_<module>"`
+	RoleSecret       string        `env:"SHOP_DB_ROLE_SECRET" envDefault:"dev-only-role-secret-change-me" secret:"true" help:"module role passwords derive from it"`
+	MaxConns         int32         `env:"SHOP_DB_MAX_CONNS" envDefault:"32" help:"connections this process may hold in all, split across its modules (shop config shows the split)"`
+	MaxConnIdleTime  time.Duration `env:"SHOP_DB_MAX_CONN_IDLE_TIME" envDefault:"30s" help:"an idle connection is closed after this"`
+	StatementTimeout time.Duration `env:"SHOP_DB_STATEMENT_TIMEOUT" envDefault:"5s"`
+	ConnectTimeout   time.Duration `env:"SHOP_DB_CONNECT_TIMEOUT" envDefault:"5s"`
+	EmbeddedDir      string        `env:"SHOP_DB_EMBEDDED_DIR" envDefault:".shop/pgdata" help:"data folder of the embedded PostgreSQL (non-root fallback)"`
+	EmbeddedPort     uint32        `env:"SHOP_DB_EMBEDDED_PORT" envDefault:"54329"`
 }
 
 // Log configures logging.
@@ -182,8 +183,11 @@ func (c Config) Validate() error {
 			bad("DATABASE_URL", "is not a URL")
 		}
 	}
-	if c.DB.MaxConnsPerModule < 2 {
-		bad("SHOP_DB_MAX_CONNS_PER_MODULE", "must be at least 2")
+	if c.DB.MaxConns < 5 {
+		bad("SHOP_DB_MAX_CONNS", "must be at least 5 (2 for the owner, 1 for LISTEN, 2 per module)")
+	}
+	if c.DB.MaxConnIdleTime < 100*time.Millisecond {
+		bad("SHOP_DB_MAX_CONN_IDLE_TIME", "must be at least 100ms")
 	}
 	if c.Env == EnvProduction && c.DB.URL == "" {
 		bad("DATABASE_URL", "must be set in production (local discovery is for development)")
