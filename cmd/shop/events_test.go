@@ -85,10 +85,11 @@ func commandConns() int32 {
 // a command's could otherwise wait on each other for good.
 func startShopForCommands(t *testing.T, extraEnv ...string) *shop {
 	t.Helper()
+	url := dbtest.NewURL(t)
 	dbtest.Reserve(t, shopConns+commandConns())
 	commandTests.Store(t, true)
 	t.Cleanup(func() { commandTests.Delete(t) })
-	s := &shop{t: t, dbURL: dbtest.NewURL(t), reserved: true}
+	s := &shop{t: t, dbURL: url, reserved: true}
 	s.start(extraEnv...)
 	return s
 }

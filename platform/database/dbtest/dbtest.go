@@ -212,13 +212,6 @@ func ensureTemplate(ctx context.Context) (string, error) {
 		return "", err
 	}
 	name := "shop_tpl_" + sum
-	// Reserved before the template lock, so that the lock is never held
-	// while waiting for connections.
-	release, err := Hold(ctx, Config().MaxConns)
-	if err != nil {
-		return "", err
-	}
-	defer release()
 	conn, err := pgx.Connect(ctx, ServerURL())
 	if err != nil {
 		return "", fmt.Errorf("connect to test PostgreSQL at %s (set SHOP_TEST_DATABASE_URL): %w", ServerURL(), err)
@@ -284,16 +277,24 @@ func dropStaleTemplates(ctx context.Context, conn *pgx.Conn) error {
 }
 
 func migrateAll(ctx context.Context, url string) error {
-	owner, err := database.OpenOwner(ctx, url, Config(), Modules())
+	// Not reserved of the shared budget: it runs once per migration set,
+	// often for a test that holds its reservation already, and one module at
+	// a time (the owner's two connections and one module's two), which the
+	// budget's headroom covers like the CREATE DATABASE connections.
+	cfg := Config()
+	cfg.MaxConns = database.OwnerConns + database.ListenConns + int32(len(Modules()))*database.MinModuleConns
+	owner, err := database.OpenOwner(ctx, url, cfg, Modules())
 	if err != nil {
 		return err
 	}
 	dbs := kernel.NewDatabases(owner, migrations.FS, true, slog.New(slog.DiscardHandler))
 	defer dbs.Close()
 	for _, m := range Modules() {
-		if _, err := dbs.Open(ctx, m); err != nil {
+		db, err := dbs.Open(ctx, m)
+		if err != nil {
 			return fmt.Errorf("migrate %s: %w", m, err)
 		}
+		db.Close()
 	}
 	return nil
 }
