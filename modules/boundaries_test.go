@@ -221,7 +221,7 @@ func TestCatalogConnectionIsRefusedOnIdentityTables(t *testing.T) {
 		t.Skip("needs PostgreSQL")
 	}
 	t.Parallel()
-	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	dbs := dbtest.Databases(t, dbtest.NewURL(t), "catalog", "identity")
 	ctx := context.Background()
 	// PostgreSQL 15 no longer lets everyone create in public, but older
 	// servers and hand-made databases do: provisioning must take it back.

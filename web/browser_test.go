@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,13 +61,15 @@ func chromium(t *testing.T) string {
 // base URL.
 func serve(t *testing.T) string {
 	t.Helper()
+	const conns = 24 // the shop's budget, held in the one tests share until it has stopped
 	cmd := exec.Command(binary, "serve", "--seed-demo")
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"DATABASE_URL=" + dbtest.NewURL(t), "SHOP_HTTP_ADDR=127.0.0.1:0", "SHOP_LOG_FORMAT=json",
 		"SHOP_BOOTSTRAP_ADMIN_EMAIL=admin@shop.test", "SHOP_BOOTSTRAP_ADMIN_PASSWORD=admin password 123",
-		"SHOP_DB_MAX_CONNS_PER_MODULE=4",
+		"SHOP_DB_MAX_CONNS=" + strconv.Itoa(conns),
 	}
+	dbtest.Reserve(t, conns)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

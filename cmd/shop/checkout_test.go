@@ -18,7 +18,7 @@ import (
 // in the mailbox and the sale in the report; then ship it.
 func TestCheckoutGoldenPath(t *testing.T) {
 	t.Parallel()
-	s := startShop(t)
+	s := startShopForCommands(t)
 	admin := s.login(adminEmail, adminPassword)
 	beans := s.product(admin, "BEANS-1", 1250, 10)
 	mug := s.product(admin, "MUG-1", 900, 3)

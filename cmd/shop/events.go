@@ -2,24 +2,27 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
 )
 
 func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer, lookup Env) error {
-	if len(args) == 0 {
+	c := newCommand("events", "shop events dead [--subscriber S] | shop events replay ID|--all [--subscriber S]",
+		"dead lists dead-lettered (and orphaned) events; replay delivers dead-lettered events again,\none by its id or all of them (a running shop picks them up at once).")
+	all := c.flags.Bool("all", false, "replay: every dead-lettered event")
+	subscriber := c.flags.String("subscriber", "", "only this subscriber id")
+	if err := c.parse(args, stdout); err != nil {
+		return err
+	}
+	if c.flags.NArg() == 0 {
 		return usageError{"events needs dead or replay"}
 	}
-	action, args := args[0], args[1:]
-	fs := flag.NewFlagSet("events "+action, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	all := fs.Bool("all", false, "replay every dead-lettered event")
-	subscriber := fs.String("subscriber", "", "only this subscriber id")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	action := c.flags.Arg(0)
+	if err := c.parse(c.flags.Args()[1:], stdout); err != nil {
+		return err
 	}
+	fs := c.flags
 	var id string
 	switch {
 	case action == "dead" && fs.NArg() == 0:

@@ -2,13 +2,18 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/events/eventstest"
 )
 
@@ -17,7 +22,7 @@ import (
 // delivered by `shop events replay` to the running shop.
 func TestDeadLettersAreListedAndReplayedOnARunningShop(t *testing.T) {
 	t.Parallel()
-	s := startShop(t, "SHOP_EVENTS_POLL_INTERVAL=100ms", "SHOP_EVENTS_MAX_ATTEMPTS=2", "SHOP_EVENTS_BACKOFF_BASE=10ms", "SHOP_EVENTS_BACKOFF_MAX=20ms")
+	s := startShopForCommands(t, "SHOP_EVENTS_POLL_INTERVAL=100ms", "SHOP_EVENTS_MAX_ATTEMPTS=2", "SHOP_EVENTS_BACKOFF_BASE=10ms", "SHOP_EVENTS_BACKOFF_MAX=20ms")
 	const eventID = "0190a7a2-1c7e-7a51-b3a2-1d5c0a8e7f01"
 	const userID = "0190a7a2-1c7e-7a51-b3a2-1d5c0a8e7f02"
 	// A delivery whose payload the welcome handler rejects (no email).
@@ -65,11 +70,40 @@ func TestDeadLettersAreListedAndReplayedOnARunningShop(t *testing.T) {
 	}
 }
 
-// shopCommand runs one CLI command of the binary against a database.
+// commandTests are the tests whose shop reserved a command's connections.
+var commandTests sync.Map // *testing.T → true
+
+// commandConns is the budget of a CLI command run against a test shop: the
+// smallest that opens every module.
+func commandConns() int32 {
+	return database.OwnerConns + database.ListenConns + int32(len(dbtest.Modules()))*database.MinModuleConns
+}
+
+// startShopForCommands starts a shop and reserves, at once with the
+// shop's, the connections of the CLI commands the test runs against it (one
+// at a time): two tests each holding a shop's connections while waiting for
+// a command's could otherwise wait on each other for good.
+func startShopForCommands(t *testing.T, extraEnv ...string) *shop {
+	t.Helper()
+	url := dbtest.NewURL(t)
+	dbtest.Reserve(t, shopConns+commandConns())
+	commandTests.Store(t, true)
+	t.Cleanup(func() { commandTests.Delete(t) })
+	s := &shop{t: t, dbURL: url, reserved: true}
+	s.start(extraEnv...)
+	return s
+}
+
+// shopCommand runs one CLI command of the binary against a database, within
+// the connections reserveCommands took.
 func shopCommand(t *testing.T, dbURL string, args ...string) string {
 	t.Helper()
+	if _, ok := commandTests.Load(t); !ok {
+		t.Fatal("shopCommand needs a shop started by startShopForCommands")
+	}
 	cmd := exec.Command(binary, args...)
-	cmd.Env = []string{"DATABASE_URL=" + dbURL, "SHOP_LOG_LEVEL=warn", "HOME=/tmp"}
+	cmd.Env = []string{"DATABASE_URL=" + dbURL, "SHOP_LOG_LEVEL=warn", "HOME=/tmp",
+		fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", commandConns())}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("shop %s: %v\n%s", strings.Join(args, " "), err, out)

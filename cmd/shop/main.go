@@ -44,7 +44,10 @@ const usage = `usage:
   shop reporting rebuild                recompute the sales figures from the journal of order events
   shop modules [--mermaid]              list modules and their dependencies
   shop config                           print the effective configuration (secrets masked)
+  shop help [command]                   this help, or a command's (also: shop <command> --help)
 `
+
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
 
 type usageError struct{ msg string }
 
@@ -56,13 +59,25 @@ type Env func(string) (string, bool)
 // realMain runs one command; everything it needs from the outside world is
 // passed in, so tests can run it in-process too.
 func realMain(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) error {
+	err := run(ctx, args, stdout, stderr, env)
+	if errors.Is(err, errHelpShown) {
+		return nil
+	}
+	return err
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) error {
 	cmd := "serve"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+	switch {
+	case len(args) > 0 && isHelp(args[0]):
+		// `shop --help` is the program's help; `shop serve --help` serve's.
+		cmd = "help"
+	case len(args) > 0 && args[0] != "" && args[0][0] != '-':
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "serve":
-		return runServe(ctx, args, stderr, env)
+		return runServe(ctx, args, stdout, stderr, env)
 	case "migrate":
 		return runMigrate(ctx, args, stdout, stderr, env)
 	case "seed":
@@ -74,8 +89,11 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer, env 
 	case "modules":
 		return runModules(args, stdout)
 	case "config":
-		return runConfig(stdout, env)
-	case "help", "-h", "--help":
+		return runConfig(args, stdout, env)
+	case "help":
+		if len(args) == 1 && !isHelp(args[0]) {
+			return run(ctx, []string{args[0], "--help"}, stdout, stderr, env)
+		}
 		_, err := io.WriteString(stdout, usage)
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -60,6 +61,9 @@ type shop struct {
 	done    chan error
 	exited  bool
 	exitErr error
+	// reserved: the test reserved the shop's connections, at its start, for
+	// as long as it runs (else each start holds them until the process exits)
+	reserved bool
 }
 
 // lineFeed lets a test wait for a log line without polling.
@@ -124,10 +128,37 @@ func shopEnv(dbURL string, extra ...string) []string {
 		"SHOP_BOOTSTRAP_ADMIN_EMAIL=" + adminEmail,
 		"SHOP_BOOTSTRAP_ADMIN_PASSWORD=" + adminPassword,
 		"SHOP_HTTP_BODY_LIMIT_BYTES=65536",
-		// Eight modules and tests running side by side share one server's
-		// connection limit.
-		"SHOP_DB_MAX_CONNS_PER_MODULE=4",
+		"SHOP_DB_MAX_CONNS=" + strconv.Itoa(shopConns),
 	}, extra...)
+}
+
+// shopConns is a test shop's connection budget: three connections for most
+// modules, taken from the budget tests share (dbtest.Hold) while it runs.
+const shopConns = 24
+
+// connBudget is the SHOP_DB_MAX_CONNS a process started with env gets.
+func connBudget(t *testing.T, env []string) int32 {
+	t.Helper()
+	n := int64(-1)
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "SHOP_DB_MAX_CONNS="); ok {
+			var err error
+			if n, err = strconv.ParseInt(v, 10, 32); err != nil {
+				t.Fatalf("SHOP_DB_MAX_CONNS=%q", v)
+			}
+		}
+	}
+	if n < 0 {
+		t.Fatal("a test shop's environment must set SHOP_DB_MAX_CONNS")
+	}
+	return int32(n)
+}
+
+// holdConns takes n connections of the budget tests share.
+func holdConns(n int32) (release func(), err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	return dbtest.Hold(ctx, n)
 }
 
 // startShop runs `shop serve` on a fresh database and waits until it listens.
@@ -153,7 +184,18 @@ func (s *shop) start(extraEnv ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The process's connections count in the shared test budget until it
+	// has exited.
+	release := func() {}
+	if !s.reserved {
+		if release, err = holdConns(connBudget(t, s.cmd.Env)); err != nil {
+			t.Fatal(err)
+		}
+	} else if n := connBudget(t, s.cmd.Env); n > shopConns {
+		t.Fatalf("SHOP_DB_MAX_CONNS=%d is more than the %d reserved", n, shopConns)
+	}
 	if err := s.cmd.Start(); err != nil {
+		release()
 		t.Fatal(err)
 	}
 	addr := make(chan string, 1)
@@ -175,7 +217,9 @@ func (s *shop) start(extraEnv ...string) {
 		}
 		close(addr)
 		// Wait only after the last line was read: os/exec closes the pipe.
-		s.done <- s.cmd.Wait()
+		err := s.cmd.Wait()
+		release()
+		s.done <- err
 	}()
 	t.Cleanup(func() {
 		s.stop()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/shopmonolith/shop/platform/kernel"
@@ -11,6 +12,14 @@ import (
 )
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, lookup Env) error {
+	c := newCommand("migrate", "shop migrate up|down|status [module]",
+		"up applies every pending migration (of one module, or of all), down reverts one step of one\nmodule, status shows each module's version. Each also provisions the module's role and schema.")
+	if err := c.parse(args, stdout); err != nil {
+		return err
+	}
+	if args = c.flags.Args(); slices.ContainsFunc(args, isHelp) {
+		return c.help(stdout)
+	}
 	if len(args) == 0 || len(args) > 2 {
 		return usageError{"migrate needs up, down or status, and optionally a module"}
 	}

@@ -1,22 +1,19 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/kernel"
 )
 
 func runModules(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("modules", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	onlyMermaid := fs.Bool("mermaid", false, "print only the Mermaid graph")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	c := newCommand("modules", "shop modules [--mermaid]", "Lists the modules, their dependencies and the module graph (Mermaid).")
+	onlyMermaid := c.flags.Bool("mermaid", false, "print only the Mermaid graph")
+	if err := c.parse(args, stdout); err != nil {
+		return err
 	}
 	g, err := kernel.NewGraph(descriptors()...)
 	if err != nil {
@@ -44,12 +41,21 @@ func runModules(args []string, stdout io.Writer) error {
 	return nil
 }
 
-func runConfig(stdout io.Writer, lookup Env) error {
-	// An invalid configuration is still printed, so the operator sees it
-	// next to what is wrong with it.
-	cfg, err := config.Load(lookup)
-	if perr := cfg.Print(stdout); perr != nil {
-		return perr
+func runConfig(args []string, stdout io.Writer, lookup Env) error {
+	c := newCommand("config", "shop config",
+		"Prints the effective configuration, one NAME=value per line with secrets masked, and how the\nconnection budget splits across the modules. An invalid setting prints the error alone.")
+	if err := c.parse(args, stdout); err != nil {
+		return err
 	}
-	return err
+	if c.flags.NArg() > 0 {
+		return usageError{fmt.Sprintf("config takes no arguments, got %q", c.flags.Args())}
+	}
+	e, err := settings(lookup)
+	if err != nil {
+		return err
+	}
+	if err := e.cfg.Print(stdout); err != nil {
+		return err
+	}
+	return e.budget.Print(stdout)
 }

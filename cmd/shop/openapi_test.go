@@ -19,7 +19,6 @@ import (
 
 	"github.com/shopmonolith/shop/migrations"
 	"github.com/shopmonolith/shop/platform/config"
-	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
@@ -204,10 +203,12 @@ func TestEveryRouteIsDescribed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	owner, err := database.OpenOwner(ctx, dbtest.NewURL(t), cfg.DB)
+	cfg.DB = dbtest.Config()
+	mods, err := moduleNames()
 	if err != nil {
 		t.Fatal(err)
 	}
+	owner := dbtest.OpenOwner(t, dbtest.NewURL(t), cfg.DB, mods)
 	dbs := kernel.NewDatabases(owner, migrations.FS, true, log)
 	t.Cleanup(dbs.Close)
 	app, err := buildApp(ctx, cfg, log, dbs)

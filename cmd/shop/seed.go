@@ -2,9 +2,10 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
+	"sync"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -15,11 +16,14 @@ import (
 const demoProducts = 60
 
 func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer, lookup Env) error {
-	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	n := fs.Int("products", demoProducts, "how many demo products")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	c := newCommand("seed", "shop seed [--products N]",
+		"Loads demo data: categories, N products with deals, and stock for the first 1,000 products.\nProducts already there are kept.")
+	n := c.flags.Int("products", demoProducts, "how many demo products (0..10000000)")
+	if err := c.parse(args, stdout); err != nil {
+		return err
+	}
+	if c.flags.NArg() > 0 {
+		return usageError{fmt.Sprintf("seed takes no arguments, got %q", c.flags.Args())}
 	}
 	if *n < 0 || *n > 10_000_000 {
 		return usageError{"--products must be between 0 and 10000000"}
@@ -29,15 +33,10 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 		return err
 	}
 	defer closeApp()
-	var progress func(int)
-	if *n >= 5000 {
-		bar := progressbar.NewOptions(*n, progressbar.OptionSetWriter(stderr),
-			progressbar.OptionSetDescription("seeding products"), progressbar.OptionShowCount(),
-			progressbar.OptionThrottle(100_000_000), progressbar.OptionClearOnFinish())
-		progress = func(done int) { _ = bar.Set(done) }
-		defer bar.Finish()
-	}
-	if err := app.Catalog.Seed(ctx, *n, progress); err != nil {
+	bar := startProgress(stderr, *n, time.Second)
+	err = app.Catalog.Seed(ctx, *n, bar.set)
+	bar.finish()
+	if err != nil {
 		return err
 	}
 	stocked, err := seedStock(ctx, app)
@@ -46,6 +45,58 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	}
 	_, err = fmt.Fprintf(stdout, "seeded %d demo products, %d of them with stock\n", *n, stocked)
 	return err
+}
+
+// progress shows a bar for a run that lasts longer than a moment; a quick
+// run prints nothing.
+type progress struct {
+	w     io.Writer
+	total int
+	timer *time.Timer
+
+	mu       sync.Mutex
+	done     int
+	bar      *progressbar.ProgressBar
+	finished bool
+}
+
+// startProgress shows the bar once after has passed.
+func startProgress(w io.Writer, total int, after time.Duration) *progress {
+	p := &progress{w: w, total: total}
+	p.timer = time.AfterFunc(after, p.show)
+	return p
+}
+
+func (p *progress) show() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.finished || p.bar != nil {
+		return
+	}
+	p.bar = progressbar.NewOptions(p.total, progressbar.OptionSetWriter(p.w),
+		progressbar.OptionSetDescription("seeding products"), progressbar.OptionShowCount(),
+		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetRenderBlankState(true))
+	_ = p.bar.Set(p.done)
+}
+
+func (p *progress) set(done int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done = done
+	if p.bar != nil {
+		_ = p.bar.Set(done)
+	}
+}
+
+func (p *progress) finish() {
+	p.timer.Stop()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.finished = true
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
 }
 
 // Demo stock: the first products of the catalog get demoStock units each,

@@ -2,18 +2,20 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 )
 
-func runServe(ctx context.Context, args []string, stderr io.Writer, lookup Env) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	seedDemo := fs.Bool("seed-demo", false, "add the demo catalog's categories, products and deals that are missing")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, lookup Env) error {
+	c := newCommand("serve", "shop [serve] [--seed-demo]",
+		"Runs the shop: every module, the event pipeline and the HTTP edge, until SIGINT or SIGTERM.\nSettings come from the environment (shop config lists them).")
+	seedDemo := c.flags.Bool("seed-demo", false, "add the demo catalog's categories, products and deals that are missing")
+	if err := c.parse(args, stdout); err != nil {
+		return err
+	}
+	if c.flags.NArg() > 0 {
+		return usageError{fmt.Sprintf("serve takes no arguments, got %q", c.flags.Args())}
 	}
 	e, app, closeApp, err := composeApp(ctx, lookup, stderr)
 	if err != nil {

@@ -30,18 +30,53 @@ func descriptors() []kernel.Descriptor {
 	}
 }
 
-// env bundles what every command starts from.
-type env struct {
-	cfg config.Config
-	log *slog.Logger
+// moduleNames lists the modules in start order.
+func moduleNames() ([]string, error) {
+	g, err := kernel.NewGraph(descriptors()...)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, d := range g.Order() {
+		names = append(names, d.Name)
+	}
+	return names, nil
 }
 
+// env bundles what every command starts from.
+type env struct {
+	cfg     config.Config
+	log     *slog.Logger
+	modules []string
+	budget  database.Budget
+}
+
+// load reads and checks the configuration before anything starts.
 func load(lookup Env, stderr io.Writer) (env, error) {
-	cfg, err := config.Load(lookup)
+	e, err := settings(lookup)
 	if err != nil {
 		return env{}, err
 	}
-	return env{cfg: cfg, log: logging.New(stderr, cfg.Log.Format, cfg.Log.Level)}, nil
+	e.log = logging.New(stderr, e.cfg.Log.Format, e.cfg.Log.Level)
+	return e, nil
+}
+
+// settings loads the configuration and splits the connection budget across
+// the modules: every check of the settings, made before anything starts.
+func settings(lookup Env) (env, error) {
+	cfg, err := config.Load(lookup)
+	if err != nil {
+		return env{cfg: cfg}, err
+	}
+	mods, err := moduleNames()
+	if err != nil {
+		return env{cfg: cfg}, err
+	}
+	budget, err := database.Split(cfg.DB.MaxConns, mods)
+	if err != nil {
+		return env{cfg: cfg}, fmt.Errorf("configuration: %w", err)
+	}
+	return env{cfg: cfg, modules: mods, budget: budget}, nil
 }
 
 // openDatabases finds the database and opens the owner connection. The
@@ -51,7 +86,7 @@ func (e env) openDatabases(ctx context.Context, autoMigrate bool) (*kernel.Datab
 	if err != nil {
 		return nil, nil, err
 	}
-	owner, err := database.OpenOwner(ctx, loc.URL, e.cfg.DB)
+	owner, err := database.OpenOwner(ctx, loc.URL, e.cfg.DB, e.modules)
 	if err != nil {
 		stopEmbedded(loc, e.log)
 		return nil, nil, fmt.Errorf("database (%s): %w", loc.Source, err)

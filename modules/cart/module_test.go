@@ -51,7 +51,7 @@ func testConfig(t *testing.T) config.Config {
 func newShop(t *testing.T) *shop {
 	t.Helper()
 	cfg, ctx := testConfig(t), context.Background()
-	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	dbs := dbtest.Databases(t, dbtest.NewURL(t), "catalog", "inventory", "cart")
 	bus, err := events.NewBus(cfg, discard, metrics.New(), dbs.Owner())
 	if err != nil {
 		t.Fatal(err)

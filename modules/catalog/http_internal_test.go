@@ -29,7 +29,7 @@ func newServer(t *testing.T) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	dbs := dbtest.Databases(t, dbtest.NewURL(t), "catalog")
 	db, err := dbs.Open(context.Background(), "catalog")
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,7 @@ func newEnv(t *testing.T) env {
 		t.Fatal(err)
 	}
 	cfg.Events.PollInterval, cfg.Events.BackoffBase = 50*time.Millisecond, 10*time.Millisecond
-	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	dbs := dbtest.Databases(t, dbtest.NewURL(t), "catalog")
 	bus, err := events.NewBus(cfg, discard, metrics.New(), dbs.Owner())
 	if err != nil {
 		t.Fatal(err)

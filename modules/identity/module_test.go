@@ -72,7 +72,7 @@ func newModule(t *testing.T, dbs *kernel.Databases, cfg config.Config, now func(
 
 func dbtestDatabases(t *testing.T) *kernel.Databases {
 	t.Helper()
-	return dbtest.Databases(t, dbtest.NewURL(t))
+	return dbtest.Databases(t, dbtest.NewURL(t), "identity")
 }
 
 func freshModule(t *testing.T, edit func(*config.Auth), now func() time.Time) *identity.Module {
@@ -231,7 +231,7 @@ func TestSessionExpires(t *testing.T) {
 // on one database) at once: exactly one creates the admin.
 func TestEnsureAdminConcurrent(t *testing.T) {
 	t.Parallel()
-	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	dbs := dbtest.Databases(t, dbtest.NewURL(t), "identity")
 	cfg := testConfig(t, nil)
 	mods := []*identity.Module{newModule(t, dbs, cfg, nil), newModule(t, dbs, cfg, nil)}
 	emails := []string{identitytest.Email("root"), identitytest.Email("root")}

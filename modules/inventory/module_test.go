@@ -55,7 +55,7 @@ func newShop(t *testing.T) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	dbs := dbtest.Databases(t, dbtest.NewURL(t), "inventory")
 	bus, err := events.NewBus(cfg, discard, metrics.New(), dbs.Owner())
 	if err != nil {
 		t.Fatal(err)
@@ -426,7 +426,7 @@ func TestWorkerExpiresInBackground(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Inventory.SweepInterval = 10 * time.Millisecond
-	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	dbs := dbtest.Databases(t, dbtest.NewURL(t), "inventory")
 	bus, err := events.NewBus(cfg, discard, metrics.New(), dbs.Owner())
 	if err != nil {
 		t.Fatal(err)

@@ -56,7 +56,7 @@ func newShop(t *testing.T, adjust ...func(*config.Config)) *shop {
 	t.Helper()
 	cfg := testConfig(t, adjust...)
 	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
-	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	dbs := dbtest.Databases(t, dbtest.NewURL(t), "identity", "notifications", "orders")
 	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner())
 	if err != nil {
 		t.Fatal(err)

@@ -194,7 +194,7 @@ func TestSMTPDeadLettered(t *testing.T) {
 // starting.
 func TestSMTPSettingsChecked(t *testing.T) {
 	t.Parallel()
-	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	dbs := dbtest.Databases(t, dbtest.NewURL(t), "notifications")
 	log := slog.New(slog.DiscardHandler)
 	for name, adjust := range map[string]func(*config.Config){
 		"timeout": func(c *config.Config) { c.Mail.Timeout = c.Events.HandlerTimeout - time.Second },

@@ -48,7 +48,7 @@ func newShop(t *testing.T) *shop {
 	}
 	cfg.Events.PollInterval, cfg.Events.BackoffBase, cfg.Events.BackoffMax = 50*time.Millisecond, 10*time.Millisecond, 50*time.Millisecond
 	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
-	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	dbs := dbtest.Databases(t, dbtest.NewURL(t), "orders")
 	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner())
 	if err != nil {
 		t.Fatal(err)

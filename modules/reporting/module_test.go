@@ -48,7 +48,7 @@ func newShop(t *testing.T, adjust ...func(*config.Config)) *shop {
 		f(&cfg)
 	}
 	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
-	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	dbs := dbtest.Databases(t, dbtest.NewURL(t), "orders", "reporting")
 	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner())
 	if err != nil {
 		t.Fatal(err)

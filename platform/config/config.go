@@ -55,14 +55,15 @@ type HTTP struct {
 
 // DB configures PostgreSQL access.
 type DB struct {
-	URL               string        `env:"DATABASE_URL" secret:"url" help:"owner connection used to provision module roles; empty means local discovery"`
-	RolePrefix        string        `env:"SHOP_DB_ROLE_PREFIX" envDefault:"shop" help:"module roles are named <prefix>_<module>"`
-	RoleSecret        string        `env:"SHOP_DB_ROLE_SECRET" envDefault:"dev-only-role-secret-change-me" secret:"true" help:"module role passwords derive from it"`
-	MaxConnsPerModule int32         `env:"SHOP_DB_MAX_CONNS_PER_MODULE" envDefault:"8" help:"connection budget of each module (bulkhead)"`
-	StatementTimeout  time.Duration `env:"SHOP_DB_STATEMENT_TIMEOUT" envDefault:"5s"`
-	ConnectTimeout    time.Duration `env:"SHOP_DB_CONNECT_TIMEOUT" envDefault:"5s"`
-	EmbeddedDir       string        `env:"SHOP_DB_EMBEDDED_DIR" envDefault:".shop/pgdata" help:"data folder of the embedded PostgreSQL (non-root fallback)"`
-	EmbeddedPort      uint32        `env:"SHOP_DB_EMBEDDED_PORT" envDefault:"54329"`
+	URL              string        `env:"DATABASE_URL" secret:"url" help:"owner connection used to provision module roles; empty means local discovery"`
+	RolePrefix       string        `env:"SHOP_DB_ROLE_PREFIX" envDefault:"shop" help:"module roles are named <prefix>_<module>"`
+	RoleSecret       string        `env:"SHOP_DB_ROLE_SECRET" envDefault:"dev-only-role-secret-change-me" secret:"true" help:"module role passwords derive from it"`
+	MaxConns         int32         `env:"SHOP_DB_MAX_CONNS" envDefault:"32" help:"connections this process may hold in all, split across its modules (shop config shows the split)"`
+	MaxConnIdleTime  time.Duration `env:"SHOP_DB_MAX_CONN_IDLE_TIME" envDefault:"30s" help:"an idle connection is closed after this"`
+	StatementTimeout time.Duration `env:"SHOP_DB_STATEMENT_TIMEOUT" envDefault:"5s"`
+	ConnectTimeout   time.Duration `env:"SHOP_DB_CONNECT_TIMEOUT" envDefault:"5s"`
+	EmbeddedDir      string        `env:"SHOP_DB_EMBEDDED_DIR" envDefault:".shop/pgdata" help:"data folder of the embedded PostgreSQL (non-root fallback)"`
+	EmbeddedPort     uint32        `env:"SHOP_DB_EMBEDDED_PORT" envDefault:"54329"`
 }
 
 // Log configures logging.
@@ -155,94 +156,6 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		c.Auth.CookieSecure = &secure
 	}
 	return c, c.Validate()
-}
-
-// Validate reports every invalid setting at once.
-func (c Config) Validate() error {
-	var problems []error
-	bad := func(name, format string, args ...any) {
-		problems = append(problems, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
-	}
-	if c.Env != EnvDevelopment && c.Env != EnvProduction {
-		bad("SHOP_ENV", "must be %q or %q, got %q", EnvDevelopment, EnvProduction, c.Env)
-	}
-	if c.HTTP.BodyLimitBytes <= 0 {
-		bad("SHOP_HTTP_BODY_LIMIT_BYTES", "must be positive")
-	}
-	if c.HTTP.RequestTimeout <= 0 {
-		bad("SHOP_HTTP_REQUEST_TIMEOUT", "must be positive")
-	}
-	for _, o := range c.HTTP.CORSOrigins {
-		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
-			bad("SHOP_HTTP_CORS_ORIGINS", "%q is not an origin like https://shop.example", o)
-		}
-	}
-	if c.DB.URL != "" {
-		if _, err := url.Parse(c.DB.URL); err != nil {
-			bad("DATABASE_URL", "is not a URL")
-		}
-	}
-	if c.DB.MaxConnsPerModule < 2 {
-		bad("SHOP_DB_MAX_CONNS_PER_MODULE", "must be at least 2")
-	}
-	if c.Env == EnvProduction && c.DB.URL == "" {
-		bad("DATABASE_URL", "must be set in production (local discovery is for development)")
-	}
-	if c.Env == EnvProduction && c.DB.RoleSecret == DevRoleSecret {
-		bad("SHOP_DB_ROLE_SECRET", "must be set in production")
-	}
-	if len(c.DB.RoleSecret) < 16 {
-		bad("SHOP_DB_ROLE_SECRET", "must be at least 16 characters")
-	}
-	switch c.Log.Level {
-	case "debug", "info", "warn", "error":
-	default:
-		bad("SHOP_LOG_LEVEL", "must be debug, info, warn or error")
-	}
-	if c.Log.Format != "json" && c.Log.Format != "text" {
-		bad("SHOP_LOG_FORMAT", "must be json or text")
-	}
-	if c.Auth.SessionTTL < time.Minute {
-		bad("SHOP_AUTH_SESSION_TTL", "must be at least 1m")
-	}
-	if c.Auth.Argon2MemoryKiB < 8 || c.Auth.Argon2MemoryKiB > 1<<20 || c.Auth.Argon2Iterations < 1 || c.Auth.Argon2Iterations > 16 {
-		bad("SHOP_AUTH_ARGON2_MEMORY_KIB/SHOP_AUTH_ARGON2_ITERATIONS", "must be 8..1048576 KiB and 1..16 passes")
-	}
-	if c.Env == EnvProduction && (c.Auth.Argon2MemoryKiB < 19456 || c.Auth.Argon2Iterations < 2) {
-		bad("SHOP_AUTH_ARGON2_MEMORY_KIB/SHOP_AUTH_ARGON2_ITERATIONS", "must be at least 19456 KiB and 2 passes in production (OWASP)")
-	}
-	if c.Auth.LoginPerAccount < 1 || c.Auth.LoginPerIP < 1 {
-		bad("SHOP_AUTH_LOGIN_PER_ACCOUNT/SHOP_AUTH_LOGIN_PER_IP", "must be at least 1")
-	}
-	if c.Events.PollInterval < 10*time.Millisecond || c.Events.BackoffBase <= 0 || c.Events.BackoffMax < c.Events.BackoffBase {
-		bad("SHOP_EVENTS_POLL_INTERVAL/SHOP_EVENTS_BACKOFF_BASE/SHOP_EVENTS_BACKOFF_MAX", "must be positive, poll at least 10ms, max not below base")
-	}
-	if c.Events.MaxAttempts < 1 || c.Events.Workers < 1 || c.Events.HandlerTimeout <= 0 || c.Events.Retention < time.Minute {
-		bad("SHOP_EVENTS_MAX_ATTEMPTS/SHOP_EVENTS_WORKERS/SHOP_EVENTS_HANDLER_TIMEOUT/SHOP_EVENTS_RETENTION", "must be positive (retention at least 1m)")
-	}
-	if c.Inventory.ReservationTTL < time.Second || c.Inventory.SweepInterval < 10*time.Millisecond {
-		bad("SHOP_INVENTORY_RESERVATION_TTL/SHOP_INVENTORY_SWEEP_INTERVAL", "must be at least 1s and 10ms")
-	}
-	if c.Cart.CatalogTimeout <= 0 {
-		bad("SHOP_CART_CATALOG_TIMEOUT", "must be positive")
-	}
-	if c.Payments.GatewayTimeout <= 0 {
-		bad("SHOP_PAYMENTS_GATEWAY_TIMEOUT", "must be positive")
-	}
-	if 2*c.Payments.GatewayTimeout >= c.Events.HandlerTimeout {
-		// An authorization that times out is followed by a void: two calls.
-		bad("SHOP_PAYMENTS_GATEWAY_TIMEOUT", "must be below half of SHOP_EVENTS_HANDLER_TIMEOUT (payments are called from event handlers)")
-	}
-	if c.Mail.Timeout <= 0 || c.Mail.Timeout+2*time.Second >= c.Events.HandlerTimeout {
-		bad("SHOP_SMTP_TIMEOUT", "must be positive and at least 2s below SHOP_EVENTS_HANDLER_TIMEOUT (mail is sent from event handlers)")
-	}
-	if c.Mail.SMTPAddr != "" && !strings.Contains(c.Mail.SMTPAddr, ":") {
-		bad("SHOP_SMTP_ADDR", "must be host:port")
-	}
-	if (c.Bootstrap.AdminEmail == "") != (c.Bootstrap.AdminPassword == "") {
-		bad("SHOP_BOOTSTRAP_ADMIN_EMAIL/SHOP_BOOTSTRAP_ADMIN_PASSWORD", "set both or neither")
-	}
-	return errors.Join(problems...)
 }
 
 // nameParseErrors rewrites the parser's errors, which name Go fields, to

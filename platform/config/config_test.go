@@ -34,7 +34,7 @@ func TestLoadDefaults(t *testing.T) {
 	if c.Auth.CookieSecure == nil || *c.Auth.CookieSecure {
 		t.Errorf("Auth.CookieSecure = %v, want false in development", c.Auth.CookieSecure)
 	}
-	if c.HTTP.BodyLimitBytes != 1<<20 || c.DB.RoleSecret != config.DevRoleSecret || c.DB.MaxConnsPerModule != 8 {
+	if c.HTTP.BodyLimitBytes != 1<<20 || c.DB.RoleSecret != config.DevRoleSecret || c.DB.MaxConns != 32 {
 		t.Errorf("unexpected defaults: %+v", c)
 	}
 }
@@ -79,7 +79,8 @@ func TestLoadReportsInvalidSettings(t *testing.T) {
 		{"bad log format", map[string]string{"SHOP_LOG_FORMAT": "xml"}, []string{"SHOP_LOG_FORMAT"}},
 		{"zero body limit", map[string]string{"SHOP_HTTP_BODY_LIMIT_BYTES": "0"}, []string{"SHOP_HTTP_BODY_LIMIT_BYTES"}},
 		{"zero request timeout", map[string]string{"SHOP_HTTP_REQUEST_TIMEOUT": "0s"}, []string{"SHOP_HTTP_REQUEST_TIMEOUT"}},
-		{"one connection per module", map[string]string{"SHOP_DB_MAX_CONNS_PER_MODULE": "1"}, []string{"SHOP_DB_MAX_CONNS_PER_MODULE"}},
+		{"budget below one module", map[string]string{"SHOP_DB_MAX_CONNS": "4"}, []string{"SHOP_DB_MAX_CONNS"}},
+		{"idle time too short", map[string]string{"SHOP_DB_MAX_CONN_IDLE_TIME": "1ms"}, []string{"SHOP_DB_MAX_CONN_IDLE_TIME"}},
 		{"short session", map[string]string{"SHOP_AUTH_SESSION_TTL": "30s"}, []string{"SHOP_AUTH_SESSION_TTL"}},
 		{"no login attempts", map[string]string{"SHOP_AUTH_LOGIN_PER_IP": "0"}, []string{"SHOP_AUTH_LOGIN_PER_IP"}},
 		{"weak password hashing in production", map[string]string{"SHOP_ENV": "production", "SHOP_AUTH_ARGON2_MEMORY_KIB": "64"}, []string{"SHOP_AUTH_ARGON2_MEMORY_KIB", "OWASP"}},

@@ -36,18 +36,26 @@ const provisionLock int64 = 0x73686f7001 // "shop" + 1
 
 // Owner is the connection that provisions module roles and schemas.
 type Owner struct {
-	pool *pgxpool.Pool
-	cfg  config.DB
-	url  string
+	pool   *pgxpool.Pool
+	cfg    config.DB
+	url    string
+	budget Budget
 }
 
-// OpenOwner connects with the owner URL and checks the connection.
-func OpenOwner(ctx context.Context, url string, cfg config.DB) (*Owner, error) {
+// OpenOwner connects with the owner URL and checks the connection. The
+// connection budget cfg.MaxConns is split across modules, the modules this
+// process will open (see Budget).
+func OpenOwner(ctx context.Context, url string, cfg config.DB, modules []string) (*Owner, error) {
+	budget, err := Split(cfg.MaxConns, modules)
+	if err != nil {
+		return nil, err
+	}
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %w", err)
 	}
-	pc.MaxConns = 2
+	pc.MaxConns = OwnerConns
+	releaseIdle(pc, cfg.MaxConnIdleTime)
 	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -59,8 +67,20 @@ func OpenOwner(ctx context.Context, url string, cfg config.DB) (*Owner, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to %s: %w", describe(pc.ConnConfig), err)
 	}
-	return &Owner{pool: pool, cfg: cfg, url: url}, nil
+	return &Owner{pool: pool, cfg: cfg, url: url, budget: budget}, nil
 }
+
+// releaseIdle closes a pool's connections once idle for idle: a shop at rest
+// holds few connections of the server's max_connections, which other
+// processes share. No connection is kept open for its own sake.
+func releaseIdle(pc *pgxpool.Config, idle time.Duration) {
+	pc.MinConns = 0
+	pc.MaxConnIdleTime = idle
+	pc.HealthCheckPeriod = max(idle/2, 50*time.Millisecond)
+}
+
+// Budget returns how the connection budget is split.
+func (o *Owner) Budget() Budget { return o.budget }
 
 // Close releases the owner connection.
 func (o *Owner) Close() { o.pool.Close() }
@@ -152,8 +172,13 @@ type DB struct {
 }
 
 // Open connects as the module's own role, with the module's schema as the
-// search path and the module's connection budget.
+// search path and the module's share of the connection budget.
 func (o *Owner) Open(ctx context.Context, module string, log *slog.Logger) (*DB, error) {
+	share, ok := o.budget.Of(module)
+	if !ok {
+		return nil, fmt.Errorf("module %s has no share of the connection budget (opened for %d modules)", module, len(o.budget.Shares))
+	}
+
 	pc, err := pgxpool.ParseConfig(o.url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %w", err)
@@ -164,8 +189,8 @@ func (o *Owner) Open(ctx context.Context, module string, log *slog.Logger) (*DB,
 	pc.ConnConfig.RuntimeParams["search_path"] = module
 	pc.ConnConfig.RuntimeParams["application_name"] = "shop/" + module
 	pc.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.cfg.StatementTimeout.Milliseconds(), 10)
-	pc.MaxConns = o.cfg.MaxConnsPerModule
-	pc.MaxConnIdleTime = 5 * time.Minute
+	pc.MaxConns = share
+	releaseIdle(pc, o.cfg.MaxConnIdleTime)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("open database for %s: %w", module, err)
@@ -183,7 +208,7 @@ func (o *Owner) Open(ctx context.Context, module string, log *slog.Logger) (*DB,
 	sqlDB := stdlib.OpenDBFromPool(pool)
 	sqlDB.SetMaxOpenConns(int(pc.MaxConns))
 	sqlDB.SetMaxIdleConns(int(pc.MaxConns) / 2)
-	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	sqlDB.SetConnMaxIdleTime(o.cfg.MaxConnIdleTime)
 	g, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
 		SkipDefaultTransaction: true,
 		QueryFields:            true, // name columns: SELECT * would also fetch columns rows do not map

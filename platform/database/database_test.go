@@ -24,17 +24,30 @@ func newDatabase(t *testing.T) (string, config.DB) {
 	t.Helper()
 	cfg := dbtest.Config()
 	cfg.RolePrefix = dbtest.RolePrefix(t, modules...)
+	cfg.MaxConns = 7 // owner 2, LISTEN 1, alpha and beta 2 each
 	return dbtest.NewEmptyURL(t), cfg
 }
 
 func openOwner(t *testing.T, dbURL string, cfg config.DB) *database.Owner {
 	t.Helper()
-	o, err := database.OpenOwner(context.Background(), dbURL, cfg)
-	if err != nil {
-		t.Fatalf("open owner: %v", err)
+	return dbtest.OpenOwner(t, dbURL, cfg, modules)
+}
+
+// openOwners opens one owner per URL (replicas), reserving the connections
+// of all of them at once.
+func openOwners(t *testing.T, cfg config.DB, urls ...string) []*database.Owner {
+	t.Helper()
+	dbtest.Reserve(t, int32(len(urls))*cfg.MaxConns)
+	owners := make([]*database.Owner, len(urls))
+	for i, u := range urls {
+		o, err := database.OpenOwner(context.Background(), u, cfg, modules)
+		if err != nil {
+			t.Fatalf("open owner: %v", err)
+		}
+		t.Cleanup(o.Close)
+		owners[i] = o
 	}
-	t.Cleanup(o.Close)
-	return o
+	return owners
 }
 
 func openModule(t *testing.T, o *database.Owner, module string) *database.DB {
@@ -52,10 +65,7 @@ func TestProvisionConcurrentAndIdempotent(t *testing.T) {
 	ctx := context.Background()
 	dbURL, cfg := newDatabase(t)
 	const replicas = 4
-	owners := make([]*database.Owner, replicas)
-	for i := range owners {
-		owners[i] = openOwner(t, dbURL, cfg)
-	}
+	owners := openOwners(t, cfg, dbURL, dbURL, dbURL, dbURL)
 	start := make(chan struct{})
 	errc := make(chan error, replicas*len(modules))
 	var wg sync.WaitGroup
@@ -114,11 +124,9 @@ func TestProvisionConcurrentAcrossDatabases(t *testing.T) {
 	ctx := context.Background()
 	cfg := dbtest.Config()
 	cfg.RolePrefix = dbtest.RolePrefix(t, modules...)
+	cfg.MaxConns = 7 // owner 2, LISTEN 1, alpha and beta 2 each
 	const databases, rounds = 4, 5
-	owners := make([]*database.Owner, databases)
-	for i := range owners {
-		owners[i] = openOwner(t, dbtest.NewEmptyURL(t), cfg)
-	}
+	owners := openOwners(t, cfg, dbtest.NewEmptyURL(t), dbtest.NewEmptyURL(t), dbtest.NewEmptyURL(t), dbtest.NewEmptyURL(t))
 	for round := range rounds {
 		start := make(chan struct{})
 		errc := make(chan error, databases)
@@ -228,10 +236,10 @@ func TestIsUniqueViolationAndInTx(t *testing.T) {
 func TestOpenOwnerFailsFast(t *testing.T) {
 	t.Parallel()
 	cfg := dbtest.Config()
-	if _, err := database.OpenOwner(context.Background(), "postgres://postgres@127.0.0.1:1/none?sslmode=disable", cfg); err == nil {
+	if _, err := database.OpenOwner(context.Background(), "postgres://postgres@127.0.0.1:1/none?sslmode=disable", cfg, modules); err == nil {
 		t.Error("OpenOwner on a closed port = nil error")
 	}
-	if _, err := database.OpenOwner(context.Background(), "::not a url", cfg); err == nil {
+	if _, err := database.OpenOwner(context.Background(), "::not a url", cfg, modules); err == nil {
 		t.Error("OpenOwner on a bad URL = nil error")
 	}
 }

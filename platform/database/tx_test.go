@@ -131,7 +131,7 @@ func TestInTxPanicRollsBack(t *testing.T) {
 // context may carry it across a call into other code.
 func TestInTxJoinsOnlyItsOwnDatabase(t *testing.T) {
 	t.Parallel()
-	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	dbs := dbtest.Databases(t, dbtest.NewURL(t), "catalog", "identity")
 	ctx := context.Background()
 	cat, err := dbs.Open(ctx, "catalog")
 	if err != nil {

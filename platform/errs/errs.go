@@ -165,3 +165,24 @@ func (f Fields) Err() error {
 	}
 	return Invalid(f...)
 }
+
+// BusyRetryAfter is when a client may retry work refused because a
+// dependency was at capacity (see Overloaded).
+const BusyRetryAfter = 2 * time.Second
+
+// Overloaded reports whether err, anywhere in its chain, is a database
+// refusing work for capacity rather than for anything in the request:
+// PostgreSQL's class 53 (insufficient resources: 53300 too many connections,
+// also for a role's or database's CONNECTION LIMIT) and 57P03 (cannot
+// connect now, while the server starts or shuts down). Such a failure says
+// "not now": the HTTP edge answers 503 with Retry-After, the event pipeline
+// retries without counting an attempt. The check goes through the SQLSTATE a
+// driver error exposes, so this package links no driver.
+func Overloaded(err error) bool {
+	var s interface{ SQLState() string }
+	if !errors.As(err, &s) {
+		return false
+	}
+	code := s.SQLState()
+	return strings.HasPrefix(code, "53") || code == "57P03"
+}

@@ -142,3 +142,30 @@ func TestErrorMessage(t *testing.T) {
 		t.Error("Wrap does not unwrap to its cause")
 	}
 }
+
+type sqlStateError string
+
+func (e sqlStateError) Error() string    { return "sqlstate " + string(e) }
+func (e sqlStateError) SQLState() string { return string(e) }
+
+func TestOverloaded(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{sqlStateError("53300"), true}, // too many connections (server, role or database limit)
+		{sqlStateError("53000"), true},
+		{sqlStateError("57P03"), true}, // cannot connect now
+		{errs.Internal(fmt.Errorf("open: %w", sqlStateError("53300")), "load"), true},
+		{sqlStateError("23505"), false},
+		{sqlStateError("57014"), false}, // statement timeout: the query's own fault
+		{errors.New("plain"), false},
+		{nil, false},
+	}
+	for _, tt := range tests {
+		if got := errs.Overloaded(tt.err); got != tt.want {
+			t.Errorf("Overloaded(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}

@@ -195,10 +195,7 @@ func handledWithin(handled *atomic.Int64, want int64, limit time.Duration) bool 
 }
 
 func benchDatabases(b *testing.B, url string) *kernel.Databases {
-	owner, err := database.OpenOwner(context.Background(), url, dbtest.Config())
-	if err != nil {
-		b.Fatal(err)
-	}
+	owner := dbtest.OpenOwner(b, url, dbtest.Config(), []string{"benchpub", "benchsub"})
 	dbs := kernel.NewDatabases(owner, benchSchema, true, slog.New(slog.DiscardHandler))
 	b.Cleanup(dbs.Close)
 	return dbs

@@ -3,11 +3,13 @@ package events_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/errs"
@@ -140,6 +142,33 @@ func TestFailingHandlerIsRetriedThenDeadLetteredAndReplayed(t *testing.T) {
 	}
 	if got := metric(t, r.reg, "shop_events_delivered_total", labels); got != 3 {
 		t.Errorf("delivered = %v, want 3 (each event once)", got)
+	}
+}
+
+func TestRefusedConnectionIsRetriedWithoutUsingAnAttempt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t, fastConfig()) // MaxAttempts 3
+	const refusals = 5
+	var refused atomic.Int64
+	s := &sink{before: func(context.Context, thingHappened, events.Envelope) error {
+		if refused.Add(1) <= refusals {
+			// What a neighbour's pool returns when PostgreSQL is out of connections.
+			return fmt.Errorf("call neighbour: %w", &pgconn.PgError{Code: "53300", Message: "sorry, too many clients already"})
+		}
+		return nil
+	}}
+	r := w.replica(s).start(t)
+	r.publish(t, ctx, thing("busy", 1))
+	eventstest.Eventually(t, 10*time.Second, "event handled after the refusals", func() bool { return w.effects() == 1 })
+	if n := s.calls.Load(); n != refusals+1 {
+		t.Errorf("handler called %d times, want %d", n, refusals+1)
+	}
+	if dead, err := r.bus.DeadLetters(ctx); err != nil || len(dead) != 0 {
+		t.Errorf("DeadLetters = %v, %v; want none", dead, err)
+	}
+	if n := w.count(`SELECT attempts FROM evtsub.event_inbox`); n != 1 {
+		t.Errorf("attempts recorded = %d, want 1 (refusals do not count)", n)
 	}
 }
 

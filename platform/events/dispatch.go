@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/shopmonolith/shop/platform/errs"
 )
 
 // errNothing ends a claim transaction that found no ready event.
@@ -163,19 +165,24 @@ func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
 // recordFailure schedules a retry with exponential backoff and jitter, or
 // dead-letters the event after its last attempt. It records nothing when the
 // attempt was recorded already (attempts moved on), so one attempt never
-// counts twice.
+// counts twice. A database refusing a connection for capacity says nothing
+// about the event: it is retried after the first backoff step without using
+// up an attempt, so a busy server never dead-letters anything.
 func (b *Bus) recordFailure(db *gorm.DB, s *subscription, c claimed, cause error) (recorded, dead bool, err error) {
-	attempt := c.Attempts + 1
-	dead = attempt >= b.cfg.MaxAttempts
+	attempt, counted := c.Attempts+1, 1
+	if errs.Overloaded(cause) {
+		attempt, counted = 1, 0
+	}
+	dead = counted == 1 && attempt >= b.cfg.MaxAttempts
 	delay := backoff(b.cfg.BackoffBase, b.cfg.BackoffMax, attempt)
 	status := "pending"
 	if dead {
 		status = "dead"
 	}
 	res := db.Exec(`UPDATE event_inbox
-		SET attempts = attempts + 1, last_error = ?, status = ?, next_attempt_at = now() + make_interval(secs => ?)
+		SET attempts = attempts + ?, last_error = ?, status = ?, next_attempt_at = now() + make_interval(secs => ?)
 		WHERE subscriber = ? AND event_id = ? AND status = 'pending' AND attempts = ?`,
-		failureText(cause), status, delay.Seconds(), s.id, c.EventID, c.Attempts)
+		counted, failureText(cause), status, delay.Seconds(), s.id, c.EventID, c.Attempts)
 	return res.RowsAffected > 0, dead, res.Error
 }
 

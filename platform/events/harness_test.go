@@ -69,18 +69,32 @@ func fastConfig() config.Config {
 // world is one test database with role names of its own, on which replicas
 // (each with its own owner connection, module pools and bus) can be opened.
 type world struct {
-	t     *testing.T
-	cfg   config.Config
-	url   string
-	owner *pgxpool.Pool // superuser view across schemas, for setup and checks
+	t        *testing.T
+	cfg      config.Config
+	url      string
+	owner    *pgxpool.Pool // superuser view across schemas, for setup and checks
+	replicas int           // how many replicas the world's reservation has room for
 }
 
-func newWorld(t *testing.T, cfg config.Config) *world {
+// newWorld is a world with room for one replica.
+func newWorld(t *testing.T, cfg config.Config) *world { return newWorldOf(t, cfg, 1) }
+
+// newWorldOf reserves, at once, the connections of n replicas and of the
+// superuser pool: a test that took a part and waited for the rest could wait
+// on another doing the same.
+func newWorldOf(t *testing.T, cfg config.Config, n int) *world {
 	t.Helper()
 	cfg.DB = dbtest.Config()
 	cfg.DB.RolePrefix = dbtest.RolePrefix(t, pubModule, subModule)
-	w := &world{t: t, cfg: cfg, url: dbtest.NewURL(t)}
-	owner, err := pgxpool.New(context.Background(), w.url)
+	cfg.DB.MaxConns = dbtest.BudgetFor(2)
+	w := &world{t: t, cfg: cfg, url: dbtest.NewURL(t), replicas: n}
+	pc, err := pgxpool.ParseConfig(w.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.MaxConns = 2
+	dbtest.Reserve(t, pc.MaxConns+int32(n)*cfg.DB.MaxConns)
+	owner, err := pgxpool.NewWithConfig(context.Background(), pc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +124,11 @@ func (w *world) replica(s *sink) *replica {
 	t := w.t
 	t.Helper()
 	ctx := context.Background()
-	owner, err := database.OpenOwner(ctx, w.url, w.cfg.DB)
+	if w.replicas == 0 {
+		t.Fatal("the world has no room for another replica: make it with newWorldOf")
+	}
+	w.replicas--
+	owner, err := database.OpenOwner(ctx, w.url, w.cfg.DB, []string{pubModule, subModule}) // within the world's reservation
 	if err != nil {
 		t.Fatalf("open owner: %v", err)
 	}

@@ -61,7 +61,7 @@ func TestEventOfAHandlerCutShortByStopIsHandledAfterRestart(t *testing.T) {
 	ctx := context.Background()
 	cfg := fastConfig()
 	cfg.Events.HandlerTimeout = time.Second
-	w := newWorld(t, cfg)
+	w := newWorldOf(t, cfg, 2)
 	s, entered, _ := blockingSink()
 	old := w.replica(s).start(t)
 

@@ -15,7 +15,7 @@ import (
 func TestCompetingReplicasHandleEachEventOnceInKeyOrder(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	w := newWorld(t, fastConfig())
+	w := newWorldOf(t, fastConfig(), 3)
 	replicas := make([]*replica, 3)
 	for i := range replicas {
 		replicas[i] = w.replica(&sink{}).start(t)

@@ -70,6 +70,12 @@ func KindOfStatus(status int) errs.Kind {
 
 // toProblem converts any error into a problem document. It reports whether the
 // error is internal and must be logged.
+//
+// A database refusing a connection for capacity and a request whose deadline
+// passed (often while waiting for a pooled connection) are the shop's
+// momentary limits, not the client's fault nor a bug: 503 with Retry-After,
+// whatever kind a module wrapped them in. They are still logged, so that
+// operators see the budget is too small.
 func toProblem(err error) (Problem, *errs.Error, bool) {
 	var he *echo.HTTPError
 	switch {
@@ -81,8 +87,10 @@ func toProblem(err error) (Problem, *errs.Error, bool) {
 		}
 		p := newProblem(he.Code, KindOfStatus(he.Code), describeStatus(he.Code, msg))
 		return p, nil, he.Code >= 500
+	case errs.Overloaded(err):
+		return newProblem(http.StatusServiceUnavailable, errs.KindUnavailable, "the shop is busy; try again shortly"), busy(), true
 	case errors.Is(err, context.DeadlineExceeded):
-		return newProblem(http.StatusServiceUnavailable, errs.KindUnavailable, "the request took too long; try again"), nil, true
+		return newProblem(http.StatusServiceUnavailable, errs.KindUnavailable, "the request took too long; try again"), busy(), true
 	case errors.Is(err, context.Canceled):
 		return newProblem(499, errs.KindUnavailable, "the request was cancelled"), nil, false
 	}
@@ -97,6 +105,11 @@ func toProblem(err error) (Problem, *errs.Error, bool) {
 	p := newProblem(status, e.Kind, e.Message)
 	p.Errors = e.Fields
 	return p, e, false
+}
+
+// busy carries the Retry-After of momentary capacity limits.
+func busy() *errs.Error {
+	return &errs.Error{Kind: errs.KindUnavailable, RetryAfter: errs.BusyRetryAfter}
 }
 
 func newProblem(status int, kind errs.Kind, detail string) Problem {

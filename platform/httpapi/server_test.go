@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -137,6 +138,12 @@ func newServer(t *testing.T, env map[string]string) *testServer {
 	})
 	r.GET("/internal", func(echo.Context) error {
 		return errs.Internal(errors.New("secret connection string"), "load thing")
+	})
+	r.GET("/refused/:code", func(c echo.Context) error {
+		return fmt.Errorf("query: %w", sqlStateError(c.Param("code")))
+	})
+	r.GET("/refused-in-module/:code", func(c echo.Context) error {
+		return errs.Internal(fmt.Errorf("query: %w", sqlStateError(c.Param("code"))), "load thing")
 	})
 	r.GET("/plain-error", func(echo.Context) error { return errors.New("secret plain failure") })
 	r.GET("/ratelimited", func(echo.Context) error {
@@ -330,10 +337,39 @@ func TestPanicIsLoggedAndServerKeepsServing(t *testing.T) {
 func TestRequestTimeoutIs503(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, map[string]string{"SHOP_HTTP_REQUEST_TIMEOUT": "50ms"})
-	p := problem(t, s.get(t, "/slow"), http.StatusServiceUnavailable)
+	rec := s.get(t, "/slow")
+	p := problem(t, rec, http.StatusServiceUnavailable)
 	if p.Kind != "unavailable" {
 		t.Errorf("kind = %q, want unavailable", p.Kind)
 	}
+	if got := rec.Header().Get("Retry-After"); got != "2" {
+		t.Errorf("Retry-After = %q, want 2", got)
+	}
+}
+
+// sqlStateError stands for a driver error carrying a SQLSTATE (pgconn.PgError).
+type sqlStateError string
+
+func (e sqlStateError) Error() string    { return "server refused: " + string(e) }
+func (e sqlStateError) SQLState() string { return string(e) }
+
+func TestDatabaseAtCapacityIs503WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, nil)
+	for _, path := range []string{"/refused/53300", "/refused/57P03", "/refused-in-module/53300"} {
+		t.Run(path, func(t *testing.T) {
+			rec := s.get(t, path)
+			p := problem(t, rec, http.StatusServiceUnavailable)
+			if p.Kind != "unavailable" {
+				t.Errorf("kind = %q, want unavailable", p.Kind)
+			}
+			if got := rec.Header().Get("Retry-After"); got != "2" {
+				t.Errorf("Retry-After = %q, want 2", got)
+			}
+		})
+	}
+	// Any other database failure stays an internal error.
+	problem(t, s.get(t, "/refused/42P01"), http.StatusInternalServerError)
 }
 
 func TestKindsMapToStatuses(t *testing.T) {

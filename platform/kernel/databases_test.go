@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/shopmonolith/shop/platform/config"
-	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/kernel"
 )
@@ -36,15 +35,13 @@ func newDatabase(t *testing.T) (string, config.DB) {
 	t.Helper()
 	cfg := dbtest.Config()
 	cfg.RolePrefix = dbtest.RolePrefix(t, "alpha", "beta", "gamma")
+	cfg.MaxConns = dbtest.BudgetFor(3)
 	return dbtest.NewEmptyURL(t), cfg
 }
 
 func openDatabases(t *testing.T, dbURL string, cfg config.DB, autoMigrate bool) *kernel.Databases {
 	t.Helper()
-	owner, err := database.OpenOwner(context.Background(), dbURL, cfg)
-	if err != nil {
-		t.Fatalf("open owner: %v", err)
-	}
+	owner := dbtest.OpenOwner(t, dbURL, cfg, []string{"alpha", "beta", "gamma"})
 	dbs := kernel.NewDatabases(owner, synthetic, autoMigrate, slog.New(slog.DiscardHandler))
 	t.Cleanup(dbs.Close)
 	return dbs

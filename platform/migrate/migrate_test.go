@@ -27,11 +27,8 @@ func openAlpha(t *testing.T) *database.DB {
 	ctx := context.Background()
 	cfg := dbtest.Config()
 	cfg.RolePrefix = dbtest.RolePrefix(t, "alpha")
-	owner, err := database.OpenOwner(ctx, dbtest.NewEmptyURL(t), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(owner.Close)
+	cfg.MaxConns = dbtest.BudgetFor(1)
+	owner := dbtest.OpenOwner(t, dbtest.NewEmptyURL(t), cfg, []string{"alpha"})
 	if err := owner.Provision(ctx, "alpha"); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,9 @@
 // Tests using it may run in parallel, across packages too.
 //
 // The server is SHOP_TEST_DATABASE_URL, or the local PostgreSQL on
-// 127.0.0.1:5432 as user postgres.
+// 127.0.0.1:5432 as user postgres. Tests share a connection budget across
+// processes (see Reserve), so that `go test ./...` fits a server with the
+// stock max_connections.
 package dbtest
 
 import (
@@ -49,13 +51,38 @@ func ServerURL() string {
 	return defaultURL
 }
 
-// Config is the database configuration tests use (the defaults).
+// Config is the database configuration tests use: the defaults, with a
+// connection budget of ModuleConns per module (every module's), which is
+// what OpenOwner reserves of the budget tests share (see Reserve).
 func Config() config.DB {
 	c, err := config.Load(func(string) (string, bool) { return "", false })
 	if err != nil {
 		panic(err) // the defaults are valid; a failure here is a programming error
 	}
+	c.DB.MaxConns = BudgetFor(len(Modules()))
 	return c.DB
+}
+
+// ModuleConns is a module's share in tests: a transaction, a second one
+// waiting on it, and a query that checks on both.
+const ModuleConns = 4
+
+// BudgetFor is the SHOP_DB_MAX_CONNS that gives n modules ModuleConns each.
+func BudgetFor(n int) int32 {
+	return database.OwnerConns + database.ListenConns + int32(n)*ModuleConns
+}
+
+// OpenOwner reserves cfg.MaxConns of the shared test budget, then opens the
+// owner connection for modules; both are released when the test ends.
+func OpenOwner(t testing.TB, url string, cfg config.DB, modules []string) *database.Owner {
+	t.Helper()
+	Reserve(t, cfg.MaxConns)
+	owner, err := database.OpenOwner(context.Background(), url, cfg, modules)
+	if err != nil {
+		t.Fatalf("open owner connection: %v", err)
+	}
+	t.Cleanup(owner.Close)
+	return owner
 }
 
 // Modules lists the modules that have migrations.
@@ -151,7 +178,7 @@ func create(t testing.TB, options string) string {
 // own role. It is closed when the test ends.
 func Open(t testing.TB, module string) *database.DB {
 	t.Helper()
-	dbs := Databases(t, NewURL(t))
+	dbs := Databases(t, NewURL(t), module)
 	db, err := dbs.Open(context.Background(), module)
 	if err != nil {
 		t.Fatalf("open %s: %v", module, err)
@@ -160,14 +187,18 @@ func Open(t testing.TB, module string) *database.DB {
 }
 
 // Databases returns the module database opener for a database URL (already
-// migrated); everything it opens is closed when the test ends.
-func Databases(t testing.TB, url string) *kernel.Databases {
+// migrated) and the modules the test opens (every module when none are
+// named): the connections of exactly those are reserved of the budget tests
+// share, and opening another module fails. Everything it opens is closed
+// when the test ends.
+func Databases(t testing.TB, url string, modules ...string) *kernel.Databases {
 	t.Helper()
-	ctx := context.Background()
-	owner, err := database.OpenOwner(ctx, url, Config())
-	if err != nil {
-		t.Fatalf("open owner connection: %v", err)
+	if len(modules) == 0 {
+		modules = Modules()
 	}
+	cfg := Config()
+	cfg.MaxConns = BudgetFor(len(modules))
+	owner := OpenOwner(t, url, cfg, modules)
 	dbs := kernel.NewDatabases(owner, migrations.FS, false, slog.New(slog.DiscardHandler))
 	t.Cleanup(dbs.Close)
 	return dbs
@@ -246,16 +277,24 @@ func dropStaleTemplates(ctx context.Context, conn *pgx.Conn) error {
 }
 
 func migrateAll(ctx context.Context, url string) error {
-	owner, err := database.OpenOwner(ctx, url, Config())
+	// Not reserved of the shared budget: it runs once per migration set,
+	// often for a test that holds its reservation already, and one module at
+	// a time (the owner's two connections and one module's two), which the
+	// budget's headroom covers like the CREATE DATABASE connections.
+	cfg := Config()
+	cfg.MaxConns = database.OwnerConns + database.ListenConns + int32(len(Modules()))*database.MinModuleConns
+	owner, err := database.OpenOwner(ctx, url, cfg, Modules())
 	if err != nil {
 		return err
 	}
 	dbs := kernel.NewDatabases(owner, migrations.FS, true, slog.New(slog.DiscardHandler))
 	defer dbs.Close()
 	for _, m := range Modules() {
-		if _, err := dbs.Open(ctx, m); err != nil {
+		db, err := dbs.Open(ctx, m)
+		if err != nil {
 			return fmt.Errorf("migrate %s: %w", m, err)
 		}
+		db.Close()
 	}
 	return nil
 }

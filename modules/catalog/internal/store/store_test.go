@@ -49,7 +49,7 @@ func newStore(t *testing.T) *store.Store {
 
 func newRecordingStore(t *testing.T) (*store.Store, *recorder) {
 	t.Helper()
-	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	dbs := dbtest.Databases(t, dbtest.NewURL(t), "catalog")
 	db, err := dbs.Open(context.Background(), "catalog")
 	if err != nil {
 		t.Fatal(err)

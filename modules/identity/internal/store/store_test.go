@@ -21,7 +21,7 @@ var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func openStore(t *testing.T) *store.Store {
 	t.Helper()
-	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	dbs := dbtest.Databases(t, dbtest.NewURL(t), "identity")
 	db, err := dbs.Open(context.Background(), "identity")
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +166,7 @@ func TestBootstrapAdmin(t *testing.T) {
 // failing insert publishes nothing.
 func TestCreateUserPublishesInItsTransaction(t *testing.T) {
 	t.Parallel()
-	dbs := dbtest.Databases(t, dbtest.NewURL(t))
+	dbs := dbtest.Databases(t, dbtest.NewURL(t), "identity")
 	db, err := dbs.Open(context.Background(), "identity")
 	if err != nil {
 		t.Fatal(err)
