@@ -181,30 +181,42 @@ func TestGatewayTroubleLeavesThePaymentAsItWas(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			// The gateway deadline is short so that the silent cases end
+			// quickly, and only the trouble may meet it: the operations the
+			// gateway answers run at the simulator without it. Under load the
+			// simulator's transaction can outlast 100ms, and an authorization
+			// cut by the deadline is recorded failed (and voided), after which
+			// a refund has nothing to do and a capture conflicts.
 			var broken atomic.Bool
-			f := &fakeGateway{}
-			guard := func(ctx context.Context, do func() error) error {
-				if broken.Load() {
+			at := func(ctx context.Context, kind string, do func(context.Context) error) error {
+				if kind == tc.kind && broken.Load() {
 					return tc.trouble(ctx)
 				}
-				return do()
+				return do(context.WithoutCancel(ctx))
 			}
-			switch tc.kind {
-			case "capture":
-				f.capture = func(ctx context.Context, ref string, a gateway.Amount, key string) error {
-					return guard(ctx, func() error { return f.inner.Capture(ctx, ref, a, key) })
-				}
-			case "void":
-				f.void = func(ctx context.Context, ref, key string) error {
-					return guard(ctx, func() error { return f.inner.Void(ctx, ref, key) })
-				}
-			case "refund":
-				f.refund = func(ctx context.Context, ref string, a gateway.Amount, key string) error {
-					return guard(ctx, func() error { return f.inner.Refund(ctx, ref, a, key) })
-				}
+			f := &fakeGateway{}
+			f.authorize = func(ctx context.Context, card string, a gateway.Amount, key string) (gateway.Authorization, error) {
+				var auth gateway.Authorization
+				err := at(ctx, "authorize", func(ctx context.Context) (err error) {
+					auth, err = f.inner.Authorize(ctx, card, a, key)
+					return err
+				})
+				return auth, err
+			}
+			f.capture = func(ctx context.Context, ref string, a gateway.Amount, key string) error {
+				return at(ctx, "capture", func(ctx context.Context) error { return f.inner.Capture(ctx, ref, a, key) })
+			}
+			f.void = func(ctx context.Context, ref, key string) error {
+				return at(ctx, "void", func(ctx context.Context) error { return f.inner.Void(ctx, ref, key) })
+			}
+			f.refund = func(ctx context.Context, ref string, a gateway.Amount, key string) error {
+				return at(ctx, "refund", func(ctx context.Context) error { return f.inner.Refund(ctx, ref, a, key) })
 			}
 			e := newEnv(t, 100*time.Millisecond, f)
 			p := e.authorize(t, payments.CardApprove)
+			if p.Status != payments.StatusAuthorized {
+				t.Fatalf("authorization = %+v, want %s", p, payments.StatusAuthorized)
+			}
 			call := map[string]func(context.Context, string) (payments.Payment, error){"capture": e.api.Capture, "refund": e.api.Refund}
 			for _, s := range tc.setup {
 				var err error

@@ -127,18 +127,40 @@ type txKey struct{}
 // deferred with DeferToCommit travel with the COMMIT; functions registered
 // with AfterCommit run after it. An InTx inside fn (same ctx) joins the
 // transaction as a savepoint.
-func (db *DB) InTx(ctx context.Context, fn func(tx *gorm.DB) error) (err error) {
+func (db *DB) InTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	// Only a transaction of this same database is joined: a context can carry
 	// another module's transaction (an event handler calling its own store).
 	if outer, ok := ctx.Value(txKey{}).(*txConn); ok && outer.db == db {
 		return db.session(ctx, outer).Transaction(fn)
 	}
+	return db.run(ctx, "BEGIN", fn)
+}
+
+// ReadSnapshot runs fn, a read of several statements that returns one
+// resource, in a read-only REPEATABLE READ transaction: every statement
+// sees the database as it was at the first one, so a change committed
+// meanwhile is seen whole or not at all (under READ COMMITTED each
+// statement would see the latest commits, and an order's status could come
+// from before a change and its timeline from after it). It costs two round
+// trips more than the statements alone (BEGIN and COMMIT): where one
+// statement can read the resource, that statement is the cheaper snapshot.
+// Inside a transaction of this database (ctx of InTx) fn runs in that
+// transaction and sees what it sees.
+func (db *DB) ReadSnapshot(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if outer, ok := ctx.Value(txKey{}).(*txConn); ok && outer.db == db {
+		return fn(db.session(ctx, outer))
+	}
+	return db.run(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", fn)
+}
+
+// run runs fn in a transaction that begin opens, on a connection of its own.
+func (db *DB) run(ctx context.Context, begin string, fn func(tx *gorm.DB) error) (err error) {
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+	if _, err := conn.ExecContext(ctx, begin); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	t := &txConn{db: db, conn: conn}

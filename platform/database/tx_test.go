@@ -158,3 +158,60 @@ func TestInTxJoinsOnlyItsOwnDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A ReadSnapshot's statements all see the database as it was at its first
+// one, whatever commits meanwhile; it writes nothing; inside InTx it reads
+// in that transaction, its uncommitted writes included.
+func TestReadSnapshot(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Open(t, "catalog")
+	ctx := context.Background()
+	count := func(tx *gorm.DB, typ string) int {
+		t.Helper()
+		var n int
+		if err := tx.Raw(`SELECT count(*) FROM event_outbox WHERE type = ?`, typ).Scan(&n).Error; err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	err := db.ReadSnapshot(ctx, func(tx *gorm.DB) error {
+		before := count(tx, "t.meanwhile.v1")
+		if _, err := db.Pool.Exec(ctx, insertOutbox, outboxRow("t.meanwhile.v1")...); err != nil {
+			t.Fatal(err)
+		}
+		if n := countOutbox(t, db, "t.meanwhile.v1"); n != before+1 {
+			t.Fatalf("the commit is not visible outside the snapshot: %d rows, want %d", n, before+1)
+		}
+		if after := count(tx, "t.meanwhile.v1"); after != before {
+			t.Errorf("the snapshot saw a commit made after its first statement: %d rows, then %d", before, after)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = db.ReadSnapshot(ctx, func(tx *gorm.DB) error {
+		return tx.Exec(`INSERT INTO event_outbox (id, type, key, payload, occurred_at) VALUES (?, ?, ?, ?, ?)`,
+			outboxRow("t.written.v1")...).Error
+	})
+	if err == nil || countOutbox(t, db, "t.written.v1") != 0 {
+		t.Errorf("a write in ReadSnapshot: %v, %d rows; want an error and none", err, countOutbox(t, db, "t.written.v1"))
+	}
+
+	err = db.InTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec(`INSERT INTO event_outbox (id, type, key, payload, occurred_at) VALUES (?, ?, ?, ?, ?)`,
+			outboxRow("t.own.v1")...).Error; err != nil {
+			return err
+		}
+		return db.ReadSnapshot(tx.Statement.Context, func(r *gorm.DB) error {
+			if n := count(r, "t.own.v1"); n != 1 {
+				t.Errorf("ReadSnapshot inside InTx sees %d of the transaction's rows, want 1", n)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
