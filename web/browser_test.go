@@ -61,7 +61,7 @@ func chromium(t *testing.T) string {
 // base URL.
 func serve(t *testing.T) string {
 	t.Helper()
-	const conns = 24 // the shop's budget, held in the one tests share until it has stopped
+	const conns = 27 // the shop's budget, held in the one tests share until it has stopped
 	cmd := exec.Command(binary, "serve", "--seed-demo")
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),

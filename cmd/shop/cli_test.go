@@ -98,6 +98,16 @@ func TestInvalidSettingStopsServeBeforeAnythingStarts(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "SHOP_DB_MAX_CONNS") {
 		t.Fatalf("err = %v, want one naming SHOP_DB_MAX_CONNS", err)
 	}
+	// So is one that leaves a module nothing beyond its event handlers'
+	// connections (19 gives every module 2; two workers can hold both).
+	err = realMain(context.Background(), []string{"serve"}, &bytes.Buffer{}, &stderr,
+		mapEnv("SHOP_DB_MAX_CONNS=19", "DATABASE_URL=postgres://nobody@127.0.0.1:1/shop?connect_timeout=1"))
+	if err == nil || !strings.Contains(err.Error(), "SHOP_DB_MAX_CONNS=19") || !strings.Contains(err.Error(), "SHOP_EVENTS_WORKERS") {
+		t.Fatalf("err = %v, want one naming SHOP_DB_MAX_CONNS and SHOP_EVENTS_WORKERS", err)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("serve logged before failing:\n%s", stderr.String())
+	}
 }
 
 // shop config with an invalid value prints the error alone, exit status 1.

@@ -132,9 +132,10 @@ func shopEnv(dbURL string, extra ...string) []string {
 	}, extra...)
 }
 
-// shopConns is a test shop's connection budget: three connections for most
-// modules, taken from the budget tests share (dbtest.Hold) while it runs.
-const shopConns = 24
+// shopConns is a test shop's connection budget: three connections per
+// module (the least serve accepts with two event workers), taken from the
+// budget tests share (dbtest.Hold) while it runs.
+const shopConns = 27
 
 // connBudget is the SHOP_DB_MAX_CONNS a process started with env gets.
 func connBudget(t *testing.T, env []string) int32 {

@@ -17,6 +17,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	if c.flags.NArg() > 0 {
 		return usageError{fmt.Sprintf("serve takes no arguments, got %q", c.flags.Args())}
 	}
+	if e, err := settings(lookup); err == nil {
+		if err := e.checkServeBudget(); err != nil {
+			return err
+		}
+	}
 	e, app, closeApp, err := composeApp(ctx, lookup, stderr)
 	if err != nil {
 		return err

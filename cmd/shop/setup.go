@@ -79,6 +79,21 @@ func settings(lookup Env) (env, error) {
 	return env{cfg: cfg, modules: mods, budget: budget}, nil
 }
 
+// checkServeBudget refuses a budget that leaves a module no connection
+// beyond what its event handlers can hold at once (SHOP_EVENTS_WORKERS
+// transactions per subscriber): requests and the outbox relay would wait
+// behind the handlers. Operator commands run no handlers and may use less.
+func (e env) checkServeBudget() error {
+	need := int32(e.cfg.Events.Workers) + 1
+	for _, s := range e.budget.Shares {
+		if s.Conns < need {
+			return fmt.Errorf("configuration: SHOP_DB_MAX_CONNS=%d gives module %s %d connections; serving needs at least %d per module (SHOP_EVENTS_WORKERS=%d, plus one): raise SHOP_DB_MAX_CONNS or lower SHOP_EVENTS_WORKERS",
+				e.budget.Total, s.Module, s.Conns, need, e.cfg.Events.Workers)
+		}
+	}
+	return nil
+}
+
 // openDatabases finds the database and opens the owner connection. The
 // returned close function also stops an embedded PostgreSQL.
 func (e env) openDatabases(ctx context.Context, autoMigrate bool) (*kernel.Databases, func(), error) {

@@ -14,7 +14,10 @@ const (
 
 // Budget is how a process spends its connection budget (SHOP_DB_MAX_CONNS):
 // the owner pool and the LISTEN connection first, the rest split evenly
-// across the modules it hosts, the first modules taking the remainder. Each
+// across the modules it hosts, the last modules taking the remainder: modules
+// come in dependency order, and the downstream ones (orders, notifications,
+// reporting) are those that run event handlers, each of which holds a
+// connection for its whole transaction. Each
 // module's share is the most its pool (and the database/sql pool over it)
 // ever holds, so the process never holds more than Total and one module
 // cannot starve the others (a bulkhead).
@@ -43,7 +46,7 @@ func Split(total int32, modules []string) (Budget, error) {
 	b := Budget{Total: total, Shares: make([]Share, n)}
 	for i, m := range modules {
 		b.Shares[i] = Share{Module: m, Conns: rest / n}
-		if int32(i) < rest%n {
+		if int32(i) >= n-rest%n {
 			b.Shares[i].Conns++
 		}
 	}

@@ -15,9 +15,10 @@ func TestSplitSharesTheBudgetAcrossModules(t *testing.T) {
 		modules []string
 		want    []int32 // each module's share, in order
 	}{
-		{32, []string{"a", "b", "c", "d", "e", "f", "g", "h"}, []int32{4, 4, 4, 4, 4, 3, 3, 3}},
+		{32, []string{"a", "b", "c", "d", "e", "f", "g", "h"}, []int32{3, 3, 3, 4, 4, 4, 4, 4}},
 		{19, []string{"a", "b", "c", "d", "e", "f", "g", "h"}, []int32{2, 2, 2, 2, 2, 2, 2, 2}},
 		{7, []string{"a", "b"}, []int32{2, 2}},
+		{24, []string{"a", "b", "c", "d", "e", "f", "g", "h"}, []int32{2, 2, 2, 3, 3, 3, 3, 3}},
 		{100, []string{"only"}, []int32{97}},
 	}
 	for _, tt := range tests {

@@ -36,8 +36,9 @@ import (
 
 // DefaultTestConns is the default of SHOP_TEST_DB_CONNS: 100 connections,
 // less 3 reserved for superusers, 32 for a shop with the default budget
-// running against the same server, and headroom for administrative ones.
-const DefaultTestConns = 50
+// running against the same server, and 9 for administrative ones: two
+// end-to-end shops (27 each) at once.
+const DefaultTestConns = 56
 
 // reserveTimeout bounds a wait for the budget: a test that waits longer
 // than this is stuck (it holds a reservation itself while asking for more
