@@ -27,7 +27,8 @@ func (c Config) Validate() error {
 	}
 	checkAddr(bad, "SHOP_HTTP_ADDR", c.HTTP.Addr, false)
 	checkAddr(bad, "SHOP_HTTP_OPS_ADDR", c.HTTP.OpsAddr, true)
-	if c.HTTP.OpsAddr != "" && c.HTTP.OpsAddr == c.HTTP.Addr {
+	// Two listeners on port 0 each get a port of their own.
+	if c.HTTP.OpsAddr != "" && c.HTTP.OpsAddr == c.HTTP.Addr && !strings.HasSuffix(c.HTTP.Addr, ":0") {
 		bad("SHOP_HTTP_OPS_ADDR", "must differ from SHOP_HTTP_ADDR (leave it empty to serve /metrics on the public listener)")
 	}
 	if c.HTTP.BodyLimitBytes <= 0 {

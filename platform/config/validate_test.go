@@ -100,6 +100,10 @@ func TestAddressesURLsAndSizesAreChecked(t *testing.T) {
 		{"SHOP_DB_STATEMENT_TIMEOUT", "0s"}, // no server-side limit
 		{"SHOP_HTTP_DRAIN_DELAY", "0s"},
 	}
+	// Both listeners on port 0 (tests) each get a port of their own.
+	if _, err := config.Load(lookup(map[string]string{"SHOP_HTTP_ADDR": "127.0.0.1:0", "SHOP_HTTP_OPS_ADDR": "127.0.0.1:0"})); err != nil {
+		t.Errorf("two listeners on port 0 refused: %v", err)
+	}
 	for _, tt := range valid {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
 			t.Parallel()
