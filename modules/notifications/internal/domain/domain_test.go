@@ -118,6 +118,9 @@ func TestOrderMessages(t *testing.T) {
 		{"failed", func() (Message, error) {
 			return NewOrderFailed(OrderFailed{Source: src(), OrderID: orderID, UserID: user, Email: "ada@example.com", Reason: "card declined"}, time.Now())
 		}, KindOrderFailed, "Your order " + orderID + " could not be completed", []string{orderID, "Reason: card declined"}},
+		{"failed with a reason code", func() (Message, error) {
+			return NewOrderFailed(OrderFailed{Source: src(), OrderID: orderID, UserID: user, Email: "ada@example.com", Reason: "card_declined"}, time.Now())
+		}, KindOrderFailed, "Your order " + orderID + " could not be completed", []string{"Reason: Card declined\n"}},
 		{"failed without reason", func() (Message, error) {
 			return NewOrderFailed(OrderFailed{Source: src(), OrderID: orderID, UserID: user, Email: "ada@example.com"}, time.Now())
 		}, KindOrderFailed, "Your order " + orderID + " could not be completed", []string{"Reason: no reason was given"}},

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -92,13 +93,27 @@ func NewOrderFailed(in OrderFailed, now time.Time) (Message, error) {
 	if err := f.Err(); err != nil {
 		return Message{}, err
 	}
-	reason := strings.TrimSpace(in.Reason)
+	reason := readableReason(strings.TrimSpace(in.Reason))
 	if reason == "" {
 		reason = "no reason was given"
 	}
 	body := fmt.Sprintf("Hello,\n\nwe are sorry: your order %s could not be completed.\n\nReason: %s\n\n"+
 		"You are welcome to place the order again.\n\nThe shop team", in.OrderID, reason)
 	return h.message(KindOrderFailed, now, fmt.Sprintf("Your order %s could not be completed", in.OrderID), body), nil
+}
+
+// reasonCode is a reason given as a code (payments' card_declined) rather
+// than a sentence.
+var reasonCode = regexp.MustCompile(`^[a-z]+(_[a-z]+)*$`)
+
+// readableReason shows a reason code as words ("Card declined"), as the
+// storefront does; a sentence is kept as it is.
+func readableReason(r string) string {
+	if !reasonCode.MatchString(r) {
+		return r
+	}
+	words := strings.ReplaceAll(r, "_", " ")
+	return strings.ToUpper(words[:1]) + words[1:]
 }
 
 // NewOrderShipped composes the shipping notice of an order. KindInvalid as
