@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -105,6 +106,18 @@ func toProblem(err error) (Problem, *errs.Error, bool) {
 	p := newProblem(status, e.Kind, e.Message)
 	p.Errors = e.Fields
 	return p, e, false
+}
+
+// pastDeadline marks an unexpected error of a request whose deadline has
+// passed as the deadline's doing: a query cut short by the deadline often
+// reports only a closed connection ("driver: bad connection"), which would
+// otherwise be a 500. The central handler turns it into a 503 with
+// Retry-After. Errors of other kinds (a conflict, invalid input) stand.
+func pastDeadline(err error, ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && errs.KindOf(err) == errs.KindInternal && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w (%w)", err, context.DeadlineExceeded)
+	}
+	return err
 }
 
 // busy carries the Retry-After of momentary capacity limits.

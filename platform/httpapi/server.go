@@ -83,8 +83,8 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 	e.Use(bodyLimit(cfg.HTTP.BodyLimitBytes))
 	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
 		Timeout: cfg.HTTP.RequestTimeout,
-		ErrorHandler: func(err error, _ echo.Context) error {
-			return err // the central handler turns a deadline into a 503 problem
+		ErrorHandler: func(err error, c echo.Context) error {
+			return pastDeadline(err, c.Request().Context())
 		},
 	}))
 	if authn != nil {

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -132,6 +133,15 @@ func newServer(t *testing.T, env map[string]string) *testServer {
 	r.GET("/slow", func(c echo.Context) error {
 		<-c.Request().Context().Done() // returns only when the request deadline passes
 		return c.Request().Context().Err()
+	})
+	// A query cut short by the deadline may report only a closed connection.
+	r.GET("/slow-bad-conn", func(c echo.Context) error {
+		<-c.Request().Context().Done()
+		return errs.Internal(driver.ErrBadConn, "insert order")
+	})
+	r.GET("/slow-conflict", func(c echo.Context) error {
+		<-c.Request().Context().Done()
+		return errs.E(errs.KindConflict, "already shipped")
 	})
 	r.GET("/kind/:kind", func(c echo.Context) error {
 		return errs.E(errs.ParseKind(c.Param("kind")), "detail for %s", c.Param("kind"))
@@ -345,6 +355,21 @@ func TestRequestTimeoutIs503(t *testing.T) {
 	if got := rec.Header().Get("Retry-After"); got != "2" {
 		t.Errorf("Retry-After = %q, want 2", got)
 	}
+}
+
+// An unexpected error after the request's deadline passed is the deadline's
+// doing (503 with Retry-After); an error of another kind stands.
+func TestErrorPastTheDeadlineIs503(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, map[string]string{"SHOP_HTTP_REQUEST_TIMEOUT": "50ms"})
+	rec := s.get(t, "/slow-bad-conn")
+	if p := problem(t, rec, http.StatusServiceUnavailable); p.Kind != "unavailable" {
+		t.Errorf("kind = %q, want unavailable", p.Kind)
+	}
+	if got := rec.Header().Get("Retry-After"); got != "2" {
+		t.Errorf("Retry-After = %q, want 2", got)
+	}
+	problem(t, s.get(t, "/slow-conflict"), http.StatusConflict)
 }
 
 // sqlStateError stands for a driver error carrying a SQLSTATE (pgconn.PgError).
