@@ -82,7 +82,7 @@ func toProductUpdate(r updateProductRequest) ProductUpdate {
 }
 
 func toCategoryUpdate(r updateCategoryRequest) CategoryUpdate {
-	return CategoryUpdate{Slug: r.Slug, Name: r.Name, Active: r.Active}
+	return CategoryUpdate(r)
 }
 
 func toNewDeal(r createDealRequest) NewDeal {
@@ -353,7 +353,7 @@ func (h *httpHandlers) createCategory(c echo.Context) error {
 	if err := h.r.Bind(c, &req); err != nil {
 		return err
 	}
-	cat, err := h.api.CreateCategory(c.Request().Context(), NewCategory{Slug: req.Slug, Name: req.Name})
+	cat, err := h.api.CreateCategory(c.Request().Context(), NewCategory(req))
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func (h *httpHandlers) register(c echo.Context) error {
 	if err := h.r.Bind(c, &req); err != nil {
 		return err
 	}
-	u, err := h.api.Register(c.Request().Context(), RegisterInput{Email: req.Email, Password: req.Password, Name: req.Name})
+	u, err := h.api.Register(c.Request().Context(), RegisterInput(req))
 	if err != nil {
 		return err
 	}
