@@ -67,6 +67,36 @@ func TestConfigCommandMasksSecrets(t *testing.T) {
 	}
 }
 
+// In production without trusted proxies, shop config warns on stderr that
+// behind a load balancer the per-IP limits would see one client.
+func TestConfigCommandWarnsWithoutTrustedProxiesInProduction(t *testing.T) {
+	t.Parallel()
+	prod := []string{"SHOP_ENV=production", "DATABASE_URL=postgres://shop@db:5432/shop",
+		"SHOP_DB_ROLE_SECRET=0123456789abcdef-secret", "SHOP_HTTP_OPS_ADDR=:9090"}
+	var stdout, stderr bytes.Buffer
+	if err := realMain(context.Background(), []string{"config"}, &stdout, &stderr, mapEnv(prod...)); err != nil {
+		t.Fatal(err)
+	}
+	warning := stderr.String()
+	for _, want := range []string{"warning", "SHOP_HTTP_TRUSTED_PROXIES", "load balancer", "per-IP login and sign-up limits"} {
+		if !strings.Contains(warning, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, warning)
+		}
+	}
+	if strings.Contains(stdout.String(), "warning") || !strings.Contains(stdout.String(), "SHOP_ENV=production") {
+		t.Errorf("stdout is not the plain configuration:\n%s", stdout.String())
+	}
+	for _, env := range [][]string{append(prod, "SHOP_HTTP_TRUSTED_PROXIES=10.0.0.0/8"), nil} {
+		stderr.Reset()
+		if err := realMain(context.Background(), []string{"config"}, &bytes.Buffer{}, &stderr, mapEnv(env...)); err != nil {
+			t.Fatal(err)
+		}
+		if stderr.Len() != 0 {
+			t.Errorf("%v: stderr = %q, want no warning", env, stderr.String())
+		}
+	}
+}
+
 func TestBadConfigurationIsAClearError(t *testing.T) {
 	t.Parallel()
 	err := realMain(context.Background(), []string{"serve"}, &bytes.Buffer{}, &bytes.Buffer{}, mapEnv("SHOP_ENV=staging"))

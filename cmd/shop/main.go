@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) 
 	case "modules":
 		return runModules(args, stdout)
 	case "config":
-		return runConfig(args, stdout, env)
+		return runConfig(args, stdout, stderr, env)
 	case "help":
 		if len(args) == 1 && !isHelp(args[0]) {
 			return run(ctx, []string{args[0], "--help"}, stdout, stderr, env)

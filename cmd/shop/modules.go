@@ -41,9 +41,9 @@ func runModules(args []string, stdout io.Writer) error {
 	return nil
 }
 
-func runConfig(args []string, stdout io.Writer, lookup Env) error {
+func runConfig(args []string, stdout, stderr io.Writer, lookup Env) error {
 	c := newCommand("config", "shop config",
-		"Prints the effective configuration, one NAME=value per line with secrets masked, and how the\nconnection budget splits across the modules. An invalid setting prints the error alone.")
+		"Prints the effective configuration, one NAME=value per line with secrets masked, and how the\nconnection budget splits across the modules. An invalid setting prints the error alone;\na valid one that is probably not meant (in production) prints a warning on stderr.")
 	if err := c.parse(args, stdout); err != nil {
 		return err
 	}
@@ -53,6 +53,11 @@ func runConfig(args []string, stdout io.Writer, lookup Env) error {
 	e, err := settings(lookup)
 	if err != nil {
 		return err
+	}
+	for _, w := range e.cfg.Warnings() {
+		if _, err := fmt.Fprintf(stderr, "shop: warning: %s\n", w); err != nil {
+			return err
+		}
 	}
 	if err := e.cfg.Print(stdout); err != nil {
 		return err

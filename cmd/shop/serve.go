@@ -27,6 +27,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		return err
 	}
 	defer closeApp()
+	for _, w := range e.cfg.Warnings() {
+		e.log.Warn(w)
+	}
 	if b := e.cfg.Bootstrap; b.AdminEmail != "" {
 		created, err := app.Identity.API().EnsureAdmin(ctx, b.AdminEmail, b.AdminPassword)
 		if err != nil {

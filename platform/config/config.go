@@ -50,7 +50,8 @@ type HTTP struct {
 	DrainDelay        time.Duration `env:"SHOP_HTTP_DRAIN_DELAY" envDefault:"0s" help:"how long /readyz fails before the listener closes on SIGTERM"`
 	ShutdownTimeout   time.Duration `env:"SHOP_HTTP_SHUTDOWN_TIMEOUT" envDefault:"20s" help:"how long in-flight requests may take to finish"`
 	CORSOrigins       []string      `env:"SHOP_HTTP_CORS_ORIGINS" envSeparator:"," help:"allowed CORS origins, comma separated; empty disables CORS"`
-	OpsAddr           string        `env:"SHOP_HTTP_OPS_ADDR" help:"listen address of /metrics (with /healthz and /readyz), apart from the public listener; empty serves /metrics on the public one"`
+	OpsAddr           string        `env:"SHOP_HTTP_OPS_ADDR" help:"listen address of /metrics (with /healthz and /readyz), apart from the public listener; required in production; empty serves /metrics on the public one in development"`
+	TrustedProxies    []IPRange     `env:"SHOP_HTTP_TRUSTED_PROXIES" envSeparator:"," help:"load balancers whose X-Forwarded-For is believed, comma separated CIDRs or IPs; empty uses the peer address"`
 }
 
 // DB configures PostgreSQL access.
@@ -74,13 +75,12 @@ type Log struct {
 
 // Auth configures sessions and login protection.
 type Auth struct {
-	SessionTTL        time.Duration `env:"SHOP_AUTH_SESSION_TTL" envDefault:"720h"`
-	CookieName        string        `env:"SHOP_AUTH_COOKIE_NAME" envDefault:"shop_session"`
-	CookieSecure      *bool         `env:"SHOP_AUTH_COOKIE_SECURE" help:"Secure cookie flag; default true in production"`
-	LoginWindow       time.Duration `env:"SHOP_AUTH_LOGIN_WINDOW" envDefault:"15m" help:"window of the login rate limits"`
-	LoginPerAccount   int           `env:"SHOP_AUTH_LOGIN_PER_ACCOUNT" envDefault:"5" help:"failed logins allowed per account and client IP per window"`
-	LoginPerIP        int           `env:"SHOP_AUTH_LOGIN_PER_IP" envDefault:"50" help:"login attempts allowed per client IP per window"`
-	TrustProxyHeaders bool          `env:"SHOP_AUTH_TRUST_PROXY" envDefault:"false" help:"take the client IP from X-Forwarded-For"`
+	SessionTTL      time.Duration `env:"SHOP_AUTH_SESSION_TTL" envDefault:"720h"`
+	CookieName      string        `env:"SHOP_AUTH_COOKIE_NAME" envDefault:"shop_session"`
+	CookieSecure    *bool         `env:"SHOP_AUTH_COOKIE_SECURE" help:"Secure cookie flag; default true in production"`
+	LoginWindow     time.Duration `env:"SHOP_AUTH_LOGIN_WINDOW" envDefault:"15m" help:"window of the login rate limits"`
+	LoginPerAccount int           `env:"SHOP_AUTH_LOGIN_PER_ACCOUNT" envDefault:"5" help:"failed logins allowed per account and client IP per window"`
+	LoginPerIP      int           `env:"SHOP_AUTH_LOGIN_PER_IP" envDefault:"50" help:"login attempts allowed per client IP per window"`
 	// Argon2id cost of new password hashes (stored hashes keep theirs and
 	// are upgraded at the next login). Production refuses less than OWASP's
 	// recommendation; development may lower it for fast tests.
@@ -155,7 +155,7 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		secure := c.Env == EnvProduction
 		c.Auth.CookieSecure = &secure
 	}
-	return c, c.Validate()
+	return c, errors.Join(retired(lookup), c.Validate())
 }
 
 // nameParseErrors rewrites the parser's errors, which name Go fields, to

@@ -3,6 +3,7 @@ package config_test
 import (
 	"bufio"
 	"bytes"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -46,6 +47,7 @@ func TestLoadProductionDerivedDefaults(t *testing.T) {
 		"DATABASE_URL":           "postgres://shop@db.internal:5432/shop",
 		"SHOP_DB_ROLE_SECRET":    "a-real-production-secret",
 		"SHOP_HTTP_CORS_ORIGINS": "https://shop.example,https://admin.shop.example",
+		"SHOP_HTTP_OPS_ADDR":     ":9090",
 	}))
 	if err != nil {
 		t.Fatalf("Load = %v", err)
@@ -90,6 +92,9 @@ func TestLoadReportsInvalidSettings(t *testing.T) {
 		{"no cart deadline", map[string]string{"SHOP_CART_CATALOG_TIMEOUT": "0s"}, []string{"SHOP_CART_CATALOG_TIMEOUT"}},
 		// The env library names the Go field, not the variable, on parse errors.
 		{"unparsable duration", map[string]string{"SHOP_HTTP_REQUEST_TIMEOUT": "soon"}, []string{"SHOP_HTTP_REQUEST_TIMEOUT", `"soon"`}},
+		{"production without an operators' listener", map[string]string{"SHOP_ENV": "production", "DATABASE_URL": "postgres://db/shop", "SHOP_DB_ROLE_SECRET": "a-real-production-secret"}, []string{"SHOP_HTTP_OPS_ADDR", "production", "/metrics"}},
+		{"retired proxy switch", map[string]string{"SHOP_AUTH_TRUST_PROXY": "true"}, []string{"SHOP_AUTH_TRUST_PROXY", "SHOP_HTTP_TRUSTED_PROXIES"}},
+		{"retired proxy switch, even false", map[string]string{"SHOP_AUTH_TRUST_PROXY": "false"}, []string{"SHOP_AUTH_TRUST_PROXY", "SHOP_HTTP_TRUSTED_PROXIES"}},
 		{"every problem at once", map[string]string{"SHOP_ENV": "staging", "SHOP_LOG_LEVEL": "loud"}, []string{"SHOP_ENV", "SHOP_LOG_LEVEL"}},
 	}
 	for _, tt := range tests {
@@ -114,6 +119,8 @@ func TestLoadReadsOnlyKnownNames(t *testing.T) {
 	for _, n := range config.Names() {
 		known[n] = true
 	}
+	// A retired name is looked up only to refuse it.
+	known["SHOP_AUTH_TRUST_PROXY"] = true
 	_, err := config.Load(func(name string) (string, bool) {
 		if !known[name] {
 			t.Errorf("Load looked up %q, which Names() does not list", name)
@@ -205,4 +212,70 @@ func TestPrintLeavesEmptySecretsEmpty(t *testing.T) {
 		}
 	}
 	t.Error("SHOP_BOOTSTRAP_ADMIN_PASSWORD not printed")
+}
+
+// Production without trusted proxies is valid (the shop may face clients
+// directly) but worth a warning; development never warns.
+func TestWarnings(t *testing.T) {
+	t.Parallel()
+	prod := map[string]string{
+		"SHOP_ENV":            "production",
+		"DATABASE_URL":        "postgres://shop@db.internal:5432/shop",
+		"SHOP_DB_ROLE_SECRET": "a-real-production-secret",
+		"SHOP_HTTP_OPS_ADDR":  ":9090",
+	}
+	c, err := config.Load(lookup(prod))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(c.Warnings(), "\n")
+	for _, want := range []string{"SHOP_HTTP_TRUSTED_PROXIES", "load balancer", "per-IP"} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings %q lack %q", w, want)
+		}
+	}
+	prod["SHOP_HTTP_TRUSTED_PROXIES"] = "10.0.0.0/8"
+	if c, err = config.Load(lookup(prod)); err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Warnings(); len(w) != 0 {
+		t.Errorf("with trusted proxies: warnings %q", w)
+	}
+	if c, err = config.Load(lookup(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Warnings(); len(w) != 0 {
+		t.Errorf("development: warnings %q", w)
+	}
+}
+
+func TestTrustedProxiesAreParsed(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(lookup(map[string]string{"SHOP_HTTP_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7,2001:db8::/32"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range c.HTTP.TrustedProxies {
+		got = append(got, r.String())
+	}
+	if strings.Join(got, " ") != "10.0.0.0/8 192.168.1.7/32 2001:db8::/32" {
+		t.Errorf("TrustedProxies = %v", got)
+	}
+	in := func(s string) bool {
+		for _, r := range c.HTTP.TrustedProxies {
+			if r.Contains(netip.MustParseAddr(s)) {
+				return true
+			}
+		}
+		return false
+	}
+	for addr, want := range map[string]bool{
+		"10.9.8.7": true, "::ffff:10.9.8.7": true, "192.168.1.7": true, "192.168.1.8": false,
+		"2001:db8::1": true, "127.0.0.1": false, "172.16.0.1": false,
+	} {
+		if in(addr) != want {
+			t.Errorf("%s trusted = %v, want %v", addr, !want, want)
+		}
+	}
 }

@@ -55,6 +55,9 @@ func (c Config) Validate() error {
 			bad(f.Tag.Get("env"), "must not be negative")
 		}
 	})
+	if c.Env == EnvProduction && c.HTTP.OpsAddr == "" {
+		bad("SHOP_HTTP_OPS_ADDR", "must be set in production (like :9090): /metrics is served only on the operators' listener, never on the public one")
+	}
 	for _, o := range c.HTTP.CORSOrigins {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
 			bad("SHOP_HTTP_CORS_ORIGINS", "%q is not an origin like https://shop.example", o)
@@ -140,6 +143,17 @@ func (c Config) Validate() error {
 	return errors.Join(problems...)
 }
 
+// Warnings lists settings that are valid but probably not what a
+// production deployment wants; shop config prints them and serve logs them.
+func (c Config) Warnings() []string {
+	var w []string
+	if c.Env == EnvProduction && len(c.HTTP.TrustedProxies) == 0 {
+		w = append(w, "SHOP_HTTP_TRUSTED_PROXIES is empty: behind a load balancer every client would share its address, "+
+			"and the per-IP login and sign-up limits would count them all as one; set it to the load balancers' CIDRs or IPs")
+	}
+	return w
+}
+
 // checkAddr accepts host:port with a numeric port (0 picks a free one; the
 // host may be empty for every interface), or nothing when optional.
 func checkAddr(bad func(string, string, ...any), name, addr string, optional bool) {
@@ -187,4 +201,21 @@ func checkEmail(bad func(string, string, ...any), name, addr string, optional bo
 	if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr {
 		bad(name, "%q is not an email address like shop@example.com", addr)
 	}
+}
+
+// retiredNames are settings the shop no longer reads, with what replaced
+// them: a deployment that still sets one would silently lose its effect.
+var retiredNames = map[string]string{
+	"SHOP_AUTH_TRUST_PROXY": "SHOP_HTTP_TRUSTED_PROXIES, the CIDRs or IPs of the load balancers whose X-Forwarded-For to believe",
+}
+
+// retired reports each retired setting the environment still sets.
+func retired(lookup func(string) (string, bool)) error {
+	var problems []error
+	for name, instead := range retiredNames {
+		if _, ok := lookup(name); ok {
+			problems = append(problems, fmt.Errorf("%s: is no longer read; use %s", name, instead))
+		}
+	}
+	return errors.Join(problems...)
 }

@@ -1,7 +1,7 @@
 // Package httpapi is the HTTP edge of the process: an echo v4 server with
 // request ids, recovery, body limits, deadlines, security headers, CORS,
-// request logs, metrics, authentication, and application/problem+json errors
-// for every failure. Modules register routes through a Router, which tags
+// the client address from trusted proxies, request logs, metrics,
+// authentication, and application/problem+json errors for every failure. Modules register routes through a Router, which tags
 // each route with its module for logs and metrics.
 package httpapi
 
@@ -45,11 +45,7 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = ErrorHandler(log)
 	s := &Server{Echo: e, Validator: NewValidator(), cfg: cfg.HTTP, cookie: cfg.Auth.CookieName, log: log, health: h, metrics: m, docs: &docs{}}
-	if cfg.Auth.TrustProxyHeaders {
-		e.IPExtractor = echo.ExtractIPFromXFFHeader()
-	} else {
-		e.IPExtractor = echo.ExtractIPDirect()
-	}
+	e.IPExtractor = clientIP(cfg.HTTP.TrustedProxies, log)
 
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		RequestIDHandler: func(c echo.Context, id string) {
@@ -93,7 +89,9 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 
 	e.GET("/healthz", echo.WrapHandler(http.HandlerFunc(h.Live)))
 	e.GET("/readyz", echo.WrapHandler(http.HandlerFunc(h.Ready)))
-	if cfg.HTTP.OpsAddr == "" {
+	// In production /metrics is never public: config.Validate requires the
+	// operators' listener there.
+	if cfg.HTTP.OpsAddr == "" && cfg.Env != config.EnvProduction {
 		e.GET("/metrics", echo.WrapHandler(m.Handler()))
 	}
 	s.Router("platform").GET(OpenAPIPath, s.serveOpenAPI).Doc(Op{

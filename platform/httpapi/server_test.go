@@ -166,6 +166,11 @@ func newServer(t *testing.T, env map[string]string) *testServer {
 		}
 		return c.String(http.StatusOK, p.UserID)
 	}
+	act := func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		r.Add(m, "/act", act)
+	}
+	r.GET("/ip", func(c echo.Context) error { return c.String(http.StatusOK, c.RealIP()) })
 	r.GET("/public", who)
 	r.GET("/me", who, httpapi.RequireUser)
 	r.GET("/admin", who, httpapi.RequireRole(auth.RoleAdmin))
@@ -583,16 +588,20 @@ func TestRequestID(t *testing.T) {
 	}
 }
 
+// bearer, cookie and none present a session token, or none, on a request.
+func bearer(tok string) func(*http.Request) {
+	return func(r *http.Request) { r.Header.Set(echo.HeaderAuthorization, "Bearer "+tok) }
+}
+
+func cookie(tok string) func(*http.Request) {
+	return func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "shop_session", Value: tok}) }
+}
+
+func none(*http.Request) {}
+
 func TestAuthentication(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, nil)
-	bearer := func(tok string) func(*http.Request) {
-		return func(r *http.Request) { r.Header.Set(echo.HeaderAuthorization, "Bearer "+tok) }
-	}
-	cookie := func(tok string) func(*http.Request) {
-		return func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "shop_session", Value: tok}) }
-	}
-	none := func(*http.Request) {}
 	tests := []struct {
 		name   string
 		path   string
@@ -731,5 +740,26 @@ func TestMetricsOnTheOpsListener(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// In production /metrics is never on the public listener, even if a
+// configuration without the operators' listener got past config.Validate;
+// in development without one it is.
+func TestMetricsAreNeverPublicInProduction(t *testing.T) {
+	t.Parallel()
+	prod := testConfig(t, map[string]string{
+		"SHOP_ENV": "production", "DATABASE_URL": "postgres://db/shop",
+		"SHOP_DB_ROLE_SECRET": "a-real-production-secret", "SHOP_HTTP_OPS_ADDR": "127.0.0.1:0",
+	})
+	prod.HTTP.OpsAddr = ""
+	srv := httpapi.New(prod, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), nil)
+	rec := httptest.NewRecorder()
+	srv.Echo.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("production public /metrics = %d, want 404", rec.Code)
+	}
+	if rec := newServer(t, nil).get(t, "/metrics"); rec.Code != http.StatusOK {
+		t.Errorf("development public /metrics = %d, want 200", rec.Code)
 	}
 }
