@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/mail"
 	"net/url"
 	"reflect"
@@ -58,9 +59,11 @@ func (c Config) Validate() error {
 	if c.Env == EnvProduction && c.HTTP.OpsAddr == "" {
 		bad("SHOP_HTTP_OPS_ADDR", "must be set in production (like :9090): /metrics is served only on the operators' listener, never on the public one")
 	}
+	// The origins are also trusted by the cross-origin protection of unsafe
+	// requests, which takes only a bare scheme://host[:port].
 	for _, o := range c.HTTP.CORSOrigins {
-		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
-			bad("SHOP_HTTP_CORS_ORIGINS", "%q is not an origin like https://shop.example", o)
+		if err := http.NewCrossOriginProtection().AddTrustedOrigin(o); err != nil {
+			bad("SHOP_HTTP_CORS_ORIGINS", "%q is not an origin like https://shop.example (no path, no trailing /)", o)
 		}
 	}
 	if c.DB.URL != "" {

@@ -63,6 +63,7 @@ func TestAddressesURLsAndSizesAreChecked(t *testing.T) {
 		{"DATABASE_URL", "postgres://db:port/shop"},
 		{"DATABASE_URL", "localhost"},
 		{"SHOP_HTTP_CORS_ORIGINS", "shop.example"},
+		{"SHOP_HTTP_CORS_ORIGINS", "https://shop.example/"},
 		{"SHOP_HTTP_TRUSTED_PROXIES", "lb.internal"},
 		{"SHOP_HTTP_TRUSTED_PROXIES", "10.0.0.1/8"},
 		{"SHOP_HTTP_TRUSTED_PROXIES", "10.0.0.0/33"},
@@ -102,6 +103,7 @@ func TestAddressesURLsAndSizesAreChecked(t *testing.T) {
 		{"DATABASE_URL", "postgresql:///shop?host=/var/run/postgresql"},
 		{"DATABASE_URL", "host=db.internal user=shop dbname=shop"},
 		{"SHOP_MAIL_FROM", "orders@shop.example"},
+		{"SHOP_HTTP_CORS_ORIGINS", "http://localhost:5173"},
 		{"SHOP_HTTP_TRUSTED_PROXIES", "10.0.0.0/8,192.168.1.7,::1,2001:db8::/32"},
 		{"SHOP_DB_STATEMENT_TIMEOUT", "0s"}, // no server-side limit
 		{"SHOP_HTTP_DRAIN_DELAY", "0s"},

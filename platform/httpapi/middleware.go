@@ -95,6 +95,30 @@ func SessionToken(r *http.Request, cookie string) string {
 	return ""
 }
 
+// noStore keeps out of every cache (browser, proxy, CDN) the responses that
+// may carry personal data or a token: those to a request with a session
+// (a bearer token or the session cookie, valid or not) and those to an
+// unsafe method, such as login's, whose body holds the new token. It is set
+// before the handler runs, so error responses carry it too. Anonymous reads
+// (the catalog) stay cacheable.
+func noStore(cookie string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			_, cookieErr := r.Cookie(cookie)
+			if r.Header.Get(echo.HeaderAuthorization) != "" || cookieErr == nil || !safeMethod(r.Method) {
+				c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+			}
+			return next(c)
+		}
+	}
+}
+
+// safeMethod reports whether a method only reads (RFC 9110 §9.2.1).
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
 // RequireUser rejects anonymous requests with 401.
 func RequireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

@@ -167,7 +167,7 @@ func addOperation(r *openapi31.Reflector, rt *Route) error {
 		}
 		oc.AddRespStructure(resp.Body, opts...)
 	}
-	for _, status := range failureStatuses(op) {
+	for _, status := range failureStatuses(rt.method, op) {
 		oc.AddRespStructure(Problem{}, problemResponse(status, failureText[status]))
 	}
 	oc.AddRespStructure(Problem{}, func(cu *openapi.ContentUnit) {
@@ -197,7 +197,7 @@ var accessSecurity = map[string][]map[string][]string{
 var failureText = map[int]string{
 	http.StatusBadRequest:            "The body is empty, malformed or holds more than one JSON value.",
 	http.StatusUnauthorized:          "No valid session: sign in and send the bearer token or the session cookie.",
-	http.StatusForbidden:             "The session's role may not do this.",
+	http.StatusForbidden:             "The session's role may not do this, or a browser sent this change from another origin.",
 	http.StatusNotFound:              "Nothing with this id that the caller may see.",
 	http.StatusConflict:              "The request conflicts with the current state; the detail (and errors) say how.",
 	http.StatusRequestEntityTooLarge: "The body is larger than the server accepts.",
@@ -211,8 +211,10 @@ var failureText = map[int]string{
 // can be malformed (400), too large (413), not JSON (415) or break a rule
 // (422), as can query and header parameters (422); an id in the path can
 // name nothing (404); signed-in routes refuse anonymous callers (401) and
-// admin routes other roles (403). Errors adds what only the route knows.
-func failureStatuses(op *Op) []int {
+// admin routes other roles (403), and an unsafe method is refused (403) when
+// a browser sends it from another origin. Errors adds what only the route
+// knows.
+func failureStatuses(method string, op *Op) []int {
 	var out []int
 	in := inputOf(op.Input)
 	if in.body {
@@ -229,6 +231,9 @@ func failureStatuses(op *Op) []int {
 		out = append(out, http.StatusUnauthorized)
 	case AccessAdmin:
 		out = append(out, http.StatusUnauthorized, http.StatusForbidden)
+	}
+	if !safeMethod(method) {
+		out = append(out, http.StatusForbidden)
 	}
 	out = append(out, op.Errors...)
 	slices.Sort(out)

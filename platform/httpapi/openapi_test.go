@@ -186,8 +186,11 @@ func TestOpenAPIOperationsSayWhoMayCallAndHowTheyFail(t *testing.T) {
 			`[{"bearer":[]},{"cookie":[]}]`, "[401 409 422 default]"},
 		{"optional", http.MethodGet, "/api/widgets", httpapi.Op{Access: httpapi.AccessOptions},
 			`[{},{"bearer":[]},{"cookie":[]}]`, "[default]"},
+		// Every change can be refused as cross-origin.
 		{"public, rate limited", http.MethodPost, "/api/widgets", httpapi.Op{Access: httpapi.AccessPublic, Errors: []int{http.StatusTooManyRequests}},
-			`[{}]`, "[429 default]"},
+			`[{}]`, "[403 429 default]"},
+		{"user, delete", http.MethodDelete, "/api/widgets", httpapi.Op{Access: httpapi.AccessUser},
+			`[{"bearer":[]},{"cookie":[]}]`, "[401 403 default]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

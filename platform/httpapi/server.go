@@ -1,7 +1,9 @@
 // Package httpapi is the HTTP edge of the process: an echo v4 server with
 // request ids, recovery, body limits, deadlines, security headers, CORS,
-// the client address from trusted proxies, request logs, metrics,
-// authentication, and application/problem+json errors for every failure. Modules register routes through a Router, which tags
+// cross-origin protection of unsafe requests, no-store for responses with
+// personal data, the client address from trusted proxies, request logs,
+// metrics, authentication, and application/problem+json errors for every
+// failure. Modules register routes through a Router, which tags
 // each route with its module for logs and metrics.
 package httpapi
 
@@ -38,6 +40,12 @@ type Server struct {
 	opsAddr atomic.Value // string
 }
 
+// contentSecurityPolicy is sent with every response. Scripts come only from
+// the shop's own files (no inline script); forms may post only to the shop
+// and a <base> element cannot redirect relative URLs elsewhere.
+const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
+	"frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+
 // New builds the echo instance with the whole middleware chain. authn may be
 // nil (no authentication); it is usually the identity module.
 func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metrics, authn auth.Authenticator) *Server {
@@ -65,8 +73,9 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 		XFrameOptions:         "DENY",
 		ReferrerPolicy:        "strict-origin-when-cross-origin",
 		HSTSMaxAge:            31536000,
-		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+		ContentSecurityPolicy: contentSecurityPolicy,
 	}))
+	e.Use(noStore(cfg.Auth.CookieName))
 	if len(cfg.HTTP.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins:     cfg.HTTP.CORSOrigins,
@@ -76,6 +85,7 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 			MaxAge:           600,
 		}))
 	}
+	e.Use(crossOrigin(cfg.HTTP.CORSOrigins, log))
 	e.Use(bodyLimit(cfg.HTTP.BodyLimitBytes))
 	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
 		Timeout: cfg.HTTP.RequestTimeout,
