@@ -5,6 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/shopmonolith/shop/platform/database/dbtest"
@@ -112,35 +117,38 @@ func serve(t *testing.T) string {
 	return ""
 }
 
-func TestCustomerBuysWithATestCardAndAdminShips(t *testing.T) {
-	exe := chromium(t)
-	base := serve(t)
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(),
-		append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.WindowSize(1200, 900))...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
+// browser opens a Chromium tab, closed when the test ends.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.WindowSize(1200, 900))...)
+	ctx, cancelTab := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	return ctx
+}
 
-	// until waits for a condition in the page, which Chromium re-checks on
-	// every DOM change.
-	until := func(js string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			_, err := chromedp.Poll[bool](js, chromedp.WithPollingMutation())(ctx, t)
-			return err
-		})
-	}
-	email := fmt.Sprintf("ada%d@example.com", time.Now().UnixNano())
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/#/login"),
+// until waits for a condition in the page, which Chromium re-checks on
+// every DOM change.
+func until(js string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](js, chromedp.WithPollingMutation())(ctx, t)
+		return err
+	})
+}
+
+// signUpAndBuy registers a customer through the pages (which signs them in
+// with the session cookie), puts the first product in the cart and checks
+// out with a test card, ending on the order's page.
+func signUpAndBuy(base, name, email string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.Navigate(base + "/#/login"),
 		chromedp.WaitVisible("#register-form"),
-		chromedp.SendKeys("#register-name", "Ada"),
+		chromedp.SendKeys("#register-name", name),
 		chromedp.SendKeys("#register-email", email),
 		chromedp.SendKeys("#register-password", "a long enough password"),
 		chromedp.Click("[data-test=register-submit]"),
-		until(`document.querySelector("[data-test=whoami]").textContent.includes("Ada")`),
-		chromedp.Navigate(base+"/#/"),
+		until(`document.querySelector("[data-test=whoami]").textContent.includes(` + strconv.Quote(name) + `)`),
+		chromedp.Navigate(base + "/#/"),
 		chromedp.WaitVisible("[data-test=add-to-cart]"),
 		chromedp.Click("[data-test=add-to-cart]"),
 		until(`document.querySelector("[data-test=cart-count]").textContent === "1"`),
@@ -149,11 +157,22 @@ func TestCustomerBuysWithATestCardAndAdminShips(t *testing.T) {
 		chromedp.SendKeys("[data-test=card-number]", "4242 4242 4242 4242"),
 		chromedp.Click("[data-test=checkout]"),
 		chromedp.WaitVisible("[data-test=order-status]"),
+	}
+}
+
+func TestCustomerBuysWithATestCardAndAdminShips(t *testing.T) {
+	tab := browser(t)
+	base := serve(t)
+	ctx, cancel := context.WithTimeout(tab, 90*time.Second)
+	defer cancel()
+
+	email := fmt.Sprintf("ada%d@example.com", time.Now().UnixNano())
+	err := chromedp.Do(ctx, append(signUpAndBuy(base, "Ada", email),
 		until(`document.querySelector("[data-test=order-status]").dataset.status === "confirmed"`),
 		until(`document.querySelector("[data-test=payment]").textContent === "Captured"`),
 		until(`[...document.querySelectorAll("[data-test=timeline] li")].map(li => li.dataset.step).join() ===
 			"placed,stock_reserved,payment_authorized,confirmed,stock_committed,payment_captured"`),
-	)
+	)...)
 	if err != nil {
 		t.Fatalf("customer journey: %v", err)
 	}
@@ -182,5 +201,104 @@ func TestCustomerBuysWithATestCardAndAdminShips(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatalf("admin ships the order: %v", err)
+	}
+}
+
+// attackPage serves, at /?action=URL, a page that posts a text/plain form
+// to URL as soon as it loads: no preflight, and the browser sends the
+// shop's cookie if the page is of the same site.
+func attackPage(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>You won!</title>
+<form method="POST" enctype="text/plain" action="%s"><input name="x" value="y"></form>
+<script>addEventListener("load", () => document.forms[0].submit())</script>`, html.EscapeString(r.URL.Query().Get("action")))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A page on another port of the shop's host (same site: the SameSite=Lax
+// cookie goes along) cannot cancel the signed-in customer's order, and a
+// page of another site cannot sign them out: both forms are refused (403)
+// and nothing changes.
+func TestFormsOfOtherOriginsCannotActForTheCustomer(t *testing.T) {
+	tab := browser(t)
+	base := serve(t) // http://127.0.0.1:<port>
+	attack := attackPage(t)
+	ctx, cancel := context.WithTimeout(tab, 90*time.Second)
+	defer cancel()
+
+	email := fmt.Sprintf("grace%d@example.com", time.Now().UnixNano())
+	if err := chromedp.Do(ctx, signUpAndBuy(base, "Grace", email)...); err != nil {
+		t.Fatalf("sign up and buy: %v", err)
+	}
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	orderID := loc[strings.LastIndex(loc, "/")+1:]
+
+	// The status of every page the tab loads from the shop.
+	documents := make(chan *network.Response, 16)
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventResponseReceived); ok && e.Type == network.ResourceTypeDocument && strings.HasPrefix(e.Response.URL, base) {
+			select {
+			case documents <- e.Response:
+			default:
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	answer := func(url string) int64 {
+		t.Helper()
+		for {
+			select {
+			case r := <-documents:
+				if r.URL == url {
+					return r.Status
+				}
+			case <-ctx.Done():
+				t.Fatalf("no answer to %s: %v", url, ctx.Err())
+			}
+		}
+	}
+	// fetchFromShop runs fetch() from a shop page, with the tab's cookie.
+	fetchFromShop := func(js string) string {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/#/")); err != nil {
+			t.Fatal(err)
+		}
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+
+	cancelURL := base + "/api/orders/" + orderID + "/cancel"
+	if err := chromedp.Do(ctx, chromedp.Navigate(attack.URL+"/?action="+url.QueryEscape(cancelURL))); err != nil {
+		t.Fatal(err)
+	}
+	if status := answer(cancelURL); status != http.StatusForbidden {
+		t.Errorf("same-site form cancelling the order: %d, want 403", status)
+	}
+	status := fetchFromShop(`fetch("/api/orders/` + orderID + `").then(r => r.ok ? r.json() : {status: "HTTP " + r.status}).then(o => o.status)`)
+	if status == "cancelled" || strings.HasPrefix(status, "HTTP") {
+		t.Errorf("after the attack the order is %q, want it uncancelled", status)
+	}
+
+	otherSite := strings.Replace(attack.URL, "127.0.0.1", "localhost", 1)
+	logoutURL := base + "/api/identity/logout"
+	if err := chromedp.Do(ctx, chromedp.Navigate(otherSite+"/?action="+url.QueryEscape(logoutURL))); err != nil {
+		t.Fatal(err)
+	}
+	if status := answer(logoutURL); status != http.StatusForbidden {
+		t.Errorf("cross-site form signing out: %d, want 403", status)
+	}
+	if me := fetchFromShop(`fetch("/api/identity/me").then(r => String(r.status))`); me != "200" {
+		t.Errorf("after the cross-site form GET /api/identity/me = %s, want 200 (still signed in)", me)
 	}
 }
