@@ -209,3 +209,30 @@ func TestEndToEndLoginRateLimit(t *testing.T) {
 		t.Fatalf("problem = %v", r)
 	}
 }
+
+// Responses with personal data or a token are kept out of caches: login's
+// (the token is in its body), the signed-in user's, and a refused one with
+// a stale session; the anonymous catalog stays cacheable.
+func TestEndToEndPersonalResponsesAreNotCached(t *testing.T) {
+	t.Parallel()
+	s := startShop(t)
+	s.must(http.StatusCreated, s.call("POST", "/api/identity/register", "", map[string]any{
+		"email": "dora@example.com", "password": "a long enough password", "name": "Dora"}))
+	login := s.must(http.StatusOK, s.call("POST", "/api/identity/login", "", map[string]any{"email": "dora@example.com", "password": "a long enough password"}))
+	var session struct {
+		Token string `json:"token"`
+	}
+	login.json(t, &session)
+	for name, r := range map[string]response{
+		"login":             login,
+		"me":                s.must(http.StatusOK, s.call("GET", "/api/identity/me", session.Token, nil)),
+		"me, stale session": s.call("GET", "/api/identity/me", "revoked-or-forged", nil),
+	} {
+		if got := r.Header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s (%d): Cache-Control = %q, want no-store", name, r.Status, got)
+		}
+	}
+	if got := s.must(http.StatusOK, s.call("GET", "/api/products", "", nil)).Header.Get("Cache-Control"); got != "" {
+		t.Errorf("anonymous catalog: Cache-Control = %q, want none", got)
+	}
+}
