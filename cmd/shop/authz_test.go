@@ -48,6 +48,7 @@ type authzCase struct {
 	owned   bool   // the path names an object of customer A: B must not reach it
 	body    any
 	session bool         // the route changes the caller's session: call it with a fresh one
+	ends    bool         // the route ends the caller's other sessions: sign in again after it
 	before  func(*actor) // readies the caller's own state (a signed-in caller's cart line)
 }
 
@@ -66,6 +67,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	b := &actor{name: "customer B", email: "b@matrix.example", password: "a long enough password"}
 	a.token, b.token = s.register(a.email), s.register(b.email)
 	anon := &actor{name: "anonymous"}
+	spareUser := s.userID(s.register("spare@matrix.example")) // whose sessions and role the admin routes change
 
 	// A's world: a confirmed order, a cart line and a welcome message.
 	product := s.product(adm.token, "MATRIX-1", 1000, 50)
@@ -100,12 +102,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"POST /api/identity/register": {path: "/api/identity/register", body: func() any {
 			return map[string]any{"email": uuid.NewString() + "@matrix.example", "password": "a long enough password", "name": "New"}
 		}},
-		"POST /api/identity/login":    {path: "/api/identity/login", session: true},
-		"POST /api/identity/logout":   {path: "/api/identity/logout", session: true},
-		"GET /api/identity/me":        {path: "/api/identity/me"},
-		"GET /api/products":           {path: "/api/products"},
-		"GET /api/products/{id}":      {path: "/api/products/" + product},
-		"GET /api/products/sku/{sku}": {path: "/api/products/sku/MATRIX-1"},
+		"POST /api/identity/login":      {path: "/api/identity/login", session: true},
+		"POST /api/identity/logout":     {path: "/api/identity/logout", session: true},
+		"GET /api/identity/me":          {path: "/api/identity/me"},
+		"DELETE /api/identity/sessions": {path: "/api/identity/sessions", session: true, ends: true},
+		// The body is the caller's own password, kept (see callAs).
+		"PUT /api/identity/password":               {path: "/api/identity/password", session: true, ends: true},
+		"DELETE /api/identity/users/{id}/sessions": {path: "/api/identity/users/" + spareUser + "/sessions"},
+		"PUT /api/identity/users/{id}/role":        {path: "/api/identity/users/" + spareUser + "/role", body: map[string]any{"role": "customer"}},
+		"GET /api/products":                        {path: "/api/products"},
+		"GET /api/products/{id}":                   {path: "/api/products/" + product},
+		"GET /api/products/sku/{sku}":              {path: "/api/products/sku/MATRIX-1"},
 		"POST /api/products": {path: "/api/products", body: func() any {
 			return map[string]any{"sku": "M-" + uuid.NewString()[:8], "name": "New", "price_minor": 100, "currency": "EUR"}
 		}},
@@ -184,6 +191,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if problem := judge(scope, who, a, b, adm, status); problem != "" {
 				t.Errorf("%s as %s: %d, %s", route, who.name, status, problem)
 			}
+			if c.ends && who.token != "" {
+				who.token = s.login(who.email, who.password)
+			}
 		}
 	}
 	for route := range cases {
@@ -215,6 +225,9 @@ func (s *shop) callAs(who *actor, method string, c authzCase) int {
 			email, password = "a@matrix.example", "a long enough password"
 		}
 		body = map[string]any{"email": email, "password": password}
+	}
+	if c.path == "/api/identity/password" {
+		body = map[string]any{"current_password": who.password, "new_password": who.password}
 	}
 	var headers []string
 	if method == http.MethodPost && c.path == "/api/orders" {

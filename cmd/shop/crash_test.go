@@ -31,9 +31,12 @@ func TestCrashAtEveryPointLosesNothingAndDoublesNothing(t *testing.T) {
 			reached := s.lines.await(func(line string) bool {
 				return strings.Contains(line, "crashpoint reached") && strings.Contains(line, point)
 			})
-			r := s.must(http.StatusCreated, s.call("POST", "/api/identity/register", "", map[string]any{
+			s.must(http.StatusAccepted, s.call("POST", "/api/identity/register", "", map[string]any{
 				"email": "crash@example.com", "password": "a long enough password", "name": "Crash Test"}))
-			userID := r.object(t)["id"].(string)
+			var userID string
+			queryOwner(t, s.dbURL, func(conn *pgx.Conn) error {
+				return conn.QueryRow(context.Background(), `SELECT id::text FROM identity.users WHERE email = 'crash@example.com'`).Scan(&userID)
+			})
 			select {
 			case <-reached:
 			case <-time.After(30 * time.Second):

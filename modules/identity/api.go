@@ -13,7 +13,7 @@ type api struct{ svc *domain.Service }
 var _ API = (*api)(nil)
 
 func (a *api) Register(ctx context.Context, in RegisterInput) (User, error) {
-	u, err := a.svc.Register(ctx, in.Email, in.Password, in.Name)
+	u, err := a.svc.Register(ctx, domain.RegisterRequest{Email: in.Email, Password: in.Password, Name: in.Name, ClientIP: in.ClientIP})
 	if err != nil {
 		return User{}, err
 	}
@@ -36,6 +36,24 @@ func (a *api) Authenticate(ctx context.Context, token string) (auth.Principal, e
 
 func (a *api) User(ctx context.Context, id string) (User, error) {
 	u, err := a.svc.User(ctx, id)
+	if err != nil {
+		return User{}, err
+	}
+	return toUserDTO(u), nil
+}
+
+func (a *api) RevokeSessions(ctx context.Context, userID string) error {
+	return a.svc.RevokeSessions(ctx, userID)
+}
+
+func (a *api) ChangePassword(ctx context.Context, in ChangePasswordInput) error {
+	return a.svc.ChangePassword(ctx, domain.PasswordChange{
+		UserID: in.UserID, SessionID: in.SessionID, Current: in.CurrentPassword, New: in.NewPassword, ClientIP: in.ClientIP,
+	})
+}
+
+func (a *api) SetRole(ctx context.Context, in SetRoleInput) (User, error) {
+	u, err := a.svc.SetRole(ctx, in.ActorID, in.UserID, in.Role)
 	if err != nil {
 		return User{}, err
 	}

@@ -3,7 +3,9 @@ package identity_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/identity/identitytest"
@@ -11,9 +13,11 @@ import (
 	"github.com/shopmonolith/shop/platform/kernel"
 )
 
-// outboxEvent is a row of identity.event_outbox.
+// outboxEvent is a row of identity.event_outbox; payload is raw read as a
+// registration.
 type outboxEvent struct {
 	typ, key string
+	raw      []byte
 	payload  identity.UserRegistered
 }
 
@@ -33,7 +37,8 @@ func outbox(t *testing.T, dbs *kernel.Databases) []outboxEvent {
 		if err := rows.Scan(&e.typ, &e.key, &raw); err != nil {
 			t.Fatal(err)
 		}
-		if err := json.Unmarshal([]byte(raw), &e.payload); err != nil {
+		e.raw = []byte(raw)
+		if err := json.Unmarshal(e.raw, &e.payload); err != nil {
 			t.Fatalf("payload %s: %v", raw, err)
 		}
 		out = append(out, e)
@@ -56,22 +61,35 @@ func wantRegistered(t *testing.T, e outboxEvent, u identity.User) {
 	}
 }
 
+// TestRegisterPublishesUserRegistered: a sign-up publishes the
+// registration; one with a taken email creates nothing and publishes, in
+// its stead, the notice to the owner: about the existing account (its id
+// and name, not the newcomer's), at the time of the attempt.
 func TestRegisterPublishesUserRegistered(t *testing.T) {
 	t.Parallel()
 	dbs := dbtestDatabases(t)
-	api, ctx := newModule(t, dbs, testConfig(t, nil), nil).API(), context.Background()
+	clk := newClock()
+	api, ctx := newModule(t, dbs, testConfig(t, nil), clk.Now).API(), context.Background()
 	u := register(t, api)
 
-	// A duplicate email rolls the insert back, and with it the event.
-	_, err := api.Register(ctx, identity.RegisterInput{Email: u.Email, Password: password, Name: "Eve"})
+	clk.Advance(time.Hour)
+	_, err := api.Register(ctx, identity.RegisterInput{Email: strings.ToUpper(u.Email), Password: "another password", Name: "Eve"})
 	if !errs.Is(err, errs.KindConflict) {
 		t.Fatalf("duplicate Register = %v, want conflict", err)
 	}
 	got := outbox(t, dbs)
-	if len(got) != 1 {
-		t.Fatalf("outbox holds %d events, want 1: %+v", len(got), got)
+	if len(got) != 2 {
+		t.Fatalf("outbox holds %d events, want 2: %+v", len(got), got)
 	}
 	wantRegistered(t, got[0], u)
+	var repeated identity.RegistrationRepeated
+	if err := json.Unmarshal(got[1].raw, &repeated); err != nil {
+		t.Fatal(err)
+	}
+	want := identity.RegistrationRepeated{UserID: u.ID, Email: u.Email, Name: u.Name, AttemptedAt: clk.Now()}
+	if got[1].typ != "identity.registration_repeated.v1" || got[1].key != u.ID || repeated != want {
+		t.Errorf("second event %s key %s %+v, want identity.registration_repeated.v1 key %s %+v", got[1].typ, got[1].key, repeated, u.ID, want)
+	}
 }
 
 // TestEnsureAdminPublishes: creating the first admin is a registration;

@@ -68,9 +68,12 @@ func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg
 	}
 	policy := domain.Policy{
 		SessionTTL:      cfg.Auth.SessionTTL,
+		SessionIdle:     cfg.Auth.SessionIdleTimeout,
 		LoginWindow:     cfg.Auth.LoginWindow,
 		LoginPerAccount: cfg.Auth.LoginPerAccount,
 		LoginPerIP:      cfg.Auth.LoginPerIP,
+		RegisterWindow:  cfg.Auth.RegisterWindow,
+		RegisterPerIP:   cfg.Auth.RegisterPerIP,
 	}
 	// Each Argon2id run is single-threaded and needs 19 MiB: more at once
 	// than CPUs only costs memory.

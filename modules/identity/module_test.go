@@ -10,9 +10,11 @@ import (
 
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/identity/identitytest"
+	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/errs/errstest"
 	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/kernel"
 	"github.com/shopmonolith/shop/platform/metrics"
@@ -181,25 +183,71 @@ func TestLoginRateLimitUnknownAccount(t *testing.T) {
 	wantRateLimited(t, err, 15*time.Minute)
 }
 
+// TestLoginRateLimitPerIP counts failed logins per client IP: successes
+// never use the limit up, however many; failures from any accounts do, and
+// then even the right password waits; another IP is not affected.
 func TestLoginRateLimitPerIP(t *testing.T) {
 	t.Parallel()
 	mod := freshModule(t, func(a *config.Auth) { a.LoginPerAccount, a.LoginPerIP = 1000, 3 }, nil)
 	api, ctx := mod.API(), context.Background()
 	u := register(t, api)
-	attempts := []identity.LoginInput{
-		{Email: u.Email, Password: password, ClientIP: "198.51.100.7"},
-		{Email: identitytest.Email("x"), Password: password, ClientIP: "198.51.100.7"},
-		{Email: u.Email, Password: "wrong password", ClientIP: "198.51.100.7"},
-	}
-	for i, in := range attempts {
-		if _, err := api.Login(ctx, in); errs.Is(err, errs.KindRateLimited) {
-			t.Fatalf("attempt %d limited early: %v", i+1, err)
+	const ip = "198.51.100.7"
+	for i := range 10 {
+		if _, err := api.Login(ctx, identity.LoginInput{Email: u.Email, Password: password, ClientIP: ip}); err != nil {
+			t.Fatalf("successful login %d: %v", i+1, err)
 		}
 	}
-	_, err := api.Login(ctx, identity.LoginInput{Email: u.Email, Password: password, ClientIP: "198.51.100.7"})
+	failures := []identity.LoginInput{
+		{Email: identitytest.Email("x"), Password: password, ClientIP: ip},
+		{Email: u.Email, Password: "wrong password", ClientIP: ip},
+		{Email: identitytest.Email("y"), Password: password, ClientIP: ip},
+	}
+	for i, in := range failures {
+		if _, err := api.Login(ctx, in); !errs.Is(err, errs.KindUnauthenticated) {
+			t.Fatalf("failure %d: %v, want unauthenticated", i+1, err)
+		}
+	}
+	_, err := api.Login(ctx, identity.LoginInput{Email: u.Email, Password: password, ClientIP: ip})
 	wantRateLimited(t, err, 15*time.Minute)
 	if _, err := api.Login(ctx, identity.LoginInput{Email: u.Email, Password: password, ClientIP: "198.51.100.8"}); err != nil {
 		t.Errorf("login from another IP: %v", err)
+	}
+}
+
+// TestRegisterRateLimitPerIP: sign-ups are limited per client IP, new and
+// taken addresses alike; another IP, and trusted callers (no IP), are not
+// affected; the window's end lifts the limit.
+func TestRegisterRateLimitPerIP(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	const window = time.Hour
+	mod := freshModule(t, func(a *config.Auth) { a.RegisterPerIP, a.RegisterWindow = 2, window }, clk.Now)
+	api, ctx := mod.API(), context.Background()
+	signUp := func(email, ip string) error {
+		_, err := api.Register(ctx, identity.RegisterInput{Email: email, Password: password, Name: "Ada", ClientIP: ip})
+		return err
+	}
+	taken := identitytest.Email("taken")
+	if err := signUp(taken, "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := signUp(taken, "192.0.2.1"); !errs.Is(err, errs.KindConflict) {
+		t.Fatalf("second sign-up: %v, want conflict", err)
+	}
+	clk.Advance(time.Minute)
+	wantRateLimited(t, signUp(identitytest.Email("new"), "192.0.2.1"), window-time.Minute)
+	// Invalid input is refused before the limit is counted or consulted.
+	if err := signUp("not an email", "192.0.2.1"); !errs.Is(err, errs.KindInvalid) {
+		t.Errorf("invalid sign-up over the limit: %v, want invalid", err)
+	}
+	for _, ip := range []string{"192.0.2.2", ""} {
+		if err := signUp(identitytest.Email("new"), ip); err != nil {
+			t.Errorf("sign-up from %q: %v", ip, err)
+		}
+	}
+	clk.Advance(window)
+	if err := signUp(identitytest.Email("new"), "192.0.2.1"); err != nil {
+		t.Errorf("sign-up after the window: %v", err)
 	}
 }
 
@@ -278,5 +326,93 @@ func TestEnsureAdminPromotes(t *testing.T) {
 	}
 	if s.User.Role != "admin" || s.User.ID != u.ID {
 		t.Errorf("user after promotion = %+v", s.User)
+	}
+}
+
+// TestSessionIdleTimeout: a session used within the idle timeout stays valid
+// beyond it (up to its absolute expiry); one left unused that long ends.
+func TestSessionIdleTimeout(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	const idle = time.Hour
+	mod := freshModule(t, func(a *config.Auth) { a.SessionTTL, a.SessionIdleTimeout = 3*time.Hour, idle }, clk.Now)
+	api, ctx := mod.API(), context.Background()
+	u := register(t, api)
+	login := func() string {
+		s, err := api.Login(ctx, identity.LoginInput{Email: u.Email, Password: password})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Token
+	}
+	busy, unused := login(), login()
+	for range 5 { // 2.5 hours, used every 30 minutes
+		clk.Advance(30 * time.Minute)
+		if _, err := api.Authenticate(ctx, busy); err != nil {
+			t.Fatalf("session used every 30 minutes, at %v: %v", clk.Now(), err)
+		}
+	}
+	if _, err := api.Authenticate(ctx, unused); !errs.Is(err, errs.KindUnauthenticated) {
+		t.Errorf("session unused for 2.5h with a 1h idle timeout: %v, want unauthenticated", err)
+	}
+	clk.Advance(30 * time.Minute) // 3h: the absolute expiry ends even a busy session
+	if _, err := api.Authenticate(ctx, busy); !errs.Is(err, errs.KindUnauthenticated) {
+		t.Errorf("busy session at its absolute expiry: %v, want unauthenticated", err)
+	}
+
+	fresh := login()
+	clk.Advance(idle - time.Second)
+	if _, err := api.Authenticate(ctx, fresh); err != nil {
+		t.Fatalf("just within the idle timeout: %v", err)
+	}
+	clk.Advance(idle)
+	if _, err := api.Authenticate(ctx, fresh); !errs.Is(err, errs.KindUnauthenticated) {
+		t.Errorf("idle for the timeout: %v, want unauthenticated", err)
+	}
+}
+
+// TestSetRole: an admin's change of a user's role takes effect and ends the
+// user's sessions; no admin can change their own role; one demoted is no
+// longer allowed to change roles.
+func TestSetRole(t *testing.T) {
+	t.Parallel()
+	api, ctx := freshModule(t, nil, nil).API(), context.Background()
+	root := identitytest.Email("root")
+	if created, err := api.EnsureAdmin(ctx, root, password); err != nil || !created {
+		t.Fatalf("EnsureAdmin = %v, %v", created, err)
+	}
+	admin, err := api.Login(ctx, identity.LoginInput{Email: root, Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := register(t, api)
+	before, err := api.Login(ctx, identity.LoginInput{Email: u.Email, Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := func(actor, user string, role auth.Role) (identity.User, error) {
+		return api.SetRole(ctx, identity.SetRoleInput{ActorID: actor, UserID: user, Role: role})
+	}
+	got, err := set(admin.User.ID, u.ID, auth.RoleAdmin)
+	if err != nil || got.Role != auth.RoleAdmin || got.ID != u.ID {
+		t.Fatalf("SetRole = %+v, %v", got, err)
+	}
+	if _, err := api.Authenticate(ctx, before.Token); !errs.Is(err, errs.KindUnauthenticated) {
+		t.Errorf("the user's token after the role change: %v, want unauthenticated", err)
+	}
+	if _, err := api.Authenticate(ctx, admin.Token); err != nil {
+		t.Errorf("the acting admin's token: %v", err)
+	}
+	_, err = set(admin.User.ID, admin.User.ID, auth.RoleCustomer)
+	errstest.Kind(t, err, errs.KindConflict)
+
+	// The new admin demotes the first; the first may then change nothing.
+	if _, err := set(u.ID, admin.User.ID, auth.RoleCustomer); err != nil {
+		t.Fatalf("demote: %v", err)
+	}
+	_, err = set(admin.User.ID, u.ID, auth.RoleCustomer)
+	errstest.Kind(t, err, errs.KindForbidden)
+	if got, _ := api.User(ctx, u.ID); got.Role != auth.RoleAdmin {
+		t.Errorf("role after a refused change = %q", got.Role)
 	}
 }

@@ -19,6 +19,9 @@ func toEvent(fact any) (events.Event, error) {
 	switch f := fact.(type) {
 	case domain.UserRegistered:
 		return toUserRegistered(f), nil
+	case domain.RegistrationRepeated:
+		u := f.User
+		return RegistrationRepeated{UserID: u.ID().String(), Email: u.Email(), Name: u.Name(), AttemptedAt: f.At}, nil
 	default:
 		return nil, fmt.Errorf("identity: no public event for fact %T", fact)
 	}

@@ -1,6 +1,9 @@
 // Package notifications sends the shop's messages to users: the welcome
-// message of every new account, and the emails of an order's life (confirmed
-// with its items and total, failed or rejected with the reason, shipped).
+// message of every new account, the notice to an account's owner that
+// someone tried to sign up with its address (the sign-up's answer does not
+// say the address is taken, so that it reveals no accounts), and the emails
+// of an order's life (confirmed with its items and total, failed or rejected
+// with the reason, shipped).
 // Each message is caused by one event and written into the module's mailbox
 // in the same transaction that marks the event handled, so an event causes at
 // most one message however often it is delivered. An order's messages name
@@ -59,9 +62,10 @@
 //
 // Subscriptions:
 //
-//	notifications.welcome_email ← identity.user_registered.v1
-//	notifications.order_emails  ← orders.order_confirmed.v1, orders.order_failed.v1,
-//	                              orders.order_rejected.v1, orders.order_shipped.v1
+//	notifications.welcome_email               ← identity.user_registered.v1
+//	notifications.registration_repeated_email ← identity.registration_repeated.v1
+//	notifications.order_emails                ← orders.order_confirmed.v1, orders.order_failed.v1,
+//	                                            orders.order_rejected.v1, orders.order_shipped.v1
 //
 // One subscriber id for every order event keeps an order's messages in the
 // order of its events.

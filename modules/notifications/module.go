@@ -28,7 +28,7 @@ import (
 func Descriptor() kernel.Descriptor {
 	return kernel.Descriptor{
 		Name:      "notifications",
-		Summary:   "messages to users (welcome, order emails): kept in a mailbox, sent by SMTP when configured",
+		Summary:   "messages to users (welcome, repeated sign-up notice, order emails): kept in a mailbox, sent by SMTP when configured",
 		DependsOn: []string{"identity", "orders"},
 	}
 }

@@ -7,10 +7,11 @@ import (
 
 // Message kinds.
 const (
-	KindWelcome        = "welcome"         // sent once to every new account
-	KindOrderConfirmed = "order_confirmed" // the order's items and total, once its payment is authorized
-	KindOrderFailed    = "order_failed"    // the order failed (payment) or was rejected (stock), with the reason
-	KindOrderShipped   = "order_shipped"   // the order left the warehouse
+	KindWelcome              = "welcome"               // sent once to every new account
+	KindRegistrationRepeated = "registration_repeated" // to an account's owner: someone tried to sign up with its address
+	KindOrderConfirmed       = "order_confirmed"       // the order's items and total, once its payment is authorized
+	KindOrderFailed          = "order_failed"          // the order failed (payment) or was rejected (stock), with the reason
+	KindOrderShipped         = "order_shipped"         // the order left the warehouse
 )
 
 // Message statuses: what became of a message besides the mailbox.
@@ -53,7 +54,7 @@ type MailboxPage struct {
 
 // Message is one notification to a user. EventID names the event that
 // caused it; one event causes at most one message. OrderID names the order
-// an order's message is about (empty for the welcome message). SentAt is set when
+// an order's message is about (empty for the messages about an account). SentAt is set when
 // Status is StatusSent, Failure (the mail server's reply, such as
 // "550 5.1.1 mailbox unavailable") when Status is StatusFailed.
 type Message struct {
@@ -62,7 +63,7 @@ type Message struct {
 	RecipientUserID string    `json:"recipient_user_id"`
 	RecipientEmail  string    `json:"recipient_email"`
 	OrderID         string    `json:"order_id,omitempty" format:"uuid" description:"the order the message is about; absent for messages about no order"`
-	Kind            string    `json:"kind" enum:"welcome,order_confirmed,order_failed,order_shipped"`
+	Kind            string    `json:"kind" enum:"welcome,registration_repeated,order_confirmed,order_failed,order_shipped"`
 	Subject         string    `json:"subject"`
 	Body            string    `json:"body"`
 	CreatedAt       time.Time `json:"created_at"`

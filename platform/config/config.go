@@ -75,17 +75,22 @@ type Log struct {
 
 // Auth configures sessions and login protection.
 type Auth struct {
-	SessionTTL      time.Duration `env:"SHOP_AUTH_SESSION_TTL" envDefault:"720h"`
+	SessionTTL      time.Duration `env:"SHOP_AUTH_SESSION_TTL" envDefault:"720h" help:"absolute lifetime of a session, however much it is used"`
 	CookieName      string        `env:"SHOP_AUTH_COOKIE_NAME" envDefault:"shop_session"`
 	CookieSecure    *bool         `env:"SHOP_AUTH_COOKIE_SECURE" help:"Secure cookie flag; default true in production"`
 	LoginWindow     time.Duration `env:"SHOP_AUTH_LOGIN_WINDOW" envDefault:"15m" help:"window of the login rate limits"`
-	LoginPerAccount int           `env:"SHOP_AUTH_LOGIN_PER_ACCOUNT" envDefault:"5" help:"failed logins allowed per account and client IP per window"`
-	LoginPerIP      int           `env:"SHOP_AUTH_LOGIN_PER_IP" envDefault:"50" help:"login attempts allowed per client IP per window"`
+	LoginPerAccount int           `env:"SHOP_AUTH_LOGIN_PER_ACCOUNT" envDefault:"5" help:"failed logins allowed per account and client IP per window (a wrong current password when changing it counts too)"`
+	LoginPerIP      int           `env:"SHOP_AUTH_LOGIN_PER_IP" envDefault:"100" help:"failed logins allowed per client IP per window, whatever the account; successful logins do not count"`
 	// Argon2id cost of new password hashes (stored hashes keep theirs and
 	// are upgraded at the next login). Production refuses less than OWASP's
 	// recommendation; development may lower it for fast tests.
 	Argon2MemoryKiB  uint32 `env:"SHOP_AUTH_ARGON2_MEMORY_KIB" envDefault:"19456" help:"Argon2id memory per password hash, KiB"`
 	Argon2Iterations uint32 `env:"SHOP_AUTH_ARGON2_ITERATIONS" envDefault:"2" help:"Argon2id passes per password hash"`
+	// Sign-ups per client IP: each costs an Argon2id hash, and the limit is
+	// counted before it is paid.
+	RegisterPerIP      int           `env:"SHOP_AUTH_REGISTER_PER_IP" envDefault:"10" help:"sign-ups allowed per client IP per window, new and taken addresses alike"`
+	RegisterWindow     time.Duration `env:"SHOP_AUTH_REGISTER_WINDOW" envDefault:"1h" help:"window of the sign-up rate limit"`
+	SessionIdleTimeout time.Duration `env:"SHOP_AUTH_SESSION_IDLE_TIMEOUT" envDefault:"168h" help:"a session unused for this long ends (SHOP_AUTH_SESSION_TTL still bounds a busy one)"`
 }
 
 // Events configures the event pipeline between modules.

@@ -110,6 +110,15 @@ func (c Config) Validate() error {
 	if c.Auth.LoginPerAccount < 1 || c.Auth.LoginPerIP < 1 {
 		bad("SHOP_AUTH_LOGIN_PER_ACCOUNT/SHOP_AUTH_LOGIN_PER_IP", "must be at least 1")
 	}
+	if c.Auth.RegisterPerIP < 1 {
+		bad("SHOP_AUTH_REGISTER_PER_IP", "must be at least 1")
+	}
+	if c.Auth.RegisterWindow <= 0 {
+		bad("SHOP_AUTH_REGISTER_WINDOW", "must be positive")
+	}
+	if c.Auth.SessionIdleTimeout < time.Minute {
+		bad("SHOP_AUTH_SESSION_IDLE_TIMEOUT", "must be at least 1m")
+	}
 	if c.Events.PollInterval < 10*time.Millisecond || c.Events.BackoffBase <= 0 || c.Events.BackoffMax < c.Events.BackoffBase {
 		bad("SHOP_EVENTS_POLL_INTERVAL/SHOP_EVENTS_BACKOFF_BASE/SHOP_EVENTS_BACKOFF_MAX", "must be positive, poll at least 10ms, max not below base")
 	}

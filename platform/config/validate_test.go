@@ -81,6 +81,9 @@ func TestAddressesURLsAndSizesAreChecked(t *testing.T) {
 		{"SHOP_DB_EMBEDDED_PORT", "70000"},
 		{"SHOP_DB_ROLE_PREFIX", "Shop-Prod"},
 		{"SHOP_AUTH_ARGON2_MEMORY_KIB", "4"},
+		{"SHOP_AUTH_REGISTER_PER_IP", "0"},
+		{"SHOP_AUTH_REGISTER_WINDOW", "0s"},
+		{"SHOP_AUTH_SESSION_IDLE_TIMEOUT", "30s"},
 	}
 	for _, tt := range invalid {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {

@@ -597,9 +597,18 @@ export async function login(root, route, app) {
     ["Email", h("input", { name: "email", type: "email", autocomplete: "email", required: true, id: "register-email" })],
     ["Password", h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: "8", id: "register-password" }), "At least 8 characters."],
   ], async (f) => {
+    // The answer is the same whether the address is new or has an account
+    // already (so that it reveals no accounts); signing in tells the two apart.
     await post("/api/identity/register", { email: f.email, password: f.password, name: f.name });
-    const res = await post("/api/identity/login", { email: f.email, password: f.password });
-    return res.user;
+    try {
+      const res = await post("/api/identity/login", { email: f.email, password: f.password });
+      return res.user;
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 401) throw err;
+      throw new ApiError(401, { detail: "We could not sign you in with this password. " +
+        "This address may have an account already: we have sent it an email. " +
+        "Check your inbox, then sign in with your existing password." });
+    }
   }, next, app);
   root.append(h("div", { class: "two-col" }, signIn, signUp));
 }

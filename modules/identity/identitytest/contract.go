@@ -31,6 +31,9 @@ func Contract(t *testing.T, api identity.API) {
 	t.Run("Logout", c.logout)
 	t.Run("LoginRevokesPreviousToken", c.rotation)
 	t.Run("User", c.user)
+	t.Run("RevokeSessions", c.revokeSessions)
+	t.Run("ChangePassword", c.changePassword)
+	t.Run("SetRoleRefusals", c.setRoleRefusals)
 	t.Run("EnsureAdmin", c.ensureAdmin)
 }
 
@@ -89,11 +92,16 @@ func (c *contract) register(t *testing.T) {
 	}
 }
 
+// duplicate: a taken email is a conflict for trusted callers, and the
+// account keeps its password.
 func (c *contract) duplicate(t *testing.T) {
 	u := c.registered(t, "dup")
-	_, err := c.api.Register(context.Background(), identity.RegisterInput{Email: upper(u.Email), Password: password, Name: "Other"})
+	_, err := c.api.Register(context.Background(), identity.RegisterInput{Email: upper(u.Email), Password: "another password", Name: "Other"})
 	errstest.Kind(t, err, errs.KindConflict)
 	wantFields(t, err, "email")
+	if s := c.loggedIn(t, u.Email, ""); s.User.ID != u.ID || s.User.Name != u.Name {
+		t.Errorf("after a repeated sign-up the account is %+v, want %+v", s.User, u)
+	}
 }
 
 func (c *contract) invalid(t *testing.T) {
@@ -211,4 +219,96 @@ func (c *contract) ensureAdmin(t *testing.T) {
 	errstest.Kind(t, err, errs.KindUnauthenticated)
 	_, err = c.api.EnsureAdmin(ctx, "nope", "short")
 	errstest.Kind(t, err, errs.KindInvalid)
+}
+
+// active reports whether token still authenticates.
+func (c *contract) active(t *testing.T, token string) bool {
+	t.Helper()
+	_, err := c.api.Authenticate(context.Background(), token)
+	if err != nil && !errs.Is(err, errs.KindUnauthenticated) {
+		t.Fatalf("Authenticate: %v", err)
+	}
+	return err == nil
+}
+
+func (c *contract) revokeSessions(t *testing.T) {
+	u, other := c.registered(t, "everywhere"), c.registered(t, "bystander")
+	a, b, kept := c.loggedIn(t, u.Email, ""), c.loggedIn(t, u.Email, ""), c.loggedIn(t, other.Email, "")
+	ctx := context.Background()
+	if err := c.api.RevokeSessions(ctx, u.ID); err != nil {
+		t.Fatalf("RevokeSessions: %v", err)
+	}
+	if c.active(t, a.Token) || c.active(t, b.Token) {
+		t.Error("a session survived RevokeSessions")
+	}
+	if !c.active(t, kept.Token) {
+		t.Error("another user's session was revoked")
+	}
+	if s := c.loggedIn(t, u.Email, ""); !c.active(t, s.Token) {
+		t.Error("signing in again after RevokeSessions failed")
+	}
+	for _, id := range []string{"01890000-0000-7000-8000-000000000000", "not-a-uuid"} {
+		errstest.Kind(t, c.api.RevokeSessions(ctx, id), errs.KindNotFound)
+	}
+}
+
+func (c *contract) changePassword(t *testing.T) {
+	u := c.registered(t, "passwd")
+	current, other := c.loggedIn(t, u.Email, ""), c.loggedIn(t, u.Email, "")
+	ctx := context.Background()
+	p, err := c.api.Authenticate(ctx, current.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change := func(cur, next string) error {
+		return c.api.ChangePassword(ctx, identity.ChangePasswordInput{
+			UserID: u.ID, SessionID: p.SessionID, CurrentPassword: cur, NewPassword: next, ClientIP: c.ip,
+		})
+	}
+	err = change("not the password", "a new password")
+	errstest.Kind(t, err, errs.KindInvalid)
+	wantFields(t, err, "current_password")
+	err = change(password, "short")
+	errstest.Kind(t, err, errs.KindInvalid)
+	wantFields(t, err, "new_password")
+	if !c.active(t, other.Token) {
+		t.Fatal("a refused change revoked a session")
+	}
+
+	const next = "a brand new password"
+	if err := change(password, next); err != nil {
+		t.Fatalf("ChangePassword: %v", err)
+	}
+	if !c.active(t, current.Token) || c.active(t, other.Token) {
+		t.Errorf("after the change: current session active %v, other %v; want true, false",
+			c.active(t, current.Token), c.active(t, other.Token))
+	}
+	_, err = c.api.Login(ctx, identity.LoginInput{Email: u.Email, Password: password, ClientIP: c.ip})
+	errstest.Kind(t, err, errs.KindUnauthenticated)
+	if _, err := c.api.Login(ctx, identity.LoginInput{Email: u.Email, Password: next, ClientIP: c.ip}); err != nil {
+		t.Errorf("login with the new password: %v", err)
+	}
+	err = c.api.ChangePassword(ctx, identity.ChangePasswordInput{UserID: "not-a-uuid", CurrentPassword: next, NewPassword: next})
+	errstest.Kind(t, err, errs.KindNotFound)
+}
+
+// setRoleRefusals: what SetRole refuses whoever calls it. Granting a role
+// needs an admin, which a contract run on a shared database cannot make
+// (see ensureAdmin); the module's own tests cover it.
+func (c *contract) setRoleRefusals(t *testing.T) {
+	u, customer := c.registered(t, "role"), c.registered(t, "notadmin")
+	ctx := context.Background()
+	set := func(actor, user string, role auth.Role) error {
+		_, err := c.api.SetRole(ctx, identity.SetRoleInput{ActorID: actor, UserID: user, Role: role})
+		return err
+	}
+	errstest.Kind(t, set(customer.ID, u.ID, auth.RoleAdmin), errs.KindForbidden)
+	errstest.Kind(t, set(u.ID, u.ID, auth.RoleAdmin), errs.KindConflict)
+	err := set(customer.ID, u.ID, "root")
+	errstest.Kind(t, err, errs.KindInvalid)
+	wantFields(t, err, "role")
+	errstest.Kind(t, set(customer.ID, "01890000-0000-7000-8000-000000000000", auth.RoleAdmin), errs.KindNotFound)
+	if got, err := c.api.User(ctx, u.ID); err != nil || got.Role != auth.RoleCustomer {
+		t.Errorf("after refused changes the user is %+v (%v), want a customer", got, err)
+	}
 }

@@ -44,14 +44,15 @@ func (s *Service) Login(ctx context.Context, in LoginRequest) (LoginResult, erro
 		return LoginResult{}, wrongCredentials()
 	}
 	email := NormalizeEmail(in.Email)
-	if err := s.admit(ctx, email, in.ClientIP); err != nil {
+	ipWindow, err := s.admit(ctx, email, in.ClientIP)
+	if err != nil {
 		return LoginResult{}, err
 	}
 	u, err := s.checkPassword(ctx, email, in.Password)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if err := s.repo.ResetHits(ctx, accountKey(email, in.ClientIP)); err != nil {
+	if err := s.forgive(ctx, email, in.ClientIP, ipWindow); err != nil {
 		return LoginResult{}, fmt.Errorf("login: %w", err)
 	}
 	now := s.clock()
@@ -111,37 +112,62 @@ func (s *Service) rehash(ctx context.Context, u User, password string) (User, er
 }
 
 // admit counts the attempt against the client IP and against the account
-// from that IP before any password is checked. The account counter is
-// incremented up front (and reset by a success), so concurrent guesses cannot
-// slip past the limit between a check and a later increment; only failures
-// thus stay counted. Keying it on the IP too means a stranger's failures
-// lock out only the stranger, never the account's owner elsewhere; guessing
-// from many addresses is what the per-IP limit bounds.
-func (s *Service) admit(ctx context.Context, email, ip string) error {
-	now := s.clock()
+// from that IP before any password is checked, and returns the IP's window.
+// Both counters are incremented up front, so concurrent guesses cannot slip
+// past a limit between a check and a later increment; a success then takes
+// its hits back (forgive), so only failures stay counted and no amount of
+// successful logins locks anyone out. Keying the account's counter on the
+// IP too means a stranger's failures lock out only the stranger, never the
+// account's owner elsewhere; guessing from many accounts is what the
+// per-IP limit bounds.
+func (s *Service) admit(ctx context.Context, email, ip string) (Window, error) {
+	var w Window
 	if ip != "" {
-		if err := s.hit(ctx, ipKey(ip), s.policy.LoginPerIP, now); err != nil {
-			return err
+		var err error
+		if w, err = s.hit(ctx, ipKey(ip), s.policy.LoginPerIP, s.policy.LoginWindow, tooManyLogins); err != nil {
+			return w, err
 		}
 	}
 	if len(email) > MaxEmailLen {
-		return nil // no account can have it, and the key must stay indexable
+		return w, nil // no account can have it, and the key must stay indexable
 	}
-	return s.hit(ctx, accountKey(email, ip), s.policy.LoginPerAccount, now)
+	_, err := s.hit(ctx, accountKey(email, ip), s.policy.LoginPerAccount, s.policy.LoginWindow, tooManyLogins)
+	return w, err
 }
 
-func (s *Service) hit(ctx context.Context, key string, limit int, now time.Time) error {
-	w, err := s.repo.Hit(ctx, key, now, s.policy.LoginWindow)
-	if err != nil {
-		return fmt.Errorf("login rate limit: %w", err)
+// forgive takes back a successful login's hits: the account's failures are
+// reset, and the one hit on the IP's window is undone (the window is not
+// reset: the failures before it stay counted).
+func (s *Service) forgive(ctx context.Context, email, ip string, ipWindow Window) error {
+	if err := s.repo.ResetHits(ctx, accountKey(email, ip)); err != nil {
+		return err
 	}
-	if w.Count <= limit {
+	if ip == "" {
 		return nil
 	}
-	e := errs.E(errs.KindRateLimited, "too many login attempts; try again later")
-	e.RetryAfter = max(w.Start.Add(s.policy.LoginWindow).Sub(now), time.Second)
-	return e
+	return s.repo.Unhit(ctx, ipKey(ip), ipWindow.Start)
 }
+
+const tooManyLogins = "too many login attempts; try again later"
+
+// hit counts one hit on key and returns KindRateLimited (with RetryAfter,
+// and message) when the window holds more than limit.
+func (s *Service) hit(ctx context.Context, key string, limit int, window time.Duration, message string) (Window, error) {
+	now := s.clock()
+	w, err := s.repo.Hit(ctx, key, now, window)
+	if err != nil {
+		return w, fmt.Errorf("rate limit: %w", err)
+	}
+	if w.Count <= limit {
+		return w, nil
+	}
+	e := errs.E(errs.KindRateLimited, "%s", message)
+	e.RetryAfter = max(w.Start.Add(window).Sub(now), time.Second)
+	return w, e
+}
+
+// registerKey names the sign-ups of one client (IPv6: its /64).
+func registerKey(ip string) string { return "register|" + ipKey(ip) }
 
 // accountKey names the failures of one account from one client (IPv6: its
 // /64). The IP part is length-prefixed, so no email or address can forge
@@ -182,7 +208,8 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 }
 
 // Authenticate returns the caller holding token; KindUnauthenticated when
-// the token is unknown, expired or revoked.
+// the token is unknown, expired, idle for too long or revoked. A use
+// refreshes the session's last use at most once a minute.
 func (s *Service) Authenticate(ctx context.Context, token string) (auth.Principal, error) {
 	invalid := errs.E(errs.KindUnauthenticated, "the session is invalid or has expired; sign in again")
 	if !wellFormedToken(token) {
@@ -194,8 +221,15 @@ func (s *Service) Authenticate(ctx context.Context, token string) (auth.Principa
 		return auth.Principal{}, invalid
 	case err != nil:
 		return auth.Principal{}, fmt.Errorf("authenticate: %w", err)
-	case !sess.Active(s.clock()):
+	}
+	now := s.clock()
+	if !sess.Active(now, s.policy.SessionIdle) {
 		return auth.Principal{}, invalid
+	}
+	if sess.stale(now) {
+		if err := s.repo.TouchSession(ctx, sess.id, now, now.Add(-touchEvery)); err != nil {
+			return auth.Principal{}, fmt.Errorf("authenticate: %w", err)
+		}
 	}
 	return u.Principal(sess.id), nil
 }

@@ -47,10 +47,20 @@ func TestSessionTokenAndActive(t *testing.T) {
 		{"fresh", s, now, true},
 		{"just before expiry", s, now.Add(time.Hour - time.Nanosecond), true},
 		{"at expiry", s, now.Add(time.Hour), false},
-		{"revoked", RestoreSession(s.ID(), s.UserID(), s.TokenHash(), now, now.Add(time.Hour), &revoked), now, false},
+		{"revoked", RestoreSession(s.ID(), s.UserID(), s.TokenHash(), now, now.Add(time.Hour), now, &revoked), now, false},
 	}
+	long := RestoreSession(s.ID(), s.UserID(), s.TokenHash(), now, now.Add(24*time.Hour), now.Add(3*time.Hour), nil)
+	cases = append(cases, []struct {
+		name string
+		s    Session
+		at   time.Time
+		want bool
+	}{
+		{"used within the idle timeout", long, now.Add(5*time.Hour - time.Nanosecond), true},
+		{"idle for the timeout", long, now.Add(5 * time.Hour), false},
+	}...)
 	for _, tc := range cases {
-		if got := tc.s.Active(tc.at); got != tc.want {
+		if got := tc.s.Active(tc.at, 2*time.Hour); got != tc.want {
 			t.Errorf("%s: Active = %v, want %v", tc.name, got, tc.want)
 		}
 	}

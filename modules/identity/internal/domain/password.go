@@ -47,6 +47,7 @@ type Hasher struct {
 	params   Params
 	slots    chan struct{}
 	verified atomic.Int64 // verifications run, for tests of equal work
+	hashed   atomic.Int64 // hashes made, for tests of work refused
 }
 
 // NewHasher returns a hasher with the given parameters and concurrency.
@@ -66,6 +67,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	defer h.release()
 	p := h.params
 	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(p.KeyLen))
+	h.hashed.Add(1)
 	return encodePHC(p, salt, key), nil
 }
 

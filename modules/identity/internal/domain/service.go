@@ -13,10 +13,13 @@ import (
 
 // Policy holds the session and login-protection settings.
 type Policy struct {
-	SessionTTL      time.Duration
+	SessionTTL      time.Duration // absolute lifetime of a session
+	SessionIdle     time.Duration // a session unused this long ends
 	LoginWindow     time.Duration
-	LoginPerAccount int // failed logins per account per window
-	LoginPerIP      int // logins of any outcome per client IP per window
+	LoginPerAccount int // failed logins per account and client IP per window
+	LoginPerIP      int // failed logins per client IP per window
+	RegisterWindow  time.Duration
+	RegisterPerIP   int // sign-ups per client IP per window
 }
 
 // Service holds the identity rules: registration, login, sessions and the
@@ -45,21 +48,58 @@ func NewService(ctx context.Context, repo Repository, hasher *Hasher, policy Pol
 // returns equals what a later read returns.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
 
+// RegisterRequest is one sign-up.
+type RegisterRequest struct {
+	Email, Password, Name string
+	ClientIP              string // empty for in-process callers: no limit then
+}
+
 // Register creates a customer. It returns KindInvalid naming the broken
-// fields and KindConflict (field email) when the email is taken.
-func (s *Service) Register(ctx context.Context, email, password, name string) (User, error) {
-	reg, err := NewRegistration(email, password, name)
+// fields, KindRateLimited (with RetryAfter) when the client IP signed up too
+// often in the window, and KindConflict (field email) when the email is
+// taken. A taken email costs the same work as a new one (one Argon2 hash,
+// one transaction) and publishes RegistrationRepeated to the owner instead
+// of UserRegistered, so neither the answer's timing nor the email a new
+// owner would get reveals more than the conflict the caller is told of.
+func (s *Service) Register(ctx context.Context, in RegisterRequest) (User, error) {
+	reg, err := NewRegistration(in.Email, in.Password, in.Name)
 	if err != nil {
 		return User{}, err
+	}
+	// Counted before the hash is paid, and only for valid input: a typo
+	// does not use up a sign-up.
+	if in.ClientIP != "" {
+		_, err := s.hit(ctx, registerKey(in.ClientIP), s.policy.RegisterPerIP, s.policy.RegisterWindow,
+			"too many sign-ups from this address; try again later")
+		if err != nil {
+			return User{}, err
+		}
 	}
 	u, err := s.newUser(ctx, reg, auth.RoleCustomer)
 	if err != nil {
 		return User{}, err
 	}
-	if err := s.repo.CreateUser(ctx, u, UserRegistered{User: u}); err != nil {
+	inserted, err := s.repo.InsertUser(ctx, u, func(holder User, inserted bool) []any {
+		if inserted {
+			return []any{UserRegistered{User: u}}
+		}
+		return []any{RegistrationRepeated{User: holder, At: u.createdAt}}
+	})
+	switch {
+	case err != nil:
 		return User{}, fmt.Errorf("register: %w", err)
+	case !inserted:
+		return User{}, EmailTaken()
 	}
 	return u, nil
+}
+
+// EmailTaken is the conflict of a sign-up with a registered email.
+func EmailTaken() error {
+	return &errs.Error{
+		Kind: errs.KindConflict, Message: "an account with this email exists already",
+		Fields: []errs.FieldError{errs.Field("email", "unique", "is already registered")},
+	}
 }
 
 func (s *Service) newUser(ctx context.Context, reg Registration, role auth.Role) (User, error) {
@@ -76,9 +116,9 @@ func (s *Service) newUser(ctx context.Context, reg Registration, role auth.Role)
 
 // User returns a user by id; KindNotFound when unknown or not a UUID.
 func (s *Service) User(ctx context.Context, id string) (User, error) {
-	uid, err := uuid.Parse(id)
+	uid, err := parseUserID(id)
 	if err != nil {
-		return User{}, errs.E(errs.KindNotFound, "no such user")
+		return User{}, err
 	}
 	return s.repo.UserByID(ctx, uid)
 }
@@ -108,9 +148,12 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (bool
 	return created, nil
 }
 
-// Prune deletes sessions that ended a day ago or earlier and elapsed
-// rate-limit windows; it is safe to run on every replica.
+// Prune deletes sessions that ended (expired, revoked or idle) a day ago or
+// earlier and elapsed rate-limit windows; it is safe to run on every
+// replica.
 func (s *Service) Prune(ctx context.Context) error {
 	now := s.clock()
-	return s.repo.Prune(ctx, now.Add(-24*time.Hour), now.Add(-s.policy.LoginWindow))
+	ended := now.Add(-24 * time.Hour)
+	longest := max(s.policy.LoginWindow, s.policy.RegisterWindow)
+	return s.repo.Prune(ctx, ended, ended.Add(-s.policy.SessionIdle), now.Add(-longest))
 }

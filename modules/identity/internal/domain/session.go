@@ -16,20 +16,32 @@ import (
 // tokenBytes is the entropy of a session token (256 bits).
 const tokenBytes = 32
 
+// touchEvery is how stale a session's last_seen_at may grow before a request
+// refreshes it: authenticating then writes at most once a minute per
+// session, not on every request, and the idle timeout is kept to within a
+// minute.
+const touchEvery = time.Minute
+
 // Session is a server-side login. Only the SHA-256 of its token is kept: the
-// token itself goes to the client once and is never stored.
+// token itself goes to the client once and is never stored. It ends at
+// expiresAt however busy, or earlier when unused for the idle timeout
+// (lastSeenAt is when it last authenticated a request).
 type Session struct {
-	id        uuid.UUID
-	userID    uuid.UUID
-	tokenHash string
-	createdAt time.Time
-	expiresAt time.Time
-	revokedAt *time.Time
+	id         uuid.UUID
+	userID     uuid.UUID
+	tokenHash  string
+	createdAt  time.Time
+	expiresAt  time.Time
+	lastSeenAt time.Time
+	revokedAt  *time.Time
 }
 
 // RestoreSession rebuilds a stored session.
-func RestoreSession(id, userID uuid.UUID, tokenHash string, createdAt, expiresAt time.Time, revokedAt *time.Time) Session {
-	s := Session{id: id, userID: userID, tokenHash: tokenHash, createdAt: createdAt.UTC(), expiresAt: expiresAt.UTC()}
+func RestoreSession(id, userID uuid.UUID, tokenHash string, createdAt, expiresAt, lastSeenAt time.Time, revokedAt *time.Time) Session {
+	s := Session{
+		id: id, userID: userID, tokenHash: tokenHash,
+		createdAt: createdAt.UTC(), expiresAt: expiresAt.UTC(), lastSeenAt: lastSeenAt.UTC(),
+	}
 	if revokedAt != nil {
 		t := revokedAt.UTC()
 		s.revokedAt = &t
@@ -49,7 +61,7 @@ func newSession(userID uuid.UUID, now time.Time, ttl time.Duration) (Session, st
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
 	now = now.UTC()
-	return Session{id: id, userID: userID, tokenHash: HashToken(token), createdAt: now, expiresAt: now.Add(ttl)}, token, nil
+	return Session{id: id, userID: userID, tokenHash: HashToken(token), createdAt: now, expiresAt: now.Add(ttl), lastSeenAt: now}, token, nil
 }
 
 // HashToken is how a token is stored and looked up.
@@ -70,9 +82,14 @@ func (s Session) UserID() uuid.UUID     { return s.userID }
 func (s Session) TokenHash() string     { return s.tokenHash }
 func (s Session) CreatedAt() time.Time  { return s.createdAt }
 func (s Session) ExpiresAt() time.Time  { return s.expiresAt }
+func (s Session) LastSeenAt() time.Time { return s.lastSeenAt }
 func (s Session) RevokedAt() *time.Time { return s.revokedAt }
 
-// Active reports whether the session may still authenticate at now.
-func (s Session) Active(now time.Time) bool {
-	return s.revokedAt == nil && now.Before(s.expiresAt)
+// Active reports whether the session may still authenticate at now: not
+// revoked, not past its absolute expiry, and used within idle.
+func (s Session) Active(now time.Time, idle time.Duration) bool {
+	return s.revokedAt == nil && now.Before(s.expiresAt) && now.Before(s.lastSeenAt.Add(idle))
 }
+
+// stale reports whether a use at now should refresh lastSeenAt.
+func (s Session) stale(now time.Time) bool { return now.Sub(s.lastSeenAt) >= touchEvery }

@@ -101,15 +101,18 @@ func checkEmail(f *errs.Fields, email string) {
 	}
 }
 
-func checkPassword(f *errs.Fields, password string) {
+func checkPassword(f *errs.Fields, password string) { checkPasswordField(f, "password", password) }
+
+// checkPasswordField applies the password rules to the field named field.
+func checkPasswordField(f *errs.Fields, field, password string) {
 	n := utf8.RuneCountInString(password)
 	switch {
 	case password == "":
-		f.Add("password", "required", "is required")
+		f.Add(field, "required", "is required")
 	case n < MinPasswordLen:
-		f.Add("password", "min", "must be at least 8 characters")
+		f.Add(field, "min", "must be at least 8 characters")
 	case n > MaxPasswordLen:
-		f.Add("password", "max", "must be at most 128 characters")
+		f.Add(field, "max", "must be at most 128 characters")
 	}
 }
 

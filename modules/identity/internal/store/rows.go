@@ -22,12 +22,13 @@ type userRow struct {
 func (userRow) TableName() string { return "users" }
 
 type sessionRow struct {
-	ID        uuid.UUID  `gorm:"column:id;type:uuid;primaryKey"`
-	UserID    uuid.UUID  `gorm:"column:user_id;type:uuid"`
-	TokenHash string     `gorm:"column:token_hash"`
-	CreatedAt time.Time  `gorm:"column:created_at"`
-	ExpiresAt time.Time  `gorm:"column:expires_at"`
-	RevokedAt *time.Time `gorm:"column:revoked_at"`
+	ID         uuid.UUID  `gorm:"column:id;type:uuid;primaryKey"`
+	UserID     uuid.UUID  `gorm:"column:user_id;type:uuid"`
+	TokenHash  string     `gorm:"column:token_hash"`
+	CreatedAt  time.Time  `gorm:"column:created_at"`
+	ExpiresAt  time.Time  `gorm:"column:expires_at"`
+	LastSeenAt time.Time  `gorm:"column:last_seen_at"`
+	RevokedAt  *time.Time `gorm:"column:revoked_at"`
 }
 
 func (sessionRow) TableName() string { return "sessions" }
@@ -46,10 +47,10 @@ func toDomainUser(r userRow) (domain.User, error) {
 func toSessionRow(s domain.Session) sessionRow {
 	return sessionRow{
 		ID: s.ID(), UserID: s.UserID(), TokenHash: s.TokenHash(),
-		CreatedAt: s.CreatedAt(), ExpiresAt: s.ExpiresAt(), RevokedAt: s.RevokedAt(),
+		CreatedAt: s.CreatedAt(), ExpiresAt: s.ExpiresAt(), LastSeenAt: s.LastSeenAt(), RevokedAt: s.RevokedAt(),
 	}
 }
 
 func toDomainSession(r sessionRow) domain.Session {
-	return domain.RestoreSession(r.ID, r.UserID, r.TokenHash, r.CreatedAt, r.ExpiresAt, r.RevokedAt)
+	return domain.RestoreSession(r.ID, r.UserID, r.TokenHash, r.CreatedAt, r.ExpiresAt, r.LastSeenAt, r.RevokedAt)
 }

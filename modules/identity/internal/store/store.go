@@ -42,15 +42,29 @@ func New(db *database.DB, now func() time.Time, publish Publish) *Store {
 	return &Store{db: db, now: now, publish: publish}
 }
 
-// CreateUser inserts u and publishes facts in one transaction; KindConflict
-// (field email) when the email is taken, and then nothing is published.
-func (s *Store) CreateUser(ctx context.Context, u domain.User, facts ...any) error {
-	return s.db.InTx(ctx, func(tx *gorm.DB) error {
-		if err := createUser(tx, u, s.now().UTC()); err != nil {
-			return err
+// InsertUser inserts u unless its email is taken, and publishes the facts
+// of the outcome in the same transaction: a crash cannot lose the notice
+// to the owner of a taken email, nor the registration of a new one.
+func (s *Store) InsertUser(ctx context.Context, u domain.User, facts func(holder domain.User, inserted bool) []any) (bool, error) {
+	inserted := false
+	err := s.db.InTx(ctx, func(tx *gorm.DB) error {
+		row := toUserRow(u, s.now().UTC())
+		// ON CONFLICT DO NOTHING waits for a concurrent insert of the same
+		// email and then does nothing; the holder is read afterwards.
+		res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "email"}}, DoNothing: true}).Create(&row)
+		if res.Error != nil {
+			return errs.Internal(fmt.Errorf("insert user: %w", res.Error), "create user")
 		}
-		return s.record(ctx, tx, facts)
+		holder := u
+		if inserted = res.RowsAffected == 1; !inserted {
+			var err error
+			if holder, err = findUser(tx, "email = ?", u.Email()); err != nil {
+				return err
+			}
+		}
+		return s.record(ctx, tx, facts(holder, inserted))
 	})
+	return inserted, err
 }
 
 // record publishes facts in tx.
@@ -68,10 +82,7 @@ func createUser(tx *gorm.DB, u domain.User, now time.Time) error {
 	row := toUserRow(u, now)
 	if err := tx.Create(&row).Error; err != nil {
 		if c, ok := database.IsUniqueViolation(err); ok && c == "users_email_key" {
-			return &errs.Error{
-				Kind: errs.KindConflict, Message: "an account with this email exists already",
-				Fields: []errs.FieldError{errs.Field("email", "unique", "is already registered")},
-			}
+			return domain.EmailTaken()
 		}
 		return errs.Internal(fmt.Errorf("insert user: %w", err), "create user")
 	}
@@ -80,17 +91,17 @@ func createUser(tx *gorm.DB, u domain.User, now time.Time) error {
 
 // UserByID returns KindNotFound when there is no such user.
 func (s *Store) UserByID(ctx context.Context, id uuid.UUID) (domain.User, error) {
-	return s.findUser(ctx, "id = ?", id)
+	return findUser(s.db.Gorm.WithContext(ctx), "id = ?", id)
 }
 
 // UserByEmail returns KindNotFound when no user has the (normalised) email.
 func (s *Store) UserByEmail(ctx context.Context, email string) (domain.User, error) {
-	return s.findUser(ctx, "email = ?", email)
+	return findUser(s.db.Gorm.WithContext(ctx), "email = ?", email)
 }
 
-func (s *Store) findUser(ctx context.Context, where string, arg any) (domain.User, error) {
+func findUser(tx *gorm.DB, where string, arg any) (domain.User, error) {
 	var row userRow
-	err := s.db.Gorm.WithContext(ctx).Where(where, arg).Take(&row).Error
+	err := tx.Where(where, arg).Take(&row).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return domain.User{}, errs.E(errs.KindNotFound, "no such user")
@@ -153,6 +164,100 @@ func (s *Store) RevokeSession(ctx context.Context, hash string, now time.Time) e
 	return revoke(s.db.Gorm.WithContext(ctx), hash, now)
 }
 
+// TouchSession records a use of the session unless one was recorded after
+// staleBefore: the condition makes concurrent requests write once.
+func (s *Store) TouchSession(ctx context.Context, id uuid.UUID, now, staleBefore time.Time) error {
+	err := s.db.Gorm.WithContext(ctx).Model(&sessionRow{}).
+		Where("id = ? AND last_seen_at <= ?", id, staleBefore.UTC()).
+		Update("last_seen_at", now.UTC()).Error
+	if err != nil {
+		return errs.Internal(fmt.Errorf("touch session: %w", err), "authenticate")
+	}
+	return nil
+}
+
+// RevokeSessions revokes the user's sessions but keep; KindNotFound for an
+// unknown user.
+func (s *Store) RevokeSessions(ctx context.Context, userID, keep uuid.UUID, now time.Time) error {
+	return s.db.InTx(ctx, func(tx *gorm.DB) error {
+		if _, err := findUser(tx, "id = ?", userID); err != nil {
+			return err
+		}
+		return revokeAll(tx, userID, keep, now)
+	})
+}
+
+// revokeAll revokes every session of the user but keep (uuid.Nil: none).
+func revokeAll(tx *gorm.DB, userID, keep uuid.UUID, now time.Time) error {
+	err := tx.Model(&sessionRow{}).Where("user_id = ? AND id <> ? AND revoked_at IS NULL", userID, keep).
+		Update("revoked_at", now.UTC()).Error
+	if err != nil {
+		return errs.Internal(fmt.Errorf("revoke sessions: %w", err), "revoke sessions")
+	}
+	return nil
+}
+
+// SetPassword stores the hash and revokes the other sessions in one
+// transaction: no session opened with the old password outlives it.
+func (s *Store) SetPassword(ctx context.Context, userID uuid.UUID, hash string, keep uuid.UUID, now time.Time) error {
+	return s.db.InTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&userRow{}).Where("id = ?", userID).
+			Updates(map[string]any{"password_hash": hash, "updated_at": now.UTC()})
+		switch {
+		case res.Error != nil:
+			return errs.Internal(fmt.Errorf("update password: %w", res.Error), "change password")
+		case res.RowsAffected == 0:
+			return errs.E(errs.KindNotFound, "no such user")
+		}
+		return revokeAll(tx, userID, keep, now)
+	})
+}
+
+// UpdateRole locks both users in id order, so that two admins changing
+// each other's roles at once are serialised and the second sees the first's
+// change (and, demoted, is refused), rather than both losing the role.
+func (s *Store) UpdateRole(ctx context.Context, actorID, userID uuid.UUID, now time.Time, decide func(actor, user domain.User) (domain.User, error)) (domain.User, error) {
+	var out domain.User
+	err := s.db.InTx(ctx, func(tx *gorm.DB) error {
+		var rows []userRow
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id IN ?", []uuid.UUID{actorID, userID}).
+			Order("id").Find(&rows).Error
+		if err != nil {
+			return errs.Internal(fmt.Errorf("lock users: %w", err), "set role")
+		}
+		var actor, user domain.User
+		found := false
+		for _, r := range rows {
+			u, err := toDomainUser(r)
+			if err != nil {
+				return err
+			}
+			switch r.ID {
+			case userID:
+				user, found = u, true
+			case actorID:
+				actor = u
+			}
+		}
+		if !found {
+			return errs.E(errs.KindNotFound, "no such user")
+		}
+		if out, err = decide(actor, user); err != nil {
+			return err
+		}
+		if out.Role() == user.Role() {
+			return nil
+		}
+		err = tx.Model(&userRow{}).Where("id = ?", userID).
+			Updates(map[string]any{"role": string(out.Role()), "updated_at": now.UTC()}).Error
+		if err != nil {
+			return errs.Internal(fmt.Errorf("update role: %w", err), "set role")
+		}
+		return revokeAll(tx, userID, uuid.Nil, now)
+	})
+	return out, err
+}
+
 func revoke(tx *gorm.DB, hash string, now time.Time) error {
 	err := tx.Model(&sessionRow{}).Where("token_hash = ? AND revoked_at IS NULL", hash).
 		Update("revoked_at", now).Error
@@ -184,6 +289,17 @@ func (s *Store) Hit(ctx context.Context, key string, now time.Time, window time.
 		return domain.Window{}, errs.Internal(fmt.Errorf("count login attempt: %w", err), "rate limit")
 	}
 	return domain.Window{Start: w.WindowStart.UTC(), Count: w.Count}, nil
+}
+
+// Unhit takes back one hit of the window that started at start; a window
+// restarted since, or one already at zero, is left alone.
+func (s *Store) Unhit(ctx context.Context, key string, start time.Time) error {
+	err := s.db.Gorm.WithContext(ctx).Exec(
+		`UPDATE login_attempts SET count = count - 1 WHERE key = ? AND window_start = ? AND count > 0`, key, start.UTC()).Error
+	if err != nil {
+		return errs.Internal(fmt.Errorf("take back login attempt: %w", err), "rate limit")
+	}
+	return nil
 }
 
 // ResetHits forgets key's window.
@@ -255,20 +371,17 @@ func promote(tx *gorm.DB, admin domain.User, now time.Time) error {
 	err := tx.Model(&userRow{}).Where("id = ?", admin.ID()).Updates(map[string]any{
 		"role": string(admin.Role()), "password_hash": admin.PasswordHash(), "updated_at": now,
 	}).Error
-	if err == nil {
-		err = tx.Model(&sessionRow{}).Where("user_id = ? AND revoked_at IS NULL", admin.ID()).
-			Update("revoked_at", now).Error
-	}
 	if err != nil {
 		return errs.Internal(fmt.Errorf("promote user: %w", err), "ensure admin")
 	}
-	return nil
+	return revokeAll(tx, admin.ID(), uuid.Nil, now)
 }
 
 // Prune deletes finished sessions and elapsed rate-limit windows.
-func (s *Store) Prune(ctx context.Context, sessionsBefore, windowsBefore time.Time) error {
+func (s *Store) Prune(ctx context.Context, sessionsBefore, idleBefore, windowsBefore time.Time) error {
 	return s.db.InTx(ctx, func(tx *gorm.DB) error {
-		err := tx.Exec(`DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?`, sessionsBefore, sessionsBefore).Error
+		err := tx.Exec(`DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ? OR last_seen_at < ?`,
+			sessionsBefore, sessionsBefore, idleBefore).Error
 		if err == nil {
 			err = tx.Exec(`DELETE FROM login_attempts WHERE window_start < ?`, windowsBefore).Error
 		}

@@ -49,6 +49,33 @@ func TestNewWelcome(t *testing.T) {
 	}
 }
 
+// TestNewRegistrationRepeated: the notice goes to the account's owner,
+// says what happened and that nothing changed, and checks its input as the
+// welcome does.
+func TestNewRegistrationRepeated(t *testing.T) {
+	t.Parallel()
+	ok := RegistrationRepeated{Source: src(), UserID: uuid.NewString(), Email: "ada@example.com", Name: "Ada"}
+	m, err := NewRegistrationRepeated(ok, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Kind() != KindRegistrationRepeated || m.RecipientEmail() != "ada@example.com" || !strings.Contains(m.Subject(), "tried to create an account") {
+		t.Errorf("message %+v", m)
+	}
+	for _, want := range []string{"Hello Ada", "ada@example.com", "sign in", "nothing changed"} {
+		if !strings.Contains(m.Body(), want) {
+			t.Errorf("body %q does not say %q", m.Body(), want)
+		}
+	}
+	if welcome, _ := NewWelcome(Welcome(ok), time.Now()); welcome.ID() != m.ID() {
+		t.Errorf("the notice's id %s is not derived from its event as every message's is (%s)", m.ID(), welcome.ID())
+	}
+	bad := ok
+	bad.Name = " "
+	_, err = NewRegistrationRepeated(bad, time.Now())
+	wantInvalid(t, err, "name")
+}
+
 // TestEmailIsABareAddress: the recipient goes into a mail header, so
 // anything but a plain address is refused.
 func TestEmailIsABareAddress(t *testing.T) {

@@ -15,10 +15,11 @@ import (
 
 // Kinds of message.
 const (
-	KindWelcome        = "welcome"
-	KindOrderConfirmed = "order_confirmed"
-	KindOrderFailed    = "order_failed"
-	KindOrderShipped   = "order_shipped"
+	KindWelcome              = "welcome"
+	KindRegistrationRepeated = "registration_repeated"
+	KindOrderConfirmed       = "order_confirmed"
+	KindOrderFailed          = "order_failed"
+	KindOrderShipped         = "order_shipped"
 )
 
 // What became of a message: kept in the mailbox only, sent by mail too, or
@@ -60,17 +61,46 @@ type Welcome struct {
 // (a malformed event) is KindInvalid, so the event is retried and finally
 // dead-lettered where an operator sees it, rather than mailed half-empty.
 func NewWelcome(in Welcome, now time.Time) (Message, error) {
-	var f errs.Fields
-	h := parseHeader(&f, in.Source, in.UserID, in.Email)
-	if strings.TrimSpace(in.Name) == "" {
-		f.Add("name", "required", "is required")
-	}
-	if err := f.Err(); err != nil {
+	h, err := parseAccount(in)
+	if err != nil {
 		return Message{}, err
 	}
 	return h.message(KindWelcome, now,
 		fmt.Sprintf("Welcome to the shop, %s!", in.Name),
 		fmt.Sprintf("Hello %s,\n\nyour account %s is ready. Happy shopping!\n\nThe shop team", in.Name, in.Email)), nil
+}
+
+// RegistrationRepeated is what the notice of a repeated sign-up needs: the
+// existing account's owner, as for a welcome (the newcomer's name is not
+// known, nor wanted).
+type RegistrationRepeated Welcome
+
+// NewRegistrationRepeated composes the notice to an account's owner that
+// someone tried to sign up with their address: the sign-up's answer did not
+// say the address is taken, so that it reveals no accounts, and this
+// message is how its owner learns of it. Invalid input is KindInvalid, as
+// for NewWelcome.
+func NewRegistrationRepeated(in RegistrationRepeated, now time.Time) (Message, error) {
+	h, err := parseAccount(Welcome(in))
+	if err != nil {
+		return Message{}, err
+	}
+	return h.message(KindRegistrationRepeated, now,
+		"Someone tried to create an account with your address",
+		fmt.Sprintf("Hello %s,\n\nsomeone tried to create a shop account with %s, which has an account already. "+
+			"If it was you, sign in with your existing password instead.\n\n"+
+			"If it was not you, nothing changed: no account was created and your password is as it was. "+
+			"You need not do anything.\n\nThe shop team", in.Name, in.Email)), nil
+}
+
+// parseAccount checks what every message about an account needs.
+func parseAccount(in Welcome) (header, error) {
+	var f errs.Fields
+	h := parseHeader(&f, in.Source, in.UserID, in.Email)
+	if strings.TrimSpace(in.Name) == "" {
+		f.Add("name", "required", "is required")
+	}
+	return h, f.Err()
 }
 
 // header is the validated part every message has: its cause and recipient.

@@ -59,6 +59,12 @@ func (s *Service) Welcome(ctx context.Context, tx Repository, in Welcome) error 
 	return s.compose(ctx, tx, "welcome message", func(now time.Time) (Message, error) { return NewWelcome(in, now) })
 }
 
+// RegistrationRepeated stores and sends the notice of a repeated sign-up
+// to the account's owner.
+func (s *Service) RegistrationRepeated(ctx context.Context, tx Repository, in RegistrationRepeated) error {
+	return s.compose(ctx, tx, "repeated sign-up notice", func(now time.Time) (Message, error) { return NewRegistrationRepeated(in, now) })
+}
+
 // OrderConfirmed stores and sends the confirmation of an order.
 func (s *Service) OrderConfirmed(ctx context.Context, tx Repository, in OrderConfirmed) error {
 	return s.compose(ctx, tx, "order confirmation", func(now time.Time) (Message, error) { return NewOrderConfirmed(in, now) })

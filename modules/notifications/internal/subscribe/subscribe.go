@@ -21,6 +21,9 @@ import (
 const (
 	// WelcomeEmail sends the welcome message of a registration.
 	WelcomeEmail = "notifications.welcome_email"
+	// RegistrationRepeatedEmail tells an account's owner that someone
+	// tried to sign up with their address.
+	RegistrationRepeatedEmail = "notifications.registration_repeated_email"
 	// OrderEmails sends the messages of an order's life. One id for all
 	// order events keeps them in order per order: a shipping notice never
 	// overtakes its confirmation.
@@ -35,6 +38,11 @@ func Register(bus *events.Bus, db *database.DB, svc *domain.Service, inTx InTx) 
 	subs := []subscription{
 		on(WelcomeEmail, func(ctx context.Context, tx *gorm.DB, e identity.UserRegistered, env events.Envelope) error {
 			return svc.Welcome(ctx, inTx(tx), toWelcome(e, env))
+		}),
+		on(RegistrationRepeatedEmail, func(ctx context.Context, tx *gorm.DB, e identity.RegistrationRepeated, env events.Envelope) error {
+			return svc.RegistrationRepeated(ctx, inTx(tx), domain.RegistrationRepeated{
+				Source: source(env), UserID: e.UserID, Email: e.Email, Name: e.Name,
+			})
 		}),
 		on(OrderEmails, func(ctx context.Context, tx *gorm.DB, e orders.OrderConfirmed, env events.Envelope) error {
 			return svc.OrderConfirmed(ctx, inTx(tx), toOrderConfirmed(e, env))
