@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -160,20 +161,17 @@ func (b *Bus) registered(module string) []string {
 func (b *Bus) sortedModules() []*database.DB {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	dbs := make([]*database.DB, 0, len(b.modules))
-	for _, db := range b.modules {
-		dbs = append(dbs, db)
+	return sorted(b.modules)
+}
+
+// sorted lists databases by module name.
+func sorted(dbs map[string]*database.DB) []*database.DB {
+	out := make([]*database.DB, 0, len(dbs))
+	for _, db := range dbs {
+		out = append(out, db)
 	}
-	slices.SortFunc(dbs, func(x, y *database.DB) int {
-		if x.Module < y.Module {
-			return -1
-		}
-		if x.Module > y.Module {
-			return 1
-		}
-		return 0
-	})
-	return dbs
+	slices.SortFunc(out, func(x, y *database.DB) int { return strings.Compare(x.Module, y.Module) })
+	return out
 }
 
 // reportOrphans warns about undelivered events of unregistered subscriber ids
