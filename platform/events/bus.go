@@ -194,8 +194,9 @@ func (b *Bus) Start(ctx context.Context) error {
 			b.wg.Go(func() { b.runWorker(ctx, s, wake) })
 		}
 	}
-	for _, db := range b.modules {
-		b.wg.Go(func() { b.runJanitor(ctx, db) })
+	for module, db := range b.modules {
+		_, publishes := b.publishers[module]
+		b.wg.Go(func() { b.runJanitor(ctx, db, publishes) })
 	}
 	b.wg.Go(func() { b.listen(ctx) })
 	b.wg.Go(func() { b.sample(ctx) })

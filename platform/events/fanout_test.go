@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/events/eventstest"
 )
@@ -116,4 +117,93 @@ func (r *replica) publishUndone(t *testing.T, ctx context.Context, evs ...thingU
 	if err := r.pub.InTx(ctx, func(tx *gorm.DB) error { return r.outbox.Publish(ctx, tx, batch...) }); err != nil {
 		t.Fatalf("publish: %v", err)
 	}
+}
+
+// A subscriber id that no code runs any more stays registered and keeps
+// receiving events; its undelivered events are listed as orphaned with when
+// it last ran, and Forget retires it — never an id still registered.
+func TestARetiredSubscriberIsReportedAndForgotten(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorldOf(t, fastConfig(), 2)
+	const retired = "evtsub.retired"
+	old := w.replica(&sink{})
+	typ, h := events.On(func(context.Context, *gorm.DB, thingHappened, events.Envelope) error { return nil })
+	if err := old.bus.Subscribe(old.sub, retired, typ, h); err != nil {
+		t.Fatal(err)
+	}
+	old.start(t)
+	if err := old.bus.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The next version has no such subscriber.
+	current := w.replica(&sink{}).start(t)
+	current.publish(t, ctx, thing("k", 1), thing("k", 2))
+	eventstest.Eventually(t, 10*time.Second, "events handled", func() bool { return w.effects() == 2 })
+	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE subscriber = $1 AND status = 'pending'`, retired); n != 2 {
+		t.Fatalf("the retired id received %d events, want 2: it is still registered", n)
+	}
+
+	// While its registration is fresh some process may still run it.
+	if dead, err := current.bus.DeadLetters(ctx); err != nil || len(dead) != 0 {
+		t.Errorf("DeadLetters of a subscriber run lately = %+v, %v; want none", dead, err)
+	}
+	if _, err := current.bus.Forget(ctx, retired); errs.KindOf(err) != errs.KindConflict {
+		t.Errorf("Forget of a subscriber run lately = %v, want KindConflict", err)
+	}
+	lastRun := time.Now().Add(-24 * time.Hour).UTC().Truncate(time.Second)
+	w.exec(`UPDATE evtpub.event_subscriptions SET seen_at = $2 WHERE subscriber = $1`, retired, lastRun)
+	dead, err := current.bus.DeadLetters(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 2 {
+		t.Fatalf("DeadLetters = %+v, want the retired id's 2 events", dead)
+	}
+	for _, d := range dead {
+		if !d.Orphaned || d.Subscriber != retired || d.LastRun == nil || !d.LastRun.Equal(lastRun) {
+			t.Errorf("dead letter = %+v, want orphaned, last run %s", d, lastRun)
+		}
+	}
+
+	if _, err := current.bus.Forget(ctx, "Not an id"); errs.KindOf(err) != errs.KindInvalid {
+		t.Errorf("Forget of a malformed id = %v, want KindInvalid", err)
+	}
+	if _, err := current.bus.Forget(ctx, subscriber); errs.KindOf(err) != errs.KindConflict {
+		t.Errorf("Forget of a registered id = %v, want KindConflict", err)
+	}
+	got, err := current.bus.Forget(ctx, retired)
+	if err != nil || got != (events.Forgotten{Registrations: 1, Undelivered: 2}) {
+		t.Fatalf("Forget = %+v, %v; want 1 registration and 2 undelivered events", got, err)
+	}
+	if n := w.count(`SELECT count(*) FROM evtpub.event_subscriptions WHERE subscriber = $1`, retired); n != 0 {
+		t.Errorf("%d registry rows left", n)
+	}
+	if n := w.count(`SELECT count(*) FROM evtpub.event_subscriptions WHERE subscriber = $1`, subscriber); n != 1 {
+		t.Errorf("the registered subscriber has %d registry rows, want 1", n)
+	}
+
+	// Later events no longer reach it.
+	current.publish(t, ctx, thing("k", 3))
+	eventstest.Eventually(t, 10*time.Second, "event handled", func() bool { return w.effects() == 3 })
+	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE subscriber = $1`, retired); n != 0 {
+		t.Errorf("the forgotten id has %d inbox rows", n)
+	}
+	if dead, err := current.bus.DeadLetters(ctx); err != nil || len(dead) != 0 {
+		t.Errorf("DeadLetters after Forget = %+v, %v; want none", dead, err)
+	}
+}
+
+// A process running a subscription refreshes its registration on the
+// janitor's cadence (a tenth of the retention, here 6 s).
+func TestRunningSubscriptionsRefreshTheirRegistration(t *testing.T) {
+	t.Parallel()
+	cfg := fastConfig()
+	cfg.Events.Retention = time.Minute
+	w := newWorld(t, cfg)
+	w.replica(&sink{}).start(t)
+	w.exec(`UPDATE evtpub.event_subscriptions SET seen_at = seen_at - interval '1 hour'`)
+	eventstest.Eventually(t, 20*time.Second, "registration refreshed", func() bool {
+		return w.count(`SELECT count(*) FROM evtpub.event_subscriptions WHERE subscriber = $1 AND seen_at > now() - interval '1 minute'`, subscriber) == 1
+	})
 }
