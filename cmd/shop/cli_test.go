@@ -198,6 +198,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{[]string{"events", "--help"}, []string{"usage: shop events dead", "-subscriber", "-all"}},
 		{[]string{"events", "dead", "--help"}, []string{"usage: shop events dead", "-subscriber"}},
 		{[]string{"events", "replay", "-h"}, []string{"usage: shop events", "-all"}},
+		{[]string{"events", "forget", "--help"}, []string{"usage: shop events", "shop events forget SUBSCRIBER"}},
 		{[]string{"reporting", "--help"}, []string{"usage: shop reporting rebuild"}},
 		{[]string{"reporting", "rebuild", "--help"}, []string{"usage: shop reporting rebuild"}},
 		{[]string{"modules", "--help"}, []string{"usage: shop modules [--mermaid]", "-mermaid"}},

@@ -70,6 +70,55 @@ func TestDeadLettersAreListedAndReplayedOnARunningShop(t *testing.T) {
 	}
 }
 
+// A subscriber id no process runs any more is listed with its last run by
+// `shop events dead`, and `shop events forget` retires it: its registrations
+// and undelivered events go; an id this version registers is refused.
+func TestEventsForgetRetiresASubscriberNoProcessRuns(t *testing.T) {
+	t.Parallel()
+	s := startShopForCommands(t)
+	const retired = "notifications.retired_welcome"
+	// What an earlier version, which ran notifications.retired_welcome,
+	// left behind: its registration, last refreshed a day ago, and an event
+	// it never handled.
+	queryOwner(t, s.dbURL, func(conn *pgx.Conn) error {
+		_, err := conn.Exec(context.Background(), `INSERT INTO identity.event_subscriptions (subscriber, event_type, module, registered_at, seen_at)
+			VALUES ($1, 'identity.user_registered.v1', 'notifications', now() - interval '30 days', now() - interval '1 day')`, retired)
+		if err == nil {
+			_, err = conn.Exec(context.Background(), `INSERT INTO notifications.event_inbox
+				(subscriber, event_id, publisher, source_seq, type, key, payload, occurred_at)
+				VALUES ($1, gen_random_uuid(), 'identity', 999999, 'identity.user_registered.v1', gen_random_uuid()::text, '{}', now())`, retired)
+		}
+		return err
+	})
+
+	if out := shopCommand(t, s.dbURL, "events", "dead"); !strings.Contains(out, retired) || !strings.Contains(out, "no process has run this subscriber since") {
+		t.Fatalf("shop events dead:\n%s", out)
+	}
+	if out := shopCommandFails(t, s.dbURL, "events", "forget", "notifications.welcome_email"); !strings.Contains(out, "registered by this version") {
+		t.Errorf("shop events forget of a registered id:\n%s", out)
+	}
+	// Still registered, it also received the events published since.
+	var undelivered int
+	queryOwner(t, s.dbURL, func(conn *pgx.Conn) error {
+		return conn.QueryRow(context.Background(), `SELECT count(*) FROM notifications.event_inbox WHERE subscriber = $1`, retired).Scan(&undelivered)
+	})
+	want := fmt.Sprintf("1 registrations and %d undelivered events deleted", undelivered)
+	if out := shopCommand(t, s.dbURL, "events", "forget", retired); undelivered == 0 || !strings.Contains(out, want) {
+		t.Fatalf("shop events forget:\n%s\nwant %q", out, want)
+	}
+	var left int
+	queryOwner(t, s.dbURL, func(conn *pgx.Conn) error {
+		return conn.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM identity.event_subscriptions WHERE subscriber = $1)
+			+ (SELECT count(*) FROM notifications.event_inbox WHERE subscriber = $1)`, retired).Scan(&left)
+	})
+	if left != 0 {
+		t.Errorf("%d rows of the forgotten id left", left)
+	}
+	if out := shopCommand(t, s.dbURL, "events", "dead"); strings.Contains(out, retired) {
+		t.Errorf("shop events dead after forget:\n%s", out)
+	}
+}
+
 // commandTests are the tests whose shop reserved a command's connections.
 var commandTests sync.Map // *testing.T → true
 
@@ -95,18 +144,34 @@ func startShopForCommands(t *testing.T, extraEnv ...string) *shop {
 }
 
 // shopCommand runs one CLI command of the binary against a database, within
-// the connections reserveCommands took.
+// the connections reserveCommands took, and fails the test if it fails.
 func shopCommand(t *testing.T, dbURL string, args ...string) string {
 	t.Helper()
+	out, err := runShopCommand(t, dbURL, args...)
+	if err != nil {
+		t.Fatalf("shop %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// shopCommandFails runs a CLI command that must fail, and returns its output.
+func shopCommandFails(t *testing.T, dbURL string, args ...string) string {
+	t.Helper()
+	out, err := runShopCommand(t, dbURL, args...)
+	if err == nil {
+		t.Fatalf("shop %s succeeded, want a failure:\n%s", strings.Join(args, " "), out)
+	}
+	return out
+}
+
+func runShopCommand(t *testing.T, dbURL string, args ...string) (string, error) {
+	t.Helper()
 	if _, ok := commandTests.Load(t); !ok {
-		t.Fatal("shopCommand needs a shop started by startShopForCommands")
+		t.Fatal("shop commands need a shop started by startShopForCommands")
 	}
 	cmd := exec.Command(binary, args...)
 	cmd.Env = []string{"DATABASE_URL=" + dbURL, "SHOP_LOG_LEVEL=warn", "HOME=/tmp",
 		fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", commandConns())}
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("shop %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
+	return string(out), err
 }

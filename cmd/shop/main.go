@@ -5,6 +5,7 @@
 //	shop migrate up|down|status [module]  manage each module's schema
 //	shop seed [--products N]              load demo data
 //	shop events dead | replay ID|--all    inspect and replay dead-lettered events
+//	shop events forget SUBSCRIBER         retire a subscriber id no process runs any more
 //	shop reporting rebuild                recompute the sales figures from events
 //	shop modules [--mermaid]              list modules and their dependencies
 //	shop config                           print the effective configuration
@@ -41,6 +42,7 @@ const usage = `usage:
   shop seed [--products N]              load demo data (categories, products, deals)
   shop events dead [--subscriber S]     list dead-lettered (and orphaned) events
   shop events replay ID|--all           deliver dead-lettered events again
+  shop events forget SUBSCRIBER         retire a subscriber id no process runs any more
   shop reporting rebuild                recompute the sales figures from the journal of order events
   shop modules [--mermaid]              list modules and their dependencies
   shop config                           print the effective configuration (secrets masked)

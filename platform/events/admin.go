@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,7 +19,7 @@ import (
 )
 
 // DeadLetter is an event a subscriber gave up on, or one waiting for a
-// subscriber id that is no longer registered (Orphaned).
+// subscriber id that no process runs any more (Orphaned).
 type DeadLetter struct {
 	Module     string    `json:"module"`
 	Subscriber string    `json:"subscriber"`
@@ -29,25 +30,43 @@ type DeadLetter struct {
 	Error      string    `json:"error"`
 	OccurredAt time.Time `json:"occurred_at"`
 	Orphaned   bool      `json:"orphaned"`
+	// LastRun is when a process last ran the subscriber, by the
+	// publishers' registries; absent when none registered it.
+	LastRun *time.Time `json:"last_run,omitempty"`
 }
 
 // DeadLetters lists dead-lettered events of every module, and the undelivered
-// events of subscriber ids nobody registers any more.
+// events of subscriber ids no process runs any more: ids this process does
+// not register whose registrations were not refreshed lately (or that have
+// none). A subscriber run only by another replica (one of a newer version,
+// in a rolling deploy) is not orphaned.
 func (b *Bus) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
+	seen, err := b.sightings(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := []DeadLetter{}
 	for _, db := range b.sortedModules() {
-		registered := b.registered(db.Module)
+		live := b.registered(db.Module)
+		for id, s := range seen {
+			if s.live && publisherOf(id) == db.Module {
+				live = append(live, id)
+			}
+		}
 		var rows []DeadLetter
 		err := db.Gorm.WithContext(ctx).Raw(`SELECT subscriber, event_id::text AS event_id, type, key, attempts,
 			coalesce(last_error, '') AS error, occurred_at
 			FROM event_inbox WHERE status = 'dead' OR (status = 'pending' AND subscriber NOT IN ?)
-			ORDER BY occurred_at, event_id`, registered).Scan(&rows).Error
+			ORDER BY occurred_at, event_id`, live).Scan(&rows).Error
 		if err != nil {
 			return nil, fmt.Errorf("dead letters of %s: %w", db.Module, err)
 		}
 		for _, r := range rows {
 			r.Module = db.Module
-			r.Orphaned = !slices.Contains(registered, r.Subscriber)
+			r.Orphaned = !slices.Contains(live, r.Subscriber)
+			if s, ok := seen[r.Subscriber]; ok {
+				r.LastRun = &s.at
+			}
 			out = append(out, r)
 		}
 	}
@@ -160,52 +179,64 @@ func (b *Bus) registered(module string) []string {
 func (b *Bus) sortedModules() []*database.DB {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	dbs := make([]*database.DB, 0, len(b.modules))
-	for _, db := range b.modules {
-		dbs = append(dbs, db)
-	}
-	slices.SortFunc(dbs, func(x, y *database.DB) int {
-		if x.Module < y.Module {
-			return -1
-		}
-		if x.Module > y.Module {
-			return 1
-		}
-		return 0
-	})
-	return dbs
+	return sorted(b.modules)
 }
 
-// reportOrphans warns about undelivered events of unregistered subscriber ids
-// (a renamed or removed subscriber) so they are noticed, not silently kept.
+// sorted lists databases by module name.
+func sorted(dbs map[string]*database.DB) []*database.DB {
+	out := make([]*database.DB, 0, len(dbs))
+	for _, db := range dbs {
+		out = append(out, db)
+	}
+	slices.SortFunc(out, func(x, y *database.DB) int { return strings.Compare(x.Module, y.Module) })
+	return out
+}
+
+// reportOrphans warns about undelivered events of subscriber ids no process
+// runs any more (a renamed or removed subscriber) so they are noticed, not
+// silently kept: such an id stays registered, and keeps receiving events,
+// until an operator retires it.
 func (b *Bus) reportOrphans(ctx context.Context) {
 	dead, err := b.DeadLetters(ctx)
 	if err != nil {
 		b.log.Warn("cannot check for orphaned events", slog.String("error", err.Error()))
 		return
 	}
-	counts := map[[2]string]int{}
+	type orphan struct{ module, subscriber string }
+	counts, lastRuns := map[orphan]int{}, map[orphan]*time.Time{}
 	for _, d := range dead {
 		if d.Orphaned {
-			counts[[2]string{d.Module, d.Subscriber}]++
+			o := orphan{d.Module, d.Subscriber}
+			counts[o]++
+			lastRuns[o] = d.LastRun
 		}
 	}
-	for k, n := range counts {
-		b.m.orphaned.WithLabelValues(k[0], k[1]).Set(float64(n))
-		b.log.Warn("undelivered events for a subscriber that is no longer registered; re-register it or delete them",
-			slog.String("module", k[0]), slog.String("subscriber", k[1]), slog.Int("events", n))
+	for o, n := range counts {
+		b.m.orphaned.WithLabelValues(o.module, o.subscriber).Set(float64(n))
+		lastRun := slog.String("last_run", "never registered")
+		if t := lastRuns[o]; t != nil {
+			lastRun = slog.Time("last_run", *t)
+		}
+		b.log.Warn("undelivered events for a subscriber that no process runs any more; run it again or retire it (shop events forget)",
+			slog.String("module", o.module), slog.String("subscriber", o.subscriber), slog.Int("events", n), lastRun)
 	}
 }
 
-// runJanitor prunes delivered events older than the retention.
-func (b *Bus) runJanitor(ctx context.Context, db *database.DB) {
-	every := min(b.cfg.Retention/10, 10*time.Minute)
+// runJanitor prunes delivered events older than the retention and, in a
+// publisher, refreshes the registrations of this process's subscriptions,
+// which tells operators they are still run.
+func (b *Bus) runJanitor(ctx context.Context, db *database.DB, publishes bool) {
 	for {
 		if err := b.Prune(ctx, db); err != nil && ctx.Err() == nil {
 			b.log.Warn("pruning events failed", slog.String("module", db.Module), slog.String("error", err.Error()))
 		}
-		if !sleep(ctx, every) {
+		if !sleep(ctx, b.refreshEvery()) {
 			return
+		}
+		if publishes {
+			if err := b.register(ctx, db); err != nil && ctx.Err() == nil {
+				b.log.Warn("refreshing subscriptions failed", slog.String("module", db.Module), slog.String("error", err.Error()))
+			}
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"regexp"
 	"strings"
 	"sync"
@@ -42,6 +43,9 @@ type Bus struct {
 	modules    map[string]*database.DB // every module with event tables in use
 	subs       []*subscription
 	relayWake  map[string]chan bool // true: woken by this process's own commit
+
+	hosted      map[string]*database.DB // the modules as of Start, read by relays without the lock
+	unreachable sync.Map                // "publisher/module" pairs a relay could not forward to, logged once
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -163,15 +167,21 @@ func (b *Bus) Subscribe(db *database.DB, subscriber, eventType string, h Handler
 	return nil
 }
 
-// Start launches the listener, one relay per publisher, the dispatchers of
-// every subscription, and the janitors.
+// Start registers every subscription with its publisher's registry, then
+// launches the listener, one relay per publisher, the dispatchers of every
+// subscription, and the janitors. It fails, and starts nothing, when a
+// registry cannot be written.
 func (b *Bus) Start(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.started {
 		return errors.New("events: bus started twice")
 	}
+	if err := b.registerAll(ctx); err != nil {
+		return err
+	}
 	b.started = true
+	b.hosted = maps.Clone(b.modules)
 	ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	for module, db := range b.publishers {
 		wake := b.relayWake[module]
@@ -184,8 +194,9 @@ func (b *Bus) Start(ctx context.Context) error {
 			b.wg.Go(func() { b.runWorker(ctx, s, wake) })
 		}
 	}
-	for _, db := range b.modules {
-		b.wg.Go(func() { b.runJanitor(ctx, db) })
+	for module, db := range b.modules {
+		_, publishes := b.publishers[module]
+		b.wg.Go(func() { b.runJanitor(ctx, db, publishes) })
 	}
 	b.wg.Go(func() { b.listen(ctx) })
 	b.wg.Go(func() { b.sample(ctx) })

@@ -13,6 +13,7 @@ type instruments struct {
 	backlog       *prometheus.GaugeVec
 	outboxBacklog *prometheus.GaugeVec
 	orphaned      *prometheus.GaugeVec
+	relayHeld     *prometheus.CounterVec
 	latency       *prometheus.HistogramVec
 }
 
@@ -39,13 +40,17 @@ func newInstruments(reg prometheus.Registerer) (*instruments, error) {
 		orphaned: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "shop_events_orphaned", Help: "Undelivered inbox events of subscriber ids no longer registered.",
 		}, []string{"module", "subscriber"}),
+		relayHeld: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shop_events_relay_held_total",
+			Help: "Relay batches stopped at an event whose subscriber's module this process has no connection to, left to a replica that has; by publishing and subscribing module.",
+		}, []string{"module", "subscriber_module"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "shop_events_commit_to_handled_seconds",
 			Help:    "Time from the publishing commit to the handler's commit, by type and subscriber.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"type", "subscriber"}),
 	}
-	for _, c := range []prometheus.Collector{m.published, m.delivered, m.retried, m.deadLettered, m.backlog, m.outboxBacklog, m.orphaned, m.latency} {
+	for _, c := range []prometheus.Collector{m.published, m.delivered, m.retried, m.deadLettered, m.backlog, m.outboxBacklog, m.orphaned, m.relayHeld, m.latency} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -25,26 +25,33 @@ type outboxRow struct {
 }
 
 // runRelay forwards a publisher's committed events to its subscribers'
-// inboxes whenever a commit wakes it, or on the safety poll. When a commit of
-// this process wakes it but another replica holds the relay, it notifies the
-// others so that the one relaying wakes too.
+// inboxes whenever a commit wakes it, or on the safety poll. When it cannot
+// relay — another replica holds the relay, or an event has a subscriber in
+// a module this process has no connection to — it notifies the other
+// replicas so that one that can relay wakes: always after a commit of this
+// process woke it, and otherwise once per event it stopped at, so that
+// replicas that all lack a module do not wake each other for good.
 func (b *Bus) runRelay(ctx context.Context, db *database.DB, wake <-chan bool) {
 	tick := time.NewTicker(b.cfg.PollInterval)
 	defer tick.Stop()
 	local := false
+	var lastHeld int64
 	for {
 		for {
-			n, mine, err := b.relayOnce(ctx, db)
+			n, mine, held, err := b.relayOnce(ctx, db)
 			if err != nil {
 				if ctx.Err() == nil {
 					b.log.Warn("relay failed", slog.String("module", db.Module), slog.String("error", err.Error()))
 				}
 				break
 			}
-			if !mine && local {
+			if (!mine && local) || (held != 0 && (local || held != lastHeld)) {
 				if _, err := db.Pool.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, "outbox:"+db.Module); err != nil && ctx.Err() == nil {
 					b.log.Warn("relay notify failed", slog.String("module", db.Module), slog.String("error", err.Error()))
 				}
+			}
+			if held != 0 {
+				lastHeld = held
 			}
 			if n < relayBatch {
 				break
@@ -65,10 +72,17 @@ func (b *Bus) runRelay(ctx context.Context, db *database.DB, wake <-chan bool) {
 // outbox's commit order. The inbox insert commits before the outbox rows are
 // marked forwarded; a crash in between forwards them again, and the inbox's
 // primary key drops the duplicates.
-func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (n int, mine bool, err error) {
+//
+// An event goes to every subscriber in the publisher's registry, read after
+// the batch (an event committed after a registration is never read before
+// it). It is marked forwarded only once every one of them has it; at the
+// first event with a subscriber in a module this process cannot reach, the
+// batch stops, and held is that event's seq: it and its successors wait for
+// a replica that can reach every subscriber, and nobody's order changes.
+func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (n int, mine bool, held int64, err error) {
 	tx, err := db.Pool.Begin(ctx)
 	if err != nil {
-		return 0, false, err
+		return 0, false, 0, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit this is a no-op
 	// Losing this transaction's commit in a server crash only means
@@ -76,24 +90,23 @@ func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (n int, mine bool,
 	// its WAL flush: set_config(…, true) is SET LOCAL, in the same round trip.
 	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1), set_config('synchronous_commit', 'off', true) IS NOT NULL`,
 		lockKey("relay."+db.Module)).Scan(&mine, new(bool)); err != nil || !mine {
-		return 0, false, err
+		return 0, false, 0, err
 	}
-	rows, err := tx.Query(ctx, `SELECT seq, id::text, type, key, payload::text, metadata::text, occurred_at
-		FROM event_outbox WHERE forwarded_at IS NULL ORDER BY seq LIMIT $1`, relayBatch)
-	if err != nil {
-		return 0, true, err
-	}
-	batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (outboxRow, error) {
-		var o outboxRow
-		err := r.Scan(&o.seq, &o.id, &o.typ, &o.key, &o.payload, &o.metadata, &o.occurredAt)
-		return o, err
-	})
+	batch, regs, err := readBatch(ctx, tx)
 	if err != nil || len(batch) == 0 {
-		return 0, true, err
+		return 0, true, 0, err
 	}
+	ready := b.reachable(db.Module, batch, regs)
+	if ready < len(batch) {
+		held = batch[ready].seq
+	}
+	if ready == 0 {
+		return 0, true, held, nil
+	}
+	batch = batch[:ready]
 	b.hook("relay.before-forward")
-	if err := b.forward(ctx, db.Module, batch); err != nil {
-		return 0, true, err
+	if err := b.forward(ctx, db.Module, batch, regs); err != nil {
+		return 0, true, 0, err
 	}
 	b.hook("relay.after-forward")
 	seqs := make([]int64, len(batch))
@@ -101,15 +114,67 @@ func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (n int, mine bool,
 		seqs[i] = o.seq
 	}
 	if _, err := tx.Exec(ctx, `UPDATE event_outbox SET forwarded_at = now() WHERE seq = ANY($1)`, seqs); err != nil {
-		return 0, true, err
+		return 0, true, 0, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, true, err
+		return 0, true, 0, err
 	}
 	for _, o := range batch {
 		b.m.published.WithLabelValues(o.typ).Inc()
 	}
-	return len(batch), true, nil
+	return len(batch), true, held, nil
+}
+
+// readBatch reads the oldest unforwarded events and then, in the same round
+// trip, the publisher's registry (a few rows).
+func readBatch(ctx context.Context, tx pgx.Tx) ([]outboxRow, map[string][]registration, error) {
+	q := &pgx.Batch{}
+	q.Queue(`SELECT seq, id::text, type, key, payload::text, metadata::text, occurred_at
+		FROM event_outbox WHERE forwarded_at IS NULL ORDER BY seq LIMIT $1`, relayBatch)
+	q.Queue(`SELECT subscriber, event_type, module FROM event_subscriptions`)
+	res := tx.SendBatch(ctx, q)
+	defer res.Close()
+	rows, err := res.Query()
+	if err != nil {
+		return nil, nil, err
+	}
+	batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (outboxRow, error) {
+		var o outboxRow
+		err := r.Scan(&o.seq, &o.id, &o.typ, &o.key, &o.payload, &o.metadata, &o.occurredAt)
+		return o, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err = res.Query()
+	if err != nil {
+		return nil, nil, err
+	}
+	regs, err := registry(rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	return batch, regs, res.Close()
+}
+
+// reachable returns how many events, from the start of the batch, have all
+// their registered subscribers in modules this process has a connection to.
+// The first module it lacks is logged once, and counted each time.
+func (b *Bus) reachable(publisher string, batch []outboxRow, regs map[string][]registration) int {
+	for i, o := range batch {
+		for _, r := range regs[o.typ] {
+			if _, ok := b.hosted[r.module]; ok {
+				continue
+			}
+			b.m.relayHeld.WithLabelValues(publisher, r.module).Inc()
+			if _, logged := b.unreachable.LoadOrStore(publisher+"/"+r.module, true); !logged {
+				b.log.Warn("events wait for a replica that hosts their subscriber's module; this process has no connection to it",
+					slog.String("publisher", publisher), slog.String("module", r.module), slog.String("subscriber", r.subscriber))
+			}
+			return i
+		}
+	}
+	return len(batch)
 }
 
 // inboxBatch is what one subscribing module receives from one relay batch,
@@ -121,21 +186,19 @@ type inboxBatch struct {
 	occurredAt                                       []time.Time
 }
 
-// forward inserts a batch into the inbox of every subscriber of each event,
-// one transaction per subscribing module, and wakes that module's dispatchers.
-func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow) error {
+// forward inserts a batch into the inbox of every registered subscriber of
+// each event, one transaction per subscribing module, and wakes that
+// module's dispatchers.
+func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, regs map[string][]registration) error {
 	byModule := map[string]*inboxBatch{}
 	for _, o := range batch {
-		for _, s := range b.subs {
-			if _, ok := s.handlers[o.typ]; !ok {
-				continue
-			}
-			ib := byModule[s.db.Module]
+		for _, r := range regs[o.typ] {
+			ib := byModule[r.module]
 			if ib == nil {
-				ib = &inboxBatch{db: s.db}
-				byModule[s.db.Module] = ib
+				ib = &inboxBatch{db: b.hosted[r.module]}
+				byModule[r.module] = ib
 			}
-			ib.subscriber = append(ib.subscriber, s.id)
+			ib.subscriber = append(ib.subscriber, r.subscriber)
 			ib.eventID = append(ib.eventID, o.id)
 			ib.typ = append(ib.typ, o.typ)
 			ib.key = append(ib.key, o.key)

@@ -14,8 +14,14 @@ var schemaFS embed.FS
 // SchemaTable is the version table of the event tables in each module schema.
 const SchemaTable = "events_schema_migrations"
 
+// Schema returns the migrations of the event tables, which Migrate applies
+// to every module's schema.
+func Schema() fs.FS {
+	src, _ := fs.Sub(schemaFS, "schema") // the folder is embedded above
+	return src
+}
+
 // Migrate creates or upgrades the event tables in a module's schema.
 func Migrate(db *database.DB) error {
-	src, _ := fs.Sub(schemaFS, "schema") // the folder is embedded above
-	return migrate.UpTable(db, src, SchemaTable)
+	return migrate.UpTable(db, Schema(), SchemaTable)
 }

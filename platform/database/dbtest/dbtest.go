@@ -32,6 +32,7 @@ import (
 	"github.com/shopmonolith/shop/migrations"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/kernel"
 )
 
@@ -299,26 +300,34 @@ func migrateAll(ctx context.Context, url string) error {
 	return nil
 }
 
+// migrationsHash names a migration set: the files of every module's
+// migrations and of the event tables, and the role prefix.
 func migrationsHash() (string, error) {
 	h := sha256.New()
-	var files []string
-	err := fs.WalkDir(migrations.FS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			files = append(files, p)
-		}
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
-	slices.Sort(files)
-	for _, f := range files {
-		b, err := fs.ReadFile(migrations.FS, f)
+	// Every module's schema also carries the event tables.
+	for _, src := range []struct {
+		name string
+		fsys fs.FS
+	}{{"migrations", migrations.FS}, {"events", events.Schema()}} {
+		var files []string
+		err := fs.WalkDir(src.fsys, ".", func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				files = append(files, p)
+			}
+			return err
+		})
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(h, "%s\n%d\n", f, len(b))
-		h.Write(b)
+		slices.Sort(files)
+		for _, f := range files {
+			b, err := fs.ReadFile(src.fsys, f)
+			if err != nil {
+				return "", err
+			}
+			fmt.Fprintf(h, "%s/%s\n%d\n", src.name, f, len(b))
+			h.Write(b)
+		}
 	}
 	fmt.Fprint(h, Config().RolePrefix)
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
