@@ -216,7 +216,7 @@ func TestEndToEndLoginRateLimit(t *testing.T) {
 func TestEndToEndPersonalResponsesAreNotCached(t *testing.T) {
 	t.Parallel()
 	s := startShop(t)
-	s.must(http.StatusCreated, s.call("POST", "/api/identity/register", "", map[string]any{
+	s.must(http.StatusAccepted, s.call("POST", "/api/identity/register", "", map[string]any{
 		"email": "dora@example.com", "password": "a long enough password", "name": "Dora"}))
 	login := s.must(http.StatusOK, s.call("POST", "/api/identity/login", "", map[string]any{"email": "dora@example.com", "password": "a long enough password"}))
 	var session struct {
