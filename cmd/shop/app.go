@@ -6,6 +6,7 @@ import (
 
 	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/catalog"
+	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/modules/notifications"
@@ -28,14 +29,14 @@ type App struct {
 	Server        *httpapi.Server
 	Bus           *events.Bus
 	Identity      *identity.Module
-	Catalog       *catalog.Module
+	Catalog       *catalogmodule.Module
 	Inventory     *inventory.Module
 	Notifications *notifications.Module
 	Reporting     *reporting.Module
 }
 
 func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus,
-	id *identity.Module, cat *catalog.Module, inv *inventory.Module, c *cart.Module, pay *payments.Module,
+	id *identity.Module, cat *catalogmodule.Module, inv *inventory.Module, c *cart.Module, pay *payments.Module,
 	ord *orders.Module, notes *notifications.Module, rep *reporting.Module) (*App, error) {
 	k, err := kernel.New(srv, h, log, id, cat, inv, c, pay, ord, notes, rep)
 	if err != nil {
@@ -50,7 +51,7 @@ func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.
 // The modules' public APIs, as their neighbours call them in this process.
 // A process that hosts only some modules provides remote adapters here.
 
-func catalogAPI(m *catalog.Module) catalog.API       { return m.API() }
+func catalogAPI(m *catalogmodule.Module) catalog.API { return m.API() }
 func inventoryAPI(m *inventory.Module) inventory.API { return m.API() }
 func cartAPI(m *cart.Module) cart.API                { return m.API() }
 func paymentsAPI(m *payments.Module) payments.API    { return m.API() }

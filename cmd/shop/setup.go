@@ -8,7 +8,7 @@ import (
 
 	"github.com/shopmonolith/shop/migrations"
 	"github.com/shopmonolith/shop/modules/cart"
-	"github.com/shopmonolith/shop/modules/catalog"
+	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/modules/notifications"
@@ -25,7 +25,7 @@ import (
 // descriptors lists every module this binary holds, in registration order.
 func descriptors() []kernel.Descriptor {
 	return []kernel.Descriptor{
-		identity.Descriptor(), catalog.Descriptor(), inventory.Descriptor(), cart.Descriptor(),
+		identity.Descriptor(), catalogmodule.Descriptor(), inventory.Descriptor(), cart.Descriptor(),
 		payments.Descriptor(), orders.Descriptor(), notifications.Descriptor(), reporting.Descriptor(),
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/google/wire"
 
 	"github.com/shopmonolith/shop/modules/cart"
-	"github.com/shopmonolith/shop/modules/catalog"
+	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/modules/notifications"
@@ -26,7 +26,7 @@ import (
 func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases) (*App, error) {
 	wire.Build(
 		provideHealth, metrics.New, httpapi.New, provideBus, // the kernel capabilities every module shares
-		identity.ProviderSet, catalog.ProviderSet, inventory.ProviderSet, cart.ProviderSet,
+		identity.ProviderSet, catalogmodule.ProviderSet, inventory.ProviderSet, cart.ProviderSet,
 		payments.ProviderSet, orders.ProviderSet, notifications.ProviderSet, reporting.ProviderSet,
 		catalogAPI, inventoryAPI, cartAPI, paymentsAPI, // in-process calls between modules
 		newApp,

@@ -9,7 +9,7 @@ package main
 import (
 	"context"
 	"github.com/shopmonolith/shop/modules/cart"
-	"github.com/shopmonolith/shop/modules/catalog"
+	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/modules/notifications"
@@ -39,7 +39,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	}
 	authenticator := identity.ProvideAuthenticator(module)
 	server := httpapi.New(cfg, log, state, metricsMetrics, authenticator)
-	catalogModule, err := catalog.New(ctx, dbs, log, cfg, bus)
+	catalogmoduleModule, err := catalogmodule.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +47,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	api := catalogAPI(catalogModule)
+	api := catalogAPI(catalogmoduleModule)
 	api2 := inventoryAPI(inventoryModule)
 	cartModule, err := cart.New(ctx, dbs, log, cfg, bus, api, api2)
 	if err != nil {
@@ -71,7 +71,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	app, err := newApp(server, state, log, bus, module, catalogModule, inventoryModule, cartModule, paymentsModule, ordersModule, notificationsModule, reportingModule)
+	app, err := newApp(server, state, log, bus, module, catalogmoduleModule, inventoryModule, cartModule, paymentsModule, ordersModule, notificationsModule, reportingModule)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/cart/carttest"
 	"github.com/shopmonolith/shop/modules/catalog"
+	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/config"
@@ -56,7 +57,7 @@ func newShop(t *testing.T) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := catalog.New(ctx, dbs, discard, cfg, bus)
+	cat, err := catalogmodule.New(ctx, dbs, discard, cfg, bus)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,18 +3,16 @@ package catalog
 import (
 	"context"
 	"time"
-
-	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
 )
 
-// Deal kinds: the domain's own values, so the two cannot drift apart.
+// Deal kinds.
 const (
-	DealPercent = domain.DealPercent // "percent": Value is the percentage off, 1..99
-	DealFixed   = domain.DealFixed   // "fixed": Value is the amount off in minor units of Currency
+	DealPercent = "percent" // Value is the percentage off, 1..99
+	DealFixed   = "fixed"   // Value is the amount off in minor units of Currency
 )
 
 // MaxProductIDs is the most ids one Products call takes.
-const MaxProductIDs = domain.MaxBatch
+const MaxProductIDs = 100
 
 // API is the catalog as other modules and remote adapters see it. Write
 // methods need the admin role in ctx: without a principal they return

@@ -1,4 +1,4 @@
-package catalog
+package catalogmodule
 
 import (
 	"net/http"

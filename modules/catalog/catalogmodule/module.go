@@ -1,4 +1,8 @@
-package catalog
+// Package catalogmodule is the catalog as the kernel runs it: its
+// descriptor, its wire set, the adapter from the public contract (package
+// catalog) to the domain, and the mapping of domain facts to the events it
+// publishes. Only the composition root (cmd/) imports it.
+package catalogmodule
 
 import (
 	"context"
@@ -8,8 +12,10 @@ import (
 
 	"github.com/google/wire"
 
+	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/catalog/internal/announce"
 	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
+	"github.com/shopmonolith/shop/modules/catalog/internal/rest"
 	"github.com/shopmonolith/shop/modules/catalog/internal/store"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
@@ -69,13 +75,13 @@ func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, bus
 }
 
 // API returns the in-process implementation of the public contract.
-func (m *Module) API() API { return &api{svc: m.svc} }
+func (m *Module) API() catalog.API { return &api{svc: m.svc} }
 
 // Descriptor implements kernel.Module.
 func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes implements kernel.Module.
-func (m *Module) Routes(r *httpapi.Router) { registerRoutes(r, m.API()) }
+func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.API()) }
 
 // Check implements kernel.Module: the catalog is ready when its database is.
 func (m *Module) Check(ctx context.Context) error { return m.db.Check(ctx) }

@@ -1,4 +1,4 @@
-package catalog_test
+package catalogmodule_test
 
 import (
 	"context"
@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/shopmonolith/shop/modules/catalog"
+	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/platform/events/eventstest"
 )
 
 // racingPasses runs announcer passes of every module at once, several each,
 // as replicas would.
-func racingPasses(mods ...*catalog.Module) {
+func racingPasses(mods ...*catalogmodule.Module) {
 	var wg sync.WaitGroup
 	for _, m := range mods {
 		for range 4 {
@@ -23,7 +24,7 @@ func racingPasses(mods ...*catalog.Module) {
 	wg.Wait()
 }
 
-func countByKey(t *testing.T, m *catalog.Module, eventType string) map[string]int {
+func countByKey(t *testing.T, m *catalogmodule.Module, eventType string) map[string]int {
 	t.Helper()
 	out := map[string]int{}
 	for _, r := range outbox(t, m, eventType) {
@@ -37,9 +38,9 @@ func TestDealAnnouncedOnceAcrossReplicas(t *testing.T) {
 	e := newEnv(t)
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	clock := &fakeClock{now: t0}
-	var mods []*catalog.Module
+	var mods []*catalogmodule.Module
 	for range 2 {
-		m, err := catalog.NewWithClock(context.Background(), e.dbs, discard, e.bus, clock.Now)
+		m, err := catalogmodule.NewWithClock(context.Background(), e.dbs, discard, e.bus, clock.Now)
 		if err != nil {
 			t.Fatal(err)
 		}

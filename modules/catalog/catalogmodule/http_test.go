@@ -1,4 +1,4 @@
-package catalog
+package catalogmodule
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
+	"github.com/shopmonolith/shop/modules/catalog/internal/rest"
 	"github.com/shopmonolith/shop/modules/catalog/internal/store"
 	"github.com/shopmonolith/shop/platform/auth/authtest"
 	"github.com/shopmonolith/shop/platform/config"
@@ -38,7 +39,7 @@ func newServer(t *testing.T) http.Handler {
 	srv := httpapi.New(cfg, log, health.NewState(time.Second), metrics.New(), authtest.Roles())
 	noEvents := func(context.Context, *gorm.DB, ...any) error { return nil }
 	svc := domain.NewService(store.New(db, noEvents), func() time.Time { return time.Now().UTC() }, nil)
-	registerRoutes(srv.Router("catalog"), &api{svc: svc})
+	rest.Register(srv.Router("catalog"), &api{svc: svc})
 	return srv.Echo
 }
 

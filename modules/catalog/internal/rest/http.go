@@ -1,4 +1,7 @@
-package catalog
+// Package rest is the catalog's HTTP transport: request structs and echo
+// handlers that call the public API, the same one remote callers get, and
+// serve its DTOs.
+package rest
 
 import (
 	"encoding/json"
@@ -9,15 +12,14 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/httpapi"
 )
 
-// The catalog's HTTP transport: request structs and echo handlers that call
-// the API, the same one remote callers get, and serve its DTOs. Handlers
-// return errors; the HTTP edge turns them into problem documents.
+// Handlers return errors; the HTTP edge turns them into problem documents.
 
 // Request structs check presence and JSON types only: the rules (lengths,
 // ranges, patterns) belong to the domain constructors, which report every
@@ -71,40 +73,40 @@ type updateDealRequest struct {
 	Active   *bool      `json:"active"`
 }
 
-func toNewProduct(r createProductRequest) NewProduct {
-	return NewProduct{SKU: r.SKU, Name: r.Name, Description: r.Description,
+func toNewProduct(r createProductRequest) catalog.NewProduct {
+	return catalog.NewProduct{SKU: r.SKU, Name: r.Name, Description: r.Description,
 		CategoryID: r.CategoryID, Currency: r.Currency, PriceMinor: *r.PriceMinor}
 }
 
-func toProductUpdate(r updateProductRequest) ProductUpdate {
-	return ProductUpdate{Name: r.Name, Description: r.Description, CategoryID: r.CategoryID,
+func toProductUpdate(r updateProductRequest) catalog.ProductUpdate {
+	return catalog.ProductUpdate{Name: r.Name, Description: r.Description, CategoryID: r.CategoryID,
 		Currency: r.Currency, PriceMinor: r.PriceMinor, Active: r.Active}
 }
 
-func toCategoryUpdate(r updateCategoryRequest) CategoryUpdate {
-	return CategoryUpdate(r)
+func toCategoryUpdate(r updateCategoryRequest) catalog.CategoryUpdate {
+	return catalog.CategoryUpdate(r)
 }
 
-func toNewDeal(r createDealRequest) NewDeal {
-	return NewDeal{Name: r.Name, Kind: r.Kind, Value: *r.Value, Currency: r.Currency,
+func toNewDeal(r createDealRequest) catalog.NewDeal {
+	return catalog.NewDeal{Name: r.Name, Kind: r.Kind, Value: *r.Value, Currency: r.Currency,
 		ProductID: r.ProductID, CategoryID: r.CategoryID, StartsAt: r.StartsAt.Time, EndsAt: r.EndsAt.Time}
 }
 
-func toDealUpdate(r updateDealRequest) DealUpdate {
-	return DealUpdate{Name: r.Name, Value: r.Value, StartsAt: r.StartsAt.timePtr(), EndsAt: r.EndsAt.timePtr(), Active: r.Active}
+func toDealUpdate(r updateDealRequest) catalog.DealUpdate {
+	return catalog.DealUpdate{Name: r.Name, Value: r.Value, StartsAt: r.StartsAt.timePtr(), EndsAt: r.EndsAt.timePtr(), Active: r.Active}
 }
 
 // Every list has the same envelope: items, and next_cursor, empty on the
 // last page. Categories and deals come in one page.
 
 type categoryList struct {
-	Items      []Category `json:"items"`
-	NextCursor string     `json:"next_cursor" description:"always empty: every category comes in one page"`
+	Items      []catalog.Category `json:"items"`
+	NextCursor string             `json:"next_cursor" description:"always empty: every category comes in one page"`
 }
 
 type dealList struct {
-	Items      []Deal `json:"items"`
-	NextCursor string `json:"next_cursor" description:"always empty: every deal comes in one page"`
+	Items      []catalog.Deal `json:"items"`
+	NextCursor string         `json:"next_cursor" description:"always empty: every deal comes in one page"`
 }
 
 // timestamp is an RFC 3339 time in a request body. time.Time reports a bad
@@ -130,20 +132,20 @@ func (ts *timestamp) timePtr() *time.Time {
 
 type httpHandlers struct {
 	r   *httpapi.Router
-	api API
+	api catalog.API
 }
 
-// registerRoutes adds the catalog's routes. Writes need the admin role here
+// Register adds the catalog's routes. Writes need the admin role here
 // and again in the API.
-func registerRoutes(r *httpapi.Router, api API) {
+func Register(r *httpapi.Router, api catalog.API) {
 	h := &httpHandlers{r: r, api: api}
 	admin := httpapi.RequireRole(auth.RoleAdmin)
 
-	product := []httpapi.Response{{Status: http.StatusOK, Body: Product{}}}
+	product := []httpapi.Response{{Status: http.StatusOK, Body: catalog.Product{}}}
 	r.GET("/api/products", h.listProducts).Doc(httpapi.Op{
 		ID: "listProducts", Summary: "Products in creation order, one page at a time", Access: httpapi.AccessOptions, Input: productListQuery{},
 		Description: "Inactive products (and products of inactive categories) exist for admins only.",
-		Responses:   []httpapi.Response{{Status: http.StatusOK, Body: ProductPage{}}},
+		Responses:   []httpapi.Response{{Status: http.StatusOK, Body: catalog.ProductPage{}}},
 	})
 	r.GET("/api/products/sku/:sku", h.productBySKU).Doc(httpapi.Op{
 		ID: "getProductBySKU", Summary: "One product by SKU (case-insensitive)", Access: httpapi.AccessOptions, Input: bySKU{}, Responses: product,
@@ -154,7 +156,7 @@ func registerRoutes(r *httpapi.Router, api API) {
 	r.POST("/api/products", h.createProduct, admin).Doc(httpapi.Op{
 		ID: "createProduct", Summary: "Create a product", Access: httpapi.AccessAdmin, Input: createProductRequest{},
 		Description: "409 when the SKU is taken.",
-		Responses:   []httpapi.Response{{Status: http.StatusCreated, Body: Product{}}},
+		Responses:   []httpapi.Response{{Status: http.StatusCreated, Body: catalog.Product{}}},
 		Errors:      []int{http.StatusConflict},
 	})
 	r.PATCH("/api/products/:id", h.updateProduct, admin).Doc(httpapi.Op{
@@ -172,12 +174,12 @@ func registerRoutes(r *httpapi.Router, api API) {
 	r.POST("/api/categories", h.createCategory, admin).Doc(httpapi.Op{
 		ID: "createCategory", Summary: "Create a category", Access: httpapi.AccessAdmin, Input: createCategoryRequest{},
 		Description: "409 when the slug is taken.",
-		Responses:   []httpapi.Response{{Status: http.StatusCreated, Body: Category{}}},
+		Responses:   []httpapi.Response{{Status: http.StatusCreated, Body: catalog.Category{}}},
 		Errors:      []int{http.StatusConflict},
 	})
 	r.PATCH("/api/categories/:id", h.updateCategory, admin).Doc(httpapi.Op{
 		ID: "updateCategory", Summary: "Change a category's given fields", Access: httpapi.AccessAdmin, Input: updateCategoryInput{},
-		Responses: []httpapi.Response{{Status: http.StatusOK, Body: Category{}}},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: catalog.Category{}}},
 		Errors:    []int{http.StatusConflict},
 	})
 	r.DELETE("/api/categories/:id", h.deactivateCategory, admin).Doc(httpapi.Op{
@@ -191,11 +193,11 @@ func registerRoutes(r *httpapi.Router, api API) {
 	})
 	r.POST("/api/deals", h.createDeal, admin).Doc(httpapi.Op{
 		ID: "createDeal", Summary: "Create a time-boxed deal on a product or a category", Access: httpapi.AccessAdmin, Input: createDealRequest{},
-		Responses: []httpapi.Response{{Status: http.StatusCreated, Body: Deal{}}},
+		Responses: []httpapi.Response{{Status: http.StatusCreated, Body: catalog.Deal{}}},
 	})
 	r.PATCH("/api/deals/:id", h.updateDeal, admin).Doc(httpapi.Op{
 		ID: "updateDeal", Summary: "Change a deal's given fields", Access: httpapi.AccessAdmin, Input: updateDealInput{},
-		Responses: []httpapi.Response{{Status: http.StatusOK, Body: Deal{}}},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: catalog.Deal{}}},
 	})
 	r.DELETE("/api/deals/:id", h.deactivateDeal, admin).Doc(httpapi.Op{
 		ID: "deactivateDeal", Summary: "Stop a deal from applying", Access: httpapi.AccessAdmin, Input: byID{},
@@ -254,9 +256,9 @@ func (h *httpHandlers) listProducts(c echo.Context) error {
 }
 
 // productQuery reads the query string; the API checks the values.
-func productQuery(c echo.Context) (ProductQuery, error) {
+func productQuery(c echo.Context) (catalog.ProductQuery, error) {
 	var f errs.Fields
-	q := ProductQuery{
+	q := catalog.ProductQuery{
 		CategoryID: c.QueryParam("category"),
 		Search:     c.QueryParam("q"),
 		After:      c.QueryParam("after"),
@@ -353,7 +355,7 @@ func (h *httpHandlers) createCategory(c echo.Context) error {
 	if err := h.r.Bind(c, &req); err != nil {
 		return err
 	}
-	cat, err := h.api.CreateCategory(c.Request().Context(), NewCategory(req))
+	cat, err := h.api.CreateCategory(c.Request().Context(), catalog.NewCategory(req))
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package catalog_test
+package catalogmodule_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/modules/catalog"
+	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/catalog/catalogtest"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/config"
@@ -43,16 +44,16 @@ func newEnv(t *testing.T) env {
 	return env{dbs: dbs, bus: bus}
 }
 
-func (e env) module(t *testing.T) *catalog.Module {
+func (e env) module(t *testing.T) *catalogmodule.Module {
 	t.Helper()
-	m, err := catalog.New(context.Background(), e.dbs, discard, config.Config{}, e.bus)
+	m, err := catalogmodule.New(context.Background(), e.dbs, discard, config.Config{}, e.bus)
 	if err != nil {
 		t.Fatalf("new catalog module: %v", err)
 	}
 	return m
 }
 
-func newModule(t *testing.T) *catalog.Module { return newEnv(t).module(t) }
+func newModule(t *testing.T) *catalogmodule.Module { return newEnv(t).module(t) }
 
 func admin() context.Context {
 	return auth.WithPrincipal(context.Background(), auth.Principal{UserID: "op", Role: auth.RoleAdmin})
@@ -65,7 +66,7 @@ type outboxRow struct {
 	Payload []byte
 }
 
-func outbox(t *testing.T, m *catalog.Module, eventType string) []outboxRow {
+func outbox(t *testing.T, m *catalogmodule.Module, eventType string) []outboxRow {
 	t.Helper()
 	var rows []outboxRow
 	err := m.DB().Gorm.Raw(`SELECT type, key, payload FROM event_outbox WHERE type = ? ORDER BY seq`, eventType).Scan(&rows).Error
@@ -76,7 +77,7 @@ func outbox(t *testing.T, m *catalog.Module, eventType string) []outboxRow {
 }
 
 // decode returns the payload of the only event of E's type in the outbox.
-func decode[E events.Event](t *testing.T, m *catalog.Module) E {
+func decode[E events.Event](t *testing.T, m *catalogmodule.Module) E {
 	t.Helper()
 	var e E
 	rows := outbox(t, m, e.EventType())
@@ -103,7 +104,7 @@ func TestContract(t *testing.T) {
 func TestModule(t *testing.T) {
 	t.Parallel()
 	mod := newModule(t)
-	if d := catalog.Descriptor(); d.Name != "catalog" || len(d.DependsOn) != 0 || mod.Descriptor().Name != d.Name {
+	if d := catalogmodule.Descriptor(); d.Name != "catalog" || len(d.DependsOn) != 0 || mod.Descriptor().Name != d.Name {
 		t.Fatalf("descriptor = %+v", d)
 	}
 	if err := mod.Check(context.Background()); err != nil {
