@@ -9,6 +9,7 @@ import (
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/inventory"
+	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
 	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/orders"
 	"github.com/shopmonolith/shop/modules/payments"
@@ -30,13 +31,13 @@ type App struct {
 	Bus           *events.Bus
 	Identity      *identity.Module
 	Catalog       *catalogmodule.Module
-	Inventory     *inventory.Module
+	Inventory     *inventorymodule.Module
 	Notifications *notifications.Module
 	Reporting     *reporting.Module
 }
 
 func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus,
-	id *identity.Module, cat *catalogmodule.Module, inv *inventory.Module, c *cart.Module, pay *payments.Module,
+	id *identity.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cart.Module, pay *payments.Module,
 	ord *orders.Module, notes *notifications.Module, rep *reporting.Module) (*App, error) {
 	k, err := kernel.New(srv, h, log, id, cat, inv, c, pay, ord, notes, rep)
 	if err != nil {
@@ -51,10 +52,10 @@ func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.
 // The modules' public APIs, as their neighbours call them in this process.
 // A process that hosts only some modules provides remote adapters here.
 
-func catalogAPI(m *catalogmodule.Module) catalog.API { return m.API() }
-func inventoryAPI(m *inventory.Module) inventory.API { return m.API() }
-func cartAPI(m *cart.Module) cart.API                { return m.API() }
-func paymentsAPI(m *payments.Module) payments.API    { return m.API() }
+func catalogAPI(m *catalogmodule.Module) catalog.API       { return m.API() }
+func inventoryAPI(m *inventorymodule.Module) inventory.API { return m.API() }
+func cartAPI(m *cart.Module) cart.API                      { return m.API() }
+func paymentsAPI(m *payments.Module) payments.API          { return m.API() }
 
 func provideBus(cfg config.Config, log *slog.Logger, m *metrics.Metrics, dbs *kernel.Databases) (*events.Bus, error) {
 	return events.NewBus(cfg, log, m, dbs.Owner())

@@ -10,7 +10,7 @@ import (
 	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/identity"
-	"github.com/shopmonolith/shop/modules/inventory"
+	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
 	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/orders"
 	"github.com/shopmonolith/shop/modules/payments"
@@ -25,7 +25,7 @@ import (
 // descriptors lists every module this binary holds, in registration order.
 func descriptors() []kernel.Descriptor {
 	return []kernel.Descriptor{
-		identity.Descriptor(), catalogmodule.Descriptor(), inventory.Descriptor(), cart.Descriptor(),
+		identity.Descriptor(), catalogmodule.Descriptor(), inventorymodule.Descriptor(), cart.Descriptor(),
 		payments.Descriptor(), orders.Descriptor(), notifications.Descriptor(), reporting.Descriptor(),
 	}
 }

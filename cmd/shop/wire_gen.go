@@ -11,7 +11,7 @@ import (
 	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/identity"
-	"github.com/shopmonolith/shop/modules/inventory"
+	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
 	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/orders"
 	"github.com/shopmonolith/shop/modules/payments"
@@ -43,12 +43,12 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	inventoryModule, err := inventory.New(ctx, dbs, log, cfg, bus)
+	inventorymoduleModule, err := inventorymodule.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
 	api := catalogAPI(catalogmoduleModule)
-	api2 := inventoryAPI(inventoryModule)
+	api2 := inventoryAPI(inventorymoduleModule)
 	cartModule, err := cart.New(ctx, dbs, log, cfg, bus, api, api2)
 	if err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	app, err := newApp(server, state, log, bus, module, catalogmoduleModule, inventoryModule, cartModule, paymentsModule, ordersModule, notificationsModule, reportingModule)
+	app, err := newApp(server, state, log, bus, module, catalogmoduleModule, inventorymoduleModule, cartModule, paymentsModule, ordersModule, notificationsModule, reportingModule)
 	if err != nil {
 		return nil, err
 	}

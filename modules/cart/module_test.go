@@ -15,6 +15,7 @@ import (
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/inventory"
+	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
@@ -61,7 +62,7 @@ func newShop(t *testing.T) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv, err := inventory.New(ctx, dbs, discard, cfg, bus)
+	inv, err := inventorymodule.New(ctx, dbs, discard, cfg, bus)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package inventory
+// Package rest is the inventory module's HTTP transport: echo handlers that
+// call the public API, the same one remote callers get, and serve its DTOs.
+package rest
 
 import (
 	"errors"
@@ -7,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/httpapi"
@@ -55,21 +58,21 @@ type adjustStockInput struct {
 // stockLevelList gives the levels every list's envelope; the levels asked
 // for come in one page.
 type stockLevelList struct {
-	Items      []StockLevel `json:"items"`
-	NextCursor string       `json:"next_cursor" description:"always empty: every level asked for comes in one page"`
+	Items      []inventory.StockLevel `json:"items"`
+	NextCursor string                 `json:"next_cursor" description:"always empty: every level asked for comes in one page"`
 }
 
 type httpHandlers struct {
 	r   *httpapi.Router
-	api API
+	api inventory.API
 }
 
-// registerRoutes adds the inventory's routes. Writes and reservations need
+// Register adds the inventory's routes. Writes and reservations need
 // the admin role here and again in the API.
-func registerRoutes(r *httpapi.Router, api API) {
+func Register(r *httpapi.Router, api inventory.API) {
 	h := &httpHandlers{r: r, api: api}
 	admin := httpapi.RequireRole(auth.RoleAdmin)
-	level := []httpapi.Response{{Status: http.StatusOK, Body: StockLevel{}}}
+	level := []httpapi.Response{{Status: http.StatusOK, Body: inventory.StockLevel{}}}
 	r.GET("/api/inventory", h.availability).Doc(httpapi.Op{
 		ID: "listStockLevels", Summary: "Stock levels of up to 100 products, in request order", Access: httpapi.AccessPublic, Input: availabilityQuery{},
 		Description: "A product nobody stocked has zero of everything.",
@@ -77,7 +80,7 @@ func registerRoutes(r *httpapi.Router, api API) {
 	})
 	r.GET("/api/inventory/reservations/:id", h.reservation, admin).Doc(httpapi.Op{
 		ID: "getReservation", Summary: "One stock reservation (an order's)", Access: httpapi.AccessAdmin, Input: reservationInput{},
-		Responses: []httpapi.Response{{Status: http.StatusOK, Body: Reservation{}}},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: inventory.Reservation{}}},
 	})
 	r.PUT("/api/inventory/:product_id", h.setStock, admin).Doc(httpapi.Op{
 		ID: "setStock", Summary: "Set the quantity on hand", Access: httpapi.AccessAdmin, Input: setStockInput{},

@@ -1,4 +1,4 @@
-package inventory_test
+package inventorymodule_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/shopmonolith/shop/modules/inventory"
+	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
 	"github.com/shopmonolith/shop/modules/inventory/inventorytest"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/config"
@@ -45,7 +46,7 @@ type shop struct {
 	cfg   config.Config
 	dbs   *kernel.Databases
 	clock *clock
-	inv   *inventory.Module
+	inv   *inventorymodule.Module
 	api   inventory.API
 }
 
@@ -61,7 +62,7 @@ func newShop(t *testing.T) *shop {
 		t.Fatal(err)
 	}
 	c := newClock()
-	m, err := inventory.NewWithClock(context.Background(), dbs, discard, cfg.Inventory, bus, c.now)
+	m, err := inventorymodule.NewWithClock(context.Background(), dbs, discard, cfg.Inventory, bus, c.now)
 	if err != nil {
 		t.Fatalf("new inventory module: %v", err)
 	}
@@ -141,7 +142,7 @@ func TestContract(t *testing.T) {
 
 func TestDescriptor(t *testing.T) {
 	t.Parallel()
-	d := inventory.Descriptor()
+	d := inventorymodule.Descriptor()
 	if d.Name != "inventory" || d.Summary != "stock per product and reservations for orders" || len(d.DependsOn) != 0 {
 		t.Fatalf("descriptor = %+v", d)
 	}
@@ -432,7 +433,7 @@ func TestWorkerExpiresInBackground(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newClock()
-	m, err := inventory.NewWithClock(context.Background(), dbs, discard, cfg.Inventory, bus, c.now)
+	m, err := inventorymodule.NewWithClock(context.Background(), dbs, discard, cfg.Inventory, bus, c.now)
 	if err != nil {
 		t.Fatal(err)
 	}

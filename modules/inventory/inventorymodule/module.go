@@ -1,4 +1,7 @@
-package inventory
+// Package inventorymodule is the inventory module as the kernel runs it: its
+// descriptor, its wire set and the adapter from the public contract
+// (package inventory) to the domain. Only the composition root (cmd/) imports it.
+package inventorymodule
 
 import (
 	"context"
@@ -8,7 +11,9 @@ import (
 
 	"github.com/google/wire"
 
+	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/modules/inventory/internal/domain"
+	"github.com/shopmonolith/shop/modules/inventory/internal/rest"
 	"github.com/shopmonolith/shop/modules/inventory/internal/store"
 	"github.com/shopmonolith/shop/modules/inventory/internal/sweep"
 	"github.com/shopmonolith/shop/platform/config"
@@ -73,13 +78,13 @@ func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg
 }
 
 // API returns the in-process implementation of the public contract.
-func (m *Module) API() API { return &api{svc: m.svc} }
+func (m *Module) API() inventory.API { return &api{svc: m.svc} }
 
 // Descriptor implements kernel.Module.
 func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes implements kernel.Module.
-func (m *Module) Routes(r *httpapi.Router) { registerRoutes(r, m.API()) }
+func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.API()) }
 
 // Check implements kernel.Module: the inventory is ready when its database is.
 func (m *Module) Check(ctx context.Context) error { return m.db.Check(ctx) }

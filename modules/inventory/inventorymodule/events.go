@@ -1,8 +1,9 @@
-package inventory
+package inventorymodule
 
 import (
 	"fmt"
 
+	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/modules/inventory/internal/domain"
 	"github.com/shopmonolith/shop/platform/events"
 )
@@ -19,14 +20,14 @@ func toEvent(fact any) (events.Event, error) {
 	return nil, fmt.Errorf("inventory: no event for fact %T", fact)
 }
 
-func toStockChanged(f domain.StockChanged) StockChanged {
+func toStockChanged(f domain.StockChanged) inventory.StockChanged {
 	l := f.Level
-	return StockChanged{
+	return inventory.StockChanged{
 		ProductID: l.ProductID(), OnHand: l.OnHand(), Reserved: l.Reserved(), Available: l.Available(),
 		Reason: f.Reason, ChangedAt: l.UpdatedAt(),
 	}
 }
 
-func toReservationExpired(f domain.ReservationExpired) ReservationExpired {
-	return ReservationExpired{ReservationID: f.Reservation.ID(), Lines: toLines(f.Reservation.Lines()), ExpiredAt: f.At}
+func toReservationExpired(f domain.ReservationExpired) inventory.ReservationExpired {
+	return inventory.ReservationExpired{ReservationID: f.Reservation.ID(), Lines: toLines(f.Reservation.Lines()), ExpiredAt: f.At}
 }

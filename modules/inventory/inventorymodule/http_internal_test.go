@@ -1,4 +1,4 @@
-package inventory
+package inventorymodule
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/modules/inventory/internal/domain"
+	"github.com/shopmonolith/shop/modules/inventory/internal/rest"
 	"github.com/shopmonolith/shop/modules/inventory/internal/store"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/auth/authtest"
@@ -37,7 +38,7 @@ func newServer(t *testing.T) (http.Handler, *domain.Service) {
 	srv := httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), authtest.Roles())
 	noEvents := func(context.Context, *gorm.DB, ...any) error { return nil }
 	svc := domain.NewService(store.New(db, noEvents), time.Now, time.Minute)
-	registerRoutes(srv.Router("inventory"), &api{svc: svc})
+	rest.Register(srv.Router("inventory"), &api{svc: svc})
 	return srv.Echo, svc
 }
 
