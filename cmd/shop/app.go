@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/shopmonolith/shop/modules/cart"
+	"github.com/shopmonolith/shop/modules/cart/cartmodule"
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/identity"
@@ -37,7 +38,7 @@ type App struct {
 }
 
 func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus,
-	id *identity.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cart.Module, pay *payments.Module,
+	id *identity.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *payments.Module,
 	ord *orders.Module, notes *notifications.Module, rep *reporting.Module) (*App, error) {
 	k, err := kernel.New(srv, h, log, id, cat, inv, c, pay, ord, notes, rep)
 	if err != nil {
@@ -54,7 +55,7 @@ func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.
 
 func catalogAPI(m *catalogmodule.Module) catalog.API       { return m.API() }
 func inventoryAPI(m *inventorymodule.Module) inventory.API { return m.API() }
-func cartAPI(m *cart.Module) cart.API                      { return m.API() }
+func cartAPI(m *cartmodule.Module) cart.API                { return m.API() }
 func paymentsAPI(m *payments.Module) payments.API          { return m.API() }
 
 func provideBus(cfg config.Config, log *slog.Logger, m *metrics.Metrics, dbs *kernel.Databases) (*events.Bus, error) {

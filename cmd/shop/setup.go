@@ -7,7 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/shopmonolith/shop/migrations"
-	"github.com/shopmonolith/shop/modules/cart"
+	"github.com/shopmonolith/shop/modules/cart/cartmodule"
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
@@ -25,7 +25,7 @@ import (
 // descriptors lists every module this binary holds, in registration order.
 func descriptors() []kernel.Descriptor {
 	return []kernel.Descriptor{
-		identity.Descriptor(), catalogmodule.Descriptor(), inventorymodule.Descriptor(), cart.Descriptor(),
+		identity.Descriptor(), catalogmodule.Descriptor(), inventorymodule.Descriptor(), cartmodule.Descriptor(),
 		payments.Descriptor(), orders.Descriptor(), notifications.Descriptor(), reporting.Descriptor(),
 	}
 }

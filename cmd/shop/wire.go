@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/wire"
 
-	"github.com/shopmonolith/shop/modules/cart"
+	"github.com/shopmonolith/shop/modules/cart/cartmodule"
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
@@ -26,7 +26,7 @@ import (
 func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases) (*App, error) {
 	wire.Build(
 		provideHealth, metrics.New, httpapi.New, provideBus, // the kernel capabilities every module shares
-		identity.ProviderSet, catalogmodule.ProviderSet, inventorymodule.ProviderSet, cart.ProviderSet,
+		identity.ProviderSet, catalogmodule.ProviderSet, inventorymodule.ProviderSet, cartmodule.ProviderSet,
 		payments.ProviderSet, orders.ProviderSet, notifications.ProviderSet, reporting.ProviderSet,
 		catalogAPI, inventoryAPI, cartAPI, paymentsAPI, // in-process calls between modules
 		newApp,

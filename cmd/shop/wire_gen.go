@@ -8,7 +8,7 @@ package main
 
 import (
 	"context"
-	"github.com/shopmonolith/shop/modules/cart"
+	"github.com/shopmonolith/shop/modules/cart/cartmodule"
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
@@ -49,7 +49,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	}
 	api := catalogAPI(catalogmoduleModule)
 	api2 := inventoryAPI(inventorymoduleModule)
-	cartModule, err := cart.New(ctx, dbs, log, cfg, bus, api, api2)
+	cartmoduleModule, err := cartmodule.New(ctx, dbs, log, cfg, bus, api, api2)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	api3 := cartAPI(cartModule)
+	api3 := cartAPI(cartmoduleModule)
 	api4 := paymentsAPI(paymentsModule)
 	ordersModule, err := orders.New(ctx, dbs, log, cfg, bus, api3, api2, api4)
 	if err != nil {
@@ -71,7 +71,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	app, err := newApp(server, state, log, bus, module, catalogmoduleModule, inventorymoduleModule, cartModule, paymentsModule, ordersModule, notificationsModule, reportingModule)
+	app, err := newApp(server, state, log, bus, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsModule, ordersModule, notificationsModule, reportingModule)
 	if err != nil {
 		return nil, err
 	}

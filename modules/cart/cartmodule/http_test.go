@@ -1,4 +1,4 @@
-package cart_test
+package cartmodule_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/shopmonolith/shop/modules/cart"
+	"github.com/shopmonolith/shop/modules/cart/cartmodule"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/auth/authtest"
 	"github.com/shopmonolith/shop/platform/health"
@@ -25,7 +25,7 @@ type response struct {
 	body   map[string]any
 }
 
-func serve(t *testing.T, s *shop, m *cart.Module, users authtest.Tokens) func(token, method, path, body string) response {
+func serve(t *testing.T, s *shop, m *cartmodule.Module, users authtest.Tokens) func(token, method, path, body string) response {
 	t.Helper()
 	srv := httpapi.New(s.cfg, discard, health.NewState(time.Second), metrics.New(), users)
 	m.Routes(srv.Router("cart"))
@@ -146,7 +146,7 @@ func TestHTTP(t *testing.T) {
 	wantCart(t, do("ada", "GET", "/api/cart", ""), ada, 5)
 
 	// With the catalog down the cart still answers 200, marked stale.
-	down, err := cart.NewWithNeighbours(context.Background(), s.dbs, discard, s.cfg,
+	down, err := cartmodule.NewWithNeighbours(context.Background(), s.dbs, discard, s.cfg,
 		failingPrices,
 		fakeStock{available: func(context.Context, []string) (map[string]int, error) { return nil, errDown }})
 	if err != nil {

@@ -1,4 +1,4 @@
-package cart_test
+package cartmodule_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/shopmonolith/shop/modules/cart"
+	"github.com/shopmonolith/shop/modules/cart/cartmodule"
 	"github.com/shopmonolith/shop/modules/cart/carttest"
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
@@ -34,7 +34,7 @@ type shop struct {
 	dbs  *kernel.Databases
 	cat  catalog.API
 	inv  inventory.API
-	cart *cart.Module
+	cart *cartmodule.Module
 }
 
 func testConfig(t *testing.T) config.Config {
@@ -66,7 +66,7 @@ func newShop(t *testing.T) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := cart.New(ctx, dbs, discard, cfg, bus, cat.API(), inv.API())
+	m, err := cartmodule.New(ctx, dbs, discard, cfg, bus, cat.API(), inv.API())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,14 +142,14 @@ func TestContract(t *testing.T) {
 
 func TestModule(t *testing.T) {
 	t.Parallel()
-	d := cart.Descriptor()
+	d := cartmodule.Descriptor()
 	if d.Name != "cart" || d.Summary != "one shopping cart per customer, priced by the catalog" ||
 		len(d.DependsOn) != 2 || d.DependsOn[0] != "catalog" || d.DependsOn[1] != "inventory" {
 		t.Fatalf("descriptor = %+v", d)
 	}
 	// Each call returns a fresh value: a caller cannot change the module's.
 	d.DependsOn[0] = "changed"
-	if got := cart.Descriptor().DependsOn[0]; got != "catalog" {
+	if got := cartmodule.Descriptor().DependsOn[0]; got != "catalog" {
 		t.Fatalf("Descriptor().DependsOn[0] = %q after a caller changed its copy", got)
 	}
 	s := newShop(t)
@@ -166,12 +166,12 @@ func TestModule(t *testing.T) {
 	if err := s.cart.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := cart.New(ctx, s.dbs, discard, s.cfg, nil, nil, s.inv); err == nil {
+	if _, err := cartmodule.New(ctx, s.dbs, discard, s.cfg, nil, nil, s.inv); err == nil {
 		t.Error("New without a catalog succeeded")
 	}
 	bad := s.cfg
 	bad.Cart.CatalogTimeout = 0
-	if _, err := cart.New(ctx, s.dbs, discard, bad, nil, s.cat, s.inv); err == nil {
+	if _, err := cartmodule.New(ctx, s.dbs, discard, bad, nil, s.cat, s.inv); err == nil {
 		t.Error("New with no catalog deadline succeeded")
 	}
 }

@@ -1,10 +1,13 @@
-package cart
+// Package rest is the cart module's HTTP transport: echo handlers that
+// call the public API, the same one remote callers get, and serve its DTOs.
+package rest
 
 import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/platform/httpapi"
 )
 
@@ -15,15 +18,15 @@ import (
 
 type httpHandlers struct {
 	r   *httpapi.Router
-	api API
+	api cart.API
 }
 
-// registerRoutes adds the cart's routes. They need a session here and again
+// Register adds the cart's routes. They need a session here and again
 // in the API.
-func registerRoutes(r *httpapi.Router, api API) {
+func Register(r *httpapi.Router, api cart.API) {
 	h := &httpHandlers{r: r, api: api}
 	user := httpapi.RequireUser
-	cart := []httpapi.Response{{Status: http.StatusOK, Body: Cart{}}}
+	cart := []httpapi.Response{{Status: http.StatusOK, Body: cart.Cart{}}}
 	r.GET("/api/cart", h.cart, user).Doc(httpapi.Op{
 		ID: "getCart", Summary: "The caller's cart, priced now", Access: httpapi.AccessUser,
 		Description: "When the catalog or inventory is slow or failing, lines keep their last known values and are marked stale.",
@@ -101,8 +104,8 @@ func (h *httpHandlers) clear(c echo.Context) error {
 }
 
 // respond writes the API's cart result: respond(c)(api.Cart(ctx)).
-func (h *httpHandlers) respond(c echo.Context) func(Cart, error) error {
-	return func(cart Cart, err error) error {
+func (h *httpHandlers) respond(c echo.Context) func(cart.Cart, error) error {
+	return func(cart cart.Cart, err error) error {
 		if err != nil {
 			return err
 		}

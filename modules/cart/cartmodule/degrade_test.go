@@ -1,4 +1,4 @@
-package cart_test
+package cartmodule_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shopmonolith/shop/modules/cart"
+	"github.com/shopmonolith/shop/modules/cart/cartmodule"
 	"github.com/shopmonolith/shop/modules/cart/internal/domain"
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/platform/errs"
@@ -109,13 +110,13 @@ func TestGracefulDegradation(t *testing.T) {
 		t.Helper()
 		cfg := s.cfg
 		cfg.Cart.CatalogTimeout = timeout
-		m, err := cart.NewWithNeighbours(context.Background(), s.dbs, discard, cfg, prices, stock)
+		m, err := cartmodule.NewWithNeighbours(context.Background(), s.dbs, discard, cfg, prices, stock)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return m.API()
 	}
-	working := with(cart.PricesOf(s.cat), table.stock(), 10*time.Second)
+	working := with(cartmodule.PricesOf(s.cat), table.stock(), 10*time.Second)
 
 	mug, tea := s.product(t, 1000, "EUR"), s.product(t, 250, "EUR")
 	table.set(mug, 4)
@@ -216,7 +217,7 @@ func TestInventoryDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := s.cfg
-	m, err := cart.NewWithNeighbours(context.Background(), s.dbs, discard, cfg, cart.PricesOf(s.cat),
+	m, err := cartmodule.NewWithNeighbours(context.Background(), s.dbs, discard, cfg, cartmodule.PricesOf(s.cat),
 		fakeStock{available: func(context.Context, []string) (map[string]int, error) { return nil, errDown }})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,7 @@
-package cart
+// Package cartmodule is the cart module as the kernel runs it: its
+// descriptor, its wire set and the adapter from the public contract
+// (package cart) to the domain. Only the composition root (cmd/) imports it.
+package cartmodule
 
 import (
 	"context"
@@ -9,7 +12,9 @@ import (
 
 	"github.com/google/wire"
 
+	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/cart/internal/domain"
+	"github.com/shopmonolith/shop/modules/cart/internal/rest"
 	"github.com/shopmonolith/shop/modules/cart/internal/store"
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/inventory"
@@ -73,13 +78,13 @@ func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg
 }
 
 // API returns the in-process implementation of the public contract.
-func (m *Module) API() API { return &api{svc: m.svc} }
+func (m *Module) API() cart.API { return &api{svc: m.svc} }
 
 // Descriptor implements kernel.Module.
 func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes implements kernel.Module.
-func (m *Module) Routes(r *httpapi.Router) { registerRoutes(r, m.API()) }
+func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.API()) }
 
 // Check implements kernel.Module: the cart is ready when its database is.
 // A slow catalog or inventory does not make it unready: it answers with
