@@ -14,6 +14,7 @@ import (
 	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/orders"
 	"github.com/shopmonolith/shop/modules/payments"
+	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
 	"github.com/shopmonolith/shop/modules/reporting"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/events"
@@ -38,7 +39,7 @@ type App struct {
 }
 
 func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus,
-	id *identity.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *payments.Module,
+	id *identity.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *paymentsmodule.Module,
 	ord *orders.Module, notes *notifications.Module, rep *reporting.Module) (*App, error) {
 	k, err := kernel.New(srv, h, log, id, cat, inv, c, pay, ord, notes, rep)
 	if err != nil {
@@ -56,7 +57,7 @@ func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.
 func catalogAPI(m *catalogmodule.Module) catalog.API       { return m.API() }
 func inventoryAPI(m *inventorymodule.Module) inventory.API { return m.API() }
 func cartAPI(m *cartmodule.Module) cart.API                { return m.API() }
-func paymentsAPI(m *payments.Module) payments.API          { return m.API() }
+func paymentsAPI(m *paymentsmodule.Module) payments.API    { return m.API() }
 
 func provideBus(cfg config.Config, log *slog.Logger, m *metrics.Metrics, dbs *kernel.Databases) (*events.Bus, error) {
 	return events.NewBus(cfg, log, m, dbs.Owner())

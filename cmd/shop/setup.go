@@ -13,7 +13,7 @@ import (
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
 	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/orders"
-	"github.com/shopmonolith/shop/modules/payments"
+	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
 	"github.com/shopmonolith/shop/modules/reporting"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
@@ -26,7 +26,7 @@ import (
 func descriptors() []kernel.Descriptor {
 	return []kernel.Descriptor{
 		identity.Descriptor(), catalogmodule.Descriptor(), inventorymodule.Descriptor(), cartmodule.Descriptor(),
-		payments.Descriptor(), orders.Descriptor(), notifications.Descriptor(), reporting.Descriptor(),
+		paymentsmodule.Descriptor(), orders.Descriptor(), notifications.Descriptor(), reporting.Descriptor(),
 	}
 }
 

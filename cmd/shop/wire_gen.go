@@ -14,7 +14,7 @@ import (
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
 	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/orders"
-	"github.com/shopmonolith/shop/modules/payments"
+	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
 	"github.com/shopmonolith/shop/modules/reporting"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/httpapi"
@@ -53,12 +53,12 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	paymentsModule, err := payments.New(ctx, dbs, log, cfg, bus)
+	paymentsmoduleModule, err := paymentsmodule.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
 	api3 := cartAPI(cartmoduleModule)
-	api4 := paymentsAPI(paymentsModule)
+	api4 := paymentsAPI(paymentsmoduleModule)
 	ordersModule, err := orders.New(ctx, dbs, log, cfg, bus, api3, api2, api4)
 	if err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	app, err := newApp(server, state, log, bus, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsModule, ordersModule, notificationsModule, reportingModule)
+	app, err := newApp(server, state, log, bus, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsmoduleModule, ordersModule, notificationsModule, reportingModule)
 	if err != nil {
 		return nil, err
 	}

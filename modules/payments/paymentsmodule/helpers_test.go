@@ -1,4 +1,4 @@
-package payments_test
+package paymentsmodule_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/modules/payments/internal/gateway"
+	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
 	"github.com/shopmonolith/shop/modules/payments/paymentstest"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
@@ -25,7 +26,7 @@ import (
 type env struct {
 	cfg   config.Config
 	dbs   *kernel.Databases
-	mod   *payments.Module
+	mod   *paymentsmodule.Module
 	api   payments.API
 	clock *clock
 }
@@ -58,7 +59,7 @@ func newEnv(t *testing.T, gatewayTimeout time.Duration, fake *fakeGateway) *env 
 		wrap = func(inner gateway.Gateway) gateway.Gateway { fake.inner = inner; return fake }
 	}
 	c := &clock{}
-	mod, err := payments.NewWithGateway(ctx, dbs, log, cfg, bus, wrap, c.now)
+	mod, err := paymentsmodule.NewWithGateway(ctx, dbs, log, cfg, bus, wrap, c.now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package payments_test
+package paymentsmodule_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/modules/payments/internal/domain"
 	"github.com/shopmonolith/shop/modules/payments/internal/gateway/simulated"
+	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
 	"github.com/shopmonolith/shop/modules/payments/paymentstest"
 	"github.com/shopmonolith/shop/platform/auth/authtest"
 	"github.com/shopmonolith/shop/platform/health"
@@ -31,7 +32,7 @@ func TestContract(t *testing.T) {
 
 func TestModule(t *testing.T) {
 	t.Parallel()
-	d := payments.Descriptor()
+	d := paymentsmodule.Descriptor()
 	if d.Name != "payments" || len(d.DependsOn) != 0 || d.Summary == "" {
 		t.Fatalf("descriptor = %+v", d)
 	}

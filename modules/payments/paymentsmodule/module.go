@@ -1,4 +1,7 @@
-package payments
+// Package paymentsmodule is the payments module as the kernel runs it: its
+// descriptor, its wire set and the adapter from the public contract
+// (package payments) to the domain. Only the composition root (cmd/) imports it.
+package paymentsmodule
 
 import (
 	"context"
@@ -8,9 +11,11 @@ import (
 
 	"github.com/google/wire"
 
+	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/modules/payments/internal/domain"
 	"github.com/shopmonolith/shop/modules/payments/internal/gateway"
 	"github.com/shopmonolith/shop/modules/payments/internal/gateway/simulated"
+	"github.com/shopmonolith/shop/modules/payments/internal/rest"
 	"github.com/shopmonolith/shop/modules/payments/internal/store"
 	"github.com/shopmonolith/shop/modules/payments/internal/sweep"
 	"github.com/shopmonolith/shop/platform/config"
@@ -88,13 +93,13 @@ func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg
 func clock() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // API returns the in-process implementation of the public contract.
-func (m *Module) API() API { return &api{svc: m.svc} }
+func (m *Module) API() payments.API { return &api{svc: m.svc} }
 
 // Descriptor implements kernel.Module.
 func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes implements kernel.Module.
-func (m *Module) Routes(r *httpapi.Router) { registerRoutes(r, m.API()) }
+func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.API()) }
 
 // Check implements kernel.Module: the module is ready when its database
 // is. The gateway is not part of readiness: when it is down, payments fail

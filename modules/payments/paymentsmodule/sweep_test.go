@@ -1,4 +1,4 @@
-package payments_test
+package paymentsmodule_test
 
 import (
 	"context"
