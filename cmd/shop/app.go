@@ -12,7 +12,7 @@ import (
 	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
 	"github.com/shopmonolith/shop/modules/notifications"
-	"github.com/shopmonolith/shop/modules/orders"
+	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
 	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
 	"github.com/shopmonolith/shop/modules/reporting"
@@ -40,7 +40,7 @@ type App struct {
 
 func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus,
 	id *identity.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *paymentsmodule.Module,
-	ord *orders.Module, notes *notifications.Module, rep *reporting.Module) (*App, error) {
+	ord *ordersmodule.Module, notes *notifications.Module, rep *reporting.Module) (*App, error) {
 	k, err := kernel.New(srv, h, log, id, cat, inv, c, pay, ord, notes, rep)
 	if err != nil {
 		return nil, err

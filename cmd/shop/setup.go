@@ -12,7 +12,7 @@ import (
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
 	"github.com/shopmonolith/shop/modules/notifications"
-	"github.com/shopmonolith/shop/modules/orders"
+	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
 	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
 	"github.com/shopmonolith/shop/modules/reporting"
 	"github.com/shopmonolith/shop/platform/config"
@@ -26,7 +26,7 @@ import (
 func descriptors() []kernel.Descriptor {
 	return []kernel.Descriptor{
 		identity.Descriptor(), catalogmodule.Descriptor(), inventorymodule.Descriptor(), cartmodule.Descriptor(),
-		paymentsmodule.Descriptor(), orders.Descriptor(), notifications.Descriptor(), reporting.Descriptor(),
+		paymentsmodule.Descriptor(), ordersmodule.Descriptor(), notifications.Descriptor(), reporting.Descriptor(),
 	}
 }
 

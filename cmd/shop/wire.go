@@ -13,7 +13,7 @@ import (
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
 	"github.com/shopmonolith/shop/modules/notifications"
-	"github.com/shopmonolith/shop/modules/orders"
+	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
 	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
 	"github.com/shopmonolith/shop/modules/reporting"
 	"github.com/shopmonolith/shop/platform/config"
@@ -27,7 +27,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	wire.Build(
 		provideHealth, metrics.New, httpapi.New, provideBus, // the kernel capabilities every module shares
 		identity.ProviderSet, catalogmodule.ProviderSet, inventorymodule.ProviderSet, cartmodule.ProviderSet,
-		paymentsmodule.ProviderSet, orders.ProviderSet, notifications.ProviderSet, reporting.ProviderSet,
+		paymentsmodule.ProviderSet, ordersmodule.ProviderSet, notifications.ProviderSet, reporting.ProviderSet,
 		catalogAPI, inventoryAPI, cartAPI, paymentsAPI, // in-process calls between modules
 		newApp,
 	)

@@ -13,7 +13,7 @@ import (
 	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
 	"github.com/shopmonolith/shop/modules/notifications"
-	"github.com/shopmonolith/shop/modules/orders"
+	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
 	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
 	"github.com/shopmonolith/shop/modules/reporting"
 	"github.com/shopmonolith/shop/platform/config"
@@ -59,7 +59,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	}
 	api3 := cartAPI(cartmoduleModule)
 	api4 := paymentsAPI(paymentsmoduleModule)
-	ordersModule, err := orders.New(ctx, dbs, log, cfg, bus, api3, api2, api4)
+	ordersmoduleModule, err := ordersmodule.New(ctx, dbs, log, cfg, bus, api3, api2, api4)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	app, err := newApp(server, state, log, bus, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsmoduleModule, ordersModule, notificationsModule, reportingModule)
+	app, err := newApp(server, state, log, bus, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsmoduleModule, ordersmoduleModule, notificationsModule, reportingModule)
 	if err != nil {
 		return nil, err
 	}

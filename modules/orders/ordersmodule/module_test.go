@@ -1,4 +1,4 @@
-package orders_test
+package ordersmodule_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/orders"
+	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
 	"github.com/shopmonolith/shop/modules/orders/orderstest"
 	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/platform/auth"
@@ -33,7 +34,7 @@ import (
 // shop is the real orders module on a fresh database with a running bus,
 // and fakes for its neighbours.
 type shop struct {
-	orders *orders.Module
+	orders *ordersmodule.Module
 	inv    *fakeInventory
 	pay    *fakePayments
 	cart   *fakeCart
@@ -55,7 +56,7 @@ func newShop(t *testing.T) *shop {
 	}
 	inv := newFakeInventory()
 	s := &shop{inv: inv, pay: newFakePayments(), cart: &fakeCart{inv: inv, prices: map[string]int64{}, lines: map[string][]cart.Item{}}, cfg: cfg}
-	if s.orders, err = orders.New(ctx, dbs, log, cfg, bus, s.cart, s.inv, s.pay); err != nil {
+	if s.orders, err = ordersmodule.New(ctx, dbs, log, cfg, bus, s.cart, s.inv, s.pay); err != nil {
 		t.Fatal(err)
 	}
 	if err := bus.Start(ctx); err != nil {
@@ -215,6 +216,7 @@ func TestHTTP(t *testing.T) {
 		{"anonymous", "", "k", body, http.StatusUnauthorized},
 		{"no key", "ok", "", body, http.StatusUnprocessableEntity},
 		{"unknown field (a price)", "ok", "k", `{"card_number":"4242424242424242","total":1}`, http.StatusUnprocessableEntity},
+		{"key in the body", "ok", "", `{"card_number":"4242424242424242","idempotency_key":"k"}`, http.StatusUnprocessableEntity},
 		{"bad card", "ok", "k", `{"card_number":"1234"}`, http.StatusUnprocessableEntity},
 	} {
 		if res, doc := call(http.MethodPost, "/api/orders", tc.token, tc.key, tc.body); res.StatusCode != tc.status ||
@@ -223,13 +225,13 @@ func TestHTTP(t *testing.T) {
 		}
 	}
 	res, doc := call(http.MethodPost, "/api/orders", "ok", "key-1", body)
-	if res.StatusCode != http.StatusCreated || doc["status"] != orders.StatusPlaced || res.Header.Get("Location") == "" {
+	if _, ok := doc["replayed"]; res.StatusCode != http.StatusCreated || doc["status"] != orders.StatusPlaced || res.Header.Get("Location") == "" || ok {
 		t.Fatalf("checkout: %d %v", res.StatusCode, doc)
 	}
 	id := doc["id"].(string)
 	res, doc = call(http.MethodPost, "/api/orders", "ok", "key-1", body)
-	if res.StatusCode != http.StatusOK || doc["id"] != id || res.Header.Get("Idempotent-Replayed") != "true" {
-		t.Errorf("retry: %d %v %v, want 200 with the same order, replayed", res.StatusCode, doc["id"], res.Header)
+	if res.StatusCode != http.StatusOK || doc["id"] != id || res.Header.Get("Idempotent-Replayed") != "true" || doc["replayed"] != true {
+		t.Errorf("retry: %d %v %v %v, want 200 with the same order, replayed", res.StatusCode, doc["id"], doc["replayed"], res.Header)
 	}
 	if res, _ := call(http.MethodGet, "/api/orders/"+id, "ok", "", ""); res.StatusCode != http.StatusOK {
 		t.Errorf("get: %d", res.StatusCode)

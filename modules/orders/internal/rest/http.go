@@ -1,4 +1,6 @@
-package orders
+// Package rest is the orders module's HTTP transport: echo handlers that
+// call the public API, the same one remote callers get, and serve its DTOs.
+package rest
 
 import (
 	"context"
@@ -7,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/shopmonolith/shop/modules/orders"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/httpapi"
@@ -26,14 +29,14 @@ const (
 
 type httpHandlers struct {
 	r   *httpapi.Router
-	api API
+	api orders.API
 }
 
-// registerRoutes adds the routes. Every route needs a session; shipping
+// Register adds the routes. Every route needs a session; shipping
 // needs the admin role (checked here and again in the API).
-func registerRoutes(r *httpapi.Router, api API) {
+func Register(r *httpapi.Router, api orders.API) {
 	h := &httpHandlers{r: r, api: api}
-	one := []httpapi.Response{{Status: http.StatusOK, Body: Order{}}}
+	one := []httpapi.Response{{Status: http.StatusOK, Body: orders.Order{}}}
 	r.POST("/api/orders", h.checkout, httpapi.RequireUser).Doc(httpapi.Op{
 		ID: "checkout", Summary: "Check out: turn the cart into an order paid with a card", Access: httpapi.AccessUser, Input: checkoutInput{},
 		Description: "Send a fresh Idempotency-Key per checkout and the same one on every retry: a repeated request answers 200 " +
@@ -42,14 +45,14 @@ func registerRoutes(r *httpapi.Router, api API) {
 			"4242424242424242 approves, 4000000000000002 declines, 4000000000000119 fails, 4000000000000259 times out. " +
 			"409 when the cart is empty or holds unavailable products; 503 when its prices cannot be confirmed right now.",
 		Responses: []httpapi.Response{
-			{Status: http.StatusCreated, Body: Order{}, Description: "The order was placed."},
-			{Status: http.StatusOK, Body: Order{}, Description: "The order an earlier request with this key placed."},
+			{Status: http.StatusCreated, Body: orders.Order{}, Description: "The order was placed."},
+			{Status: http.StatusOK, Body: orders.Order{}, Description: "The order an earlier request with this key placed."},
 		},
 		Errors: []int{http.StatusConflict, http.StatusServiceUnavailable},
 	})
 	r.GET("/api/orders", h.list, httpapi.RequireUser).Doc(httpapi.Op{
 		ID: "listOrders", Summary: "Orders, newest first: the caller's own; admins see everyone's", Access: httpapi.AccessUser, Input: listInput{},
-		Responses: []httpapi.Response{{Status: http.StatusOK, Body: Page{}}},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: orders.Page{}}},
 	})
 	r.GET("/api/orders/:id", h.get, httpapi.RequireUser).Doc(httpapi.Op{
 		ID: "getOrder", Summary: "One order with its timeline (another customer's order is 404)", Access: httpapi.AccessUser, Input: byID{},
@@ -92,7 +95,7 @@ func (h *httpHandlers) checkout(c echo.Context) error {
 	if err := h.r.Bind(c, &in); err != nil {
 		return err
 	}
-	o, err := h.api.Checkout(c.Request().Context(), CheckoutRequest{
+	o, err := h.api.Checkout(c.Request().Context(), orders.CheckoutRequest{
 		IdempotencyKey: c.Request().Header.Get(HeaderIdempotencyKey), CardNumber: in.CardNumber,
 	})
 	if err != nil {
@@ -107,7 +110,7 @@ func (h *httpHandlers) checkout(c echo.Context) error {
 }
 
 func (h *httpHandlers) list(c echo.Context) error {
-	q := Query{UserID: c.QueryParam("user_id"), Status: c.QueryParam("status"), After: c.QueryParam("after")}
+	q := orders.Query{UserID: c.QueryParam("user_id"), Status: c.QueryParam("status"), After: c.QueryParam("after")}
 	if s := c.QueryParam("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
@@ -127,7 +130,7 @@ func (h *httpHandlers) cancel(c echo.Context) error { return respond(c, h.api.Ca
 func (h *httpHandlers) ship(c echo.Context) error   { return respond(c, h.api.MarkShipped) }
 
 // respond runs one of the API's by-id operations and renders the order.
-func respond(c echo.Context, op func(ctx context.Context, id string) (Order, error)) error {
+func respond(c echo.Context, op func(ctx context.Context, id string) (orders.Order, error)) error {
 	o, err := op(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err

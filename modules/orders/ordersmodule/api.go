@@ -1,4 +1,4 @@
-package orders
+package ordersmodule
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/inventory"
+	"github.com/shopmonolith/shop/modules/orders"
 	"github.com/shopmonolith/shop/modules/orders/internal/domain"
 	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/platform/errs"
@@ -15,69 +16,69 @@ import (
 // api adapts the domain service to the public contract.
 type api struct{ svc *domain.Service }
 
-var _ API = (*api)(nil)
+var _ orders.API = (*api)(nil)
 
-func (a *api) Checkout(ctx context.Context, r CheckoutRequest) (Order, error) {
+func (a *api) Checkout(ctx context.Context, r orders.CheckoutRequest) (orders.Order, error) {
 	o, replayed, err := a.svc.Checkout(ctx, r.IdempotencyKey, r.CardNumber)
 	if err != nil {
-		return Order{}, err
+		return orders.Order{}, err
 	}
 	out := toOrder(o)
 	out.Replayed = replayed
 	return out, nil
 }
 
-func (a *api) Order(ctx context.Context, id string) (Order, error) {
+func (a *api) Order(ctx context.Context, id string) (orders.Order, error) {
 	return one(a.svc.Order(ctx, id))
 }
 
-func (a *api) Orders(ctx context.Context, q Query) (Page, error) {
+func (a *api) Orders(ctx context.Context, q orders.Query) (orders.Page, error) {
 	p, err := a.svc.Orders(ctx, domain.Query{UserID: q.UserID, Status: q.Status, After: q.After, Limit: q.Limit})
 	if err != nil {
-		return Page{}, err
+		return orders.Page{}, err
 	}
-	out := Page{Items: make([]Order, len(p.Items)), NextCursor: p.NextCursor}
+	out := orders.Page{Items: make([]orders.Order, len(p.Items)), NextCursor: p.NextCursor}
 	for i, o := range p.Items {
 		out.Items[i] = toOrder(o)
 	}
 	return out, nil
 }
 
-func (a *api) Cancel(ctx context.Context, id string) (Order, error) {
+func (a *api) Cancel(ctx context.Context, id string) (orders.Order, error) {
 	return one(a.svc.Cancel(ctx, id))
 }
 
-func (a *api) MarkShipped(ctx context.Context, id string) (Order, error) {
+func (a *api) MarkShipped(ctx context.Context, id string) (orders.Order, error) {
 	return one(a.svc.Ship(ctx, id))
 }
 
-func one(o *domain.Order, err error) (Order, error) {
+func one(o *domain.Order, err error) (orders.Order, error) {
 	if err != nil {
-		return Order{}, err
+		return orders.Order{}, err
 	}
 	return toOrder(o), nil
 }
 
-func toOrder(o *domain.Order) Order {
-	out := Order{
+func toOrder(o *domain.Order) orders.Order {
+	out := orders.Order{
 		ID: o.ID(), UserID: o.UserID(), Email: o.Email(), Status: o.Status(), Reason: o.Reason(),
-		Items: toItems(o), Total: Money{Amount: o.Total(), Currency: o.Currency()}, CardLast4: o.CardLast4(),
-		PaymentCaptured: o.PaymentIsCaptured(), Timeline: make([]Step, len(o.Timeline())),
+		Items: toItems(o), Total: orders.Money{Amount: o.Total(), Currency: o.Currency()}, CardLast4: o.CardLast4(),
+		PaymentCaptured: o.PaymentIsCaptured(), Timeline: make([]orders.Step, len(o.Timeline())),
 		CreatedAt: o.CreatedAt(), UpdatedAt: o.UpdatedAt(),
 	}
 	for i, s := range o.Timeline() {
-		out.Timeline[i] = Step{Step: s.Step, Detail: s.Detail, At: s.At}
+		out.Timeline[i] = orders.Step{Step: s.Step, Detail: s.Detail, At: s.At}
 	}
 	return out
 }
 
-func toItems(o *domain.Order) []Item {
-	items := make([]Item, len(o.Items()))
+func toItems(o *domain.Order) []orders.Item {
+	items := make([]orders.Item, len(o.Items()))
 	for i, it := range o.Items() {
-		items[i] = Item{
+		items[i] = orders.Item{
 			ProductID: it.ProductID, SKU: it.SKU, Name: it.Name, Quantity: it.Quantity,
-			UnitPrice: Money{Amount: it.UnitPrice, Currency: o.Currency()},
-			LineTotal: Money{Amount: it.LineTotal(), Currency: o.Currency()},
+			UnitPrice: orders.Money{Amount: it.UnitPrice, Currency: o.Currency()},
+			LineTotal: orders.Money{Amount: it.LineTotal(), Currency: o.Currency()},
 		}
 	}
 	return items
@@ -86,23 +87,23 @@ func toItems(o *domain.Order) []Item {
 // toEvent turns a fact into the public event of its kind.
 func toEvent(f domain.Fact) (events.Event, error) {
 	o, at := f.Order, f.At
-	total := Money{Amount: o.Total(), Currency: o.Currency()}
+	total := orders.Money{Amount: o.Total(), Currency: o.Currency()}
 	switch f.Kind {
 	case domain.FactPlaced:
-		return OrderPlaced{OrderID: o.ID(), UserID: o.UserID(), Email: o.Email(), Items: toItems(o), Total: total, PlacedAt: at}, nil
+		return orders.OrderPlaced{OrderID: o.ID(), UserID: o.UserID(), Email: o.Email(), Items: toItems(o), Total: total, PlacedAt: at}, nil
 	case domain.FactStockReserved:
-		return OrderStockReserved{OrderID: o.ID(), ReservedAt: at}, nil
+		return orders.OrderStockReserved{OrderID: o.ID(), ReservedAt: at}, nil
 	case domain.FactConfirmed:
-		return OrderConfirmed{OrderID: o.ID(), UserID: o.UserID(), Email: o.Email(), Items: toItems(o), Total: total, ConfirmedAt: o.ConfirmedAt()}, nil
+		return orders.OrderConfirmed{OrderID: o.ID(), UserID: o.UserID(), Email: o.Email(), Items: toItems(o), Total: total, ConfirmedAt: o.ConfirmedAt()}, nil
 	case domain.FactRejected:
-		return OrderRejected{OrderID: o.ID(), UserID: o.UserID(), Email: o.Email(), Reason: o.Reason(), RejectedAt: at}, nil
+		return orders.OrderRejected{OrderID: o.ID(), UserID: o.UserID(), Email: o.Email(), Reason: o.Reason(), RejectedAt: at}, nil
 	case domain.FactFailed:
-		return OrderFailed{OrderID: o.ID(), UserID: o.UserID(), Email: o.Email(), Reason: o.Reason(), FailedAt: at}, nil
+		return orders.OrderFailed{OrderID: o.ID(), UserID: o.UserID(), Email: o.Email(), Reason: o.Reason(), FailedAt: at}, nil
 	case domain.FactCancelled:
-		return OrderCancelled{OrderID: o.ID(), UserID: o.UserID(), Email: o.Email(), Items: toItems(o), Total: total,
+		return orders.OrderCancelled{OrderID: o.ID(), UserID: o.UserID(), Email: o.Email(), Items: toItems(o), Total: total,
 			WasConfirmed: !o.ConfirmedAt().IsZero(), ConfirmedAt: o.ConfirmedAt(), CancelledAt: at}, nil
 	case domain.FactShipped:
-		return OrderShipped{OrderID: o.ID(), UserID: o.UserID(), Email: o.Email(), ShippedAt: at}, nil
+		return orders.OrderShipped{OrderID: o.ID(), UserID: o.UserID(), Email: o.Email(), ShippedAt: at}, nil
 	}
 	return nil, fmt.Errorf("orders: no event for fact %q", f.Kind)
 }

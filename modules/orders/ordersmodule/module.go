@@ -1,4 +1,7 @@
-package orders
+// Package ordersmodule is the orders module as the kernel runs it: its
+// descriptor, its wire set and the adapter from the public contract
+// (package orders) to the domain. Only the composition root (cmd/) imports it.
+package ordersmodule
 
 import (
 	"context"
@@ -12,7 +15,9 @@ import (
 
 	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/inventory"
+	"github.com/shopmonolith/shop/modules/orders"
 	"github.com/shopmonolith/shop/modules/orders/internal/domain"
+	"github.com/shopmonolith/shop/modules/orders/internal/rest"
 	"github.com/shopmonolith/shop/modules/orders/internal/store"
 	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/platform/auth"
@@ -72,10 +77,10 @@ func New(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, _ config.
 // events (keyed by the order id), under one subscriber id.
 func subscribeSaga(bus *events.Bus, db *database.DB, st *store.Store, svc *domain.Service) error {
 	return errors.Join(
-		sagaStep[OrderPlaced](bus, db, st, svc.OnPlaced),
-		sagaStep[OrderStockReserved](bus, db, st, svc.OnStockReserved),
-		sagaStep[OrderConfirmed](bus, db, st, svc.OnConfirmed),
-		sagaStep[OrderCancelled](bus, db, st, svc.OnCancelled),
+		sagaStep[orders.OrderPlaced](bus, db, st, svc.OnPlaced),
+		sagaStep[orders.OrderStockReserved](bus, db, st, svc.OnStockReserved),
+		sagaStep[orders.OrderConfirmed](bus, db, st, svc.OnConfirmed),
+		sagaStep[orders.OrderCancelled](bus, db, st, svc.OnCancelled),
 	)
 }
 
@@ -91,13 +96,13 @@ func sagaStep[E events.Event](bus *events.Bus, db *database.DB, st *store.Store,
 }
 
 // API returns the in-process implementation of the public contract.
-func (m *Module) API() API { return &api{svc: m.svc} }
+func (m *Module) API() orders.API { return &api{svc: m.svc} }
 
 // Descriptor implements kernel.Module.
 func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes implements kernel.Module.
-func (m *Module) Routes(r *httpapi.Router) { registerRoutes(r, m.API()) }
+func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.API()) }
 
 // Check implements kernel.Module: the module is ready when its database is.
 func (m *Module) Check(ctx context.Context) error { return m.db.Check(ctx) }
