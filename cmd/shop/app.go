@@ -8,7 +8,7 @@ import (
 	"github.com/shopmonolith/shop/modules/cart/cartmodule"
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
-	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/identity/identitymodule"
 	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
 	"github.com/shopmonolith/shop/modules/notifications"
@@ -31,7 +31,7 @@ type App struct {
 	Kernel        *kernel.Kernel
 	Server        *httpapi.Server
 	Bus           *events.Bus
-	Identity      *identity.Module
+	Identity      *identitymodule.Module
 	Catalog       *catalogmodule.Module
 	Inventory     *inventorymodule.Module
 	Notifications *notifications.Module
@@ -39,7 +39,7 @@ type App struct {
 }
 
 func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus,
-	id *identity.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *paymentsmodule.Module,
+	id *identitymodule.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *paymentsmodule.Module,
 	ord *ordersmodule.Module, notes *notifications.Module, rep *reporting.Module) (*App, error) {
 	k, err := kernel.New(srv, h, log, id, cat, inv, c, pay, ord, notes, rep)
 	if err != nil {

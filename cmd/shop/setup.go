@@ -9,7 +9,7 @@ import (
 	"github.com/shopmonolith/shop/migrations"
 	"github.com/shopmonolith/shop/modules/cart/cartmodule"
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
-	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/identity/identitymodule"
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
 	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
@@ -25,7 +25,7 @@ import (
 // descriptors lists every module this binary holds, in registration order.
 func descriptors() []kernel.Descriptor {
 	return []kernel.Descriptor{
-		identity.Descriptor(), catalogmodule.Descriptor(), inventorymodule.Descriptor(), cartmodule.Descriptor(),
+		identitymodule.Descriptor(), catalogmodule.Descriptor(), inventorymodule.Descriptor(), cartmodule.Descriptor(),
 		paymentsmodule.Descriptor(), ordersmodule.Descriptor(), notifications.Descriptor(), reporting.Descriptor(),
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"context"
 	"github.com/shopmonolith/shop/modules/cart/cartmodule"
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
-	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/identity/identitymodule"
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
 	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
@@ -33,11 +33,11 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	module, err := identity.New(ctx, dbs, log, cfg, bus)
+	module, err := identitymodule.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	authenticator := identity.ProvideAuthenticator(module)
+	authenticator := identitymodule.ProvideAuthenticator(module)
 	server := httpapi.New(cfg, log, state, metricsMetrics, authenticator)
 	catalogmoduleModule, err := catalogmodule.New(ctx, dbs, log, cfg, bus)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/identity/identitymodule"
 	"github.com/shopmonolith/shop/modules/identity/identitytest"
 	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/notifications/internal/smtptest"
@@ -45,7 +46,7 @@ const password = "correct horse battery"
 type shop struct {
 	cfg      config.Config
 	dbs      *kernel.Databases
-	id       *identity.Module
+	id       *identitymodule.Module
 	notes    *notifications.Module
 	ordersDB *database.DB
 	orders   *events.Outbox
@@ -61,7 +62,7 @@ func newShop(t *testing.T, adjust ...func(*config.Config)) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := identity.New(ctx, dbs, log, cfg, bus)
+	id, err := identitymodule.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package identity_test
+package identitymodule_test
 
 import (
 	"encoding/json"
@@ -15,7 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/identity/identitymodule"
 	"github.com/shopmonolith/shop/modules/identity/identitytest"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/health"
@@ -33,7 +33,7 @@ func httpServer(t *testing.T, secure bool) *httptest.Server {
 // httpShop is httpServer with settings of the test's choosing, and the
 // module behind it. The server stands behind a trusted proxy: a call's
 // clientIP, sent as X-Forwarded-For, is the client address.
-func httpShop(t *testing.T, edit func(*config.Auth)) (*httptest.Server, *identity.Module) {
+func httpShop(t *testing.T, edit func(*config.Auth)) (*httptest.Server, *identitymodule.Module) {
 	t.Helper()
 	cfg := testConfig(t, edit)
 	mod := newModule(t, dbtestDatabases(t), cfg, nil)

@@ -1,4 +1,4 @@
-package identity
+package identitymodule
 
 // NewWithClock is New with a replaceable clock, for tests of expiry and
 // rate-limit windows.

@@ -1,4 +1,6 @@
-package identity
+// Package rest is the identity module's HTTP transport: echo handlers that
+// call the public API, the same one remote callers get, and serve its DTOs.
+package rest
 
 import (
 	"net/http"
@@ -6,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/identity/internal/domain"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/errs"
@@ -17,13 +20,13 @@ import (
 // get, and serve its User and Session.
 
 type httpHandlers struct {
-	api    API
+	api    identity.API
 	r      *httpapi.Router
 	secure bool // set the cookie's Secure flag (always in production)
 }
 
-// registerRoutes adds the identity routes to r.
-func registerRoutes(r *httpapi.Router, api API, secureCookie bool) {
+// Register adds the identity routes to r.
+func Register(r *httpapi.Router, api identity.API, secureCookie bool) {
 	h := &httpHandlers{api: api, r: r, secure: secureCookie}
 	r.POST("/api/identity/register", h.register).Doc(httpapi.Op{
 		ID: "registerCustomer", Summary: "Create a customer account", Access: httpapi.AccessPublic, Input: registerRequest{},
@@ -39,7 +42,7 @@ func registerRoutes(r *httpapi.Router, api API, secureCookie bool) {
 		Description: "Failed attempts are limited per account and client address, and per client address (429 with Retry-After); " +
 			"successful ones do not count. The session cookie sent along is revoked (the cookie is rotated); a bearer token " +
 			"sent along stays valid. A session ends when unused for the idle timeout, and at expires_at however busy.",
-		Responses: []httpapi.Response{{Status: http.StatusOK, Body: Session{}}},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: identity.Session{}}},
 		Errors:    []int{http.StatusUnauthorized, http.StatusTooManyRequests},
 	})
 	// Logout needs no valid session: signing out of an expired or revoked
@@ -52,7 +55,7 @@ func registerRoutes(r *httpapi.Router, api API, secureCookie bool) {
 	})
 	r.GET("/api/identity/me", h.me, httpapi.RequireUser).Doc(httpapi.Op{
 		ID: "getCurrentUser", Summary: "The signed-in user", Access: httpapi.AccessUser,
-		Responses: []httpapi.Response{{Status: http.StatusOK, Body: User{}}},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: identity.User{}}},
 	})
 	r.DELETE("/api/identity/sessions", h.signOutEverywhere, httpapi.RequireUser).Doc(httpapi.Op{
 		ID: "signOutEverywhere", Summary: "Sign out everywhere: revoke every session of the signed-in user", Access: httpapi.AccessUser,
@@ -75,7 +78,7 @@ func registerRoutes(r *httpapi.Router, api API, secureCookie bool) {
 		ID: "setUserRole", Summary: "Give a user a role (customer or admin)", Access: httpapi.AccessAdmin, Input: roleInput{},
 		Description: "A change of role revokes every session of the user. 409 when admins name themselves: " +
 			"an admin's own role is changed by another admin.",
-		Responses: []httpapi.Response{{Status: http.StatusOK, Body: User{}}},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: identity.User{}}},
 		Errors:    []int{http.StatusConflict},
 	})
 }
@@ -128,7 +131,7 @@ func (h *httpHandlers) register(c echo.Context) error {
 	if err := h.r.Bind(c, &req); err != nil {
 		return err
 	}
-	_, err := h.api.Register(c.Request().Context(), RegisterInput{
+	_, err := h.api.Register(c.Request().Context(), identity.RegisterInput{
 		Email: req.Email, Password: req.Password, Name: req.Name, ClientIP: c.RealIP(),
 	})
 	if err != nil && !errs.Is(err, errs.KindConflict) {
@@ -150,7 +153,7 @@ func (h *httpHandlers) login(c echo.Context) error {
 	if ck, err := c.Cookie(h.r.CookieName()); err == nil {
 		previous = ck.Value
 	}
-	s, err := h.api.Login(c.Request().Context(), LoginInput{
+	s, err := h.api.Login(c.Request().Context(), identity.LoginInput{
 		Email:         req.Email,
 		Password:      req.Password,
 		ClientIP:      c.RealIP(),
@@ -204,7 +207,7 @@ func (h *httpHandlers) changePassword(c echo.Context) error {
 	if err := h.r.Bind(c, &req); err != nil {
 		return err
 	}
-	err = h.api.ChangePassword(c.Request().Context(), ChangePasswordInput{
+	err = h.api.ChangePassword(c.Request().Context(), identity.ChangePasswordInput{
 		UserID: p.UserID, SessionID: p.SessionID, CurrentPassword: req.CurrentPassword, NewPassword: req.NewPassword,
 		ClientIP: c.RealIP(),
 	})
@@ -230,7 +233,7 @@ func (h *httpHandlers) setRole(c echo.Context) error {
 	if err := h.r.Bind(c, &req); err != nil {
 		return err
 	}
-	u, err := h.api.SetRole(c.Request().Context(), SetRoleInput{ActorID: p.UserID, UserID: c.Param("id"), Role: req.Role})
+	u, err := h.api.SetRole(c.Request().Context(), identity.SetRoleInput{ActorID: p.UserID, UserID: c.Param("id"), Role: req.Role})
 	if err != nil {
 		return err
 	}

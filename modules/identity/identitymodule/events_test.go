@@ -1,4 +1,4 @@
-package identity_test
+package identitymodule_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/identity/identitymodule"
 	"github.com/shopmonolith/shop/modules/identity/identitytest"
 	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/kernel"
@@ -200,9 +201,9 @@ func TestRegisterRejectsControlCharacters(t *testing.T) {
 // change what the module states.
 func TestDescriptor(t *testing.T) {
 	t.Parallel()
-	d := identity.Descriptor()
+	d := identitymodule.Descriptor()
 	d.Name = "changed"
-	if got := identity.Descriptor(); got.Name != "identity" || len(got.DependsOn) != 0 {
+	if got := identitymodule.Descriptor(); got.Name != "identity" || len(got.DependsOn) != 0 {
 		t.Errorf("Descriptor() = %+v", got)
 	}
 }

@@ -1,4 +1,4 @@
-package identity_test
+package identitymodule_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/identity/identitymodule"
 	"github.com/shopmonolith/shop/modules/identity/identitytest"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/config"
@@ -54,7 +55,7 @@ func testConfig(t *testing.T, edit func(*config.Auth)) config.Config {
 	return cfg
 }
 
-func newModule(t *testing.T, dbs *kernel.Databases, cfg config.Config, now func() time.Time) *identity.Module {
+func newModule(t *testing.T, dbs *kernel.Databases, cfg config.Config, now func() time.Time) *identitymodule.Module {
 	t.Helper()
 	if now == nil {
 		now = time.Now
@@ -65,7 +66,7 @@ func newModule(t *testing.T, dbs *kernel.Databases, cfg config.Config, now func(
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := identity.NewWithClock(context.Background(), dbs, log, cfg, bus, now)
+	m, err := identitymodule.NewWithClock(context.Background(), dbs, log, cfg, bus, now)
 	if err != nil {
 		t.Fatalf("new identity module: %v", err)
 	}
@@ -77,7 +78,7 @@ func dbtestDatabases(t *testing.T) *kernel.Databases {
 	return dbtest.Databases(t, dbtest.NewURL(t), "identity")
 }
 
-func freshModule(t *testing.T, edit func(*config.Auth), now func() time.Time) *identity.Module {
+func freshModule(t *testing.T, edit func(*config.Auth), now func() time.Time) *identitymodule.Module {
 	t.Helper()
 	return newModule(t, dbtestDatabases(t), testConfig(t, edit), now)
 }
@@ -281,7 +282,7 @@ func TestEnsureAdminConcurrent(t *testing.T) {
 	t.Parallel()
 	dbs := dbtest.Databases(t, dbtest.NewURL(t), "identity")
 	cfg := testConfig(t, nil)
-	mods := []*identity.Module{newModule(t, dbs, cfg, nil), newModule(t, dbs, cfg, nil)}
+	mods := []*identitymodule.Module{newModule(t, dbs, cfg, nil), newModule(t, dbs, cfg, nil)}
 	emails := []string{identitytest.Email("root"), identitytest.Email("root")}
 	created := make([]bool, len(mods))
 	errc := make([]error, len(mods))

@@ -1,8 +1,9 @@
-package identity
+package identitymodule
 
 import (
 	"fmt"
 
+	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/identity/internal/domain"
 	"github.com/shopmonolith/shop/modules/identity/internal/store"
 	"github.com/shopmonolith/shop/platform/events"
@@ -21,13 +22,13 @@ func toEvent(fact any) (events.Event, error) {
 		return toUserRegistered(f), nil
 	case domain.RegistrationRepeated:
 		u := f.User
-		return RegistrationRepeated{UserID: u.ID().String(), Email: u.Email(), Name: u.Name(), AttemptedAt: f.At}, nil
+		return identity.RegistrationRepeated{UserID: u.ID().String(), Email: u.Email(), Name: u.Name(), AttemptedAt: f.At}, nil
 	default:
 		return nil, fmt.Errorf("identity: no public event for fact %T", fact)
 	}
 }
 
-func toUserRegistered(f domain.UserRegistered) UserRegistered {
+func toUserRegistered(f domain.UserRegistered) identity.UserRegistered {
 	u := f.User
-	return UserRegistered{UserID: u.ID().String(), Email: u.Email(), Name: u.Name(), RegisteredAt: u.CreatedAt()}
+	return identity.UserRegistered{UserID: u.ID().String(), Email: u.Email(), Name: u.Name(), RegisteredAt: u.CreatedAt()}
 }

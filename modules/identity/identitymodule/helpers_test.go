@@ -1,4 +1,4 @@
-package identity_test
+package identitymodule_test
 
 import (
 	"errors"

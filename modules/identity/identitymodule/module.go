@@ -1,4 +1,7 @@
-package identity
+// Package identitymodule is the identity module as the kernel runs it: its
+// descriptor, its wire set and the adapter from the public contract
+// (package identity) to the domain. Only the composition root (cmd/) imports it.
+package identitymodule
 
 import (
 	"context"
@@ -10,7 +13,9 @@ import (
 
 	"github.com/google/wire"
 
+	"github.com/shopmonolith/shop/modules/identity"
 	"github.com/shopmonolith/shop/modules/identity/internal/domain"
+	"github.com/shopmonolith/shop/modules/identity/internal/rest"
 	"github.com/shopmonolith/shop/modules/identity/internal/store"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/config"
@@ -93,7 +98,7 @@ func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg
 func ProvideAuthenticator(m *Module) auth.Authenticator { return m.Authenticator() }
 
 // API returns the module's public API.
-func (m *Module) API() API { return m.api }
+func (m *Module) API() identity.API { return m.api }
 
 // Authenticator returns the session-token authenticator.
 func (m *Module) Authenticator() auth.Authenticator { return m.api }
@@ -103,7 +108,7 @@ func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes registers the /api/identity routes.
 func (m *Module) Routes(r *httpapi.Router) {
-	registerRoutes(r, m.api, m.secure)
+	rest.Register(r, m.api, m.secure)
 }
 
 // Check reports whether the module's database answers.
