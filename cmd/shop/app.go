@@ -11,11 +11,11 @@ import (
 	"github.com/shopmonolith/shop/modules/identity/identitymodule"
 	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
-	"github.com/shopmonolith/shop/modules/notifications"
+	"github.com/shopmonolith/shop/modules/notifications/notificationsmodule"
 	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
 	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
-	"github.com/shopmonolith/shop/modules/reporting"
+	"github.com/shopmonolith/shop/modules/reporting/reportingmodule"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/health"
@@ -34,13 +34,13 @@ type App struct {
 	Identity      *identitymodule.Module
 	Catalog       *catalogmodule.Module
 	Inventory     *inventorymodule.Module
-	Notifications *notifications.Module
-	Reporting     *reporting.Module
+	Notifications *notificationsmodule.Module
+	Reporting     *reportingmodule.Module
 }
 
 func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus,
 	id *identitymodule.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *paymentsmodule.Module,
-	ord *ordersmodule.Module, notes *notifications.Module, rep *reporting.Module) (*App, error) {
+	ord *ordersmodule.Module, notes *notificationsmodule.Module, rep *reportingmodule.Module) (*App, error) {
 	k, err := kernel.New(srv, h, log, id, cat, inv, c, pay, ord, notes, rep)
 	if err != nil {
 		return nil, err

@@ -12,10 +12,10 @@ import (
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/identity/identitymodule"
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
-	"github.com/shopmonolith/shop/modules/notifications"
+	"github.com/shopmonolith/shop/modules/notifications/notificationsmodule"
 	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
 	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
-	"github.com/shopmonolith/shop/modules/reporting"
+	"github.com/shopmonolith/shop/modules/reporting/reportingmodule"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
@@ -63,15 +63,15 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	notificationsModule, err := notifications.New(ctx, dbs, log, cfg, bus)
+	notificationsmoduleModule, err := notificationsmodule.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	reportingModule, err := reporting.New(ctx, dbs, log, cfg, bus)
+	reportingmoduleModule, err := reportingmodule.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	app, err := newApp(server, state, log, bus, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsmoduleModule, ordersmoduleModule, notificationsModule, reportingModule)
+	app, err := newApp(server, state, log, bus, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsmoduleModule, ordersmoduleModule, notificationsmoduleModule, reportingmoduleModule)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package notifications_test
+package notificationsmodule_test
 
 import (
 	"bytes"
@@ -25,6 +25,7 @@ import (
 	"github.com/shopmonolith/shop/modules/identity/identitytest"
 	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/notifications/internal/smtptest"
+	"github.com/shopmonolith/shop/modules/notifications/notificationsmodule"
 	"github.com/shopmonolith/shop/modules/notifications/notificationstest"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/config"
@@ -47,7 +48,7 @@ type shop struct {
 	cfg      config.Config
 	dbs      *kernel.Databases
 	id       *identitymodule.Module
-	notes    *notifications.Module
+	notes    *notificationsmodule.Module
 	ordersDB *database.DB
 	orders   *events.Outbox
 }
@@ -66,7 +67,7 @@ func newShop(t *testing.T, adjust ...func(*config.Config)) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	notes, err := notifications.New(ctx, dbs, log, cfg, bus)
+	notes, err := notificationsmodule.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,13 +174,13 @@ func TestContract(t *testing.T) {
 
 func TestModule(t *testing.T) {
 	t.Parallel()
-	d := notifications.Descriptor()
+	d := notificationsmodule.Descriptor()
 	if d.Name != "notifications" || !slices.Equal(d.DependsOn, []string{"identity", "orders"}) {
 		t.Fatalf("descriptor = %+v", d)
 	}
 	// Each call returns a fresh value: a caller cannot change the module's.
 	d.DependsOn[0] = "changed"
-	if got := notifications.Descriptor().DependsOn[0]; got != "identity" {
+	if got := notificationsmodule.Descriptor().DependsOn[0]; got != "identity" {
 		t.Fatalf("Descriptor().DependsOn[0] = %q after a caller changed its copy", got)
 	}
 	s := newShop(t)

@@ -1,4 +1,4 @@
-package reporting_test
+package reportingmodule_test
 
 import (
 	"context"

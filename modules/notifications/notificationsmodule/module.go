@@ -1,4 +1,7 @@
-package notifications
+// Package notificationsmodule is the notifications module as the kernel runs it: its
+// descriptor, its wire set and the adapter from the public contract
+// (package notifications) to the domain. Only the composition root (cmd/) imports it.
+package notificationsmodule
 
 import (
 	"context"
@@ -9,8 +12,10 @@ import (
 	"github.com/google/wire"
 	"gorm.io/gorm"
 
+	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/notifications/internal/domain"
 	"github.com/shopmonolith/shop/modules/notifications/internal/mail"
+	"github.com/shopmonolith/shop/modules/notifications/internal/rest"
 	"github.com/shopmonolith/shop/modules/notifications/internal/store"
 	"github.com/shopmonolith/shop/modules/notifications/internal/subscribe"
 	"github.com/shopmonolith/shop/platform/config"
@@ -90,13 +95,13 @@ func newSender(cfg config.Config) (s domain.Sender, how string, err error) {
 }
 
 // API returns the in-process implementation of the public contract.
-func (m *Module) API() API { return &api{svc: m.svc} }
+func (m *Module) API() notifications.API { return &api{svc: m.svc} }
 
 // Descriptor implements kernel.Module.
 func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes implements kernel.Module.
-func (m *Module) Routes(r *httpapi.Router) { registerRoutes(r, m.API()) }
+func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.API()) }
 
 // Check implements kernel.Module: the module is ready when its database is.
 func (m *Module) Check(ctx context.Context) error { return m.db.Check(ctx) }

@@ -1,4 +1,4 @@
-package notifications_test
+package notificationsmodule_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package notifications_test
+package notificationsmodule_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/notifications/internal/smtptest"
+	"github.com/shopmonolith/shop/modules/notifications/notificationsmodule"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/events"
@@ -205,7 +206,7 @@ func TestSMTPSettingsChecked(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := notifications.New(context.Background(), dbs, log, cfg, bus); err == nil {
+		if _, err := notificationsmodule.New(context.Background(), dbs, log, cfg, bus); err == nil {
 			t.Errorf("%s: New succeeded", name)
 		}
 	}

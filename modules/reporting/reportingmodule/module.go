@@ -1,4 +1,7 @@
-package reporting
+// Package reportingmodule is the reporting module as the kernel runs it: its
+// descriptor, its wire set and the adapter from the public contract
+// (package reporting) to the domain. Only the composition root (cmd/) imports it.
+package reportingmodule
 
 import (
 	"context"
@@ -9,7 +12,9 @@ import (
 	"github.com/google/wire"
 	"gorm.io/gorm"
 
+	"github.com/shopmonolith/shop/modules/reporting"
 	"github.com/shopmonolith/shop/modules/reporting/internal/domain"
+	"github.com/shopmonolith/shop/modules/reporting/internal/rest"
 	"github.com/shopmonolith/shop/modules/reporting/internal/store"
 	"github.com/shopmonolith/shop/modules/reporting/internal/subscribe"
 	"github.com/shopmonolith/shop/platform/auth"
@@ -64,7 +69,7 @@ func New(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, _ config.
 }
 
 // API returns the in-process implementation of the public contract.
-func (m *Module) API() API { return &api{svc: m.svc} }
+func (m *Module) API() reporting.API { return &api{svc: m.svc} }
 
 // Rebuild recomputes every figure from the module's journal, as the module
 // itself (for operators: `shop reporting rebuild`), and returns how many
@@ -83,7 +88,7 @@ func (m *Module) Rebuild(ctx context.Context) (int, error) {
 func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
 
 // Routes implements kernel.Module.
-func (m *Module) Routes(r *httpapi.Router) { registerRoutes(r, m.API()) }
+func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.API()) }
 
 // Check implements kernel.Module: the module is ready when its database is.
 func (m *Module) Check(ctx context.Context) error { return m.db.Check(ctx) }

@@ -1,4 +1,6 @@
-package reporting
+// Package rest is the reporting module's HTTP transport: echo handlers that
+// call the public API, the same one remote callers get, and serve its DTOs.
+package rest
 
 import (
 	"net/http"
@@ -6,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/shopmonolith/shop/modules/reporting"
 	"github.com/shopmonolith/shop/modules/reporting/internal/domain"
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/errs"
@@ -16,11 +19,11 @@ import (
 // call the API, the same one remote callers get, and serve its DTOs; they
 // return errors, which the HTTP edge turns into problem documents.
 
-type httpHandlers struct{ api API }
+type httpHandlers struct{ api reporting.API }
 
 // Register adds the routes. They need the admin role here and again in the
 // service.
-func registerRoutes(r *httpapi.Router, api API) {
+func Register(r *httpapi.Router, api reporting.API) {
 	h := &httpHandlers{api: api}
 	admin := httpapi.RequireRole(auth.RoleAdmin)
 	r.GET("/api/reports/sales", h.sales, admin).Doc(httpapi.Op{
@@ -28,7 +31,7 @@ func registerRoutes(r *httpapi.Router, api API) {
 		Description: "One row per day (UTC, of the confirmation) and currency with sales in the range, oldest first, " +
 			"and totals per currency. Invalid from, to (more than 366 days) or currency: 422.",
 		Access: httpapi.AccessAdmin, Input: salesParams{},
-		Responses: []httpapi.Response{{Status: http.StatusOK, Body: SalesReport{}}},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: reporting.SalesReport{}}},
 	})
 	r.GET("/api/reports/top-products", h.topProducts, admin).Doc(httpapi.Op{
 		ID: "getTopProducts", Summary: "Best-selling products",
@@ -41,7 +44,7 @@ func registerRoutes(r *httpapi.Router, api API) {
 		Description: "Recomputes every figure from the module's journal of order events in one transaction " +
 			"and says how many journal entries it replayed.",
 		Access:    httpapi.AccessAdmin,
-		Responses: []httpapi.Response{{Status: http.StatusOK, Body: RebuildResult{}}},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: reporting.RebuildResult{}}},
 	})
 }
 
@@ -60,12 +63,12 @@ type topParams struct {
 // topProductsList gives the top products every list's envelope; they come
 // in one page.
 type topProductsList struct {
-	Items      []ProductSales `json:"items"`
-	NextCursor string         `json:"next_cursor" description:"always empty: the top products come in one page"`
+	Items      []reporting.ProductSales `json:"items"`
+	NextCursor string                   `json:"next_cursor" description:"always empty: the top products come in one page"`
 }
 
 func (h *httpHandlers) sales(c echo.Context) error {
-	q := SalesQuery{From: c.QueryParam("from"), To: c.QueryParam("to"), Currency: c.QueryParam("currency")}
+	q := reporting.SalesQuery{From: c.QueryParam("from"), To: c.QueryParam("to"), Currency: c.QueryParam("currency")}
 	report, err := h.api.Sales(c.Request().Context(), q)
 	if err != nil {
 		return err
@@ -74,7 +77,7 @@ func (h *httpHandlers) sales(c echo.Context) error {
 }
 
 func (h *httpHandlers) topProducts(c echo.Context) error {
-	q := TopQuery{Currency: c.QueryParam("currency")}
+	q := reporting.TopQuery{Currency: c.QueryParam("currency")}
 	if s := c.QueryParam("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		switch {

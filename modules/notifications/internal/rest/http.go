@@ -1,4 +1,6 @@
-package notifications
+// Package rest is the notifications module's HTTP transport: echo handlers that
+// call the public API, the same one remote callers get, and serve its DTOs.
+package rest
 
 import (
 	"net/http"
@@ -6,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/shopmonolith/shop/modules/notifications"
 	"github.com/shopmonolith/shop/modules/notifications/internal/domain"
 	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/httpapi"
@@ -16,18 +19,18 @@ import (
 // HTTP edge turns into problem documents. Both routes need a session here
 // and again in the API, which gives customers their own messages only.
 
-type httpHandlers struct{ api API }
+type httpHandlers struct{ api notifications.API }
 
-func registerRoutes(r *httpapi.Router, api API) {
+func Register(r *httpapi.Router, api notifications.API) {
 	h := &httpHandlers{api: api}
 	r.GET("/api/notifications/mailbox", h.mailbox, httpapi.RequireUser).Doc(httpapi.Op{
 		ID: "listMailbox", Summary: "Messages, oldest first: the caller's own; admins see everyone's", Access: httpapi.AccessUser, Input: mailboxInput{},
 		Description: "A customer gets their own messages whatever recipient they ask for; an admin gets one recipient's or every message.",
-		Responses:   []httpapi.Response{{Status: http.StatusOK, Body: MailboxPage{}}},
+		Responses:   []httpapi.Response{{Status: http.StatusOK, Body: notifications.MailboxPage{}}},
 	})
 	r.GET("/api/notifications/mailbox/:id", h.message, httpapi.RequireUser).Doc(httpapi.Op{
 		ID: "getMailboxMessage", Summary: "One message (another customer's message is 404)", Access: httpapi.AccessUser, Input: messageInput{},
-		Responses: []httpapi.Response{{Status: http.StatusOK, Body: Message{}}},
+		Responses: []httpapi.Response{{Status: http.StatusOK, Body: notifications.Message{}}},
 	})
 }
 
@@ -54,8 +57,8 @@ func (h *httpHandlers) mailbox(c echo.Context) error {
 }
 
 // mailboxQuery reads the query string; the API checks the values.
-func mailboxQuery(c echo.Context) (MailboxQuery, error) {
-	q := MailboxQuery{RecipientUserID: c.QueryParam("recipient"), After: c.QueryParam("after")}
+func mailboxQuery(c echo.Context) (notifications.MailboxQuery, error) {
+	q := notifications.MailboxQuery{RecipientUserID: c.QueryParam("recipient"), After: c.QueryParam("after")}
 	s := c.QueryParam("limit")
 	if s == "" {
 		return q, nil
