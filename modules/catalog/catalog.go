@@ -42,7 +42,7 @@ type API interface {
 	// DeactivateProduct hides the product from customers; KindNotFound.
 	DeactivateProduct(ctx context.Context, id string) error
 	// Categories lists categories in creation order; includeInactive is
-	// honoured for admins only.
+	// honoured for admins only. It fails only with KindInternal.
 	Categories(ctx context.Context, includeInactive bool) ([]Category, error)
 	// CreateCategory returns KindInvalid and KindConflict (field slug).
 	CreateCategory(ctx context.Context, in NewCategory) (Category, error)
@@ -53,7 +53,8 @@ type API interface {
 	// Deals lists deals in creation order. Admins get the active ones (past
 	// and future included), or all of them with includeInactive; everyone
 	// else gets only the active deals running now (StartsAt ≤ now < EndsAt)
-	// whose product or category they can see.
+	// whose product or category they can see. It fails only with
+	// KindInternal.
 	Deals(ctx context.Context, includeInactive bool) ([]Deal, error)
 	// CreateDeal returns KindInvalid naming the fields; an unknown target is
 	// product_id or category_id.
