@@ -12,22 +12,24 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/tools/go/packages"
 
-	"github.com/shopmonolith/shop/modules/cart"
-	"github.com/shopmonolith/shop/modules/catalog"
-	"github.com/shopmonolith/shop/modules/identity"
-	"github.com/shopmonolith/shop/modules/inventory"
-	"github.com/shopmonolith/shop/modules/notifications"
-	"github.com/shopmonolith/shop/modules/orders"
-	"github.com/shopmonolith/shop/modules/payments"
-	"github.com/shopmonolith/shop/modules/reporting"
+	"github.com/shopmonolith/shop/modules/cart/cartmodule"
+	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
+	"github.com/shopmonolith/shop/modules/identity/identitymodule"
+	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
+	"github.com/shopmonolith/shop/modules/notifications/notificationsmodule"
+	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
+	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
+	"github.com/shopmonolith/shop/modules/reporting/reportingmodule"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/kernel"
 )
 
 const root = "github.com/shopmonolith/shop"
 
-// importGraph maps every package of the repository (tests included) to the
-// repository packages it imports.
+// importGraph maps every package of the repository to the repository
+// packages it imports. What only tests import is kept apart, under the
+// package's path with "_test" appended, so that rules can tell test code
+// from the product.
 func importGraph(t *testing.T) map[string][]string {
 	t.Helper()
 	cfg := &packages.Config{Mode: packages.NeedName | packages.NeedImports, Tests: true, Dir: ".."}
@@ -40,10 +42,13 @@ func importGraph(t *testing.T) map[string][]string {
 		if len(p.Errors) > 0 {
 			t.Fatalf("package %s: %v", p.PkgPath, p.Errors[0])
 		}
-		// Test variants are named "pkg [pkg.test]"; the imports count the same.
-		path, _, _ := strings.Cut(p.ID, " ")
-		path = strings.TrimSuffix(path, ".test")
-		path = strings.TrimSuffix(path, "_test") // external test packages belong to their package
+		// Test variants are named "pkg [pkg.test]", external test packages
+		// "pkg_test", test mains "pkg.test": all are the package's tests.
+		path, variant, _ := strings.Cut(p.ID, " ")
+		path, main := strings.CutSuffix(path, ".test")
+		if (variant != "" || main) && !strings.HasSuffix(path, "_test") {
+			path += "_test"
+		}
 		for imp := range p.Imports {
 			if strings.HasPrefix(imp, root+"/") && !slices.Contains(graph[path], imp) {
 				graph[path] = append(graph[path], imp)
@@ -56,21 +61,46 @@ func importGraph(t *testing.T) map[string][]string {
 	return graph
 }
 
+// isTest reports whether a graph node is test code, and the package it tests.
+func isTest(pkg string) (tested string, ok bool) {
+	tested, ok = strings.CutSuffix(pkg, "_test")
+	return tested, ok
+}
+
 // moduleOf returns the module a package belongs to and the rest of its path
-// inside the module ("" for the module's root package).
+// inside the module ("" for the module's root package); a package's tests
+// belong where the package does.
 func moduleOf(pkg string) (module, rest string, ok bool) {
+	pkg, _ = isTest(pkg)
 	p, found := strings.CutPrefix(pkg, root+"/modules/")
 	if !found {
 		return "", "", false
 	}
 	module, rest, _ = strings.Cut(p, "/")
-	return strings.TrimSuffix(module, "_test"), rest, true // an external test package belongs to its module
+	return module, rest, true
 }
 
 // publicPart reports whether a package inside a module is part of its public
-// face: the root package and the contract test suite.
+// face: the root package (the contract) and the contract test suite.
 func publicPart(module, rest string) bool {
 	return rest == "" || rest == module+"test"
+}
+
+// implementation reports whether a package inside a module is its
+// implementation package, <module>/<module>module: the kernel plug-in that
+// only the composition root (cmd/) builds.
+func implementation(module, rest string) bool {
+	return rest == module+"module"
+}
+
+// testsUsingImplementations lists the test code outside cmd/ that builds
+// another module's implementation, and which: the boundary test reads every
+// module's descriptor, and the cart's and notifications' tests run on their
+// real neighbours. Production code never does.
+var testsUsingImplementations = map[string][]string{
+	root + "/modules_test":                                   {"identity", "catalog", "inventory", "cart", "payments", "orders", "notifications", "reporting"},
+	root + "/modules/cart/cartmodule_test":                   {"catalog", "inventory"},
+	root + "/modules/notifications/notificationsmodule_test": {"identity"},
 }
 
 // moduleEdges lists, per module, the other modules it imports.
@@ -95,9 +125,10 @@ func violations(graph map[string][]string) []string {
 	var out []string
 	edges := map[string]map[string]bool{}
 	for pkg, imps := range graph {
+		tested, _ := isTest(pkg)
 		from, _, inModule := moduleOf(pkg)
 		for _, imp := range imps {
-			if imp == pkg {
+			if imp == tested {
 				continue // a test variant importing the package it tests
 			}
 			switch {
@@ -107,10 +138,17 @@ func violations(graph map[string][]string) []string {
 				out = append(out, fmt.Sprintf("%s imports %s: platform/ must not import modules/", pkg, imp))
 			}
 			to, rest, isModule := moduleOf(imp)
-			if !isModule || !inModule || to == from {
+			if !isModule {
 				continue
 			}
-			if !publicPart(to, rest) {
+			if implementation(to, rest) && !strings.HasPrefix(pkg, root+"/cmd/") && from != to &&
+				!slices.Contains(testsUsingImplementations[pkg], to) {
+				out = append(out, fmt.Sprintf("%s imports %s: only cmd/ builds a module's implementation", pkg, imp))
+			}
+			if !inModule || to == from {
+				continue
+			}
+			if !publicPart(to, rest) && !implementation(to, rest) {
 				out = append(out, fmt.Sprintf("%s imports %s: only %s's public package may be imported", pkg, imp, to))
 			}
 			if edges[from] == nil {
@@ -181,6 +219,107 @@ func TestRepositoryRespectsBoundaries(t *testing.T) {
 	}
 }
 
+// moduleNames lists the module folders.
+func moduleNames(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// forbiddenInContract names what a module's public packages must not link:
+// a process that calls the module remotely carries none of its
+// implementation, and none of the machinery only a host of modules needs.
+// It returns what to report the dependency as ("" when it is allowed): one
+// name per third-party library, the package itself for the repository's.
+func forbiddenInContract(dep string) string {
+	for _, lib := range []string{"gorm.io/", "github.com/labstack/echo", "github.com/jackc/"} {
+		if strings.HasPrefix(dep, lib) {
+			return lib
+		}
+	}
+	if strings.HasPrefix(dep, root+"/") && strings.Contains(dep+"/", "/internal/") {
+		return dep
+	}
+	for _, p := range []string{"database", "httpapi", "kernel", "events"} {
+		if dep == root+"/platform/"+p {
+			return dep
+		}
+	}
+	return ""
+}
+
+// Importing a module's public packages (its contract and contract suite)
+// links no store, gorm, echo or internals: what a remote caller needs and
+// nothing more.
+func TestPublicPackagesLinkNoImplementation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads packages")
+	}
+	t.Parallel()
+	var patterns []string
+	for _, m := range moduleNames(t) {
+		patterns = append(patterns, "./modules/"+m, "./modules/"+m+"/"+m+"test")
+	}
+	cfg := &packages.Config{Mode: packages.NeedName | packages.NeedImports | packages.NeedDeps, Dir: ".."}
+	pkgs, err := packages.Load(cfg, patterns...)
+	if err != nil {
+		t.Fatalf("load packages: %v", err)
+	}
+	if len(pkgs) != len(patterns) {
+		t.Fatalf("loaded %d packages for %d patterns", len(pkgs), len(patterns))
+	}
+	for _, p := range pkgs {
+		if len(p.Errors) > 0 {
+			t.Fatalf("package %s: %v", p.PkgPath, p.Errors[0])
+		}
+		for _, v := range forbiddenDeps(p) {
+			t.Errorf("%s links %s", strings.TrimPrefix(p.PkgPath, root+"/"), v)
+		}
+	}
+}
+
+// forbiddenDeps returns what p links, directly or not, that a contract must
+// not, each with the direct import of p that brings it in.
+func forbiddenDeps(p *packages.Package) []string {
+	var out []string
+	seen, reported := map[string]bool{}, map[string]bool{}
+	var walk func(p *packages.Package, via string)
+	walk = func(p *packages.Package, via string) {
+		paths := make([]string, 0, len(p.Imports))
+		for path := range p.Imports {
+			paths = append(paths, path)
+		}
+		slices.Sort(paths)
+		for _, path := range paths {
+			if seen[path] {
+				continue
+			}
+			seen[path] = true
+			next := via
+			if next == "" {
+				next = path
+			}
+			if what := forbiddenInContract(path); what != "" && !reported[what] {
+				reported[what] = true
+				out = append(out, fmt.Sprintf("%s (through %s)", strings.TrimPrefix(path, root+"/"), strings.TrimPrefix(next, root+"/")))
+			}
+			walk(p.Imports[path], next)
+		}
+	}
+	walk(p, "")
+	slices.Sort(out)
+	return out
+}
+
 // The rules themselves, on synthetic graphs: each case must be caught.
 func TestViolationsAreDetected(t *testing.T) {
 	t.Parallel()
@@ -195,6 +334,9 @@ func TestViolationsAreDetected(t *testing.T) {
 		{"cycle", map[string][]string{m("cart"): {m("orders")}, m("orders/internal/saga"): {m("payments")}, m("payments"): {m("cart")}}, "module import cycle: cart -> orders -> payments -> cart"},
 		{"platform imports modules", map[string][]string{root + "/platform/auth": {m("identity")}}, "platform/ must not import modules/"},
 		{"cmd imported", map[string][]string{m("catalog"): {root + "/cmd/shop"}}, "nothing may import cmd/"},
+		{"implementation in production", map[string][]string{m("cart/cartmodule"): {m("catalog/catalogmodule")}}, "only cmd/ builds"},
+		{"implementation in other tests", map[string][]string{m("orders/ordersmodule_test"): {m("cart/cartmodule")}}, "only cmd/ builds"},
+		{"implementation outside modules", map[string][]string{root + "/platform/kernel_test": {m("cart/cartmodule")}}, "only cmd/ builds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,9 +347,11 @@ func TestViolationsAreDetected(t *testing.T) {
 		})
 	}
 	allowed := map[string][]string{
-		m("cart"):                {m("catalog"), m("catalog/catalogtest"), root + "/platform/auth"},
-		m("cart/internal/store"): {m("cart/internal/domain")},
-		root + "/cmd/shop":       {m("cart"), m("catalog")},
+		m("cart"):                       {m("catalog"), m("catalog/catalogtest"), root + "/platform/auth"},
+		m("cart/internal/store"):        {m("cart/internal/domain")},
+		root + "/cmd/shop":              {m("cart"), m("catalog"), m("catalog/catalogmodule")},
+		m("catalog/catalogmodule_test"): {m("catalog/catalogmodule"), m("catalog")},
+		root + "/modules_test":          {m("catalog/catalogmodule"), m("cart/cartmodule")},
 	}
 	if got := violations(allowed); len(got) != 0 {
 		t.Fatalf("allowed graph reported %q", got)
@@ -266,8 +410,8 @@ func TestDeclaredDependenciesMatchImports(t *testing.T) {
 	t.Parallel()
 	declared := map[string][]string{}
 	for _, d := range []kernel.Descriptor{
-		identity.Descriptor(), catalog.Descriptor(), inventory.Descriptor(), cart.Descriptor(),
-		payments.Descriptor(), orders.Descriptor(), notifications.Descriptor(), reporting.Descriptor(),
+		identitymodule.Descriptor(), catalogmodule.Descriptor(), inventorymodule.Descriptor(), cartmodule.Descriptor(),
+		paymentsmodule.Descriptor(), ordersmodule.Descriptor(), notificationsmodule.Descriptor(), reportingmodule.Descriptor(),
 	} {
 		declared[d.Name] = d.DependsOn
 	}

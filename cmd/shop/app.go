@@ -5,13 +5,17 @@ import (
 	"time"
 
 	"github.com/shopmonolith/shop/modules/cart"
+	"github.com/shopmonolith/shop/modules/cart/cartmodule"
 	"github.com/shopmonolith/shop/modules/catalog"
-	"github.com/shopmonolith/shop/modules/identity"
+	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
+	"github.com/shopmonolith/shop/modules/identity/identitymodule"
 	"github.com/shopmonolith/shop/modules/inventory"
-	"github.com/shopmonolith/shop/modules/notifications"
-	"github.com/shopmonolith/shop/modules/orders"
+	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
+	"github.com/shopmonolith/shop/modules/notifications/notificationsmodule"
+	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
 	"github.com/shopmonolith/shop/modules/payments"
-	"github.com/shopmonolith/shop/modules/reporting"
+	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
+	"github.com/shopmonolith/shop/modules/reporting/reportingmodule"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/health"
@@ -27,16 +31,16 @@ type App struct {
 	Kernel        *kernel.Kernel
 	Server        *httpapi.Server
 	Bus           *events.Bus
-	Identity      *identity.Module
-	Catalog       *catalog.Module
-	Inventory     *inventory.Module
-	Notifications *notifications.Module
-	Reporting     *reporting.Module
+	Identity      *identitymodule.Module
+	Catalog       *catalogmodule.Module
+	Inventory     *inventorymodule.Module
+	Notifications *notificationsmodule.Module
+	Reporting     *reportingmodule.Module
 }
 
 func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus,
-	id *identity.Module, cat *catalog.Module, inv *inventory.Module, c *cart.Module, pay *payments.Module,
-	ord *orders.Module, notes *notifications.Module, rep *reporting.Module) (*App, error) {
+	id *identitymodule.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *paymentsmodule.Module,
+	ord *ordersmodule.Module, notes *notificationsmodule.Module, rep *reportingmodule.Module) (*App, error) {
 	k, err := kernel.New(srv, h, log, id, cat, inv, c, pay, ord, notes, rep)
 	if err != nil {
 		return nil, err
@@ -50,10 +54,10 @@ func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.
 // The modules' public APIs, as their neighbours call them in this process.
 // A process that hosts only some modules provides remote adapters here.
 
-func catalogAPI(m *catalog.Module) catalog.API       { return m.API() }
-func inventoryAPI(m *inventory.Module) inventory.API { return m.API() }
-func cartAPI(m *cart.Module) cart.API                { return m.API() }
-func paymentsAPI(m *payments.Module) payments.API    { return m.API() }
+func catalogAPI(m *catalogmodule.Module) catalog.API       { return m.API() }
+func inventoryAPI(m *inventorymodule.Module) inventory.API { return m.API() }
+func cartAPI(m *cartmodule.Module) cart.API                { return m.API() }
+func paymentsAPI(m *paymentsmodule.Module) payments.API    { return m.API() }
 
 func provideBus(cfg config.Config, log *slog.Logger, m *metrics.Metrics, dbs *kernel.Databases) (*events.Bus, error) {
 	return events.NewBus(cfg, log, m, dbs.Owner())

@@ -223,14 +223,25 @@ func TestEveryRouteIsDescribed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc struct {
-		OpenAPI string                    `json:"openapi"`
-		Paths   map[string]map[string]any `json:"paths"`
+		OpenAPI    string                    `json:"openapi"`
+		Paths      map[string]map[string]any `json:"paths"`
+		Components struct {
+			Schemas map[string]any `json:"schemas"`
+		} `json:"components"`
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(doc.OpenAPI, "3.1.") {
 		t.Errorf("openapi = %q, want 3.1.x", doc.OpenAPI)
+	}
+	// Schemas are named after their module, also those of the handlers'
+	// own structs in the modules' internal/rest packages; two types of one
+	// name would get an arbitrary suffix (…Type2).
+	for name := range doc.Components.Schemas {
+		if strings.HasPrefix(name, "Rest") || schemaSuffix.MatchString(name) {
+			t.Errorf("schema %s is not named after its module", name)
+		}
 	}
 	served := map[string]bool{}
 	for _, rt := range app.Server.Echo.Routes() {
@@ -262,7 +273,10 @@ func TestEveryRouteIsDescribed(t *testing.T) {
 	}
 }
 
-var camelCase = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
+var (
+	camelCase    = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
+	schemaSuffix = regexp.MustCompile(`Type[0-9]+$`)
+)
 
 // operationIDProblems wants every operation to have an explicit camelCase
 // operationId, used by no other operation: client generators name their

@@ -7,14 +7,14 @@ import (
 	"log/slog"
 
 	"github.com/shopmonolith/shop/migrations"
-	"github.com/shopmonolith/shop/modules/cart"
-	"github.com/shopmonolith/shop/modules/catalog"
-	"github.com/shopmonolith/shop/modules/identity"
-	"github.com/shopmonolith/shop/modules/inventory"
-	"github.com/shopmonolith/shop/modules/notifications"
-	"github.com/shopmonolith/shop/modules/orders"
-	"github.com/shopmonolith/shop/modules/payments"
-	"github.com/shopmonolith/shop/modules/reporting"
+	"github.com/shopmonolith/shop/modules/cart/cartmodule"
+	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
+	"github.com/shopmonolith/shop/modules/identity/identitymodule"
+	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
+	"github.com/shopmonolith/shop/modules/notifications/notificationsmodule"
+	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
+	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
+	"github.com/shopmonolith/shop/modules/reporting/reportingmodule"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/devdb"
@@ -25,8 +25,8 @@ import (
 // descriptors lists every module this binary holds, in registration order.
 func descriptors() []kernel.Descriptor {
 	return []kernel.Descriptor{
-		identity.Descriptor(), catalog.Descriptor(), inventory.Descriptor(), cart.Descriptor(),
-		payments.Descriptor(), orders.Descriptor(), notifications.Descriptor(), reporting.Descriptor(),
+		identitymodule.Descriptor(), catalogmodule.Descriptor(), inventorymodule.Descriptor(), cartmodule.Descriptor(),
+		paymentsmodule.Descriptor(), ordersmodule.Descriptor(), notificationsmodule.Descriptor(), reportingmodule.Descriptor(),
 	}
 }
 

@@ -8,14 +8,14 @@ import (
 
 	"github.com/google/wire"
 
-	"github.com/shopmonolith/shop/modules/cart"
-	"github.com/shopmonolith/shop/modules/catalog"
-	"github.com/shopmonolith/shop/modules/identity"
-	"github.com/shopmonolith/shop/modules/inventory"
-	"github.com/shopmonolith/shop/modules/notifications"
-	"github.com/shopmonolith/shop/modules/orders"
-	"github.com/shopmonolith/shop/modules/payments"
-	"github.com/shopmonolith/shop/modules/reporting"
+	"github.com/shopmonolith/shop/modules/cart/cartmodule"
+	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
+	"github.com/shopmonolith/shop/modules/identity/identitymodule"
+	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
+	"github.com/shopmonolith/shop/modules/notifications/notificationsmodule"
+	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
+	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
+	"github.com/shopmonolith/shop/modules/reporting/reportingmodule"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
@@ -26,8 +26,8 @@ import (
 func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases) (*App, error) {
 	wire.Build(
 		provideHealth, metrics.New, httpapi.New, provideBus, // the kernel capabilities every module shares
-		identity.ProviderSet, catalog.ProviderSet, inventory.ProviderSet, cart.ProviderSet,
-		payments.ProviderSet, orders.ProviderSet, notifications.ProviderSet, reporting.ProviderSet,
+		identitymodule.ProviderSet, catalogmodule.ProviderSet, inventorymodule.ProviderSet, cartmodule.ProviderSet,
+		paymentsmodule.ProviderSet, ordersmodule.ProviderSet, notificationsmodule.ProviderSet, reportingmodule.ProviderSet,
 		catalogAPI, inventoryAPI, cartAPI, paymentsAPI, // in-process calls between modules
 		newApp,
 	)

@@ -8,14 +8,14 @@ package main
 
 import (
 	"context"
-	"github.com/shopmonolith/shop/modules/cart"
-	"github.com/shopmonolith/shop/modules/catalog"
-	"github.com/shopmonolith/shop/modules/identity"
-	"github.com/shopmonolith/shop/modules/inventory"
-	"github.com/shopmonolith/shop/modules/notifications"
-	"github.com/shopmonolith/shop/modules/orders"
-	"github.com/shopmonolith/shop/modules/payments"
-	"github.com/shopmonolith/shop/modules/reporting"
+	"github.com/shopmonolith/shop/modules/cart/cartmodule"
+	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
+	"github.com/shopmonolith/shop/modules/identity/identitymodule"
+	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
+	"github.com/shopmonolith/shop/modules/notifications/notificationsmodule"
+	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
+	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
+	"github.com/shopmonolith/shop/modules/reporting/reportingmodule"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
@@ -33,45 +33,45 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	module, err := identity.New(ctx, dbs, log, cfg, bus)
+	module, err := identitymodule.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	authenticator := identity.ProvideAuthenticator(module)
+	authenticator := identitymodule.ProvideAuthenticator(module)
 	server := httpapi.New(cfg, log, state, metricsMetrics, authenticator)
-	catalogModule, err := catalog.New(ctx, dbs, log, cfg, bus)
+	catalogmoduleModule, err := catalogmodule.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	inventoryModule, err := inventory.New(ctx, dbs, log, cfg, bus)
+	inventorymoduleModule, err := inventorymodule.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	api := catalogAPI(catalogModule)
-	api2 := inventoryAPI(inventoryModule)
-	cartModule, err := cart.New(ctx, dbs, log, cfg, bus, api, api2)
+	api := catalogAPI(catalogmoduleModule)
+	api2 := inventoryAPI(inventorymoduleModule)
+	cartmoduleModule, err := cartmodule.New(ctx, dbs, log, cfg, bus, api, api2)
 	if err != nil {
 		return nil, err
 	}
-	paymentsModule, err := payments.New(ctx, dbs, log, cfg, bus)
+	paymentsmoduleModule, err := paymentsmodule.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	api3 := cartAPI(cartModule)
-	api4 := paymentsAPI(paymentsModule)
-	ordersModule, err := orders.New(ctx, dbs, log, cfg, bus, api3, api2, api4)
+	api3 := cartAPI(cartmoduleModule)
+	api4 := paymentsAPI(paymentsmoduleModule)
+	ordersmoduleModule, err := ordersmodule.New(ctx, dbs, log, cfg, bus, api3, api2, api4)
 	if err != nil {
 		return nil, err
 	}
-	notificationsModule, err := notifications.New(ctx, dbs, log, cfg, bus)
+	notificationsmoduleModule, err := notificationsmodule.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	reportingModule, err := reporting.New(ctx, dbs, log, cfg, bus)
+	reportingmoduleModule, err := reportingmodule.New(ctx, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	app, err := newApp(server, state, log, bus, module, catalogModule, inventoryModule, cartModule, paymentsModule, ordersModule, notificationsModule, reportingModule)
+	app, err := newApp(server, state, log, bus, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsmoduleModule, ordersmoduleModule, notificationsmoduleModule, reportingmoduleModule)
 	if err != nil {
 		return nil, err
 	}

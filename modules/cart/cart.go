@@ -16,6 +16,7 @@ import (
 // with the last values it saw, and marks those lines Stale.
 type API interface {
 	// Cart returns the caller's cart (empty when they never added anything).
+	// Only the common kinds: KindUnauthenticated, KindInternal.
 	Cart(ctx context.Context) (Cart, error)
 	// AddItem adds quantity of a product (to what the cart holds already).
 	// KindNotFound names product_id (unknown or hidden product);
@@ -28,8 +29,10 @@ type API interface {
 	// the cart has no such line; KindInvalid names quantity (outside 0..99).
 	SetQuantity(ctx context.Context, productID string, quantity int) (Cart, error)
 	// RemoveItem removes a line; removing a missing line changes nothing.
+	// Only the common kinds: KindUnauthenticated, KindInternal.
 	RemoveItem(ctx context.Context, productID string) (Cart, error)
-	// Clear empties the cart; clearing an empty cart changes nothing.
+	// Clear empties the cart; clearing an empty cart changes nothing. Only
+	// the common kinds: KindUnauthenticated, KindInternal.
 	Clear(ctx context.Context) error
 }
 

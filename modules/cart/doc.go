@@ -20,7 +20,11 @@
 // The catalog is asked as the cart itself (auth.AsService), so an admin's
 // cart is priced as a customer's and never holds a hidden product.
 //
-// The public contract is API in cart.go; everything else is internal.
+// This package is the public contract only: API, its DTOs, its events and
+// the constants clients use (cart.go). Importing it links none of the
+// implementation, which is cartmodule (the kernel plug-in that only cmd/
+// builds: descriptor, wire set, the adapter from API to the domain) and
+// internal/ (everything else; the HTTP handlers are in internal/rest).
 //
 // Owned tables (schema cart): carts (one row per user while the cart holds
 // a line) and cart_items (the lines, with their last known SKU, name,
@@ -35,7 +39,7 @@
 //	DELETE /api/cart/items/:product_id     remove a line
 //	DELETE /api/cart                       empty the cart (204)
 //
-// The handlers (http.go) call API and serve its Cart.
+// The handlers (internal/rest) call API and serve its Cart.
 //
 // Published events: none. Subscriptions: none. The orders module empties a
 // cart through Clear after a checkout.

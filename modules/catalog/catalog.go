@@ -3,18 +3,16 @@ package catalog
 import (
 	"context"
 	"time"
-
-	"github.com/shopmonolith/shop/modules/catalog/internal/domain"
 )
 
-// Deal kinds: the domain's own values, so the two cannot drift apart.
+// Deal kinds.
 const (
-	DealPercent = domain.DealPercent // "percent": Value is the percentage off, 1..99
-	DealFixed   = domain.DealFixed   // "fixed": Value is the amount off in minor units of Currency
+	DealPercent = "percent" // Value is the percentage off, 1..99
+	DealFixed   = "fixed"   // Value is the amount off in minor units of Currency
 )
 
 // MaxProductIDs is the most ids one Products call takes.
-const MaxProductIDs = domain.MaxBatch
+const MaxProductIDs = 100
 
 // API is the catalog as other modules and remote adapters see it. Write
 // methods need the admin role in ctx: without a principal they return
@@ -44,7 +42,7 @@ type API interface {
 	// DeactivateProduct hides the product from customers; KindNotFound.
 	DeactivateProduct(ctx context.Context, id string) error
 	// Categories lists categories in creation order; includeInactive is
-	// honoured for admins only.
+	// honoured for admins only. It fails only with KindInternal.
 	Categories(ctx context.Context, includeInactive bool) ([]Category, error)
 	// CreateCategory returns KindInvalid and KindConflict (field slug).
 	CreateCategory(ctx context.Context, in NewCategory) (Category, error)
@@ -55,7 +53,8 @@ type API interface {
 	// Deals lists deals in creation order. Admins get the active ones (past
 	// and future included), or all of them with includeInactive; everyone
 	// else gets only the active deals running now (StartsAt ≤ now < EndsAt)
-	// whose product or category they can see.
+	// whose product or category they can see. It fails only with
+	// KindInternal.
 	Deals(ctx context.Context, includeInactive bool) ([]Deal, error)
 	// CreateDeal returns KindInvalid naming the fields; an unknown target is
 	// product_id or category_id.

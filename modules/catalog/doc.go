@@ -2,7 +2,12 @@
 // deals, and the effective price a customer pays now (the list price lowered
 // by the best applicable deal). Stock is not here; it belongs to inventory.
 //
-// The public contract is API in catalog.go; everything else is internal.
+// This package is the public contract only: API, its DTOs, its events and
+// constants (catalog.go). Importing it links none of the implementation.
+// The implementation is catalogmodule (the kernel plug-in that only cmd/
+// builds: descriptor, wire set, the adapter from API to the domain, event
+// publishing) and internal/ (domain, store, the deal announcer, and the
+// HTTP handlers in internal/rest).
 //
 // Owned tables (schema catalog): categories, products (with a generated
 // full-text search column), deals (with the times its start and end were
@@ -25,7 +30,7 @@
 //	PATCH  /api/deals/:id             update (admin)
 //	DELETE /api/deals/:id             deactivate (admin)
 //
-// The handlers (http.go) call API and serve its DTOs; every list is
+// The handlers (internal/rest) call API and serve its DTOs; every list is
 // {"items", "next_cursor"}.
 //
 // Published events (catalog.go), each in the transaction of its change:

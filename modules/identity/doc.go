@@ -45,7 +45,13 @@
 //	DELETE /api/identity/users/{id}/sessions  (admin) → 204, every session of the user revoked
 //	PUT    /api/identity/users/{id}/role      (admin) {"role"} → 200 user, sessions revoked on a change; own role 409
 //
-// The handlers (http.go) call API and serve its User and Session.
+// This package is the public contract only: API, its DTOs, its events and
+// the constants clients use (identity.go). Importing it links none of the
+// implementation, which is identitymodule (the kernel plug-in that only cmd/
+// builds: descriptor, wire set, the adapter from API to the domain) and
+// internal/ (everything else; the HTTP handlers are in internal/rest).
+//
+// The handlers (internal/rest) call API and serve its User and Session.
 //
 // Published events (see identity.go), each keyed by user id:
 // identity.user_registered.v1 (UserRegistered), in the transaction that

@@ -5,7 +5,11 @@
 // commits in time (SHOP_INVENTORY_RESERVATION_TTL) expires and gives its
 // stock back.
 //
-// The public contract is API in inventory.go; everything else is internal.
+// This package is the public contract only: API, its DTOs, its events and
+// the constants clients use (inventory.go). Importing it links none of the
+// implementation, which is inventorymodule (the kernel plug-in that only cmd/
+// builds: descriptor, wire set, the adapter from API to the domain) and
+// internal/ (everything else; the HTTP handlers are in internal/rest).
 //
 // Correctness under concurrency is the point. A reservation holds all its
 // lines or none in one transaction; stock rows are locked in product order
@@ -27,7 +31,7 @@
 //	POST /api/inventory/:product_id/adjustments       add to on hand {"delta": n} (admin)
 //	GET  /api/inventory/reservations/:id              one reservation (admin)
 //
-// The handlers (http.go) call API and serve its DTOs.
+// The handlers (internal/rest) call API and serve its DTOs.
 //
 // Reserve, Commit and Release are not routes: only modules (the service
 // role) and admins call them, through the API.

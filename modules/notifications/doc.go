@@ -47,8 +47,11 @@
 // deadline is not started (the event is retried on its own), so that a slow
 // server cannot break a batch's transaction and re-send its other messages.
 //
-// The public contract is API in notifications.go; everything else is
-// internal.
+// This package is the public contract only: API, its DTOs, its events and
+// the constants clients use (notifications.go). Importing it links none of the
+// implementation, which is notificationsmodule (the kernel plug-in that only cmd/
+// builds: descriptor, wire set, the adapter from API to the domain) and
+// internal/ (everything else; the HTTP handlers are in internal/rest).
 //
 // Owned tables (schema notifications): mailbox (plus the event inbox and
 // outbox every module carries).
@@ -58,7 +61,7 @@
 //	GET /api/notifications/mailbox      page (recipient, after, limit): own messages; admins: all
 //	GET /api/notifications/mailbox/:id  one message: own (another's is 404); admins: any
 //
-// The handlers (http.go) call API and serve its DTOs.
+// The handlers (internal/rest) call API and serve its DTOs.
 //
 // Subscriptions:
 //

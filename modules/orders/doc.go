@@ -3,7 +3,11 @@
 // with compensation on every failure, the order's status timeline, order
 // history, cancellation and shipping.
 //
-// The public contract is API in orders.go; everything else is internal.
+// This package is the public contract only: API, its DTOs, its events and
+// the constants clients use (orders.go). Importing it links none of the
+// implementation, which is ordersmodule (the kernel plug-in that only cmd/
+// builds: descriptor, wire set, the adapter from API to the domain) and
+// internal/ (everything else; the HTTP handlers are in internal/rest).
 //
 // Owned tables (schema orders): orders, order_items (the snapshot of what
 // was bought at which price), order_timeline, idempotency_keys, and the
@@ -17,7 +21,7 @@
 //	POST /api/orders/:id/cancel  cancel before shipping
 //	POST /api/orders/:id/ship    mark shipped (admin)
 //
-// The handlers (http.go) call API and serve its DTOs (Order, Page), so the
+// The handlers (internal/rest) call API and serve its DTOs (Order, Page), so the
 // HTTP shape and the remote one cannot drift apart.
 //
 // The saga is orchestrated by this module and driven by its own events,

@@ -3,22 +3,20 @@ package orders
 import (
 	"context"
 	"time"
-
-	"github.com/shopmonolith/shop/modules/orders/internal/domain"
 )
 
-// Order statuses (the domain's own values, so the two cannot drift apart).
+// Order statuses.
 // An order moves placed → stock_reserved → confirmed → shipped, or ends
 // rejected (not enough stock), failed (payment declined or failed) or
 // cancelled (by the customer or an admin, before shipping).
 const (
-	StatusPlaced        = domain.StatusPlaced
-	StatusStockReserved = domain.StatusStockReserved
-	StatusConfirmed     = domain.StatusConfirmed
-	StatusShipped       = domain.StatusShipped
-	StatusRejected      = domain.StatusRejected
-	StatusFailed        = domain.StatusFailed
-	StatusCancelled     = domain.StatusCancelled
+	StatusPlaced        = "placed"
+	StatusStockReserved = "stock_reserved"
+	StatusConfirmed     = "confirmed"
+	StatusShipped       = "shipped"
+	StatusRejected      = "rejected"
+	StatusFailed        = "failed"
+	StatusCancelled     = "cancelled"
 )
 
 // API is the orders module as other modules and remote adapters see it.
@@ -63,7 +61,7 @@ type Money struct {
 
 // CheckoutRequest is what a customer sends to buy their cart.
 type CheckoutRequest struct {
-	IdempotencyKey string `json:"-"`
+	IdempotencyKey string `json:"idempotency_key"` // the Idempotency-Key header over HTTP
 	CardNumber     string `json:"card_number"`
 }
 
@@ -97,7 +95,7 @@ type Order struct {
 	CardLast4       string    `json:"card_last4"`
 	PaymentCaptured bool      `json:"payment_captured"`
 	Timeline        []Step    `json:"timeline"`
-	Replayed        bool      `json:"-"` // Checkout: the order of an earlier request with the same key
+	Replayed        bool      `json:"replayed,omitempty"` // Checkout: the order of an earlier request with the same key
 	CreatedAt       time.Time `json:"created_at"`
 	UpdatedAt       time.Time `json:"updated_at"`
 }
@@ -112,22 +110,22 @@ type Item struct {
 	LineTotal Money  `json:"line_total"`
 }
 
-// Timeline steps (the domain's own values).
+// Timeline steps.
 const (
-	StepPlaced            = domain.StepPlaced
-	StepStockReserved     = domain.StepStockReserved
-	StepStockRejected     = domain.StepStockRejected
-	StepPaymentAuthorized = domain.StepPaymentAuthorized
-	StepPaymentRejected   = domain.StepPaymentRejected
-	StepConfirmed         = domain.StepConfirmed
-	StepStockCommitted    = domain.StepStockCommitted
-	StepPaymentCaptured   = domain.StepPaymentCaptured
-	StepShipped           = domain.StepShipped
-	StepCancelled         = domain.StepCancelled
-	StepStockReleased     = domain.StepStockReleased
-	StepPaymentRefunded   = domain.StepPaymentRefunded
-	StepFailed            = domain.StepFailed
-	StepRejected          = domain.StepRejected
+	StepPlaced            = "placed"
+	StepStockReserved     = "stock_reserved"
+	StepStockRejected     = "stock_rejected"
+	StepPaymentAuthorized = "payment_authorized"
+	StepPaymentRejected   = "payment_rejected"
+	StepConfirmed         = "confirmed"
+	StepStockCommitted    = "stock_committed"
+	StepPaymentCaptured   = "payment_captured"
+	StepShipped           = "shipped"
+	StepCancelled         = "cancelled"
+	StepStockReleased     = "stock_released"
+	StepPaymentRefunded   = "payment_refunded"
+	StepFailed            = "failed"
+	StepRejected          = "rejected"
 )
 
 // Step is one entry of an order's timeline.

@@ -46,7 +46,11 @@
 // deployment lets the provider's hosted fields tokenize cards, so that the
 // shop never stores a card number, and keeps the provider's token here.
 //
-// The public contract is API in payments.go; everything else is internal.
+// This package is the public contract only: API, its DTOs, its events and
+// the constants clients use (payments.go). Importing it links none of the
+// implementation, which is paymentsmodule (the kernel plug-in that only cmd/
+// builds: descriptor, wire set, the adapter from API to the domain) and
+// internal/ (everything else; the HTTP handlers are in internal/rest).
 //
 // Owned tables (schema payments): cards, payments, gateway_operations (the
 // simulated gateway's ledger), plus the event inbox and outbox every module
@@ -61,7 +65,7 @@
 // Who may read a payment is decided here, without asking orders (which
 // depends on payments, not the reverse): the orders module names the
 // order's customer when it authorizes the payment, and the payment keeps
-// that user id. The handler (http.go) calls API and serves its DTO.
+// that user id. The handler (internal/rest) calls API and serves its DTO.
 //
 // Published events: payments.payment_authorized.v1,
 // payments.payment_rejected.v1, payments.payment_captured.v1,

@@ -3,8 +3,6 @@ package payments
 import (
 	"context"
 	"time"
-
-	"github.com/shopmonolith/shop/modules/payments/internal/domain"
 )
 
 // Payment statuses.
@@ -19,13 +17,12 @@ const (
 
 // Reasons a payment is declined or failed (Payment.Reason,
 // PaymentRejected.Reason). An order that fails on its payment carries the
-// same reason, spelled the same (the domain's own values, so the two cannot
-// drift apart). A card issuer may give another decline reason than
+// same reason, spelled the same. A card issuer may give another decline reason than
 // ReasonCardDeclined; it is passed on as it came.
 const (
-	ReasonCardDeclined    = domain.ReasonDeclined   // "card_declined": the issuer's usual answer
-	ReasonProcessingError = domain.ReasonProcessing // "processing_error": the gateway erred on every attempt
-	ReasonGatewayTimeout  = domain.ReasonTimeout    // "gateway_timeout": the gateway did not answer in time
+	ReasonCardDeclined    = "card_declined"    // the issuer's usual answer
+	ReasonProcessingError = "processing_error" // the gateway erred on every attempt
+	ReasonGatewayTimeout  = "gateway_timeout"  // the gateway did not answer in time
 )
 
 // Test cards of the simulated gateway (any expiry, any CVC). Any other

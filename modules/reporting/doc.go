@@ -23,7 +23,11 @@
 // that arrives after the order's cancellation (a dead-lettered event
 // replayed late) counts for nothing, so no figure ever goes negative.
 //
-// The public contract is API in reporting.go; everything else is internal.
+// This package is the public contract only: API, its DTOs, its events and
+// the constants clients use (reporting.go). Importing it links none of the
+// implementation, which is reportingmodule (the kernel plug-in that only cmd/
+// builds: descriptor, wire set, the adapter from API to the domain) and
+// internal/ (everything else; the HTTP handlers are in internal/rest).
 //
 // Owned tables (schema reporting): journal, sales_daily, product_sales (plus
 // the event inbox and outbox every module carries).
@@ -34,7 +38,7 @@
 //	GET  /api/reports/top-products  best-selling products (limit, currency) (admin)
 //	POST /api/reports/rebuild       recompute the figures from the journal (admin)
 //
-// The handlers (http.go) call API and serve its DTOs; the top products come
+// The handlers (internal/rest) call API and serve its DTOs; the top products come
 // in every list's envelope ({items, next_cursor}).
 //
 // Subscriptions: reporting.sales ← orders.order_confirmed.v1 and

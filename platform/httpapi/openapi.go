@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path"
 	"reflect"
 	"regexp"
 	"slices"
@@ -122,6 +123,7 @@ func (s *Server) OpenAPI() ([]byte, error) {
 	r.Spec.WithServers(openapi31.Server{URL: "/", Description: ptr("the host serving this document")})
 	strictResponses(&r.Reflector)
 	validatedRequests(&r.Reflector)
+	namedByOwner(&r.Reflector)
 	routes := slices.Clone(s.docs.routes)
 	slices.SortFunc(routes, func(a, b *Route) int { return strings.Compare(a.path+" "+a.method, b.path+" "+b.method) })
 	for _, rt := range routes {
@@ -313,6 +315,28 @@ func strictResponses(r *jsonschema.Reflector) {
 			return false, nil
 		}),
 	)
+}
+
+// namedByOwner names the schema of a type declared in an internal package
+// after the package that owns the internal tree, as if it were declared
+// there: a module's HTTP request structs in modules/catalog/internal/rest
+// are Catalog…, like its public DTOs, not Rest… (which every module's
+// handlers would share).
+func namedByOwner(r *jsonschema.Reflector) {
+	r.DefaultOptions = append(r.DefaultOptions,
+		jsonschema.InterceptDefName(func(t reflect.Type, name string) string {
+			owner, _, internal := strings.Cut(t.PkgPath(), "/internal/")
+			if !internal || name == "" {
+				return name
+			}
+			base := path.Base(t.PkgPath())
+			rest, ok := strings.CutPrefix(strings.ToLower(name), strings.ToLower(base))
+			if !ok {
+				return name
+			}
+			prefix := path.Base(owner)
+			return strings.ToUpper(prefix[:1]) + prefix[1:] + name[len(name)-len(rest):]
+		}))
 }
 
 // validatedRequests makes request body schemas say what Bind's validator

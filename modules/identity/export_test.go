@@ -1,5 +1,0 @@
-package identity
-
-// NewWithClock is New with a replaceable clock, for tests of expiry and
-// rate-limit windows.
-var NewWithClock = newModule

@@ -1,0 +1,5 @@
+package identitymodule
+
+// NewWithClock is New with a replaceable clock, for tests of expiry and
+// rate-limit windows.
+var NewWithClock = newModule

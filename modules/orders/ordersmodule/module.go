@@ -1,0 +1,114 @@
+// Package ordersmodule is the orders module as the kernel runs it: its
+// descriptor, its wire set and the adapter from the public contract
+// (package orders) to the domain. Only the composition root (cmd/) imports it.
+package ordersmodule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/wire"
+	"gorm.io/gorm"
+
+	"github.com/shopmonolith/shop/modules/cart"
+	"github.com/shopmonolith/shop/modules/inventory"
+	"github.com/shopmonolith/shop/modules/orders"
+	"github.com/shopmonolith/shop/modules/orders/internal/domain"
+	"github.com/shopmonolith/shop/modules/orders/internal/rest"
+	"github.com/shopmonolith/shop/modules/orders/internal/store"
+	"github.com/shopmonolith/shop/modules/payments"
+	"github.com/shopmonolith/shop/platform/auth"
+	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/events"
+	"github.com/shopmonolith/shop/platform/httpapi"
+	"github.com/shopmonolith/shop/platform/kernel"
+	"github.com/shopmonolith/shop/platform/logging"
+)
+
+// Descriptor describes the module to the kernel. The module calls the cart
+// (checkout), inventory and payments (saga steps) through their public APIs.
+func Descriptor() kernel.Descriptor {
+	return kernel.Descriptor{
+		Name:      "orders",
+		Summary:   "checkout, the order saga, order history and shipping",
+		DependsOn: []string{"cart", "inventory", "payments"},
+	}
+}
+
+// ProviderSet builds the module for wire injectors.
+var ProviderSet = wire.NewSet(New)
+
+// SagaSubscriber is the subscriber id of the saga's steps; one id for all of
+// the order's events keeps them in order per order. Never rename it.
+const SagaSubscriber = "orders.saga"
+
+// Module is the orders module as the kernel runs it.
+type Module struct {
+	db  *database.DB
+	svc *domain.Service
+	log *slog.Logger
+}
+
+var _ kernel.Module = (*Module)(nil)
+
+// New opens the module's database, builds the service on its neighbours'
+// APIs and subscribes the saga to bus, which must not have started yet.
+func New(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, _ config.Config, bus *events.Bus,
+	c cart.API, inv inventory.API, pay payments.API) (*Module, error) {
+	db, err := dbs.Open(ctx, Descriptor().Name)
+	if err != nil {
+		return nil, fmt.Errorf("orders database: %w", err)
+	}
+	log = logging.ForModule(log, Descriptor().Name)
+	outbox := bus.Outbox(db)
+	st := store.New(db, events.Translate(outbox, toEvent))
+	svc := domain.NewService(st, st.Transactor(db), cartPort{c}, stockPort{inv}, paymentsPort{pay}, time.Now, log)
+	if err := subscribeSaga(bus, db, st, svc); err != nil {
+		return nil, fmt.Errorf("orders: %w", err)
+	}
+	return &Module{db: db, svc: svc, log: log}, nil
+}
+
+// subscribeSaga registers the saga steps, each on one of the order's own
+// events (keyed by the order id), under one subscriber id.
+func subscribeSaga(bus *events.Bus, db *database.DB, st *store.Store, svc *domain.Service) error {
+	return errors.Join(
+		sagaStep[orders.OrderPlaced](bus, db, st, svc.OnPlaced),
+		sagaStep[orders.OrderStockReserved](bus, db, st, svc.OnStockReserved),
+		sagaStep[orders.OrderConfirmed](bus, db, st, svc.OnConfirmed),
+		sagaStep[orders.OrderCancelled](bus, db, st, svc.OnCancelled),
+	)
+}
+
+func sagaStep[E events.Event](bus *events.Bus, db *database.DB, st *store.Store,
+	step func(context.Context, domain.Repository, string) error) error {
+	typ, h := events.On(func(ctx context.Context, tx *gorm.DB, e E, _ events.Envelope) error {
+		return step(auth.AsService(ctx, Descriptor().Name), st.WithTx(tx), e.EventKey())
+	})
+	if err := bus.Subscribe(db, SagaSubscriber, typ, h, events.OneAtATime()); err != nil {
+		return fmt.Errorf("subscribe %s to %s: %w", SagaSubscriber, typ, err)
+	}
+	return nil
+}
+
+// API returns the in-process implementation of the public contract.
+func (m *Module) API() orders.API { return &api{svc: m.svc} }
+
+// Descriptor implements kernel.Module.
+func (m *Module) Descriptor() kernel.Descriptor { return Descriptor() }
+
+// Routes implements kernel.Module.
+func (m *Module) Routes(r *httpapi.Router) { rest.Register(r, m.API()) }
+
+// Check implements kernel.Module: the module is ready when its database is.
+func (m *Module) Check(ctx context.Context) error { return m.db.Check(ctx) }
+
+// Start implements kernel.Module; the saga runs on the bus.
+func (m *Module) Start(context.Context) error { return nil }
+
+// Stop implements kernel.Module.
+func (m *Module) Stop(context.Context) error { return nil }

@@ -1,0 +1,245 @@
+package ordersmodule_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/shopmonolith/shop/modules/cart"
+	"github.com/shopmonolith/shop/modules/orders"
+	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
+	"github.com/shopmonolith/shop/modules/orders/orderstest"
+	"github.com/shopmonolith/shop/modules/payments"
+	"github.com/shopmonolith/shop/platform/auth"
+	"github.com/shopmonolith/shop/platform/auth/authtest"
+	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/database/dbtest"
+	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/events"
+	"github.com/shopmonolith/shop/platform/events/eventstest"
+	"github.com/shopmonolith/shop/platform/health"
+	"github.com/shopmonolith/shop/platform/httpapi"
+	"github.com/shopmonolith/shop/platform/metrics"
+)
+
+// shop is the real orders module on a fresh database with a running bus,
+// and fakes for its neighbours.
+type shop struct {
+	orders *ordersmodule.Module
+	inv    *fakeInventory
+	pay    *fakePayments
+	cart   *fakeCart
+	cfg    config.Config
+}
+
+func newShop(t *testing.T) *shop {
+	t.Helper()
+	cfg, err := config.Load(func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Events.PollInterval, cfg.Events.BackoffBase, cfg.Events.BackoffMax = 50*time.Millisecond, 10*time.Millisecond, 50*time.Millisecond
+	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
+	dbs := dbtest.Databases(t, dbtest.NewURL(t), "orders")
+	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := newFakeInventory()
+	s := &shop{inv: inv, pay: newFakePayments(), cart: &fakeCart{inv: inv, prices: map[string]int64{}, lines: map[string][]cart.Item{}}, cfg: cfg}
+	if s.orders, err = ordersmodule.New(ctx, dbs, log, cfg, bus, s.cart, s.inv, s.pay); err != nil {
+		t.Fatal(err)
+	}
+	if err := bus.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = bus.Stop(context.Background()) })
+	return s
+}
+
+func customer() context.Context {
+	return auth.WithPrincipal(context.Background(), auth.Principal{UserID: uuid.NewString(), Email: "c@example.com", Role: auth.RoleCustomer})
+}
+
+func admin() context.Context {
+	return auth.WithPrincipal(context.Background(), auth.Principal{UserID: uuid.NewString(), Email: "a@example.com", Role: auth.RoleAdmin})
+}
+
+func (s *shop) contractShop() orderstest.Shop {
+	return orderstest.Shop{
+		Customer: func(*testing.T) context.Context { return customer() },
+		Admin:    func(*testing.T) context.Context { return admin() },
+		Stock: func(_ *testing.T, price int64, onHand int) string {
+			id := uuid.NewString()
+			s.inv.mu.Lock()
+			s.inv.onHand[id] = onHand
+			s.inv.mu.Unlock()
+			s.cart.mu.Lock()
+			s.cart.prices[id] = price
+			s.cart.mu.Unlock()
+			return id
+		},
+		AddToCart: func(t *testing.T, ctx context.Context, product string, quantity int) {
+			if _, err := s.cart.AddItem(ctx, product, quantity); err != nil {
+				t.Fatal(err)
+			}
+		},
+		Available: func(_ *testing.T, product string) int {
+			s.inv.mu.Lock()
+			defer s.inv.mu.Unlock()
+			return s.inv.available(product)
+		},
+	}
+}
+
+func TestContract(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	orderstest.Contract(t, s.orders.API(), s.contractShop())
+	// Whatever the suite retried, nothing was captured or refunded twice.
+	s.pay.mu.Lock()
+	defer s.pay.mu.Unlock()
+	for id, n := range s.pay.captures {
+		if n != 1 {
+			t.Errorf("order %s captured %d times", id, n)
+		}
+	}
+	for id, n := range s.pay.refunds {
+		if n != 1 {
+			t.Errorf("order %s refunded %d times", id, n)
+		}
+	}
+}
+
+func TestCheckoutClearsTheCartAndRefusesStalePrices(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	cs := s.contractShop()
+	ctx := customer()
+	cs.AddToCart(t, ctx, cs.Stock(t, 100, 3), 1)
+	s.cart.mu.Lock()
+	s.cart.stale = true
+	s.cart.mu.Unlock()
+	_, err := s.orders.API().Checkout(ctx, orders.CheckoutRequest{IdempotencyKey: "k1", CardNumber: payments.CardApprove})
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Kind != errs.KindUnavailable || e.RetryAfter <= 0 {
+		t.Fatalf("checkout at stale prices: %v, want unavailable with a time to retry after", err)
+	}
+	s.cart.mu.Lock()
+	s.cart.stale = false
+	s.cart.mu.Unlock()
+	if _, err := s.orders.API().Checkout(ctx, orders.CheckoutRequest{IdempotencyKey: "k1", CardNumber: payments.CardApprove}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.cart.Cart(ctx); len(c.Items) != 0 {
+		t.Errorf("cart after checkout = %+v, want empty", c.Items)
+	}
+}
+
+// A saga step whose neighbour fails is retried until it succeeds: the order
+// waits in placed, and gets its stock once inventory answers again.
+func TestSagaStepRetriedUntilTheNeighbourAnswers(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	cs := s.contractShop()
+	ctx := customer()
+	product := cs.Stock(t, 100, 3)
+	cs.AddToCart(t, ctx, product, 1)
+	s.inv.mu.Lock()
+	s.inv.failReserve = errs.E(errs.KindUnavailable, "inventory is down")
+	s.inv.mu.Unlock()
+	o, err := s.orders.API().Checkout(ctx, orders.CheckoutRequest{IdempotencyKey: "k", CardNumber: payments.CardApprove})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ = s.orders.API().Order(ctx, o.ID); o.Status != orders.StatusPlaced {
+		t.Fatalf("status while inventory is down = %s, want placed", o.Status)
+	}
+	s.inv.mu.Lock()
+	s.inv.failReserve = nil
+	s.inv.mu.Unlock()
+	eventstest.Eventually(t, 10*time.Second, "order confirmed after inventory recovers", func() bool {
+		o, _ = s.orders.API().Order(ctx, o.ID)
+		return o.Status == orders.StatusConfirmed && o.PaymentCaptured
+	})
+	if got := cs.Available(t, product); got != 2 {
+		t.Errorf("available = %d, want 2 (reserved once)", got)
+	}
+}
+
+func TestHTTP(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	cs := s.contractShop()
+	ctx := customer()
+	cs.AddToCart(t, ctx, cs.Stock(t, 100, 3), 2)
+	p, _ := auth.FromContext(ctx)
+	srv := httpapi.New(s.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), authtest.Tokens{"ok": p})
+	s.orders.Routes(srv.Router("orders"))
+	ts := httptest.NewServer(srv.Echo)
+	t.Cleanup(ts.Close)
+
+	call := func(method, path, token, key, body string) (*http.Response, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		var doc map[string]any
+		_ = json.Unmarshal(raw, &doc)
+		return res, doc
+	}
+	body := `{"card_number":"4242 4242 4242 4242"}`
+	for _, tc := range []struct {
+		name, token, key, body string
+		status                 int
+	}{
+		{"anonymous", "", "k", body, http.StatusUnauthorized},
+		{"no key", "ok", "", body, http.StatusUnprocessableEntity},
+		{"unknown field (a price)", "ok", "k", `{"card_number":"4242424242424242","total":1}`, http.StatusUnprocessableEntity},
+		{"key in the body", "ok", "", `{"card_number":"4242424242424242","idempotency_key":"k"}`, http.StatusUnprocessableEntity},
+		{"bad card", "ok", "k", `{"card_number":"1234"}`, http.StatusUnprocessableEntity},
+	} {
+		if res, doc := call(http.MethodPost, "/api/orders", tc.token, tc.key, tc.body); res.StatusCode != tc.status ||
+			!strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") {
+			t.Errorf("%s: %d %s %v, want %d problem", tc.name, res.StatusCode, res.Header.Get("Content-Type"), doc, tc.status)
+		}
+	}
+	res, doc := call(http.MethodPost, "/api/orders", "ok", "key-1", body)
+	if _, ok := doc["replayed"]; res.StatusCode != http.StatusCreated || doc["status"] != orders.StatusPlaced || res.Header.Get("Location") == "" || ok {
+		t.Fatalf("checkout: %d %v", res.StatusCode, doc)
+	}
+	id := doc["id"].(string)
+	res, doc = call(http.MethodPost, "/api/orders", "ok", "key-1", body)
+	if res.StatusCode != http.StatusOK || doc["id"] != id || res.Header.Get("Idempotent-Replayed") != "true" || doc["replayed"] != true {
+		t.Errorf("retry: %d %v %v %v, want 200 with the same order, replayed", res.StatusCode, doc["id"], doc["replayed"], res.Header)
+	}
+	if res, _ := call(http.MethodGet, "/api/orders/"+id, "ok", "", ""); res.StatusCode != http.StatusOK {
+		t.Errorf("get: %d", res.StatusCode)
+	}
+	if res, _ := call(http.MethodPost, "/api/orders/"+id+"/ship", "ok", "", ""); res.StatusCode != http.StatusForbidden {
+		t.Errorf("customer ships: %d, want 403", res.StatusCode)
+	}
+	if res, _ := call(http.MethodGet, "/api/orders?limit=0x", "ok", "", ""); res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("bad limit: %d, want 422", res.StatusCode)
+	}
+}
