@@ -27,33 +27,36 @@ func blockingSink() (s *sink, entered chan string, release chan struct{}) {
 
 func TestStopWaitsForTheHandlerInProgress(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	w := newWorld(t, fastConfig())
-	s, entered, release := blockingSink()
-	r := w.replica(s).start(t)
+	eachKind(t, func(t *testing.T, calls bool) {
+		ctx := context.Background()
+		w := newWorld(t, fastConfig())
+		w.calls = calls
+		s, entered, release := blockingSink()
+		r := w.replica(s).start(t)
 
-	r.publish(t, ctx, thing("slow", 1))
-	waitEntered(t, entered)
-	// While the handler is blocked, Stop must not return but at its deadline.
-	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel()
-	if err := r.bus.Stop(short); err == nil {
-		t.Fatal("Stop = nil while a handler was still running")
-	}
-	close(release)
-	if err := r.bus.Stop(ctx); err != nil {
-		t.Fatalf("Stop = %v", err)
-	}
-	// Stop returned only after the handler's transaction committed.
-	if n := w.effects(); n != 1 {
-		t.Errorf("%d effects right after Stop, want 1", n)
-	}
-	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done'`); n != 1 {
-		t.Errorf("%d inbox rows done right after Stop, want 1", n)
-	}
-	if n := s.calls.Load(); n != 1 {
-		t.Errorf("handler called %d times, want 1", n)
-	}
+		r.publish(t, ctx, thing("slow", 1))
+		waitEntered(t, entered)
+		// While the handler is blocked, Stop must not return but at its deadline.
+		short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		if err := r.bus.Stop(short); err == nil {
+			t.Fatal("Stop = nil while a handler was still running")
+		}
+		close(release)
+		if err := r.bus.Stop(ctx); err != nil {
+			t.Fatalf("Stop = %v", err)
+		}
+		// Stop returned only after the handler's transaction committed.
+		if n := w.effects(); n != 1 {
+			t.Errorf("%d effects right after Stop, want 1", n)
+		}
+		if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done'`); n != 1 {
+			t.Errorf("%d inbox rows done right after Stop, want 1", n)
+		}
+		if n := s.calls.Load(); n != 1 {
+			t.Errorf("handler called %d times, want 1", n)
+		}
+	})
 }
 
 func TestEventOfAHandlerCutShortByStopIsHandledAfterRestart(t *testing.T) {
