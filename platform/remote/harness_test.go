@@ -102,8 +102,12 @@ func (k keysWith) pick(module string) remote.Keys {
 	return k.base
 }
 
-func (k keysWith) Private(module string) (ed25519.PrivateKey, bool) { return k.pick(module).Private(module) }
-func (k keysWith) Public(module string) (ed25519.PublicKey, bool)   { return k.pick(module).Public(module) }
+func (k keysWith) Private(module string) (ed25519.PrivateKey, bool) {
+	return k.pick(module).Private(module)
+}
+func (k keysWith) Public(module string) (ed25519.PublicKey, bool) {
+	return k.pick(module).Public(module)
+}
 
 // rewrite serves target with the module of the path replaced: a token
 // meant for one module presented to another.
