@@ -402,6 +402,19 @@ func TestCatalogConnectionIsRefusedOnIdentityTables(t *testing.T) {
 	}
 }
 
+// dependencies returns every module's declared dependencies (DependsOn), by
+// module, read from the descriptors.
+func dependencies() map[string][]string {
+	declared := map[string][]string{}
+	for _, d := range []kernel.Descriptor{
+		identitymodule.Descriptor(), catalogmodule.Descriptor(), inventorymodule.Descriptor(), cartmodule.Descriptor(),
+		paymentsmodule.Descriptor(), ordersmodule.Descriptor(), notificationsmodule.Descriptor(), reportingmodule.Descriptor(),
+	} {
+		declared[d.Name] = d.DependsOn
+	}
+	return declared
+}
+
 // Every import of another module is declared in the importer's descriptor,
 // so the kernel's start order and the module graph shown to operators are
 // the real ones; and every module folder is a registered module.
@@ -410,13 +423,7 @@ func TestDeclaredDependenciesMatchImports(t *testing.T) {
 		t.Skip("loads every package")
 	}
 	t.Parallel()
-	declared := map[string][]string{}
-	for _, d := range []kernel.Descriptor{
-		identitymodule.Descriptor(), catalogmodule.Descriptor(), inventorymodule.Descriptor(), cartmodule.Descriptor(),
-		paymentsmodule.Descriptor(), ordersmodule.Descriptor(), notificationsmodule.Descriptor(), reportingmodule.Descriptor(),
-	} {
-		declared[d.Name] = d.DependsOn
-	}
+	declared := dependencies()
 	entries, err := os.ReadDir(".")
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/shopmonolith/shop/modules/payments/paymentsremote"
 	"github.com/shopmonolith/shop/modules/reporting"
 	"github.com/shopmonolith/shop/modules/reporting/reportingremote"
+	"github.com/shopmonolith/shop/platform/remote"
 )
 
 // Every method of every module API has a remote mapping: the generated
@@ -82,5 +83,25 @@ func TestMethodSetDiffDetectsGaps(t *testing.T) {
 	missing, extra := methodSetDiff(reflect.TypeFor[api](), []string{"A", "C"})
 	if !slices.Equal(missing, []string{"B"}) || !slices.Equal(extra, []string{"C"}) {
 		t.Fatalf("missing %q, extra %q; want [B] and [C]", missing, extra)
+	}
+}
+
+// The modules that may call each module's internal endpoints are those
+// that declare it a dependency: what the descriptors say, and nothing more.
+func TestCallersFollowDeclaredDependencies(t *testing.T) {
+	t.Parallel()
+	got := remote.AllowedCallers(dependencies())
+	want := map[string][]string{
+		"catalog":   {"cart"},
+		"inventory": {"cart", "orders"},
+		"cart":      {"orders"},
+		"payments":  {"orders"},
+		"identity":  {"notifications"},
+		"orders":    {"notifications", "reporting"},
+	}
+	for _, m := range moduleNames(t) {
+		if !slices.Equal(got[m], want[m]) {
+			t.Errorf("%s accepts calls from %q, want %q", m, got[m], want[m])
+		}
 	}
 }
