@@ -223,7 +223,7 @@ func (c *Client) call(ctx context.Context, module, method string, idempotent boo
 	url := base + "/internal/" + module + "/" + method
 	for attempt := 1; ; attempt++ {
 		_, err = n.breaker.Execute(func() (struct{}, error) {
-			return struct{}{}, c.attempt(ctx, url, module, body, user, service, results)
+			return struct{}{}, c.attempt(ctx, url, module, method, body, user, service, results)
 		})
 		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 			e := errs.Wrap(errs.KindUnavailable, errCircuitOpen, "%s is failing; calls to it are suspended", module)
@@ -263,9 +263,10 @@ func (c *Client) principal(ctx context.Context) (assertion string, service bool,
 
 // attempt sends one request. A failed attempt returns an *errs.Error; the
 // ones a retry may cure are marked by retryable.
-func (c *Client) attempt(ctx context.Context, url, module string, body []byte, user string, service bool, results any) error {
+func (c *Client) attempt(ctx context.Context, url, module, method string, body []byte, user string, service bool, results any) error {
 	now := c.now()
-	token, err := callToken(c.keys, c.caller, module, service, c.opts.TokenTTL, now)
+	token, err := callToken(c.keys, call{caller: c.caller, callee: module, method: method, body: body, service: service},
+		c.opts.TokenTTL, now)
 	if err != nil {
 		return err
 	}

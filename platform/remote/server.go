@@ -115,37 +115,37 @@ func (s *Server) serve(ctx context.Context, r *http.Request, module, method stri
 	if r.Method != http.MethodPost {
 		return nil, errs.E(errs.KindMethodNotAllowed, "internal endpoints take POST")
 	}
-	ctx, err := s.authenticate(ctx, r.Header, module)
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, errs.E(errs.KindTooLarge, "the arguments exceed %d bytes", maxBody)
+	case err != nil:
+		return nil, errs.Wrap(errs.KindMalformed, err, "the arguments could not be read")
+	}
+	ctx, err = s.authenticate(ctx, r.Header, module, method, body)
 	if err != nil {
 		return nil, err
 	}
 	svc, ok := s.services[module]
-	call, found := svc.Methods[method]
+	serve, found := svc.Methods[method]
 	if !ok || !found {
 		return nil, errs.E(errs.KindNotFound, "%s has no method %q here", module, method)
 	}
-	body := http.MaxBytesReader(nil, r.Body, maxBody)
 	decode := func(args any) error {
-		raw, err := io.ReadAll(body)
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooLarge):
-			return errs.E(errs.KindTooLarge, "the arguments exceed %d bytes", maxBody)
-		case err != nil:
-			return errs.Wrap(errs.KindMalformed, err, "the arguments could not be read")
-		case json.Unmarshal(raw, args) != nil:
+		if json.Unmarshal(body, args) != nil {
 			return errs.E(errs.KindMalformed, "the arguments are not the JSON %s.%s takes", module, method)
 		}
 		return nil
 	}
-	return call(logging.WithModule(ctx, module), decode)
+	return serve(logging.WithModule(ctx, module), decode)
 }
 
 // authenticate checks the call token (KindUnauthenticated when it is
-// missing, malformed, forged, expired or for another module), whether its
-// issuer may call module (KindForbidden), and the user assertion if any;
-// it returns ctx acting for the call's principal.
-func (s *Server) authenticate(ctx context.Context, h http.Header, module string) (context.Context, error) {
+// missing, malformed, forged, expired, or for another module, method or
+// arguments), whether its issuer may call module (KindForbidden), and the
+// user assertion if any; it returns ctx acting for the call's principal.
+func (s *Server) authenticate(ctx context.Context, h http.Header, module, method string, body []byte) (context.Context, error) {
 	token := h.Get(HeaderCaller)
 	if token == "" {
 		return ctx, errs.E(errs.KindUnauthenticated, "the call carries no caller token")
@@ -154,6 +154,9 @@ func (s *Server) authenticate(ctx context.Context, h http.Header, module string)
 	c, err := verify(s.keys, token, typeCall, module, now)
 	if err != nil {
 		return ctx, err
+	}
+	if c.Method != method || c.Body != bodyHash(body) {
+		return ctx, errs.E(errs.KindUnauthenticated, "the caller token is for another call")
 	}
 	if !slices.Contains(s.callers[module], c.Issuer) {
 		return ctx, errs.E(errs.KindForbidden, "module %s may not call %s", c.Issuer, module)

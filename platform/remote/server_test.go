@@ -100,29 +100,35 @@ func TestServiceAuthentication(t *testing.T) {
 	})
 }
 
-// Without a token, or with an expired user assertion, the server answers
-// 401 problem+json.
+// Without a valid call token for this very call, or with an expired user
+// assertion, the server answers 401 problem+json.
 func TestServerRefusesUnauthenticatedRequests(t *testing.T) {
 	t.Parallel()
-	ts := serve(t, map[string]remote.Method{"WhoAmI": whoAmI(make(chan auth.Principal, 1))})
+	seen := make(chan auth.Principal, 1)
+	ts := serve(t, map[string]remote.Method{"WhoAmI": whoAmI(seen), "Other": whoAmI(seen)})
 	keys := remote.DevKeys(secret, "caller", remote.IdentityModule)
 	expired, err := remote.AssertUser(keys, auth.Principal{UserID: "u", Role: auth.RoleCustomer}, time.Minute, time.Now().Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, header := range map[string]http.Header{
-		"no token":           {},
-		"malformed token":    {remote.HeaderCaller: {"not-a-token"}},
-		"expired assertion":  {remote.HeaderUser: {expired}},
-		"assertion as token": {remote.HeaderCaller: {expired}},
-	} {
-		t.Run(name, func(t *testing.T) {
-			if name == "expired assertion" {
-				// A valid call token carries the expired assertion.
-				header = withCallToken(t, header)
-			}
-			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/internal/callee/WhoAmI", strings.NewReader("{}"))
-			for k, v := range header {
+	valid := callToken(t) // for WhoAmI with {"n":0}
+	tests := []struct {
+		name, method, body string
+		header             http.Header
+		wantOK             bool
+	}{
+		{name: "the very call", method: "WhoAmI", body: `{"n":0}`, header: http.Header{remote.HeaderCaller: {valid}}, wantOK: true},
+		{name: "no token", method: "WhoAmI", body: `{"n":0}`, header: http.Header{}},
+		{name: "malformed token", method: "WhoAmI", body: `{"n":0}`, header: http.Header{remote.HeaderCaller: {"not-a-token"}}},
+		{name: "assertion as token", method: "WhoAmI", body: `{"n":0}`, header: http.Header{remote.HeaderCaller: {expired}}},
+		{name: "token for other arguments", method: "WhoAmI", body: `{"n":1}`, header: http.Header{remote.HeaderCaller: {valid}}},
+		{name: "token for another method", method: "Other", body: `{"n":0}`, header: http.Header{remote.HeaderCaller: {valid}}},
+		{name: "expired assertion", method: "WhoAmI", body: `{"n":0}`, header: http.Header{remote.HeaderCaller: {valid}, remote.HeaderUser: {expired}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/internal/callee/"+tt.method, strings.NewReader(tt.body))
+			for k, v := range tt.header {
 				req.Header[k] = v
 			}
 			resp, err := http.DefaultClient.Do(req)
@@ -130,6 +136,13 @@ func TestServerRefusesUnauthenticatedRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
+			if tt.wantOK {
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("status %d, want 200", resp.StatusCode)
+				}
+				<-seen
+				return
+			}
 			var p problem.Problem
 			if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
 				t.Fatal(err)
@@ -141,9 +154,9 @@ func TestServerRefusesUnauthenticatedRequests(t *testing.T) {
 	}
 }
 
-// withCallToken adds to header the call token a real client sends: it
-// captures one on its way to a recording server.
-func withCallToken(t *testing.T, header http.Header) http.Header {
+// callToken returns the call token a real client sends for WhoAmI with
+// {"n":0}: it captures one on its way to a recording server.
+func callToken(t *testing.T) string {
 	t.Helper()
 	got := make(chan string, 1)
 	rec := rewriteFunc(t, func(w http.ResponseWriter, r *http.Request) bool {
@@ -155,9 +168,7 @@ func withCallToken(t *testing.T, header http.Header) http.Header {
 	if _, err := call(context.Background(), client(t, rec, nil), "WhoAmI", false, 0); err != nil {
 		t.Fatal(err)
 	}
-	h := header.Clone()
-	h.Set(remote.HeaderCaller, <-got)
-	return h
+	return <-got
 }
 
 // A callee calling on for the same user forwards the assertion it got: a

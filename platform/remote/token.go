@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -26,14 +27,18 @@ const (
 )
 
 // claims are what a token states. A call token: Issuer is the calling
-// module, Audience the callee, Service set when the call acts as the
-// calling module itself (auth.Service(Issuer)). A user assertion: Issuer is
-// identity, no audience (it travels along a chain of calls), Principal the
-// user it speaks for.
+// module, Audience the callee, Method and Body (the SHA-256 of the
+// arguments) the one call it is good for, so a token that leaks cannot
+// serve another method or other arguments; Service set when the call acts
+// as the calling module itself (auth.Service(Issuer)). A user assertion:
+// Issuer is identity, no audience (it travels along a chain of calls),
+// Principal the user it speaks for.
 type claims struct {
 	Type      string          `json:"typ"`
 	Issuer    string          `json:"iss"`
 	Audience  string          `json:"aud,omitempty"`
+	Method    string          `json:"mth,omitempty"`
+	Body      string          `json:"bdy,omitempty"`
 	Expires   int64           `json:"exp"` // Unix milliseconds
 	ID        string          `json:"jti"`
 	Service   bool            `json:"svc,omitempty"`
@@ -85,14 +90,28 @@ func verify(keys Keys, token, typ, audience string, now time.Time) (claims, erro
 	return c, nil
 }
 
-// callToken signs the token of one call from caller to callee.
-func callToken(keys Keys, caller, callee string, service bool, ttl time.Duration, now time.Time) (string, error) {
+// call is what a call token is for.
+type call struct {
+	caller, callee, method string
+	body                   []byte
+	service                bool
+}
+
+// bodyHash is how a call token names the arguments it is good for.
+func bodyHash(body []byte) string {
+	sum := sha256.Sum256(body)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// callToken signs the token of one call.
+func callToken(keys Keys, c call, ttl time.Duration, now time.Time) (string, error) {
+	caller := c.caller
 	key, ok := keys.Private(caller)
 	if !ok {
 		return "", errs.E(errs.KindInternal, "this process holds no key of module %q", caller)
 	}
-	return sign(key, claims{Type: typeCall, Issuer: caller, Audience: callee, Service: service,
-		Expires: now.Add(ttl).UnixMilli()})
+	return sign(key, claims{Type: typeCall, Issuer: caller, Audience: c.callee, Method: c.method, Body: bodyHash(c.body),
+		Service: c.service, Expires: now.Add(ttl).UnixMilli()})
 }
 
 // AssertUser signs a user assertion for p with identity's key: what the
