@@ -43,9 +43,9 @@
 // expiry (Options.TokenTTL, a minute) and a unique id, signed with the
 // calling module's Ed25519 key. The server answers 401 when it is missing,
 // malformed, forged, expired or meant for another module, method or
-// arguments (so a token that leaks serves no other call; replaying the same
-// call within the minute is not detected — the methods that change state
-// are idempotent or refuse a repeat on their own), and 403 when the issuer
+// arguments (so a token that leaks serves no other call; a replay of the
+// same call within the minute is not detected: no cache of the ids seen is
+// kept), and 403 when the issuer
 // may not call the callee: a module
 // may call only the modules it depends on (AllowedCallers, from the module
 // descriptors' DependsOn). Which principal may use which method stays the
