@@ -45,15 +45,22 @@ lint-api: build ## lint the OpenAPI document the built shop serves (Redocly, rec
 	.ci/lint-api bin/shop
 
 .PHONY: generate
-generate: ## regenerate wire_gen.go
+generate: ## regenerate wire_gen.go and every module's remote client and endpoints (<module>remote)
 	$(GO) tool wire gen ./cmd/shop
+	$(GO) run ./cmd/remotegen
 
 .PHONY: generate-check
-generate-check: ## fail when wire_gen.go is stale
+generate-check: ## fail when generated code (wire_gen.go, remote_gen.go) is stale
 	@tmp=$$(mktemp -d); cp cmd/shop/wire_gen.go $$tmp/wire_gen.go; \
 	$(GO) tool wire gen ./cmd/shop >/dev/null; \
 	if ! diff -u $$tmp/wire_gen.go cmd/shop/wire_gen.go; then \
 		cp $$tmp/wire_gen.go cmd/shop/wire_gen.go; echo "cmd/shop/wire_gen.go is stale: run make generate"; exit 1; fi
+	@tmp=$$(mktemp -d); for f in modules/*/*remote/remote_gen.go; do mkdir -p $$tmp/$$(dirname $$f); cp $$f $$tmp/$$f; done; \
+	$(GO) run ./cmd/remotegen; \
+	stale=0; for f in modules/*/*remote/remote_gen.go; do \
+		if [ ! -f $$tmp/$$f ]; then echo "$$f is new: run make generate"; stale=1; \
+		elif ! diff -u $$tmp/$$f $$f; then cp $$tmp/$$f $$f; echo "$$f is stale: run make generate"; stale=1; fi; \
+	done; exit $$stale
 
 .PHONY: migrate
 migrate: ## apply every module's migrations (make migrate ARGS="status")
@@ -68,10 +75,11 @@ modules: ## list modules and print the module graph as Mermaid
 	$(GO) run ./cmd/shop modules
 
 .PHONY: bench
-bench: ## benchmarks: full stack vs bare net/http+pgx, checkout to confirmed order, and the event pipeline
+bench: ## benchmarks: full stack vs bare net/http+pgx, checkout to confirmed order, the event pipeline, a remote call vs in process
 	$(GO) test -run '^$$' -bench 'BenchmarkProductByID' -benchtime 3x -count 1 -timeout 20m ./cmd/shop
 	$(GO) test -run '^$$' -bench 'BenchmarkCheckout' -benchtime 1x -count 1 -timeout 20m ./cmd/shop
 	$(GO) test -run '^$$' -bench 'BenchmarkEventPipeline' -benchtime 1x -count 1 -timeout 20m ./platform/events
+	$(GO) test -run '^$$' -bench 'Benchmark(Remote|InProcess)Call' -benchtime 5000x -count 1 ./platform/remote
 
 .PHONY: clean
 clean: ## remove build output and the embedded PostgreSQL data

@@ -81,9 +81,10 @@ func moduleOf(pkg string) (module, rest string, ok bool) {
 }
 
 // publicPart reports whether a package inside a module is part of its public
-// face: the root package (the contract) and the contract test suite.
+// face: the root package (the contract), the contract test suite and the
+// generated remote form of the contract (<module>remote).
 func publicPart(module, rest string) bool {
-	return rest == "" || rest == module+"test"
+	return rest == "" || rest == module+"test" || rest == module+"remote"
 }
 
 // implementation reports whether a package inside a module is its
@@ -257,9 +258,9 @@ func forbiddenInContract(dep string) string {
 	return ""
 }
 
-// Importing a module's public packages (its contract and contract suite)
-// links no store, gorm, echo or internals: what a remote caller needs and
-// nothing more.
+// Importing a module's public packages (its contract, contract suite and
+// remote client) links no store, gorm, echo or internals: what a remote
+// caller needs and nothing more.
 func TestPublicPackagesLinkNoImplementation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads packages")
@@ -267,7 +268,7 @@ func TestPublicPackagesLinkNoImplementation(t *testing.T) {
 	t.Parallel()
 	var patterns []string
 	for _, m := range moduleNames(t) {
-		patterns = append(patterns, "./modules/"+m, "./modules/"+m+"/"+m+"test")
+		patterns = append(patterns, "./modules/"+m, "./modules/"+m+"/"+m+"test", "./modules/"+m+"/"+m+"remote")
 	}
 	cfg := &packages.Config{Mode: packages.NeedName | packages.NeedImports | packages.NeedDeps, Dir: ".."}
 	pkgs, err := packages.Load(cfg, patterns...)
@@ -348,6 +349,7 @@ func TestViolationsAreDetected(t *testing.T) {
 	}
 	allowed := map[string][]string{
 		m("cart"):                       {m("catalog"), m("catalog/catalogtest"), root + "/platform/auth"},
+		m("orders/ordersremote"):        {m("orders"), root + "/platform/remote"},
 		m("cart/internal/store"):        {m("cart/internal/domain")},
 		root + "/cmd/shop":              {m("cart"), m("catalog"), m("catalog/catalogmodule")},
 		m("catalog/catalogmodule_test"): {m("catalog/catalogmodule"), m("catalog")},
@@ -400,6 +402,19 @@ func TestCatalogConnectionIsRefusedOnIdentityTables(t *testing.T) {
 	}
 }
 
+// dependencies returns every module's declared dependencies (DependsOn), by
+// module, read from the descriptors.
+func dependencies() map[string][]string {
+	declared := map[string][]string{}
+	for _, d := range []kernel.Descriptor{
+		identitymodule.Descriptor(), catalogmodule.Descriptor(), inventorymodule.Descriptor(), cartmodule.Descriptor(),
+		paymentsmodule.Descriptor(), ordersmodule.Descriptor(), notificationsmodule.Descriptor(), reportingmodule.Descriptor(),
+	} {
+		declared[d.Name] = d.DependsOn
+	}
+	return declared
+}
+
 // Every import of another module is declared in the importer's descriptor,
 // so the kernel's start order and the module graph shown to operators are
 // the real ones; and every module folder is a registered module.
@@ -408,13 +423,7 @@ func TestDeclaredDependenciesMatchImports(t *testing.T) {
 		t.Skip("loads every package")
 	}
 	t.Parallel()
-	declared := map[string][]string{}
-	for _, d := range []kernel.Descriptor{
-		identitymodule.Descriptor(), catalogmodule.Descriptor(), inventorymodule.Descriptor(), cartmodule.Descriptor(),
-		paymentsmodule.Descriptor(), ordersmodule.Descriptor(), notificationsmodule.Descriptor(), reportingmodule.Descriptor(),
-	} {
-		declared[d.Name] = d.DependsOn
-	}
+	declared := dependencies()
 	entries, err := os.ReadDir(".")
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 type API interface {
 	// Cart returns the caller's cart (empty when they never added anything).
 	// Only the common kinds: KindUnauthenticated, KindInternal.
+	//shop:idempotent
 	Cart(ctx context.Context) (Cart, error)
 	// AddItem adds quantity of a product (to what the cart holds already).
 	// KindNotFound names product_id (unknown or hidden product);
@@ -30,9 +31,11 @@ type API interface {
 	SetQuantity(ctx context.Context, productID string, quantity int) (Cart, error)
 	// RemoveItem removes a line; removing a missing line changes nothing.
 	// Only the common kinds: KindUnauthenticated, KindInternal.
+	//shop:idempotent
 	RemoveItem(ctx context.Context, productID string) (Cart, error)
 	// Clear empties the cart; clearing an empty cart changes nothing. Only
 	// the common kinds: KindUnauthenticated, KindInternal.
+	//shop:idempotent
 	Clear(ctx context.Context) error
 }
 

@@ -24,15 +24,19 @@ type API interface {
 	// limit (outside 1..100; 0 means 20), after (not a cursor from this API),
 	// category (not a UUID) or q (longer than 200 characters).
 	// IncludeInactive is honoured for admins only.
+	//shop:idempotent
 	ListProducts(ctx context.Context, q ProductQuery) (ProductPage, error)
 	// Product returns KindNotFound for an unknown, malformed or hidden id.
+	//shop:idempotent
 	Product(ctx context.Context, id string) (Product, error)
 	// Products returns the products among ids that Product would return,
 	// in the order of ids and each once: unknown, malformed and hidden ids
 	// are simply absent. KindInvalid names ids when there are none or more
 	// than MaxProductIDs.
+	//shop:idempotent
 	Products(ctx context.Context, ids []string) ([]Product, error)
 	// ProductBySKU matches the SKU case-insensitively; KindNotFound.
+	//shop:idempotent
 	ProductBySKU(ctx context.Context, sku string) (Product, error)
 	// CreateProduct returns KindInvalid naming the fields (an unknown
 	// category is category_id) and KindConflict (field sku) for a taken SKU.
@@ -43,6 +47,7 @@ type API interface {
 	DeactivateProduct(ctx context.Context, id string) error
 	// Categories lists categories in creation order; includeInactive is
 	// honoured for admins only. It fails only with KindInternal.
+	//shop:idempotent
 	Categories(ctx context.Context, includeInactive bool) ([]Category, error)
 	// CreateCategory returns KindInvalid and KindConflict (field slug).
 	CreateCategory(ctx context.Context, in NewCategory) (Category, error)
@@ -55,6 +60,7 @@ type API interface {
 	// else gets only the active deals running now (StartsAt ≤ now < EndsAt)
 	// whose product or category they can see. It fails only with
 	// KindInternal.
+	//shop:idempotent
 	Deals(ctx context.Context, includeInactive bool) ([]Deal, error)
 	// CreateDeal returns KindInvalid naming the fields; an unknown target is
 	// product_id or category_id.

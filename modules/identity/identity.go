@@ -32,19 +32,23 @@ type API interface {
 	// Logout revokes the session of token. Logging out of an unknown,
 	// expired or revoked session succeeds (the call is idempotent). It
 	// returns KindInternal only.
+	//shop:idempotent
 	Logout(ctx context.Context, token string) error
 
 	// Authenticate returns the caller holding token; KindUnauthenticated
 	// when the token is unknown, expired, unused for longer than the idle
 	// timeout, or revoked.
+	//shop:idempotent
 	Authenticate(ctx context.Context, token string) (auth.Principal, error)
 
 	// User returns a user; KindNotFound when id is unknown or not a UUID.
+	//shop:idempotent
 	User(ctx context.Context, id string) (User, error)
 
 	// RevokeSessions ends every session of the user, whoever holds it
 	// ("sign out everywhere"). KindNotFound when userID is unknown or not
 	// a UUID.
+	//shop:idempotent
 	RevokeSessions(ctx context.Context, userID string) error
 
 	// ChangePassword replaces a user's password, given the current one,

@@ -28,6 +28,7 @@ type API interface {
 	// Availability returns one level per requested product, in request
 	// order; a product nobody stocked has zero of everything. KindInvalid
 	// names product_ids (empty, more than 100, or not UUIDs).
+	//shop:idempotent
 	Availability(ctx context.Context, productIDs []string) ([]StockLevel, error)
 	// SetStock sets the quantity on hand. KindInvalid names product_id or
 	// on_hand (negative, above 1,000,000, or below what is reserved now).
@@ -45,11 +46,13 @@ type API interface {
 	// product), lines[i].product_id (not a UUID) or lines[i].quantity
 	// (outside 1..1000). KindConflict when the id was used with different
 	// lines.
+	//shop:idempotent
 	Reserve(ctx context.Context, r ReserveRequest) (Reservation, error)
 	// Commit takes held stock out of on-hand for good. Committing a
 	// committed reservation returns it unchanged. An expired reservation is
 	// committed if the stock is still there; otherwise, and for a released
 	// or rejected one, KindConflict. KindNotFound for an unknown id.
+	//shop:idempotent
 	Commit(ctx context.Context, id string) (Reservation, error)
 	// Release gives the stock back: held stock becomes available again and
 	// committed stock returns to on-hand. Releasing twice, or releasing an
@@ -57,8 +60,10 @@ type API interface {
 	// unknown id records it as released, so a later Reserve with that id is
 	// rejected. KindInvalid names id when it could name no reservation
 	// (see Reserve); Commit and Reservation answer such an id KindNotFound.
+	//shop:idempotent
 	Release(ctx context.Context, id string) (Reservation, error)
 	// Reservation returns one reservation; KindNotFound.
+	//shop:idempotent
 	Reservation(ctx context.Context, id string) (Reservation, error)
 }
 

@@ -33,9 +33,11 @@ type API interface {
 	// for), or for admins one recipient's or everyone's. KindInvalid names
 	// recipient (not a UUID), after (not a cursor from this API) or limit
 	// (outside 1..100; 0 means 20).
+	//shop:idempotent
 	Mailbox(ctx context.Context, q MailboxQuery) (MailboxPage, error)
 	// Message returns one message; KindNotFound for an unknown or
 	// malformed id, and for another user's message.
+	//shop:idempotent
 	Message(ctx context.Context, id string) (Message, error)
 }
 

@@ -35,21 +35,26 @@ type API interface {
 	// it was used with a different request, or cart when the cart is empty
 	// or holds unavailable products; KindUnavailable when the cart's prices
 	// cannot be confirmed right now (retry later).
+	//shop:idempotent
 	Checkout(ctx context.Context, r CheckoutRequest) (Order, error)
 	// Order returns one order; KindNotFound.
+	//shop:idempotent
 	Order(ctx context.Context, id string) (Order, error)
 	// Orders returns one page of orders, newest first: the caller's own, or
 	// for admins everyone's (optionally one user's). KindInvalid names
 	// limit (outside 1..100; 0 means 20), after, status or user_id.
+	//shop:idempotent
 	Orders(ctx context.Context, q Query) (Page, error)
 	// Cancel cancels an order that has not shipped: its stock is released
 	// and its payment voided or refunded (asynchronously). Cancelling a
 	// cancelled order returns it unchanged. KindNotFound; KindConflict when
 	// the order shipped, was rejected or failed.
+	//shop:idempotent
 	Cancel(ctx context.Context, id string) (Order, error)
 	// MarkShipped records that a confirmed order left the warehouse.
 	// Marking a shipped order again returns it unchanged. KindNotFound;
 	// KindConflict unless the order is confirmed and its payment captured.
+	//shop:idempotent
 	MarkShipped(ctx context.Context, id string) (Order, error)
 }
 

@@ -60,20 +60,24 @@ type API interface {
 	// user_id (not a UUID), amount or card_token (unknown token);
 	// KindConflict when the order was
 	// authorized before with another amount or card.
+	//shop:idempotent
 	Authorize(ctx context.Context, r AuthorizeRequest) (Payment, error)
 	// Capture takes the authorized amount; capturing a captured payment
 	// returns it unchanged. KindNotFound when the order has no payment;
 	// KindConflict when the payment is not authorized (declined, failed,
 	// voided, refunded).
+	//shop:idempotent
 	Capture(ctx context.Context, orderID string) (Payment, error)
 	// Refund gives the money back: it voids an authorization or refunds a
 	// capture. Refunding a refunded or voided payment returns it unchanged;
 	// a declined or failed payment is returned unchanged (nothing was
 	// taken). KindNotFound when the order has no payment.
+	//shop:idempotent
 	Refund(ctx context.Context, orderID string) (Payment, error)
 	// Payment returns the payment of an order: its authorization, capture
 	// and refund. KindNotFound when the order has no payment or it is
 	// another customer's.
+	//shop:idempotent
 	Payment(ctx context.Context, orderID string) (Payment, error)
 }
 

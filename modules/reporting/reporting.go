@@ -18,10 +18,12 @@ type API interface {
 	// totals per currency. An empty To means today, an empty From 29 days
 	// before To (30 days in all). KindInvalid names from or to (not a date,
 	// from after to, or more than 366 days) or currency (not three letters).
+	//shop:idempotent
 	Sales(ctx context.Context, q SalesQuery) (SalesReport, error)
 	// TopProducts returns the best-selling products of all time, by revenue
 	// (highest first), then units, then product id. KindInvalid names limit
 	// (outside 1..100; 0 means 10) or currency (not three letters).
+	//shop:idempotent
 	TopProducts(ctx context.Context, q TopQuery) ([]ProductSales, error)
 	// Rebuild recomputes every figure from the module's own journal of the
 	// events it handled, in one transaction (event handling waits meanwhile),

@@ -325,6 +325,11 @@ func strictResponses(r *jsonschema.Reflector) {
 func namedByOwner(r *jsonschema.Reflector) {
 	r.DefaultOptions = append(r.DefaultOptions,
 		jsonschema.InterceptDefName(func(t reflect.Type, name string) string {
+			if t == reflect.TypeFor[Problem]() {
+				// Declared in platform/problem since internal endpoints
+				// share it; the schema keeps the name clients know.
+				return "HttpapiProblem"
+			}
 			owner, _, internal := strings.Cut(t.PkgPath(), "/internal/")
 			if !internal || name == "" {
 				return name

@@ -93,6 +93,9 @@ func TestOpenAPIDescribesDocumentedRoutes(t *testing.T) {
 	if !slices.Equal(w.Required, []string{"id", "name"}) || w.AdditionalProperties == nil || *w.AdditionalProperties {
 		t.Errorf("response schema = %+v, want every field required and no others allowed", w)
 	}
+	if _, found := schemas.Components.Schemas["HttpapiProblem"]; !found {
+		t.Error("the problem document's schema is not HttpapiProblem, the name clients know")
+	}
 	if _, found := doc.Paths["/api/widgets"]; found {
 		t.Error("an undocumented route is in the description")
 	}

@@ -2,110 +2,46 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/problem"
 )
 
 // ProblemContentType is the media type of every error response (RFC 9457).
-const ProblemContentType = "application/problem+json"
+const ProblemContentType = problem.ContentType
 
 // Problem is an RFC 9457 problem document.
-type Problem struct {
-	Type      string            `json:"type"`
-	Title     string            `json:"title"`
-	Status    int               `json:"status"`
-	Detail    string            `json:"detail,omitempty"`
-	Instance  string            `json:"instance,omitempty"`
-	Kind      string            `json:"kind"`
-	RequestID string            `json:"request_id,omitempty"`
-	Errors    []errs.FieldError `json:"errors,omitempty"`
-}
-
-var kindStatus = map[errs.Kind]int{
-	errs.KindInternal:         http.StatusInternalServerError,
-	errs.KindInvalid:          http.StatusUnprocessableEntity,
-	errs.KindNotFound:         http.StatusNotFound,
-	errs.KindConflict:         http.StatusConflict,
-	errs.KindUnauthenticated:  http.StatusUnauthorized,
-	errs.KindForbidden:        http.StatusForbidden,
-	errs.KindRateLimited:      http.StatusTooManyRequests,
-	errs.KindUnavailable:      http.StatusServiceUnavailable,
-	errs.KindTooLarge:         http.StatusRequestEntityTooLarge,
-	errs.KindUnsupportedMedia: http.StatusUnsupportedMediaType,
-	errs.KindMalformed:        http.StatusBadRequest,
-	errs.KindMethodNotAllowed: http.StatusMethodNotAllowed,
-}
+type Problem = problem.Problem
 
 // StatusOf maps an error kind to its HTTP status.
-func StatusOf(k errs.Kind) int {
-	if s, ok := kindStatus[k]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
+func StatusOf(k errs.Kind) int { return problem.StatusOf(k) }
 
 // KindOfStatus maps an HTTP status back to an error kind (for remote adapters
 // and for errors raised by echo itself).
-func KindOfStatus(status int) errs.Kind {
-	for k, s := range kindStatus {
-		if s == status {
-			return k
-		}
-	}
-	switch {
-	case status >= 500:
-		return errs.KindInternal
-	default:
-		return errs.KindMalformed
-	}
-}
+func KindOfStatus(status int) errs.Kind { return problem.KindOfStatus(status) }
 
-// toProblem converts any error into a problem document. It reports whether the
-// error is internal and must be logged.
-//
-// A database refusing a connection for capacity and a request whose deadline
-// passed (often while waiting for a pooled connection) are the shop's
-// momentary limits, not the client's fault nor a bug: 503 with Retry-After,
-// whatever kind a module wrapped them in. They are still logged, so that
-// operators see the budget is too small.
+// toProblem converts any error into a problem document (see problem.From,
+// which this extends with the errors echo raises itself). It reports whether
+// the error is internal and must be logged.
 func toProblem(err error) (Problem, *errs.Error, bool) {
 	var he *echo.HTTPError
-	switch {
-	case errors.As(err, &he):
+	if errors.As(err, &he) {
 		// Errors raised by echo itself: unknown route, wrong method, body limit.
 		msg := http.StatusText(he.Code)
 		if m, ok := he.Message.(string); ok && m != "" {
 			msg = m
 		}
-		p := newProblem(he.Code, KindOfStatus(he.Code), describeStatus(he.Code, msg))
+		p := problem.New(he.Code, KindOfStatus(he.Code), describeStatus(he.Code, msg))
 		return p, nil, he.Code >= 500
-	case errs.Overloaded(err):
-		return newProblem(http.StatusServiceUnavailable, errs.KindUnavailable, "the shop is busy; try again shortly"), busy(), true
-	case errors.Is(err, context.DeadlineExceeded):
-		return newProblem(http.StatusServiceUnavailable, errs.KindUnavailable, "the request took too long; try again"), busy(), true
-	case errors.Is(err, context.Canceled):
-		return newProblem(499, errs.KindUnavailable, "the request was cancelled"), nil, false
 	}
-	var e *errs.Error
-	if !errors.As(err, &e) {
-		return newProblem(http.StatusInternalServerError, errs.KindInternal, "an unexpected error occurred"), nil, true
-	}
-	status := StatusOf(e.Kind)
-	if e.Kind == errs.KindInternal {
-		return newProblem(status, e.Kind, "an unexpected error occurred"), e, true
-	}
-	p := newProblem(status, e.Kind, e.Message)
-	p.Errors = e.Fields
-	return p, e, false
+	return problem.From(err)
 }
 
 // pastDeadline marks an unexpected error of a request whose deadline has
@@ -118,25 +54,6 @@ func pastDeadline(err error, ctx context.Context) error {
 		return fmt.Errorf("%w (%w)", err, context.DeadlineExceeded)
 	}
 	return err
-}
-
-// busy carries the Retry-After of momentary capacity limits.
-func busy() *errs.Error {
-	return &errs.Error{Kind: errs.KindUnavailable, RetryAfter: errs.BusyRetryAfter}
-}
-
-func newProblem(status int, kind errs.Kind, detail string) Problem {
-	title := http.StatusText(status)
-	if title == "" {
-		title = "Client Closed Request"
-	}
-	return Problem{
-		Type:   "/problems/" + strings.ReplaceAll(kind.String(), "_", "-"),
-		Title:  title,
-		Status: status,
-		Detail: detail,
-		Kind:   kind.String(),
-	}
 }
 
 func describeStatus(code int, msg string) string {
@@ -166,19 +83,13 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			log.ErrorContext(ctx, "request failed", slog.String("error", err.Error()),
 				slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path))
 		}
-		if e != nil && e.RetryAfter > 0 {
-			c.Response().Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
+		var retryAfter time.Duration
+		if e != nil {
+			retryAfter = e.RetryAfter
 		}
-		WriteProblem(c.Response(), c.Request(), p)
+		problem.Write(c.Response(), c.Request(), p, retryAfter)
 	}
 }
 
 // WriteProblem writes p as the response.
-func WriteProblem(w http.ResponseWriter, r *http.Request, p Problem) {
-	w.Header().Set(echo.HeaderContentType, ProblemContentType)
-	w.WriteHeader(p.Status)
-	if r.Method == http.MethodHead {
-		return
-	}
-	_ = json.NewEncoder(w).Encode(p)
-}
+func WriteProblem(w http.ResponseWriter, r *http.Request, p Problem) { problem.Write(w, r, p, 0) }

@@ -1,0 +1,373 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/shopmonolith/shop/platform/auth"
+	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/problem"
+)
+
+// Options are the settings of calls to each neighbour (callee module).
+// Zero fields take the defaults of DefaultOptions.
+type Options struct {
+	// Timeout bounds a call whose context has no deadline.
+	Timeout time.Duration
+	// Attempts is how often an idempotent method is tried at most.
+	Attempts int
+	// BackoffBase and BackoffMax bound the wait before a retry: capped
+	// exponential (base, 2×base, …, max) with full jitter.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	// BreakerFailures consecutive failures (transport errors and 5xx
+	// answers) open a neighbour's circuit; while it is open, calls fail at
+	// once with KindUnavailable, for BreakerOpen, then one trial call may
+	// close it again.
+	BreakerFailures uint32
+	BreakerOpen     time.Duration
+	// MaxInFlight bounds the calls in flight to one neighbour; a call
+	// beyond it waits for a slot until its deadline, then fails with
+	// KindUnavailable.
+	MaxInFlight int
+	// TokenTTL is how long a call token (and a user assertion this process
+	// mints) is valid.
+	TokenTTL time.Duration
+}
+
+// DefaultOptions are the settings a zero Options field takes.
+var DefaultOptions = Options{
+	Timeout:         10 * time.Second,
+	Attempts:        3,
+	BackoffBase:     50 * time.Millisecond,
+	BackoffMax:      time.Second,
+	BreakerFailures: 5,
+	BreakerOpen:     10 * time.Second,
+	MaxInFlight:     64,
+	TokenTTL:        time.Minute,
+}
+
+func (o Options) withDefaults() Options {
+	d := DefaultOptions
+	pick := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	pick(&o.Timeout, d.Timeout)
+	pick(&o.BackoffBase, d.BackoffBase)
+	pick(&o.BackoffMax, d.BackoffMax)
+	pick(&o.BreakerOpen, d.BreakerOpen)
+	pick(&o.TokenTTL, d.TokenTTL)
+	if o.Attempts <= 0 {
+		o.Attempts = d.Attempts
+	}
+	if o.BreakerFailures == 0 {
+		o.BreakerFailures = d.BreakerFailures
+	}
+	if o.MaxInFlight <= 0 {
+		o.MaxInFlight = d.MaxInFlight
+	}
+	return o
+}
+
+// ClientConfig builds a Client.
+type ClientConfig struct {
+	// Caller is the module whose code makes the calls: it signs them.
+	Caller string
+	// Endpoints maps each callee module to the base URL of a process
+	// hosting it (a load balancer's in production), without /internal/.
+	Endpoints map[string]string
+	Keys      Keys
+	Options   Options
+	// HTTP sends the requests; http.DefaultClient when nil.
+	HTTP *http.Client
+	// Registerer receives the metrics; none are registered when nil.
+	Registerer prometheus.Registerer
+	// Now is the clock of tokens; time.Now when nil.
+	Now func() time.Time
+}
+
+// Client calls modules hosted in other processes for one calling module.
+// The generated <module>remote.NewClient turns it into the callee's API.
+type Client struct {
+	caller    string
+	endpoints map[string]string
+	keys      Keys
+	opts      Options
+	http      *http.Client
+	now       func() time.Time
+	metrics   *instruments
+
+	mu         sync.Mutex
+	neighbours map[string]*neighbour
+}
+
+// neighbour is the per-callee state: its circuit and its in-flight slots.
+type neighbour struct {
+	breaker *gobreaker.CircuitBreaker[struct{}]
+	slots   chan struct{}
+}
+
+// NewClient returns a client calling as cfg.Caller.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	if cfg.Caller == "" || cfg.Keys == nil {
+		return nil, errors.New("remote: a client needs its calling module and keys")
+	}
+	if _, ok := cfg.Keys.Private(cfg.Caller); !ok {
+		return nil, fmt.Errorf("remote: no private key of calling module %q", cfg.Caller)
+	}
+	m, err := newInstruments(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{caller: cfg.Caller, endpoints: map[string]string{}, keys: cfg.Keys, opts: cfg.Options.withDefaults(),
+		http: cfg.HTTP, now: cfg.Now, metrics: m, neighbours: map[string]*neighbour{}}
+	for module, url := range cfg.Endpoints {
+		c.endpoints[module] = strings.TrimSuffix(url, "/")
+	}
+	if c.http == nil {
+		c.http = http.DefaultClient
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+func (c *Client) neighbour(callee string) *neighbour {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok := c.neighbours[callee]
+	if !ok {
+		n = &neighbour{slots: make(chan struct{}, c.opts.MaxInFlight)}
+		n.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
+			Name:         c.caller + "->" + callee,
+			Timeout:      c.opts.BreakerOpen,
+			ReadyToTrip:  func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= c.opts.BreakerFailures },
+			IsSuccessful: func(err error) bool { return !neighbourFailed(err) },
+			IsExcluded:   func(err error) bool { return errors.Is(err, context.Canceled) },
+		})
+		c.neighbours[callee] = n
+	}
+	return n
+}
+
+// Call calls method of module with args (a JSON object of the arguments)
+// and decodes the answer into results. Only idempotent methods are retried.
+// Errors are *errs.Error of the kind the callee returned; a neighbour that
+// cannot be reached, whose circuit is open or that has too many calls in
+// flight gives KindUnavailable.
+func (c *Client) Call(ctx context.Context, module, method string, idempotent bool, args, results any) error {
+	start := time.Now()
+	err := c.call(ctx, module, method, idempotent, args, results)
+	c.metrics.observe(c.caller, module, method, outcome(err), time.Since(start))
+	return err
+}
+
+// Refusals before any request is sent, for the outcome label.
+var (
+	errCircuitOpen = errors.New("circuit open")
+	errOverloaded  = errors.New("too many calls in flight")
+)
+
+func outcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, errCircuitOpen):
+		return "circuit_open"
+	case errors.Is(err, errOverloaded):
+		return "overloaded"
+	}
+	return errs.KindOf(err).String()
+}
+
+func (c *Client) call(ctx context.Context, module, method string, idempotent bool, args, results any) error {
+	base, ok := c.endpoints[module]
+	if !ok {
+		return errs.E(errs.KindInternal, "no endpoint of module %s is configured", module)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
+		defer cancel()
+	}
+	body, err := json.Marshal(args)
+	if err != nil {
+		return errs.Internal(err, "encode the arguments of "+module+"."+method)
+	}
+	user, service, err := c.principal(ctx)
+	if err != nil {
+		return err
+	}
+	n := c.neighbour(module)
+	select {
+	case n.slots <- struct{}{}:
+		defer func() { <-n.slots }()
+	case <-ctx.Done():
+		return errs.Wrap(errs.KindUnavailable, errOverloaded, "%s has too many calls in flight", module)
+	}
+	url := base + "/internal/" + module + "/" + method
+	for attempt := 1; ; attempt++ {
+		_, err = n.breaker.Execute(func() (struct{}, error) {
+			return struct{}{}, c.attempt(ctx, url, module, method, body, user, service, results)
+		})
+		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+			e := errs.Wrap(errs.KindUnavailable, errCircuitOpen, "%s is failing; calls to it are suspended", module)
+			e.RetryAfter = c.opts.BreakerOpen
+			return e
+		}
+		if err == nil || !idempotent || attempt >= c.opts.Attempts || !retryable(err) || !c.backoff(ctx, attempt) {
+			return bare(err)
+		}
+	}
+}
+
+// principal returns what the call says of the context's principal: a user
+// assertion for a user, or that the call acts as the calling module.
+func (c *Client) principal(ctx context.Context) (assertion string, service bool, err error) {
+	p, ok := auth.FromContext(ctx)
+	switch {
+	case !ok:
+		return "", false, nil
+	case p.Role == auth.RoleService:
+		if p != auth.Service(c.caller) {
+			return "", false, errs.E(errs.KindForbidden, "module %s cannot call as %s", c.caller, p.UserID)
+		}
+		return "", true, nil
+	}
+	if a, ok := userAssertion(ctx, p); ok {
+		return a, false, nil
+	}
+	// This process authenticated the user through the identity module it
+	// hosts: it speaks for identity.
+	a, err := AssertUser(c.keys, p, c.opts.TokenTTL, c.now())
+	if err != nil {
+		return "", false, errs.E(errs.KindUnauthenticated, "the caller's session carries no assertion of identity")
+	}
+	return a, false, nil
+}
+
+// attempt sends one request. A failed attempt returns an *errs.Error; the
+// ones a retry may cure are marked by retryable.
+func (c *Client) attempt(ctx context.Context, url, module, method string, body []byte, user string, service bool, results any) error {
+	now := c.now()
+	token, err := callToken(c.keys, call{caller: c.caller, callee: module, method: method, body: body, service: service},
+		c.opts.TokenTTL, now)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return errs.Internal(err, "build the request to "+url)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(HeaderCaller, token)
+	if user != "" {
+		req.Header.Set(HeaderUser, user)
+	}
+	deadline, _ := ctx.Deadline()
+	inject(ctx, req.Header, deadline, time.Now())
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &transportError{errs.Wrap(errs.KindUnavailable, err, "%s cannot be reached", module)}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return &transportError{errs.Wrap(errs.KindUnavailable, err, "the answer of %s was cut off", module)}
+	}
+	if resp.StatusCode != http.StatusOK {
+		e := problem.Read(resp, raw)
+		if e.Kind == errs.KindInternal {
+			e.Err = fmt.Errorf("%s answered %d", url, resp.StatusCode)
+		}
+		return &statusError{e, resp.StatusCode}
+	}
+	if err := json.Unmarshal(raw, results); err != nil {
+		return errs.Internal(err, "decode the answer of "+url)
+	}
+	return nil
+}
+
+// transportError is a request that got no answer; statusError an answer
+// other than 200. Both unwrap to the *errs.Error callers see.
+type transportError struct{ err *errs.Error }
+
+func (e *transportError) Error() string { return e.err.Error() }
+func (e *transportError) Unwrap() error { return e.err }
+
+type statusError struct {
+	err    *errs.Error
+	status int
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
+
+// bare returns the *errs.Error inside the client's own wrappers: what the
+// callee's API would have returned in process.
+func bare(err error) error {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return err
+}
+
+// neighbourFailed reports whether err says the neighbour is failing (what
+// opens its circuit), rather than the call being refused on its merits.
+func neighbourFailed(err error) bool {
+	var te *transportError
+	var se *statusError
+	return errors.As(err, &te) || errors.As(err, &se) && se.status >= 500
+}
+
+// retryable reports whether a retry may cure err: a request that got no
+// answer, or a gateway's or the callee's "not now" (502, 503, 504). Never a
+// 4xx, never an internal error.
+func retryable(err error) bool {
+	var te *transportError
+	var se *statusError
+	switch {
+	case errors.As(err, &te):
+		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	case errors.As(err, &se):
+		return se.status == http.StatusBadGateway || se.status == http.StatusServiceUnavailable || se.status == http.StatusGatewayTimeout
+	}
+	return false
+}
+
+// backoff waits before retry attempt+1: capped exponential with full
+// jitter. It returns false, at once, when the wait would outlast ctx.
+func (c *Client) backoff(ctx context.Context, attempt int) bool {
+	ceiling := c.opts.BackoffMax
+	if shift := attempt - 1; shift < 30 && c.opts.BackoffBase<<shift < ceiling {
+		ceiling = c.opts.BackoffBase << shift
+	}
+	wait := rand.N(ceiling) + 1
+	if deadline, _ := ctx.Deadline(); time.Until(deadline) <= wait {
+		return false
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,87 @@
+// Package remote carries calls between modules that run in different
+// processes: the client behind every generated <module>remote.NewClient and
+// the server of the internal endpoints behind every <module>remote.Methods.
+// In one process none of it runs: a call is a plain Go method call, and
+// nothing is encoded, signed or verified.
+//
+// # Wire protocol
+//
+// A call of method M of module m is POST /internal/m/M with a JSON object
+// of the arguments (ctx excluded) and answers 200 with a JSON object of the
+// results. A failure answers application/problem+json (platform/problem):
+// the error kind, the message, the field errors, and Retry-After in whole
+// seconds, rounded up; the client rebuilds an *errs.Error of the same kind,
+// so a not-found stays a not-found and a rate limit keeps its Retry-After.
+// An internal error's message stays in the callee's log.
+//
+// With every call travel: the time the caller has left (Shop-Timeout, in
+// milliseconds, relative so that clock skew does not matter; the server
+// applies it to the handler's context), W3C trace context (traceparent, the
+// propagator platform/events uses) and the request id (X-Request-Id).
+//
+// # Per neighbour
+//
+// The client keeps, per callee module: a circuit breaker (gobreaker) that
+// opens after Options.BreakerFailures consecutive failures — transport
+// errors and 5xx answers, not refusals on the merits — and then fails calls
+// at once with KindUnavailable and a Retry-After, which the edge answers
+// 503; and a limit of Options.MaxInFlight calls in flight, beyond which a
+// call waits for a slot until its deadline, then fails with
+// KindUnavailable. Methods the contract marks idempotent (a directive line
+// //shop:idempotent in the method's comment) are retried on transport errors
+// and 502/503/504, never on a 4xx or another 5xx, with capped exponential
+// backoff and full jitter, and only while the caller's deadline leaves time
+// for the wait.
+//
+// Metrics: shop_remote_calls_total{caller,callee,method,outcome} and
+// shop_remote_call_duration_seconds{caller,callee,method}.
+//
+// # Service-to-service authentication
+//
+// Every call carries a call token (Shop-Caller-Token): issuer the calling
+// module, audience the callee, the method and the SHA-256 of the arguments,
+// expiry (Options.TokenTTL, a minute) and a unique id, signed with the
+// calling module's Ed25519 key. The server answers 401 when it is missing,
+// malformed, forged, expired or meant for another module, method or
+// arguments (so a token that leaks serves no other call; a replay of the
+// same call within the minute is not detected: no cache of the ids seen is
+// kept), and 403 when the issuer
+// may not call the callee: a module
+// may call only the modules it depends on (AllowedCallers, from the module
+// descriptors' DependsOn). Which principal may use which method stays the
+// API's own business (auth.RequireRole and the like), exactly as in
+// process.
+//
+// The principal travels in one of two ways, never merely asserted by the
+// calling module:
+//
+//   - a module acting on its own behalf (auth.Service(caller)) sets the
+//     token's svc claim; the server restores auth.Service(issuer), so a
+//     module can act only as itself;
+//   - a user is vouched for by a user assertion (Shop-User-Assertion): the
+//     principal, signed with identity's key — identity being the only
+//     module that authenticates sessions — and short-lived. The process
+//     that authenticated the session attaches it to the context with
+//     WithUserAssertion; a process hosting identity mints it when a call
+//     needs one (AssertUser). The server verifies it (401 when forged or
+//     expired), puts the principal in the context and keeps the assertion
+//     there, so that the callee's own remote calls act for the same user.
+//
+// The assertion rides beside auth.Principal in the context rather than in
+// it, so auth.Principal stays what it is in process and nothing of it is
+// hidden from the wire. How an edge that does not host identity obtains
+// the assertion when it authenticates a session remotely is left to the
+// topology step (for example, identity's internal endpoint for Authenticate
+// answering with one); until then such a call fails KindUnauthenticated.
+//
+// Keys come through the Keys interface: the private keys of the modules
+// this process hosts and the public keys of all. DevKeys derives them all
+// from one development secret; production key configuration is a later
+// step.
+//
+// # Mounting
+//
+// Server is a plain http.Handler for PathPrefix (/internal/). It must never
+// be mounted among the public routes: the topology step mounts it on its
+// own prefix and the edge refuses /internal/ from outside.
+package remote

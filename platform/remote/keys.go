@@ -1,0 +1,60 @@
+package remote
+
+import (
+	"crypto/ed25519"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"slices"
+)
+
+// Keys holds the Ed25519 keys of service-to-service calls: the private keys
+// of the modules this process hosts (it signs as them) and the public keys
+// of every module (it verifies them).
+type Keys interface {
+	// Private returns the private key of a module this process hosts; false
+	// for any other module.
+	Private(module string) (ed25519.PrivateKey, bool)
+	// Public returns a module's public key; false when it is unknown.
+	Public(module string) (ed25519.PublicKey, bool)
+}
+
+// DevKeys derives every module's key pair from one development secret
+// (HKDF-SHA256 with the module's name as info), so that the processes of a
+// development or test topology agree on the keys without configuration. The
+// process signs as the hosted modules only. Anyone who knows the secret can
+// sign as any module: production keys are configured per module instead (a
+// later step of the topology configuration).
+func DevKeys(secret string, hosted ...string) Keys {
+	return devKeys{secret: []byte(secret), hosted: slices.Clone(hosted)}
+}
+
+type devKeys struct {
+	secret []byte
+	hosted []string
+}
+
+func (k devKeys) Private(module string) (ed25519.PrivateKey, bool) {
+	if !slices.Contains(k.hosted, module) {
+		return nil, false
+	}
+	return k.derive(module)
+}
+
+func (k devKeys) Public(module string) (ed25519.PublicKey, bool) {
+	priv, ok := k.derive(module)
+	if !ok {
+		return nil, false
+	}
+	return priv.Public().(ed25519.PublicKey), true
+}
+
+func (k devKeys) derive(module string) (ed25519.PrivateKey, bool) {
+	if module == "" {
+		return nil, false
+	}
+	seed, err := hkdf.Key(sha256.New, k.secret, nil, "shop remote call key: "+module, ed25519.SeedSize)
+	if err != nil {
+		return nil, false
+	}
+	return ed25519.NewKeyFromSeed(seed), true
+}

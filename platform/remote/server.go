@@ -1,0 +1,192 @@
+package remote
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopmonolith/shop/platform/auth"
+	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/logging"
+	"github.com/shopmonolith/shop/platform/problem"
+)
+
+// PathPrefix is where the internal endpoints are mounted. It is never a
+// public route: the edge refuses it from outside.
+const PathPrefix = "/internal/"
+
+// maxBody bounds a call's arguments.
+const maxBody = 8 << 20
+
+// Method serves one method of a module's API: it decodes the arguments
+// with decode, calls the API and returns the results to encode. The
+// generated <module>remote.Methods builds one per API method.
+type Method func(ctx context.Context, decode func(args any) error) (results any, err error)
+
+// Service is the internal endpoints of one module: its name and its
+// methods by name.
+type Service struct {
+	Module  string
+	Methods map[string]Method
+}
+
+// ServerConfig builds a Server.
+type ServerConfig struct {
+	// Keys verify call tokens (every module's public key) and user
+	// assertions (identity's).
+	Keys Keys
+	// Callers lists, per hosted module, the modules that may call it (see
+	// AllowedCallers).
+	Callers map[string][]string
+	Log     *slog.Logger
+	// Now is the clock of tokens; time.Now when nil.
+	Now func() time.Time
+}
+
+// Server is the http.Handler of the internal endpoints of the modules a
+// process hosts: POST /internal/<module>/<Method>. Mount it on its own
+// listener or under PathPrefix only, never among the public routes.
+type Server struct {
+	keys     Keys
+	callers  map[string][]string
+	services map[string]Service
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// NewServer serves the given modules' internal endpoints.
+func NewServer(cfg ServerConfig, services ...Service) *Server {
+	s := &Server{keys: cfg.Keys, callers: cfg.Callers, services: map[string]Service{}, log: cfg.Log, now: cfg.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, svc := range services {
+		s.services[svc.Module] = svc
+	}
+	return s
+}
+
+// AllowedCallers turns each module's dependencies (the descriptors'
+// DependsOn, by module) into the callers each module accepts: a module may
+// call only what it depends on.
+func AllowedCallers(dependsOn map[string][]string) map[string][]string {
+	out := map[string][]string{}
+	for caller, callees := range dependsOn {
+		for _, callee := range callees {
+			if !slices.Contains(out[callee], caller) {
+				out[callee] = append(out[callee], caller)
+			}
+		}
+	}
+	for _, callers := range out {
+		slices.Sort(callers)
+	}
+	return out
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := extract(r.Context(), r.Header)
+	defer cancel()
+	module, method, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, PathPrefix), "/")
+	results, err := s.serve(ctx, r, module, method)
+	if err != nil {
+		s.fail(ctx, w, r, err)
+		return
+	}
+	out, err := json.Marshal(results)
+	if err != nil {
+		s.fail(ctx, w, r, errs.Internal(err, "encode the results of "+module+"."+method))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(out)
+}
+
+func (s *Server) serve(ctx context.Context, r *http.Request, module, method string) (any, error) {
+	if r.Method != http.MethodPost {
+		return nil, errs.E(errs.KindMethodNotAllowed, "internal endpoints take POST")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, errs.E(errs.KindTooLarge, "the arguments exceed %d bytes", maxBody)
+	case err != nil:
+		return nil, errs.Wrap(errs.KindMalformed, err, "the arguments could not be read")
+	}
+	ctx, err = s.authenticate(ctx, r.Header, module, method, body)
+	if err != nil {
+		return nil, err
+	}
+	svc, ok := s.services[module]
+	serve, found := svc.Methods[method]
+	if !ok || !found {
+		return nil, errs.E(errs.KindNotFound, "%s has no method %q here", module, method)
+	}
+	decode := func(args any) error {
+		if json.Unmarshal(body, args) != nil {
+			return errs.E(errs.KindMalformed, "the arguments are not the JSON %s.%s takes", module, method)
+		}
+		return nil
+	}
+	return serve(logging.WithModule(ctx, module), decode)
+}
+
+// authenticate checks the call token (KindUnauthenticated when it is
+// missing, malformed, forged, expired, or for another module, method or
+// arguments), whether its issuer may call module (KindForbidden), and the
+// user assertion if any; it returns ctx acting for the call's principal.
+func (s *Server) authenticate(ctx context.Context, h http.Header, module, method string, body []byte) (context.Context, error) {
+	token := h.Get(HeaderCaller)
+	if token == "" {
+		return ctx, errs.E(errs.KindUnauthenticated, "the call carries no caller token")
+	}
+	now := s.now()
+	c, err := verify(s.keys, token, typeCall, module, now)
+	if err != nil {
+		return ctx, err
+	}
+	if c.Method != method || c.Body != bodyHash(body) {
+		return ctx, errs.E(errs.KindUnauthenticated, "the caller token is for another call")
+	}
+	if !slices.Contains(s.callers[module], c.Issuer) {
+		return ctx, errs.E(errs.KindForbidden, "module %s may not call %s", c.Issuer, module)
+	}
+	assertion := h.Get(HeaderUser)
+	switch {
+	case c.Service && assertion != "":
+		return ctx, errs.E(errs.KindUnauthenticated, "a call acts for a user or for its module, not both")
+	case c.Service:
+		return auth.AsService(ctx, c.Issuer), nil
+	case assertion != "":
+		p, err := verifyUser(s.keys, assertion, now)
+		if err != nil {
+			return ctx, err
+		}
+		return WithUserAssertion(ctx, p, assertion), nil
+	}
+	return ctx, nil
+}
+
+func (s *Server) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
+	p, e, internal := problem.From(err)
+	p.Instance = r.URL.Path
+	p.RequestID = logging.RequestID(ctx)
+	if internal {
+		s.log.ErrorContext(ctx, "internal call failed", slog.String("error", err.Error()), slog.String("path", r.URL.Path))
+	}
+	var retryAfter time.Duration
+	if e != nil {
+		retryAfter = e.RetryAfter
+	}
+	problem.Write(w, r, p, retryAfter)
+}

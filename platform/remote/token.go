@@ -1,0 +1,167 @@
+package remote
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/shopmonolith/shop/platform/auth"
+	"github.com/shopmonolith/shop/platform/errs"
+)
+
+// IdentityModule is the only module whose key signs user assertions: the
+// module that authenticates sessions.
+const IdentityModule = "identity"
+
+// Token types, so that a user assertion can never pass for a call token
+// and the reverse.
+const (
+	typeCall = "call"
+	typeUser = "user"
+)
+
+// claims are what a token states. A call token: Issuer is the calling
+// module, Audience the callee, Method and Body (the SHA-256 of the
+// arguments) the one call it is good for, so a token that leaks cannot
+// serve another method or other arguments; Service set when the call acts
+// as the calling module itself (auth.Service(Issuer)). A user assertion:
+// Issuer is identity, no audience (it travels along a chain of calls),
+// Principal the user it speaks for.
+type claims struct {
+	Type      string          `json:"typ"`
+	Issuer    string          `json:"iss"`
+	Audience  string          `json:"aud,omitempty"`
+	Method    string          `json:"mth,omitempty"`
+	Body      string          `json:"bdy,omitempty"`
+	Expires   int64           `json:"exp"` // Unix milliseconds
+	ID        string          `json:"jti"`
+	Service   bool            `json:"svc,omitempty"`
+	Principal *auth.Principal `json:"sub,omitempty"`
+}
+
+// sign returns the compact form base64url(claims) "." base64url(signature).
+func sign(key ed25519.PrivateKey, c claims) (string, error) {
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return "", err
+	}
+	c.ID = hex.EncodeToString(id)
+	payload, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString(payload) + "." + enc.EncodeToString(ed25519.Sign(key, payload)), nil
+}
+
+// verify checks a token's form, type, signature (with the issuer's public
+// key), audience and expiry, and returns its claims; every failure is
+// KindUnauthenticated.
+func verify(keys Keys, token, typ, audience string, now time.Time) (claims, error) {
+	var c claims
+	fail := func(format string, args ...any) (claims, error) {
+		return claims{}, errs.E(errs.KindUnauthenticated, format, args...)
+	}
+	p, s, ok := strings.Cut(token, ".")
+	enc := base64.RawURLEncoding
+	payload, err1 := enc.DecodeString(p)
+	sig, err2 := enc.DecodeString(s)
+	if !ok || err1 != nil || err2 != nil || json.Unmarshal(payload, &c) != nil {
+		return fail("the %s token is malformed", typ)
+	}
+	pub, ok := keys.Public(c.Issuer)
+	if !ok || !ed25519.Verify(pub, payload, sig) {
+		return fail("the %s token's signature is not %q's", typ, c.Issuer)
+	}
+	switch {
+	case c.Type != typ:
+		return fail("a %s token is not a %s token", c.Type, typ)
+	case c.Audience != audience:
+		return fail("the %s token is for %q, not %q", typ, c.Audience, audience)
+	case !now.Before(time.UnixMilli(c.Expires)):
+		return fail("the %s token expired", typ)
+	}
+	return c, nil
+}
+
+// call is what a call token is for.
+type call struct {
+	caller, callee, method string
+	body                   []byte
+	service                bool
+}
+
+// bodyHash is how a call token names the arguments it is good for.
+func bodyHash(body []byte) string {
+	sum := sha256.Sum256(body)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// callToken signs the token of one call.
+func callToken(keys Keys, c call, ttl time.Duration, now time.Time) (string, error) {
+	caller := c.caller
+	key, ok := keys.Private(caller)
+	if !ok {
+		return "", errs.E(errs.KindInternal, "this process holds no key of module %q", caller)
+	}
+	return sign(key, claims{Type: typeCall, Issuer: caller, Audience: c.callee, Method: c.method, Body: bodyHash(c.body),
+		Service: c.service, Expires: now.Add(ttl).UnixMilli()})
+}
+
+// AssertUser signs a user assertion for p with identity's key: what the
+// process that authenticated a session attaches to the context (see
+// WithUserAssertion) so that remote calls can act for the user. It fails
+// with KindInternal when this process does not host identity.
+func AssertUser(keys Keys, p auth.Principal, ttl time.Duration, now time.Time) (string, error) {
+	key, ok := keys.Private(IdentityModule)
+	if !ok {
+		return "", errs.E(errs.KindInternal, "this process does not host %s and cannot assert a user", IdentityModule)
+	}
+	if p.Role == auth.RoleService {
+		return "", errs.E(errs.KindInternal, "%s is a service, not a user", p.UserID)
+	}
+	return sign(key, claims{Type: typeUser, Issuer: IdentityModule, Principal: &p, Expires: now.Add(ttl).UnixMilli()})
+}
+
+// verifyUser checks a user assertion and returns the user it speaks for.
+func verifyUser(keys Keys, assertion string, now time.Time) (auth.Principal, error) {
+	c, err := verify(keys, assertion, typeUser, "", now)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	if c.Issuer != IdentityModule || c.Principal == nil || c.Principal.Role == auth.RoleService {
+		return auth.Principal{}, errs.E(errs.KindUnauthenticated, "the user assertion does not come from %s", IdentityModule)
+	}
+	return *c.Principal, nil
+}
+
+// assertionKey carries the user assertion a context's principal came with.
+type assertionKey struct{}
+
+type carriedAssertion struct {
+	principal auth.Principal
+	token     string
+}
+
+// WithUserAssertion returns ctx acting for p, with the assertion identity
+// signed for p: the remote calls made with the context carry it. The
+// internal endpoint server does this for every call that came with an
+// assertion, so the assertion travels on along a chain of calls.
+func WithUserAssertion(ctx context.Context, p auth.Principal, assertion string) context.Context {
+	return context.WithValue(auth.WithPrincipal(ctx, p), assertionKey{}, carriedAssertion{principal: p, token: assertion})
+}
+
+// userAssertion returns the assertion carried for p, if ctx has one.
+func userAssertion(ctx context.Context, p auth.Principal) (string, bool) {
+	a, ok := ctx.Value(assertionKey{}).(carriedAssertion)
+	if !ok || a.principal != p {
+		return "", false
+	}
+	return a.token, true
+}
