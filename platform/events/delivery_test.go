@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
+	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/events/eventstest"
@@ -21,155 +22,165 @@ var errInjected = errors.New("boom: injected fault")
 
 func TestRollbackPublishesNothing(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	w := newWorld(t, fastConfig())
-	r := w.replica(&sink{}).start(t)
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		w := newWorld(t, fastConfig(transport))
+		r := w.replica(&sink{}).start(t)
 
-	err := r.pub.InTx(ctx, func(tx *gorm.DB) error {
-		if err := r.outbox.Publish(ctx, tx, thing("rolled", 1)); err != nil {
-			return err
+		err := r.pub.InTx(ctx, func(tx *gorm.DB) error {
+			if err := r.outbox.Publish(ctx, tx, thing("rolled", 1)); err != nil {
+				return err
+			}
+			return errInjected
+		})
+		if !errors.Is(err, errInjected) {
+			t.Fatalf("InTx = %v, want the injected error", err)
 		}
-		return errInjected
-	})
-	if !errors.Is(err, errInjected) {
-		t.Fatalf("InTx = %v, want the injected error", err)
-	}
-	// A committed marker, handled, shows the pipeline ran past the rollback.
-	r.publish(t, ctx, thing("marker", 1))
-	eventstest.Eventually(t, 10*time.Second, "marker handled", func() bool { return w.effects() == 1 })
+		// A committed marker, handled, shows the pipeline ran past the rollback.
+		r.publish(t, ctx, thing("marker", 1))
+		eventstest.Eventually(t, 10*time.Second, "marker handled", func() bool { return w.effects() == 1 })
 
-	if n := w.count(`SELECT count(*) FROM evtpub.event_outbox`); n != 1 {
-		t.Errorf("outbox holds %d events, want only the marker", n)
-	}
-	if n := w.count(`SELECT count(*) FROM evtsub.effects WHERE key = 'rolled'`); n != 0 {
-		t.Errorf("rolled-back event handled %d times", n)
-	}
-	if n := r.sink.calls.Load(); n != 1 {
-		t.Errorf("handler called %d times, want 1 (the marker)", n)
-	}
+		if n := w.count(`SELECT count(*) FROM evtpub.event_outbox`); n != 1 {
+			t.Errorf("outbox holds %d events, want only the marker", n)
+		}
+		if n := w.count(`SELECT count(*) FROM evtsub.effects WHERE key = 'rolled'`); n != 0 {
+			t.Errorf("rolled-back event handled %d times", n)
+		}
+		if n := r.sink.calls.Load(); n != 1 {
+			t.Errorf("handler called %d times, want 1 (the marker)", n)
+		}
+	})
 }
 
 func TestCommittedEventIsDelivered(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	w := newWorld(t, fastConfig())
-	r := w.replica(&sink{}).start(t)
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		w := newWorld(t, fastConfig(transport))
+		r := w.replica(&sink{}).start(t)
 
-	e := thing("k", 1)
-	r.publish(t, ctx, e)
-	eventstest.Eventually(t, 10*time.Second, "event handled", func() bool {
-		return w.count(`SELECT count(*) FROM evtsub.effects WHERE key = 'k' AND n = 1`) == 1
+		e := thing("k", 1)
+		r.publish(t, ctx, e)
+		eventstest.Eventually(t, 10*time.Second, "event handled", func() bool {
+			return w.count(`SELECT count(*) FROM evtsub.effects WHERE key = 'k' AND n = 1`) == 1
+		})
+		if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND handled_at IS NOT NULL`); n != 1 {
+			t.Errorf("%d inbox rows done, want 1", n)
+		}
 	})
-	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND handled_at IS NOT NULL`); n != 1 {
-		t.Errorf("%d inbox rows done, want 1", n)
-	}
 }
 
 func TestEventsCommittedWhileNoBusRanAreDeliveredOnStart(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	w := newWorld(t, fastConfig())
-	r := w.replica(&sink{})
-	for i := range 5 {
-		r.publish(t, ctx, thing("offline", i))
-	}
-	if n := w.effects(); n != 0 {
-		t.Fatalf("%d events handled before the bus started", n)
-	}
-	r.start(t)
-	eventstest.Eventually(t, 10*time.Second, "events committed before start handled", func() bool { return w.effects() == 5 })
-	w.checkKeyOrder()
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		w := newWorld(t, fastConfig(transport))
+		r := w.replica(&sink{})
+		for i := range 5 {
+			r.publish(t, ctx, thing("offline", i))
+		}
+		if n := w.effects(); n != 0 {
+			t.Fatalf("%d events handled before the bus started", n)
+		}
+		r.start(t)
+		eventstest.Eventually(t, 10*time.Second, "events committed before start handled", func() bool { return w.effects() == 5 })
+		w.checkKeyOrder()
+	})
 }
 
 func TestFailingHandlerIsRetriedThenDeadLetteredAndReplayed(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	w := newWorld(t, fastConfig())
-	var broken atomic.Bool
-	broken.Store(true)
-	s := &sink{before: func(context.Context, thingHappened, events.Envelope) error {
-		if broken.Load() {
-			return errInjected
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		w := newWorld(t, fastConfig(transport))
+		var broken atomic.Bool
+		broken.Store(true)
+		s := &sink{before: func(context.Context, thingHappened, events.Envelope) error {
+			if broken.Load() {
+				return errInjected
+			}
+			return nil
+		}}
+		r := w.replica(s).start(t)
+		labels := map[string]string{"type": thingType, "subscriber": subscriber}
+
+		r.publish(t, ctx, thing("bad", 1))
+		dead := waitDead(t, r.bus, 1)
+		d := dead[0]
+		if d.Module != subModule || d.Subscriber != subscriber || d.Type != thingType || d.Key != "bad" || d.Orphaned {
+			t.Errorf("dead letter = %+v", d)
 		}
-		return nil
-	}}
-	r := w.replica(s).start(t)
-	labels := map[string]string{"type": thingType, "subscriber": subscriber}
-
-	r.publish(t, ctx, thing("bad", 1))
-	dead := waitDead(t, r.bus, 1)
-	d := dead[0]
-	if d.Module != subModule || d.Subscriber != subscriber || d.Type != thingType || d.Key != "bad" || d.Orphaned {
-		t.Errorf("dead letter = %+v", d)
-	}
-	if d.Attempts != 3 || !strings.Contains(d.Error, errInjected.Error()) {
-		t.Errorf("dead letter after %d attempts with error %q, want 3 and %q", d.Attempts, d.Error, errInjected)
-	}
-	if n := s.calls.Load(); n != 3 {
-		t.Errorf("handler called %d times before dead-lettering, want MaxAttempts = 3", n)
-	}
-	if got := metric(t, r.reg, "shop_events_retried_total", labels); got != 2 {
-		t.Errorf("retried = %v, want 2", got)
-	}
-	if got := metric(t, r.reg, "shop_events_dead_lettered_total", labels); got != 1 {
-		t.Errorf("dead lettered = %v, want 1", got)
-	}
-
-	broken.Store(false)
-	if n, err := r.bus.Replay(ctx, d.EventID, ""); err != nil || n != 1 {
-		t.Fatalf("Replay = %d, %v; want 1", n, err)
-	}
-	eventstest.Eventually(t, 10*time.Second, "replayed event handled", func() bool { return w.effects() == 1 })
-	if dead, err := r.bus.DeadLetters(ctx); err != nil || len(dead) != 0 {
-		t.Errorf("DeadLetters after replay = %v, %v; want none", dead, err)
-	}
-
-	broken.Store(true)
-	r.publish(t, ctx, thing("bad", 2), thing("worse", 1))
-	waitDead(t, r.bus, 2)
-	broken.Store(false)
-	if n, err := r.bus.Replay(ctx, "", ""); err != nil || n != 2 {
-		t.Fatalf("Replay all = %d, %v; want 2", n, err)
-	}
-	eventstest.Eventually(t, 10*time.Second, "all replayed events handled", func() bool { return w.effects() == 3 })
-	if n, err := r.bus.Replay(ctx, "", ""); err != nil || n != 0 {
-		t.Errorf("Replay all with nothing dead = %d, %v; want 0, nil", n, err)
-	}
-	for _, id := range []string{"0190b0e4-8f7a-7c3e-9d41-000000000000", "not-a-uuid", d.EventID} {
-		if _, err := r.bus.Replay(ctx, id, ""); errs.KindOf(err) != errs.KindNotFound {
-			t.Errorf("Replay(%s) = %v, want KindNotFound", id, err)
+		if d.Attempts != 3 || !strings.Contains(d.Error, errInjected.Error()) {
+			t.Errorf("dead letter after %d attempts with error %q, want 3 and %q", d.Attempts, d.Error, errInjected)
 		}
-	}
-	if got := metric(t, r.reg, "shop_events_delivered_total", labels); got != 3 {
-		t.Errorf("delivered = %v, want 3 (each event once)", got)
-	}
+		if n := s.calls.Load(); n != 3 {
+			t.Errorf("handler called %d times before dead-lettering, want MaxAttempts = 3", n)
+		}
+		if got := metric(t, r.reg, "shop_events_retried_total", labels); got != 2 {
+			t.Errorf("retried = %v, want 2", got)
+		}
+		if got := metric(t, r.reg, "shop_events_dead_lettered_total", labels); got != 1 {
+			t.Errorf("dead lettered = %v, want 1", got)
+		}
+
+		broken.Store(false)
+		if n, err := r.bus.Replay(ctx, d.EventID, ""); err != nil || n != 1 {
+			t.Fatalf("Replay = %d, %v; want 1", n, err)
+		}
+		eventstest.Eventually(t, 10*time.Second, "replayed event handled", func() bool { return w.effects() == 1 })
+		if dead, err := r.bus.DeadLetters(ctx); err != nil || len(dead) != 0 {
+			t.Errorf("DeadLetters after replay = %v, %v; want none", dead, err)
+		}
+
+		broken.Store(true)
+		r.publish(t, ctx, thing("bad", 2), thing("worse", 1))
+		waitDead(t, r.bus, 2)
+		broken.Store(false)
+		if n, err := r.bus.Replay(ctx, "", ""); err != nil || n != 2 {
+			t.Fatalf("Replay all = %d, %v; want 2", n, err)
+		}
+		eventstest.Eventually(t, 10*time.Second, "all replayed events handled", func() bool { return w.effects() == 3 })
+		if n, err := r.bus.Replay(ctx, "", ""); err != nil || n != 0 {
+			t.Errorf("Replay all with nothing dead = %d, %v; want 0, nil", n, err)
+		}
+		for _, id := range []string{"0190b0e4-8f7a-7c3e-9d41-000000000000", "not-a-uuid", d.EventID} {
+			if _, err := r.bus.Replay(ctx, id, ""); errs.KindOf(err) != errs.KindNotFound {
+				t.Errorf("Replay(%s) = %v, want KindNotFound", id, err)
+			}
+		}
+		if got := metric(t, r.reg, "shop_events_delivered_total", labels); got != 3 {
+			t.Errorf("delivered = %v, want 3 (each event once)", got)
+		}
+	})
 }
 
 func TestRefusedConnectionIsRetriedWithoutUsingAnAttempt(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	w := newWorld(t, fastConfig()) // MaxAttempts 3
-	const refusals = 5
-	var refused atomic.Int64
-	s := &sink{before: func(context.Context, thingHappened, events.Envelope) error {
-		if refused.Add(1) <= refusals {
-			// What a neighbour's pool returns when PostgreSQL is out of connections.
-			return fmt.Errorf("call neighbour: %w", &pgconn.PgError{Code: "53300", Message: "sorry, too many clients already"})
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		w := newWorld(t, fastConfig(transport)) // MaxAttempts 3
+		const refusals = 5
+		var refused atomic.Int64
+		s := &sink{before: func(context.Context, thingHappened, events.Envelope) error {
+			if refused.Add(1) <= refusals {
+				// What a neighbour's pool returns when PostgreSQL is out of connections.
+				return fmt.Errorf("call neighbour: %w", &pgconn.PgError{Code: "53300", Message: "sorry, too many clients already"})
+			}
+			return nil
+		}}
+		r := w.replica(s).start(t)
+		r.publish(t, ctx, thing("busy", 1))
+		eventstest.Eventually(t, 10*time.Second, "event handled after the refusals", func() bool { return w.effects() == 1 })
+		if n := s.calls.Load(); n != refusals+1 {
+			t.Errorf("handler called %d times, want %d", n, refusals+1)
 		}
-		return nil
-	}}
-	r := w.replica(s).start(t)
-	r.publish(t, ctx, thing("busy", 1))
-	eventstest.Eventually(t, 10*time.Second, "event handled after the refusals", func() bool { return w.effects() == 1 })
-	if n := s.calls.Load(); n != refusals+1 {
-		t.Errorf("handler called %d times, want %d", n, refusals+1)
-	}
-	if dead, err := r.bus.DeadLetters(ctx); err != nil || len(dead) != 0 {
-		t.Errorf("DeadLetters = %v, %v; want none", dead, err)
-	}
-	if n := w.count(`SELECT attempts FROM evtsub.event_inbox`); n != 1 {
-		t.Errorf("attempts recorded = %d, want 1 (refusals do not count)", n)
-	}
+		if dead, err := r.bus.DeadLetters(ctx); err != nil || len(dead) != 0 {
+			t.Errorf("DeadLetters = %v, %v; want none", dead, err)
+		}
+		if n := w.count(`SELECT attempts FROM evtsub.event_inbox`); n != 1 {
+			t.Errorf("attempts recorded = %d, want 1 (refusals do not count)", n)
+		}
+	})
 }
 
 // waitDead waits until exactly n events are dead-lettered and returns them.
@@ -188,104 +199,110 @@ func waitDead(t *testing.T, bus *events.Bus, n int) []events.DeadLetter {
 
 func TestDuplicateForwardingHasNoSecondEffect(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	w := newWorld(t, fastConfig())
-	r := w.replica(&sink{}).start(t)
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		w := newWorld(t, fastConfig(transport))
+		r := w.replica(&sink{}).start(t)
 
-	r.publish(t, ctx, thing("dup", 1), thing("dup", 2))
-	eventstest.Eventually(t, 10*time.Second, "events handled", func() bool { return w.effects() == 2 })
+		r.publish(t, ctx, thing("dup", 1), thing("dup", 2))
+		eventstest.Eventually(t, 10*time.Second, "events handled", func() bool { return w.effects() == 2 })
 
-	// As if the relay crashed between forwarding and marking: it forwards
-	// the same rows again.
-	w.exec(`UPDATE evtpub.event_outbox SET forwarded_at = NULL`)
-	eventstest.Eventually(t, 10*time.Second, "rows forwarded again", func() bool {
-		return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
+		// As if the relay crashed between forwarding and marking: it forwards
+		// the same rows again.
+		w.exec(`UPDATE evtpub.event_outbox SET forwarded_at = NULL`)
+		eventstest.Eventually(t, 10*time.Second, "rows forwarded again", func() bool {
+			return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
+		})
+		// The marker comes later in the inbox; once it is handled, a redelivered
+		// row would have been handled too.
+		r.publish(t, ctx, thing("marker", 1))
+		eventstest.Eventually(t, 10*time.Second, "marker handled", func() bool { return w.effects() == 3 })
+
+		if n := w.count(`SELECT count(*) FROM evtsub.event_inbox`); n != 3 {
+			t.Errorf("inbox holds %d rows, want 3", n)
+		}
+		if n := r.sink.calls.Load(); n != 3 {
+			t.Errorf("handler called %d times, want 3", n)
+		}
 	})
-	// The marker comes later in the inbox; once it is handled, a redelivered
-	// row would have been handled too.
-	r.publish(t, ctx, thing("marker", 1))
-	eventstest.Eventually(t, 10*time.Second, "marker handled", func() bool { return w.effects() == 3 })
-
-	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox`); n != 3 {
-		t.Errorf("inbox holds %d rows, want 3", n)
-	}
-	if n := r.sink.calls.Load(); n != 3 {
-		t.Errorf("handler called %d times, want 3", n)
-	}
 }
 
 func TestPerKeyOrderSurvivesTransientFailures(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	w := newWorld(t, fastConfig())
-	// Some events fail before their effect, some after it (which must be
-	// undone, or the retry's INSERT would fail on the duplicate).
-	failedBefore, failedAfter := syncSet{}, syncSet{}
-	s := &sink{
-		before: func(_ context.Context, e thingHappened, env events.Envelope) error {
-			if e.N%4 == 1 && failedBefore.add(env.ID) {
-				return errInjected
-			}
-			return nil
-		},
-		after: func(_ context.Context, e thingHappened, env events.Envelope) error {
-			if e.N%5 == 2 && failedAfter.add(env.ID) {
-				return errInjected
-			}
-			return nil
-		},
-	}
-	r := w.replica(s).start(t)
-
-	const perKey = 40
-	keys := []string{"a", "b", "c", "d", "e"}
-	for batch := range perKey / 10 {
-		var evs []thingHappened
-		for i := range 10 {
-			for _, k := range keys {
-				evs = append(evs, thing(k, batch*10+i))
-			}
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		w := newWorld(t, fastConfig(transport))
+		// Some events fail before their effect, some after it (which must be
+		// undone, or the retry's INSERT would fail on the duplicate).
+		failedBefore, failedAfter := syncSet{}, syncSet{}
+		s := &sink{
+			before: func(_ context.Context, e thingHappened, env events.Envelope) error {
+				if e.N%4 == 1 && failedBefore.add(env.ID) {
+					return errInjected
+				}
+				return nil
+			},
+			after: func(_ context.Context, e thingHappened, env events.Envelope) error {
+				if e.N%5 == 2 && failedAfter.add(env.ID) {
+					return errInjected
+				}
+				return nil
+			},
 		}
-		r.publish(t, ctx, evs...)
-	}
-	total := perKey * len(keys)
-	eventstest.Eventually(t, 30*time.Second, "all events handled", func() bool { return w.effects() == total })
-	w.checkKeyOrder()
-	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status <> 'done'`); n != 0 {
-		t.Errorf("%d events not done", n)
-	}
-	// Each injected fault costs exactly one extra call: nothing else failed.
-	injected := int64(len(failedBefore.seen) + len(failedAfter.seen))
-	if injected == 0 || s.failures.Load() != injected || s.calls.Load() != int64(total)+injected {
-		t.Errorf("%d calls, %d failures for %d injected faults and %d events", s.calls.Load(), s.failures.Load(), injected, total)
-	}
+		r := w.replica(s).start(t)
+
+		const perKey = 40
+		keys := []string{"a", "b", "c", "d", "e"}
+		for batch := range perKey / 10 {
+			var evs []thingHappened
+			for i := range 10 {
+				for _, k := range keys {
+					evs = append(evs, thing(k, batch*10+i))
+				}
+			}
+			r.publish(t, ctx, evs...)
+		}
+		total := perKey * len(keys)
+		eventstest.Eventually(t, 30*time.Second, "all events handled", func() bool { return w.effects() == total })
+		w.checkKeyOrder()
+		if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status <> 'done'`); n != 0 {
+			t.Errorf("%d events not done", n)
+		}
+		// Each injected fault costs exactly one extra call: nothing else failed.
+		injected := int64(len(failedBefore.seen) + len(failedAfter.seen))
+		if injected == 0 || s.failures.Load() != injected || s.calls.Load() != int64(total)+injected {
+			t.Errorf("%d calls, %d failures for %d injected faults and %d events", s.calls.Load(), s.failures.Load(), injected, total)
+		}
+	})
 }
 
 func TestTraceContextAndRequestIDTravel(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, fastConfig())
-	s := &sink{}
-	r := w.replica(s).start(t)
+	onEachTransport(t, func(t *testing.T, transport string) {
+		w := newWorld(t, fastConfig(transport))
+		s := &sink{}
+		r := w.replica(s).start(t)
 
-	ctx, traceID := tracedContext(context.Background())
-	r.publish(t, ctx, thing("traced", 1))
-	eventstest.Eventually(t, 10*time.Second, "event handled", func() bool { return w.effects() == 1 })
+		ctx, traceID := tracedContext(context.Background())
+		r.publish(t, ctx, thing("traced", 1))
+		eventstest.Eventually(t, 10*time.Second, "event handled", func() bool { return w.effects() == 1 })
 
-	s.mu.Lock()
-	hctx := s.lastCtx
-	s.mu.Unlock()
-	if got := spanTraceID(hctx); got != traceID {
-		t.Errorf("handler trace id = %s, want %s", got, traceID)
-	}
-	if got := requestID(hctx); got != "req-42" {
-		t.Errorf("handler request id = %q, want req-42", got)
-	}
+		s.mu.Lock()
+		hctx := s.lastCtx
+		s.mu.Unlock()
+		if got := spanTraceID(hctx); got != traceID {
+			t.Errorf("handler trace id = %s, want %s", got, traceID)
+		}
+		if got := requestID(hctx); got != "req-42" {
+			t.Errorf("handler request id = %q, want req-42", got)
+		}
+	})
 }
 
 func TestSubscribeAndPublishValidation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	w := newWorld(t, fastConfig())
+	w := newWorld(t, fastConfig(config.EventsPostgres))
 	r := w.replica(&sink{})
 	_, h := events.On((&sink{}).handle)
 	bad := []struct{ id, typ string }{
@@ -325,23 +342,25 @@ func TestSubscribeAndPublishValidation(t *testing.T) {
 
 func TestMetricsCountThePipeline(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	w := newWorld(t, fastConfig())
-	r := w.replica(&sink{}).start(t)
-	labels := map[string]string{"type": thingType, "subscriber": subscriber}
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		w := newWorld(t, fastConfig(transport))
+		r := w.replica(&sink{}).start(t)
+		labels := map[string]string{"type": thingType, "subscriber": subscriber}
 
-	r.publish(t, ctx, thing("m", 1), thing("m", 2), thing("n", 1))
-	eventstest.Eventually(t, 10*time.Second, "events handled", func() bool { return w.effects() == 3 })
-	eventstest.Eventually(t, 5*time.Second, "delivered counted", func() bool {
-		return metric(t, r.reg, "shop_events_delivered_total", labels) == 3
+		r.publish(t, ctx, thing("m", 1), thing("m", 2), thing("n", 1))
+		eventstest.Eventually(t, 10*time.Second, "events handled", func() bool { return w.effects() == 3 })
+		eventstest.Eventually(t, 5*time.Second, "delivered counted", func() bool {
+			return metric(t, r.reg, "shop_events_delivered_total", labels) == 3
+		})
+		if got := metric(t, r.reg, "shop_events_published_total", map[string]string{"type": thingType}); got != 3 {
+			t.Errorf("published = %v, want 3", got)
+		}
+		if got := metric(t, r.reg, "shop_events_commit_to_handled_seconds", labels); got != 3 {
+			t.Errorf("latency samples = %v, want 3", got)
+		}
+		if got := metric(t, r.reg, "shop_events_dead_lettered_total", labels); got != 0 {
+			t.Errorf("dead lettered = %v, want 0", got)
+		}
 	})
-	if got := metric(t, r.reg, "shop_events_published_total", map[string]string{"type": thingType}); got != 3 {
-		t.Errorf("published = %v, want 3", got)
-	}
-	if got := metric(t, r.reg, "shop_events_commit_to_handled_seconds", labels); got != 3 {
-		t.Errorf("latency samples = %v, want 3", got)
-	}
-	if got := metric(t, r.reg, "shop_events_dead_lettered_total", labels); got != 0 {
-		t.Errorf("dead lettered = %v, want 0", got)
-	}
 }
