@@ -33,11 +33,16 @@
 //	orders.order_confirmed.v1       → inventory.Commit, payments.Capture
 //	orders.order_cancelled.v1       → inventory.Release, payments.Refund
 //
-// Each step runs in a transaction of this module that locks the order,
-// calls an idempotent command of a neighbour (keyed by the order id) as the
-// module's service principal, and records the outcome with the next event.
-// A failed step is rolled back and retried by the event pipeline, so a step
-// repeated after a crash asks the neighbour again and gets the same answer.
+// No transaction or lock is held across a neighbour's call: each step runs
+// outside any transaction (events.SubscribeCalls), reads the order, calls an
+// idempotent command of a neighbour (keyed by the order id) as the module's
+// service principal, and then, in one short transaction, locks the order,
+// checks it is still where the step expects it and records the outcome with
+// the next event. An order cancelled while a call was in flight records
+// nothing of it; the cancellation's step, which runs after it, gives back
+// what the call took. A failed step is retried by the event pipeline, so a
+// step repeated after a crash asks the neighbour again and gets the same
+// answer.
 // Orchestration (rather than choreography, where inventory and payments
 // would react to orders' events) keeps the module graph a DAG: inventory
 // and payments know nothing of orders, and orders depends on their public

@@ -57,11 +57,19 @@ type Bus struct {
 // is what a process manager (a saga) stepping through one aggregate needs.
 type subscription struct {
 	id       string
-	handlers map[string]Handler // by event type
+	handlers map[string]handler // by event type
+	calls    bool               // handlers run outside any transaction (SubscribeCalls)
 	batch    int                // events handled per transaction
 	db       *database.DB
 	wakes    []chan struct{} // one per worker
 	next     atomic.Uint32   // the worker the next wake-up goes to
+}
+
+// handler is one of the two kinds a subscription runs: in the dispatch
+// transaction (tx) or outside any (call).
+type handler struct {
+	tx   Handler
+	call CallHandler
 }
 
 // wakeOne pokes one worker, round robin: waking all of them for one batch
@@ -79,20 +87,43 @@ type SubscribeOption func(*subscription)
 
 // OneAtATime handles each event in a transaction of its own instead of
 // batching several (of different keys) in one. Batches save commits for
-// handlers that only write their own tables; a handler that calls another
-// module (a saga step) would hold the batch's transaction, and the events
-// behind it, across every call.
+// handlers that only write their own tables quickly; a slow one would hold
+// the batch's transaction, and the events behind it, for its whole run. (A
+// handler that calls another module holds no transaction at all: it
+// subscribes with SubscribeCalls, which takes one event at a time anyway.)
 func OneAtATime() SubscribeOption { return func(s *subscription) { s.batch = 1 } }
 
-// handle runs the handler of the envelope's type. An event of a type the
-// subscriber no longer handles fails (and so is retried, then dead-lettered)
-// rather than being dropped silently.
-func (s *subscription) handle(ctx context.Context, tx *gorm.DB, env Envelope) error {
+// outside makes a subscription's handlers run outside any transaction, one
+// event per claim (a call handler's lease covers one handler's run).
+func outside(s *subscription) { s.calls, s.batch = true, 1 }
+
+// handlerOf returns the handler of the envelope's type. An event of a type
+// the subscriber no longer handles fails (and so is retried, then
+// dead-lettered) rather than being dropped silently.
+func (s *subscription) handlerOf(env Envelope) (handler, error) {
 	h, ok := s.handlers[env.Type]
 	if !ok {
-		return fmt.Errorf("subscriber %s has no handler for %s", s.id, env.Type)
+		return handler{}, fmt.Errorf("subscriber %s has no handler for %s", s.id, env.Type)
 	}
-	return h(ctx, tx, env)
+	return h, nil
+}
+
+// handle runs the transactional handler of the envelope's type in tx.
+func (s *subscription) handle(ctx context.Context, tx *gorm.DB, env Envelope) error {
+	h, err := s.handlerOf(env)
+	if err != nil {
+		return err
+	}
+	return h.tx(ctx, tx, env)
+}
+
+// call runs the call handler of the envelope's type.
+func (s *subscription) call(ctx context.Context, env Envelope) error {
+	h, err := s.handlerOf(env)
+	if err != nil {
+		return err
+	}
+	return h.call(ctx, env)
 }
 
 // NewBus returns a bus; nothing runs before Start.
@@ -128,11 +159,30 @@ func (b *Bus) Outbox(db *database.DB) *Outbox {
 // Subscribe registers a handler for one event type. The subscriber id names
 // the handler for good ("notifications.welcome_email"): it keys the inbox, so
 // renaming it orphans undelivered events (they are reported, not lost). The
-// handler runs in transactions on db, the subscribing module's database.
-// Registering more types under one subscriber id makes one ordered stream of
-// them: per key, an event is handled only after every earlier one of any of
-// its types.
+// handler runs in transactions on db, the subscribing module's database,
+// which also record the event handled: its effects happen once. Registering
+// more types under one subscriber id makes one ordered stream of them: per
+// key, an event is handled only after every earlier one of any of its types.
+// A handler that calls another module subscribes with SubscribeCalls instead.
 func (b *Bus) Subscribe(db *database.DB, subscriber, eventType string, h Handler, opts ...SubscribeOption) error {
+	return b.subscribe(db, subscriber, eventType, handler{tx: h}, opts)
+}
+
+// SubscribeCalls registers a handler that runs with no transaction open, as
+// one that calls another module must (see CallHandler, and "Handlers that
+// call other modules" in README.md). The dispatcher leases the event in a
+// short transaction of its own (other workers and replicas skip it, and the
+// later events of its key wait), runs the handler, then marks the event
+// handled or records the failure in another. A process that dies meanwhile
+// leaves the lease to expire (after one and a half handler timeouts), and
+// the event is handled again: delivery is at least once, so the handler must
+// be idempotent. Subscriber ids and ordered streams work as for Subscribe;
+// one subscriber id cannot mix the two kinds of handlers.
+func (b *Bus) SubscribeCalls(db *database.DB, subscriber, eventType string, h CallHandler, opts ...SubscribeOption) error {
+	return b.subscribe(db, subscriber, eventType, handler{call: h}, append([]SubscribeOption{outside}, opts...))
+}
+
+func (b *Bus) subscribe(db *database.DB, subscriber, eventType string, h handler, opts []SubscribeOption) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
@@ -142,6 +192,10 @@ func (b *Bus) Subscribe(db *database.DB, subscriber, eventType string, h Handler
 		return fmt.Errorf("events: subscriber id %q must look like %s.<name>", subscriber, db.Module)
 	case !typePattern.MatchString(eventType):
 		return fmt.Errorf("events: event type %q must look like <module>.<name>.v<N>", eventType)
+	}
+	probe := &subscription{id: subscriber, handlers: map[string]handler{eventType: h}, batch: dispatchBatch, db: db}
+	for _, o := range opts {
+		o(probe)
 	}
 	for _, s := range b.subs {
 		if s.id != subscriber {
@@ -155,21 +209,13 @@ func (b *Bus) Subscribe(db *database.DB, subscriber, eventType string, h Handler
 		}
 		// Every type of one subscriber shares its stream, so they must agree
 		// on how it is dispatched.
-		probe := &subscription{batch: dispatchBatch}
-		for _, o := range opts {
-			o(probe)
-		}
-		if probe.batch != s.batch {
+		if probe.batch != s.batch || probe.calls != s.calls {
 			return fmt.Errorf("events: subscriber id %q registered with different options for %s", subscriber, eventType)
 		}
 		s.handlers[eventType] = h
 		return nil
 	}
-	s := &subscription{id: subscriber, handlers: map[string]Handler{eventType: h}, batch: dispatchBatch, db: db}
-	for _, o := range opts {
-		o(s)
-	}
-	b.subs = append(b.subs, s)
+	b.subs = append(b.subs, probe)
 	b.modules[db.Module] = db
 	return nil
 }

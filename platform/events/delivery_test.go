@@ -54,9 +54,10 @@ func TestRollbackPublishesNothing(t *testing.T) {
 
 func TestCommittedEventIsDelivered(t *testing.T) {
 	t.Parallel()
-	onEachTransport(t, func(t *testing.T, transport string) {
+	onEachTransportAndKind(t, func(t *testing.T, transport string, calls bool) {
 		ctx := context.Background()
 		w := newWorld(t, fastConfig(transport))
+		w.calls = calls
 		r := w.replica(&sink{}).start(t)
 
 		e := thing("k", 1)
@@ -64,8 +65,11 @@ func TestCommittedEventIsDelivered(t *testing.T) {
 		eventstest.Eventually(t, 10*time.Second, "event handled", func() bool {
 			return w.count(`SELECT count(*) FROM evtsub.effects WHERE key = 'k' AND n = 1`) == 1
 		})
-		if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND handled_at IS NOT NULL`); n != 1 {
-			t.Errorf("%d inbox rows done, want 1", n)
+		if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND handled_at IS NOT NULL AND attempts = 1`); n != 1 {
+			t.Errorf("%d inbox rows done at the first attempt, want 1", n)
+		}
+		if n := r.sink.calls.Load(); n != 1 {
+			t.Errorf("handler called %d times, want 1", n)
 		}
 	})
 }
@@ -90,9 +94,10 @@ func TestEventsCommittedWhileNoBusRanAreDeliveredOnStart(t *testing.T) {
 
 func TestFailingHandlerIsRetriedThenDeadLetteredAndReplayed(t *testing.T) {
 	t.Parallel()
-	onEachTransport(t, func(t *testing.T, transport string) {
+	onEachTransportAndKind(t, func(t *testing.T, transport string, calls bool) {
 		ctx := context.Background()
 		w := newWorld(t, fastConfig(transport))
+		w.calls = calls
 		var broken atomic.Bool
 		broken.Store(true)
 		s := &sink{before: func(context.Context, thingHappened, events.Envelope) error {
@@ -156,9 +161,10 @@ func TestFailingHandlerIsRetriedThenDeadLetteredAndReplayed(t *testing.T) {
 
 func TestRefusedConnectionIsRetriedWithoutUsingAnAttempt(t *testing.T) {
 	t.Parallel()
-	onEachTransport(t, func(t *testing.T, transport string) {
+	onEachTransportAndKind(t, func(t *testing.T, transport string, calls bool) {
 		ctx := context.Background()
 		w := newWorld(t, fastConfig(transport)) // MaxAttempts 3
+		w.calls = calls
 		const refusals = 5
 		var refused atomic.Int64
 		s := &sink{before: func(context.Context, thingHappened, events.Envelope) error {
@@ -229,9 +235,10 @@ func TestDuplicateForwardingHasNoSecondEffect(t *testing.T) {
 
 func TestPerKeyOrderSurvivesTransientFailures(t *testing.T) {
 	t.Parallel()
-	onEachTransport(t, func(t *testing.T, transport string) {
+	onEachTransportAndKind(t, func(t *testing.T, transport string, calls bool) {
 		ctx := context.Background()
 		w := newWorld(t, fastConfig(transport))
+		w.calls = calls
 		// Some events fail before their effect, some after it (which must be
 		// undone, or the retry's INSERT would fail on the duplicate).
 		failedBefore, failedAfter := syncSet{}, syncSet{}
@@ -278,8 +285,9 @@ func TestPerKeyOrderSurvivesTransientFailures(t *testing.T) {
 
 func TestTraceContextAndRequestIDTravel(t *testing.T) {
 	t.Parallel()
-	onEachTransport(t, func(t *testing.T, transport string) {
+	onEachTransportAndKind(t, func(t *testing.T, transport string, calls bool) {
 		w := newWorld(t, fastConfig(transport))
+		w.calls = calls
 		s := &sink{}
 		r := w.replica(s).start(t)
 

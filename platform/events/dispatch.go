@@ -25,7 +25,11 @@ var errNothing = errors.New("no ready event")
 // anti-join here costs a pass over the whole backlog per claim, which took
 // seconds with 10,000 pending events.)
 const claimSQL = `SELECT i.event_id::text, i.publisher, i.source_seq, i.type, i.key, i.payload::text, i.metadata::text, i.occurred_at, i.attempts
-	FROM event_inbox i
+	` + readySQL
+
+// readySQL selects and locks the claimable events (see claimSQL); its
+// parameters are the subscriber and how many to take.
+const readySQL = `FROM event_inbox i
 	WHERE i.subscriber = ? AND i.status = 'pending' AND i.next_attempt_at <= now()
 	  AND i.source_seq = (SELECT min(o.source_seq) FROM event_inbox o
 		WHERE o.subscriber = i.subscriber AND o.publisher = i.publisher AND o.key = i.key AND o.status = 'pending')
@@ -51,6 +55,7 @@ type claimed struct {
 	Metadata   string
 	OccurredAt time.Time
 	Attempts   int
+	LeaseToken *string // set for a leased event (a call handler's); its records are guarded by it
 }
 
 // runWorker handles a subscriber's events until the bus stops.
@@ -96,6 +101,9 @@ type outcome struct {
 // Handlers run to completion even when the bus is stopping. It reports how
 // many events it took.
 func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
+	if s.calls {
+		return b.dispatchCall(ctx, s)
+	}
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.HandlerTimeout)
 	defer cancel()
 	var (
@@ -164,8 +172,8 @@ func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
 
 // recordFailure schedules a retry with exponential backoff and jitter, or
 // dead-letters the event after its last attempt. It records nothing when the
-// attempt was recorded already (attempts moved on), so one attempt never
-// counts twice. A database refusing a connection for capacity says nothing
+// attempt was recorded already (attempts moved on) or, for a leased event,
+// when the lease went to another worker, so one attempt never counts twice. A database refusing a connection for capacity says nothing
 // about the event: it is retried after the first backoff step without using
 // up an attempt, so a busy server never dead-letters anything.
 func (b *Bus) recordFailure(db *gorm.DB, s *subscription, c claimed, cause error) (recorded, dead bool, err error) {
@@ -180,9 +188,9 @@ func (b *Bus) recordFailure(db *gorm.DB, s *subscription, c claimed, cause error
 		status = "dead"
 	}
 	res := db.Exec(`UPDATE event_inbox
-		SET attempts = attempts + ?, last_error = ?, status = ?, next_attempt_at = now() + make_interval(secs => ?)
-		WHERE subscriber = ? AND event_id = ? AND status = 'pending' AND attempts = ?`,
-		counted, failureText(cause), status, delay.Seconds(), s.id, c.EventID, c.Attempts)
+		SET attempts = attempts + ?, last_error = ?, status = ?, next_attempt_at = now() + make_interval(secs => ?), lease_token = NULL
+		WHERE subscriber = ? AND event_id = ? AND status = 'pending' AND attempts = ? AND (?::uuid IS NULL OR lease_token = ?::uuid)`,
+		counted, failureText(cause), status, delay.Seconds(), s.id, c.EventID, c.Attempts, c.LeaseToken, c.LeaseToken)
 	return res.RowsAffected > 0, dead, res.Error
 }
 

@@ -80,6 +80,14 @@ func onEachTransport(t *testing.T, test func(t *testing.T, transport string)) {
 	}
 }
 
+// onEachTransportAndKind runs a delivery test on both transports, each with
+// both kinds of handler.
+func onEachTransportAndKind(t *testing.T, test func(t *testing.T, transport string, calls bool)) {
+	onEachTransport(t, func(t *testing.T, transport string) {
+		eachKind(t, func(t *testing.T, calls bool) { test(t, transport, calls) })
+	})
+}
+
 // world is one test database with role names of its own, on which replicas
 // (each with its own owner connection, module pools and bus) can be opened.
 type world struct {
@@ -89,6 +97,20 @@ type world struct {
 	owner    *pgxpool.Pool    // superuser view across schemas, for setup and checks
 	replicas int              // how many replicas the world's reservation has room for
 	nats     *natstest.Server // the world's broker with the nats transport
+	calls    bool             // replicas subscribe their sink as a call handler (SubscribeCalls)
+}
+
+// eachKind runs test, in parallel, once for each way a subscriber's handler
+// runs: in the dispatch transaction (Subscribe) and outside any
+// (SubscribeCalls), for what both must do.
+func eachKind(t *testing.T, test func(t *testing.T, calls bool)) {
+	for _, calls := range []bool{false, true} {
+		name := map[bool]string{false: "in the dispatch transaction", true: "outside any transaction"}[calls]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			test(t, calls)
+		})
+	}
 }
 
 // newWorld is a world with room for one replica.
@@ -138,7 +160,8 @@ type replica struct {
 }
 
 // replica opens the two modules and a bus with evtpub's outbox and, when s
-// is not nil, s subscribed as evtsub.effects. The bus is not started.
+// is not nil, s subscribed as evtsub.effects (as a call handler writing in
+// a transaction of its own when the world says so). The bus is not started.
 func (w *world) replica(s *sink) *replica {
 	t := w.t
 	t.Helper()
@@ -169,7 +192,13 @@ func (w *world) replica(s *sink) *replica {
 		}
 	})
 	r.outbox = r.bus.Outbox(r.pub)
-	if s != nil {
+	switch {
+	case s != nil && w.calls:
+		typ, h := events.OnCall(s.handleOutside(r.sub))
+		if err := r.bus.SubscribeCalls(r.sub, subscriber, typ, h); err != nil {
+			t.Fatal(err)
+		}
+	case s != nil:
 		typ, h := events.On(s.handle)
 		if err := r.bus.Subscribe(r.sub, subscriber, typ, h); err != nil {
 			t.Fatal(err)
@@ -225,6 +254,19 @@ type sink struct {
 }
 
 func (s *sink) handle(ctx context.Context, tx *gorm.DB, e thingHappened, env events.Envelope) error {
+	return s.run(ctx, e, env, func(write func(*gorm.DB) error) error { return write(tx) })
+}
+
+// handleOutside is the sink as a call handler: before runs with no
+// transaction open, the effect is written in a transaction of its own.
+func (s *sink) handleOutside(db *database.DB) func(context.Context, thingHappened, events.Envelope) error {
+	return func(ctx context.Context, e thingHappened, env events.Envelope) error {
+		return s.run(ctx, e, env, func(write func(*gorm.DB) error) error { return db.InTx(ctx, write) })
+	}
+}
+
+// run is the sink's handling; inTx runs write in the handler's transaction.
+func (s *sink) run(ctx context.Context, e thingHappened, env events.Envelope, inTx func(write func(*gorm.DB) error) error) error {
 	s.calls.Add(1)
 	s.mu.Lock()
 	s.lastCtx, s.lastEnvID = ctx, env.ID
@@ -236,10 +278,15 @@ func (s *sink) handle(ctx context.Context, tx *gorm.DB, e thingHappened, env eve
 			return err
 		}
 	}
-	err := tx.Exec(`INSERT INTO effects (event_id, key, seq, n) VALUES (?, ?, ?, ?)`, env.ID, env.Key, env.Seq, e.N).Error
-	if err == nil && s.after != nil {
-		err = s.after(ctx, e, env)
-	}
+	err := inTx(func(tx *gorm.DB) error {
+		if err := tx.Exec(`INSERT INTO effects (event_id, key, seq, n) VALUES (?, ?, ?, ?)`, env.ID, env.Key, env.Seq, e.N).Error; err != nil {
+			return err
+		}
+		if s.after != nil {
+			return s.after(ctx, e, env)
+		}
+		return nil
+	})
 	if err != nil {
 		s.failures.Add(1)
 	}

@@ -28,9 +28,10 @@ func blockingSink() (s *sink, entered chan string, release chan struct{}) {
 
 func TestStopWaitsForTheHandlerInProgress(t *testing.T) {
 	t.Parallel()
-	onEachTransport(t, func(t *testing.T, transport string) {
+	onEachTransportAndKind(t, func(t *testing.T, transport string, calls bool) {
 		ctx := context.Background()
 		w := newWorld(t, fastConfig(transport))
+		w.calls = calls
 		s, entered, release := blockingSink()
 		r := w.replica(s).start(t)
 

@@ -148,7 +148,33 @@ func TestAnEventRedeliveredAfterACrashBetweenInboxCommitAndAckHasNoSecondEffect(
 	t.Parallel()
 	ctx := context.Background()
 	w := newWorldOf(t, fastConfig(config.EventsNATS), 3)
-	// The subscriber's durable consumer exists; no process runs it now.
+	cons, _ := w.dieBeforeAck(ctx)
+
+	fresh := w.replica(&sink{}).start(t)
+	eventstest.Eventually(t, 10*time.Second, "event handled", func() bool { return w.effects() == 1 })
+	// After the ack wait the message comes again, to the new process, which
+	// acknowledges it once its inbox insert found the row.
+	waitAcked(t, cons)
+	if n := fresh.sink.calls.Load(); n != 1 {
+		t.Errorf("handler called %d times, want 1", n)
+	}
+	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox`); n != 1 {
+		t.Errorf("inbox holds %d rows, want 1", n)
+	}
+	if n := w.effects(); n != 1 {
+		t.Errorf("%d effects, want 1", n)
+	}
+}
+
+// dieBeforeAck publishes one event for the subscriber, whose durable
+// consumer exists but which no process runs, then plays a subscriber process
+// that dies after its inbox commit: it takes the message, commits it into
+// the inbox as the consumer does, and never acknowledges it. It uses two of
+// the world's replicas and returns the consumer and the unacknowledged
+// message.
+func (w *world) dieBeforeAck(ctx context.Context) (jetstream.Consumer, jetstream.Msg) {
+	t := w.t
+	t.Helper()
 	registrar := w.replica(&sink{}).start(t)
 	if err := registrar.bus.Stop(ctx); err != nil {
 		t.Fatal(err)
@@ -158,9 +184,6 @@ func TestAnEventRedeliveredAfterACrashBetweenInboxCommitAndAckHasNoSecondEffect(
 	eventstest.Eventually(t, 10*time.Second, "event published", func() bool {
 		return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
 	})
-
-	// The dying process: it takes the message, commits it into the inbox
-	// as the consumer does, and never acknowledges it.
 	js := w.jetStream()
 	cons, err := js.Consumer(ctx, pubStream, durable)
 	if err != nil {
@@ -179,27 +202,81 @@ func TestAnEventRedeliveredAfterACrashBetweenInboxCommitAndAckHasNoSecondEffect(
 		VALUES ($1, $2, 'evtpub', $3, $4, $5, $6, $7, $8)`,
 		subscriber, hd.Get(jetstream.MsgIDHeader), hd.Get("Shop-Outbox-Seq"), msg.Subject()[len(eventsSubject):],
 		hd.Get("Shop-Event-Key"), string(msg.Data()), hd.Get("Shop-Metadata"), hd.Get("Shop-Occurred-At"))
+	return cons, msg
+}
 
-	fresh := w.replica(&sink{}).start(t)
-	eventstest.Eventually(t, 10*time.Second, "event handled", func() bool { return w.effects() == 1 })
-	// After the ack wait the message comes again, to the new process, which
-	// acknowledges it once its inbox insert found the row.
+// waitAcked waits until the consumer's one message is acknowledged.
+func waitAcked(t *testing.T, cons jetstream.Consumer) {
+	t.Helper()
 	eventstest.Eventually(t, 20*time.Second, "the redelivery acknowledged", func() bool {
-		info, err := cons.Info(ctx)
+		info, err := cons.Info(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
 		return info.NumAckPending == 0 && info.AckFloor.Stream == 1
 	})
-	if n := fresh.sink.calls.Load(); n != 1 {
+}
+
+// A message redelivered while a call handler holds its event on a lease
+// leaves the lease alone (the consumer only inserts, and the row exists): no
+// second worker takes the event, and the handler's outcome is recorded once.
+func TestARedeliveryWhileACallHandlerHoldsTheLeaseLeavesItAlone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := fastConfig(config.EventsNATS) // two workers
+	cfg.Events.NATSAckWait = time.Minute // the message comes again when the test naks it
+	w := newWorldOf(t, cfg, 3)
+	w.calls = true
+	cons, msg := w.dieBeforeAck(ctx)
+
+	s, entered, release := blockingSink()
+	fresh := w.replica(s).start(t)
+	free := closer(t, release)
+	waitEntered(t, entered)
+	leased := w.inboxRow()
+	if leased.status != "pending" || leased.token == "" {
+		t.Fatalf("inbox row while the handler runs = %+v, want pending with a lease", leased)
+	}
+	if err := msg.Nak(); err != nil {
+		t.Fatal(err)
+	}
+	waitAcked(t, cons)
+	if got := w.inboxRow(); got != leased {
+		t.Errorf("inbox row after the redelivery = %+v, want it unchanged: %+v", got, leased)
+	}
+
+	free()
+	eventstest.Eventually(t, 10*time.Second, "event done", func() bool { return inboxStatus(t, w) == "done" })
+	if n := s.calls.Load(); n != 1 {
 		t.Errorf("handler called %d times, want 1", n)
 	}
-	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox`); n != 1 {
-		t.Errorf("inbox holds %d rows, want 1", n)
+	if n := w.count(`SELECT attempts FROM evtsub.event_inbox`); n != 1 {
+		t.Errorf("attempts = %d, want 1", n)
 	}
 	if n := w.effects(); n != 1 {
 		t.Errorf("%d effects, want 1", n)
 	}
+	if got := metric(t, fresh.reg, "shop_events_delivered_total", map[string]string{"subscriber": subscriber}); got != 1 {
+		t.Errorf("delivered = %v, want 1", got)
+	}
+}
+
+// leaseState is the inbox row of the world's one event, as dispatch sees it.
+type leaseState struct {
+	status   string
+	attempts int
+	token    string // "" when not leased
+	next     string // next_attempt_at
+}
+
+func (w *world) inboxRow() leaseState {
+	w.t.Helper()
+	var r leaseState
+	if err := w.owner.QueryRow(context.Background(),
+		`SELECT status, attempts, coalesce(lease_token::text, ''), next_attempt_at::text FROM evtsub.event_inbox`).Scan(&r.status, &r.attempts, &r.token, &r.next); err != nil {
+		w.t.Fatal(err)
+	}
+	return r
 }
 
 // A relay that crashed after publishing, before marking its outbox rows,

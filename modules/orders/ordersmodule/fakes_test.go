@@ -24,7 +24,8 @@ type fakeInventory struct {
 	onHand        map[string]int
 	reserved      map[string]int
 	reservations  map[string]inventory.Reservation
-	failReserve   error // returned by Reserve while set
+	failReserve   error        // returned by Reserve while set
+	gate          func(string) // when set, runs first in Reserve ("reserve"), as a remote call would (and may block)
 }
 
 var _ inventory.API = (*fakeInventory)(nil)
@@ -43,6 +44,12 @@ func (f *fakeInventory) available(id string) int { return f.onHand[id] - f.reser
 func (f *fakeInventory) Reserve(ctx context.Context, r inventory.ReserveRequest) (inventory.Reservation, error) {
 	if err := service(ctx); err != nil {
 		return inventory.Reservation{}, err
+	}
+	f.mu.Lock()
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		gate("reserve")
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -147,6 +154,7 @@ type fakePayments struct {
 	payments map[string]payments.Payment
 	captures map[string]int
 	refunds  map[string]int
+	gate     func(string) // when set, runs first in Authorize ("authorize") and Capture ("capture"), as the card gateway would (and may block)
 }
 
 var _ payments.API = (*fakePayments)(nil)
@@ -194,6 +202,7 @@ func (f *fakePayments) Authorize(ctx context.Context, r payments.AuthorizeReques
 	if err := service(ctx); err != nil {
 		return payments.Payment{}, err
 	}
+	f.through("authorize")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if p, ok := f.payments[r.OrderID]; ok {
@@ -214,7 +223,18 @@ func (f *fakePayments) Authorize(ctx context.Context, r payments.AuthorizeReques
 	return p, nil
 }
 
+// through runs the gate, if any, for op.
+func (f *fakePayments) through(op string) {
+	f.mu.Lock()
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		gate(op)
+	}
+}
+
 func (f *fakePayments) Capture(ctx context.Context, orderID string) (payments.Payment, error) {
+	f.through("capture")
 	return f.move(ctx, orderID, func(p *payments.Payment) error {
 		switch p.Status {
 		case payments.StatusCaptured:

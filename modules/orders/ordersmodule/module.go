@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/wire"
-	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/inventory"
@@ -67,29 +66,29 @@ func New(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, _ config.
 	outbox := bus.Outbox(db)
 	st := store.New(db, events.Translate(outbox, toEvent))
 	svc := domain.NewService(st, st.Transactor(db), cartPort{c}, stockPort{inv}, paymentsPort{pay}, time.Now, log)
-	if err := subscribeSaga(bus, db, st, svc); err != nil {
+	if err := subscribeSaga(bus, db, svc); err != nil {
 		return nil, fmt.Errorf("orders: %w", err)
 	}
 	return &Module{db: db, svc: svc, log: log}, nil
 }
 
 // subscribeSaga registers the saga steps, each on one of the order's own
-// events (keyed by the order id), under one subscriber id.
-func subscribeSaga(bus *events.Bus, db *database.DB, st *store.Store, svc *domain.Service) error {
+// events (keyed by the order id), under one subscriber id. They call other
+// modules, so they run outside any transaction (SubscribeCalls).
+func subscribeSaga(bus *events.Bus, db *database.DB, svc *domain.Service) error {
 	return errors.Join(
-		sagaStep[orders.OrderPlaced](bus, db, st, svc.OnPlaced),
-		sagaStep[orders.OrderStockReserved](bus, db, st, svc.OnStockReserved),
-		sagaStep[orders.OrderConfirmed](bus, db, st, svc.OnConfirmed),
-		sagaStep[orders.OrderCancelled](bus, db, st, svc.OnCancelled),
+		sagaStep[orders.OrderPlaced](bus, db, svc.OnPlaced),
+		sagaStep[orders.OrderStockReserved](bus, db, svc.OnStockReserved),
+		sagaStep[orders.OrderConfirmed](bus, db, svc.OnConfirmed),
+		sagaStep[orders.OrderCancelled](bus, db, svc.OnCancelled),
 	)
 }
 
-func sagaStep[E events.Event](bus *events.Bus, db *database.DB, st *store.Store,
-	step func(context.Context, domain.Repository, string) error) error {
-	typ, h := events.On(func(ctx context.Context, tx *gorm.DB, e E, _ events.Envelope) error {
-		return step(auth.AsService(ctx, Descriptor().Name), st.WithTx(tx), e.EventKey())
+func sagaStep[E events.Event](bus *events.Bus, db *database.DB, step func(context.Context, string) error) error {
+	typ, h := events.OnCall(func(ctx context.Context, e E, _ events.Envelope) error {
+		return step(auth.AsService(ctx, Descriptor().Name), e.EventKey())
 	})
-	if err := bus.Subscribe(db, SagaSubscriber, typ, h, events.OneAtATime()); err != nil {
+	if err := bus.SubscribeCalls(db, SagaSubscriber, typ, h); err != nil {
 		return fmt.Errorf("subscribe %s to %s: %w", SagaSubscriber, typ, err)
 	}
 	return nil

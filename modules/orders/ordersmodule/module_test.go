@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,6 +175,103 @@ func TestSagaStepRetriedUntilTheNeighbourAnswers(t *testing.T) {
 	if got := cs.Available(t, product); got != 2 {
 		t.Errorf("available = %d, want 2 (reserved once)", got)
 	}
+}
+
+// The saga holds no lock on an order across a call to a neighbour: while
+// inventory or the card gateway hangs on a step's call, the customer's
+// cancel answers at once. When the call comes back after all, its outcome
+// is not recorded on the cancelled order, and the cancellation gives back
+// whatever the call took: the reservation released, the authorization
+// voided, the capture refunded (and the committed stock put back).
+func TestCancelAnswersWhileASagaCallHangs(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		call      string // the neighbour's command that hangs
+		unwritten string // the step the late outcome would have recorded
+		payment   string // the payment's final status
+	}{
+		{"reserve", "stock_reserved", ""}, // never authorized
+		{"authorize", "confirmed", payments.StatusVoided},
+		{"capture", "payment_captured", payments.StatusRefunded},
+	} {
+		t.Run(tc.call, func(t *testing.T) {
+			t.Parallel()
+			s := newShop(t)
+			cs := s.contractShop()
+			ctx := customer()
+			product := cs.Stock(t, 100, 3)
+			cs.AddToCart(t, ctx, product, 2)
+			entered, release := make(chan struct{}), make(chan struct{})
+			var once, freed sync.Once
+			gate := func(call string) {
+				if call == tc.call {
+					once.Do(func() { close(entered) })
+					<-release
+				}
+			}
+			s.inv.mu.Lock()
+			s.inv.gate = gate
+			s.inv.mu.Unlock()
+			s.pay.mu.Lock()
+			s.pay.gate = gate
+			s.pay.mu.Unlock()
+			free := func() { freed.Do(func() { close(release) }) }
+			t.Cleanup(free) // before the bus stops (cleanups run last first)
+
+			o, err := s.orders.API().Checkout(ctx, orders.CheckoutRequest{IdempotencyKey: "k", CardNumber: payments.CardApprove})
+			if err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-entered:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("the saga never called %s", tc.call)
+			}
+			// The deadline only keeps a cancel stuck behind a lock from hanging
+			// the test: it fires only if the cancel waits for the call.
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			got, err := s.orders.API().Cancel(cctx, o.ID)
+			if err != nil {
+				t.Fatalf("cancel while %s is in flight: %v", tc.call, err)
+			}
+			if got.Status != orders.StatusCancelled {
+				t.Fatalf("status after cancel = %s, want cancelled", got.Status)
+			}
+			free()
+
+			eventstest.Eventually(t, 10*time.Second, "stock and money given back", func() bool {
+				o, _ = s.orders.API().Order(ctx, o.ID)
+				return hasStep(o, "stock_released") && (tc.payment == "") == !hasStep(o, "payment_refunded")
+			})
+			if o.Status != orders.StatusCancelled || hasStep(o, tc.unwritten) {
+				t.Errorf("order = %s with timeline %+v, want cancelled without %s", o.Status, o.Timeline, tc.unwritten)
+			}
+			if got := cs.Available(t, product); got != 3 {
+				t.Errorf("available = %d, want 3 (all stock given back)", got)
+			}
+			s.inv.mu.Lock()
+			onHand := s.inv.onHand[product]
+			s.inv.mu.Unlock()
+			if onHand != 3 {
+				t.Errorf("on hand = %d, want 3", onHand)
+			}
+			s.pay.mu.Lock()
+			defer s.pay.mu.Unlock()
+			if p := s.pay.payments[o.ID]; p.Status != tc.payment {
+				t.Errorf("payment = %q, want %q", p.Status, tc.payment)
+			}
+		})
+	}
+}
+
+func hasStep(o orders.Order, step string) bool {
+	for _, st := range o.Timeline {
+		if st.Step == step {
+			return true
+		}
+	}
+	return false
 }
 
 func TestHTTP(t *testing.T) {

@@ -4,26 +4,37 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/shopmonolith/shop/platform/errs"
 )
 
 // The saga moves an order along. Each step is the handler of one of the
-// order's own events, run by the event pipeline in a transaction of this
-// module: it locks the order, checks that the order is still where the step
-// expects it (a cancelled order's pending steps do nothing), calls a
-// neighbour's idempotent command, and records the outcome together with the
-// next event. A failure rolls the step back and the pipeline retries it
-// with backoff, so every step happens, and happens once.
+// order's own events, which the event pipeline runs with no transaction
+// open, since no transaction or row lock may be held across a call to
+// another module: the step reads the order, calls a neighbour's idempotent
+// command (keyed by the order id), and then, in one transaction of this
+// module, locks the order, checks that it is still where the step expects it
+// and records the outcome together with the next event. A failure leaves
+// the event to be retried with backoff, so every step happens; a step run
+// again (the pipeline delivers at least once) repeats idempotent calls and
+// finds its outcome recorded, so it happens once.
 //
 //	placed          → Reserve stock      → stock_reserved | rejected
 //	stock_reserved  → Authorize payment  → confirmed | failed (stock released)
 //	confirmed       → Commit stock, Capture payment (no status change)
 //	cancelled       → Release stock, Refund payment
+//
+// An order that moved while a call was in flight (the customer cancelled it
+// during the authorization) records nothing of the call: the event of the
+// move comes after the step's in the order's stream, so its own step runs
+// after this one and gives back whatever the call took — Release and Refund
+// undo a reservation and an authorization or capture, whenever they were
+// made.
 
 // OnPlaced reserves the order's stock.
-func (s *Service) OnPlaced(ctx context.Context, r Repository, orderID string) error {
-	return s.step(ctx, r, orderID, StatusPlaced, func(o *Order) ([]Fact, error) {
+func (s *Service) OnPlaced(ctx context.Context, orderID string) error {
+	return s.step(ctx, orderID, StatusPlaced, func(o *Order) (record, error) {
 		lines := make([]StockLine, len(o.Items()))
 		for i, it := range o.Items() {
 			lines[i] = StockLine{ProductID: it.ProductID, Quantity: it.Quantity}
@@ -32,41 +43,47 @@ func (s *Service) OnPlaced(ctx context.Context, r Repository, orderID string) er
 		if err != nil {
 			return nil, fmt.Errorf("reserve stock: %w", err)
 		}
-		if !res.Held {
-			o.Reject(shortageReason(o, res.Shortages), s.now())
-			return []Fact{{Kind: FactRejected, Order: o, At: o.UpdatedAt()}}, nil
-		}
-		o.StockReserved(s.now())
-		return []Fact{{Kind: FactStockReserved, Order: o, At: o.UpdatedAt()}}, nil
+		return func(o *Order) ([]Fact, error) {
+			if !res.Held {
+				o.Reject(shortageReason(o, res.Shortages), s.now())
+				return []Fact{{Kind: FactRejected, Order: o, At: o.UpdatedAt()}}, nil
+			}
+			o.StockReserved(s.now())
+			return []Fact{{Kind: FactStockReserved, Order: o, At: o.UpdatedAt()}}, nil
+		}, nil
 	})
 }
 
 // OnStockReserved authorizes the payment; a declined or failed payment
 // gives the stock back and fails the order.
-func (s *Service) OnStockReserved(ctx context.Context, r Repository, orderID string) error {
-	return s.step(ctx, r, orderID, StatusStockReserved, func(o *Order) ([]Fact, error) {
+func (s *Service) OnStockReserved(ctx context.Context, orderID string) error {
+	return s.step(ctx, orderID, StatusStockReserved, func(o *Order) (record, error) {
 		a, err := s.payments.Authorize(ctx, o.ID(), o.UserID(), o.Total(), o.Currency(), o.CardToken())
 		if err != nil {
 			return nil, fmt.Errorf("authorize payment: %w", err)
 		}
 		if a.Approved {
-			o.Confirm(s.now())
-			return []Fact{{Kind: FactConfirmed, Order: o, At: o.UpdatedAt()}}, nil
+			return func(o *Order) ([]Fact, error) {
+				o.Confirm(s.now())
+				return []Fact{{Kind: FactConfirmed, Order: o, At: o.UpdatedAt()}}, nil
+			}, nil
 		}
 		if err := s.stock.Release(ctx, o.ID()); err != nil {
 			return nil, fmt.Errorf("release stock: %w", err)
 		}
-		o.PaymentRejected(a.Reason, s.now())
-		return []Fact{{Kind: FactFailed, Order: o, At: o.UpdatedAt()}}, nil
+		return func(o *Order) ([]Fact, error) {
+			o.PaymentRejected(a.Reason, s.now())
+			return []Fact{{Kind: FactFailed, Order: o, At: o.UpdatedAt()}}, nil
+		}, nil
 	})
 }
 
 // OnConfirmed takes the stock for good and captures the payment. Should the
 // stock have gone meanwhile (a reservation that expired while the pipeline
-// was down, its stock sold to someone else), the sale is undone: the payment
-// is given back and the order cancelled.
-func (s *Service) OnConfirmed(ctx context.Context, r Repository, orderID string) error {
-	return s.step(ctx, r, orderID, StatusConfirmed, func(o *Order) ([]Fact, error) {
+// was down, its stock sold to someone else), the sale is undone: the stock
+// and the payment are given back and the order cancelled.
+func (s *Service) OnConfirmed(ctx context.Context, orderID string) error {
+	return s.step(ctx, orderID, StatusConfirmed, func(o *Order) (record, error) {
 		if !o.StockIsCommitted() {
 			err := s.stock.Commit(ctx, o.ID())
 			if errs.Is(err, errs.KindConflict) {
@@ -75,54 +92,80 @@ func (s *Service) OnConfirmed(ctx context.Context, r Repository, orderID string)
 			if err != nil {
 				return nil, fmt.Errorf("commit stock: %w", err)
 			}
-			o.StockCommitted(s.now())
 		}
 		if !o.PaymentIsCaptured() {
 			if err := s.payments.Capture(ctx, o.ID()); err != nil {
 				return nil, fmt.Errorf("capture payment: %w", err)
 			}
-			o.PaymentCaptured(s.now())
 		}
-		return nil, nil
+		return func(o *Order) ([]Fact, error) {
+			if !o.StockIsCommitted() {
+				o.StockCommitted(s.now())
+			}
+			if !o.PaymentIsCaptured() {
+				o.PaymentCaptured(s.now())
+			}
+			return nil, nil
+		}, nil
 	})
 }
 
-func (s *Service) undoSale(ctx context.Context, o *Order) ([]Fact, error) {
-	if _, err := o.Cancel("the stock was no longer available", s.now()); err != nil {
+func (s *Service) undoSale(ctx context.Context, o *Order) (record, error) {
+	refunded, err := s.compensate(ctx, o)
+	if err != nil {
 		return nil, err
 	}
-	if err := s.compensate(ctx, o); err != nil {
-		return nil, err
-	}
-	return []Fact{{Kind: FactCancelled, Order: o, At: o.UpdatedAt()}}, nil
+	return func(o *Order) ([]Fact, error) {
+		if _, err := o.Cancel("the stock was no longer available", s.now()); err != nil {
+			return nil, err
+		}
+		recordCompensation(o, refunded, s.now())
+		return []Fact{{Kind: FactCancelled, Order: o, At: o.UpdatedAt()}}, nil
+	}, nil
 }
 
 // OnCancelled gives back what a cancelled order holds: its stock (held or
 // taken) and its money (authorized or captured). Both calls are idempotent,
 // and releasing stock that was never reserved keeps a later reservation
 // from taking it.
-func (s *Service) OnCancelled(ctx context.Context, r Repository, orderID string) error {
-	return s.step(ctx, r, orderID, StatusCancelled, func(o *Order) ([]Fact, error) {
+func (s *Service) OnCancelled(ctx context.Context, orderID string) error {
+	return s.step(ctx, orderID, StatusCancelled, func(o *Order) (record, error) {
 		if compensated(o) {
 			return nil, nil
 		}
-		return nil, s.compensate(ctx, o)
+		refunded, err := s.compensate(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		return func(o *Order) ([]Fact, error) {
+			if !compensated(o) {
+				recordCompensation(o, refunded, s.now())
+			}
+			return nil, nil
+		}, nil
 	})
 }
 
-func (s *Service) compensate(ctx context.Context, o *Order) error {
+// compensate releases the order's stock and gives its money back; it
+// reports what became of the payment ("voided", "refunded", or "" when
+// there was nothing to give back).
+func (s *Service) compensate(ctx context.Context, o *Order) (string, error) {
 	if err := s.stock.Release(ctx, o.ID()); err != nil {
-		return fmt.Errorf("release stock: %w", err)
+		return "", fmt.Errorf("release stock: %w", err)
 	}
-	o.Compensated(StepStockReleased, "", s.now())
-	done, err := s.payments.Refund(ctx, o.ID())
+	refunded, err := s.payments.Refund(ctx, o.ID())
 	if err != nil {
-		return fmt.Errorf("refund payment: %w", err)
+		return "", fmt.Errorf("refund payment: %w", err)
 	}
-	if done != "" {
-		o.Compensated(StepPaymentRefunded, done, s.now())
+	return refunded, nil
+}
+
+// recordCompensation puts the give-backs of a cancellation on the timeline.
+func recordCompensation(o *Order, refunded string, now time.Time) {
+	o.Compensated(StepStockReleased, "", now)
+	if refunded != "" {
+		o.Compensated(StepPaymentRefunded, refunded, now)
 	}
-	return nil
 }
 
 // compensated reports whether the timeline already records the give-back
@@ -137,28 +180,49 @@ func compensated(o *Order) bool {
 	return false
 }
 
-// step runs fn on the locked order when it is in the status the step
-// expects, and stores the result; otherwise the event is stale and does
-// nothing.
-func (s *Service) step(ctx context.Context, r Repository, orderID, want string, fn func(*Order) ([]Fact, error)) error {
-	o, err := r.Order(ctx, orderID, true)
+// record applies a step's outcome to the locked order and returns the facts
+// to publish with it.
+type record func(*Order) ([]Fact, error)
+
+// step runs one saga step as every call to another module must go: call,
+// then lock, check and record. It reads the order without a lock; when the
+// order is in the status the step expects, call makes the step's calls and
+// returns how to record their outcome (nil: nothing to record). That record
+// runs in one transaction on the locked order, and only if the order is
+// still in that status: an order that moved meanwhile records nothing, and
+// the step of its move gives back what the calls took.
+func (s *Service) step(ctx context.Context, orderID, want string, call func(*Order) (record, error)) error {
+	o, err := s.repo.Order(ctx, orderID, false)
 	if err != nil {
 		return err
 	}
 	if o.Status() != want {
-		return nil
+		return nil // a stale event: the order moved on
 	}
-	facts, err := fn(o)
-	if err != nil {
+	rec, err := call(o)
+	if err != nil || rec == nil {
 		return err
 	}
-	if _, steps := o.NewSteps(); len(steps) == 0 {
-		return nil
-	}
-	if err := r.Save(ctx, o); err != nil {
-		return err
-	}
-	return r.Publish(ctx, facts...)
+	return s.tx(ctx, func(r Repository) error {
+		o, err := r.Order(ctx, orderID, true)
+		if err != nil {
+			return err
+		}
+		if o.Status() != want {
+			return nil
+		}
+		facts, err := rec(o)
+		if err != nil {
+			return err
+		}
+		if _, steps := o.NewSteps(); len(steps) == 0 {
+			return nil
+		}
+		if err := r.Save(ctx, o); err != nil {
+			return err
+		}
+		return r.Publish(ctx, facts...)
+	})
 }
 
 // shortageReason names what was missing in the customer's terms.

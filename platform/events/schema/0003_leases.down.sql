@@ -1,0 +1,1 @@
+ALTER TABLE event_inbox DROP COLUMN IF EXISTS lease_token;
