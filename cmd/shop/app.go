@@ -46,6 +46,7 @@ func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.
 		return nil, err
 	}
 	k.AddWorker(bus)
+	bus.ReportHealth(h)
 	bus.Routes(srv.Router("events"))
 	web.Register(srv.Echo)
 	return &App{Kernel: k, Server: srv, Bus: bus, Identity: id, Catalog: cat, Inventory: inv, Notifications: notes, Reporting: rep}, nil

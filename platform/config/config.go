@@ -103,7 +103,20 @@ type Events struct {
 	HandlerTimeout time.Duration `env:"SHOP_EVENTS_HANDLER_TIMEOUT" envDefault:"30s"`
 	Retention      time.Duration `env:"SHOP_EVENTS_RETENTION" envDefault:"168h" help:"how long delivered events are kept"`
 	Crashpoint     string        `env:"SHOP_EVENTS_CRASHPOINT" help:"testing aid: stop dead at this point of the pipeline"`
+
+	// The transport between a publisher's outbox and its subscribers' inboxes.
+	Transport           string        `env:"SHOP_EVENTS_TRANSPORT" envDefault:"postgres" help:"postgres (relays write the subscribers' inboxes) or nats (relays publish to NATS JetStream; durable consumers fill the inboxes)"`
+	NATSURL             string        `env:"SHOP_NATS_URL" envDefault:"nats://127.0.0.1:4222" secret:"urls" help:"NATS servers, comma separated (with the nats transport)"`
+	NATSReplicas        int           `env:"SHOP_NATS_REPLICAS" envDefault:"1" help:"copies of each event stream in a NATS cluster (1 to 5)"`
+	NATSDuplicateWindow time.Duration `env:"SHOP_NATS_DUPLICATE_WINDOW" envDefault:"2m" help:"how long JetStream drops a re-published event (by id) after a relay crash"`
+	NATSAckWait         time.Duration `env:"SHOP_NATS_ACK_WAIT" envDefault:"30s" help:"how long JetStream waits for a subscriber's inbox write before delivering the event again"`
 }
+
+// The event transports (SHOP_EVENTS_TRANSPORT).
+const (
+	EventsPostgres = "postgres"
+	EventsNATS     = "nats"
+)
 
 // Bootstrap creates the first admin.
 type Bootstrap struct {
@@ -211,6 +224,8 @@ func (c Config) Print(w io.Writer) error {
 			}
 		case "url":
 			value = maskURL(value)
+		case "urls":
+			value = maskURLs(value)
 		}
 		line := fmt.Sprintf("%s=%s", f.Tag.Get("env"), value)
 		if h := f.Tag.Get("help"); h != "" {
@@ -250,6 +265,19 @@ func format(v reflect.Value) string {
 	default:
 		return fmt.Sprint(v.Interface())
 	}
+}
+
+// maskURLs masks every URL of a comma-separated list, the user part
+// wholly: a NATS URL's user may be a token.
+func maskURLs(raw string) string {
+	parts := strings.Split(raw, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(p); err == nil && u.User != nil {
+			u.User = url.User("xxxxx")
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 func maskURL(raw string) string {

@@ -138,12 +138,14 @@ func TestPrintMasksSecretsAndListsEveryName(t *testing.T) {
 		roleSecret = "role-secret-0123456789"
 		adminPW    = "admin-password-42"
 		dbPassword = "db-pass-xyz"
+		natsToken  = "nats-token-xyz"
 	)
 	c, err := config.Load(lookup(map[string]string{
 		"DATABASE_URL":                  "postgres://shop:" + dbPassword + "@db.internal:5432/shop?sslmode=disable",
 		"SHOP_DB_ROLE_SECRET":           roleSecret,
 		"SHOP_BOOTSTRAP_ADMIN_EMAIL":    "admin@shop.example",
 		"SHOP_BOOTSTRAP_ADMIN_PASSWORD": adminPW,
+		"SHOP_NATS_URL":                 "nats://" + natsToken + "@nats-1:4222,nats://u:" + natsToken + "@nats-2:4222",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +155,7 @@ func TestPrintMasksSecretsAndListsEveryName(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, secret := range []string{roleSecret, adminPW, dbPassword} {
+	for _, secret := range []string{roleSecret, adminPW, dbPassword, natsToken} {
 		if strings.Contains(out, secret) {
 			t.Errorf("Print leaks %q:\n%s", secret, out)
 		}
@@ -184,6 +186,7 @@ func TestPrintMasksSecretsAndListsEveryName(t *testing.T) {
 		"SHOP_BOOTSTRAP_ADMIN_EMAIL":    "admin@shop.example",
 		"DATABASE_URL":                  "postgres://shop:xxxxx@db.internal:5432/shop?sslmode=disable",
 		"SHOP_HTTP_BODY_LIMIT_BYTES":    "1048576",
+		"SHOP_NATS_URL":                 "nats://xxxxx@nats-1:4222,nats://xxxxx@nats-2:4222",
 	}
 	for name, want := range checks {
 		if got := values[name]; got != want {

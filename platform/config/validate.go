@@ -125,6 +125,22 @@ func (c Config) Validate() error {
 	if c.Events.MaxAttempts < 1 || c.Events.Workers < 1 || c.Events.HandlerTimeout <= 0 || c.Events.Retention < time.Minute {
 		bad("SHOP_EVENTS_MAX_ATTEMPTS/SHOP_EVENTS_WORKERS/SHOP_EVENTS_HANDLER_TIMEOUT/SHOP_EVENTS_RETENTION", "must be positive (retention at least 1m)")
 	}
+	switch c.Events.Transport {
+	case EventsPostgres:
+	case EventsNATS:
+		checkNATSURL(bad, c.Events.NATSURL)
+		if c.Events.NATSReplicas < 1 || c.Events.NATSReplicas > 5 {
+			bad("SHOP_NATS_REPLICAS", "must be between 1 and 5")
+		}
+		if c.Events.NATSDuplicateWindow < time.Second || c.Events.NATSDuplicateWindow > c.Events.Retention {
+			bad("SHOP_NATS_DUPLICATE_WINDOW", "must be at least 1s and not above SHOP_EVENTS_RETENTION (the streams keep events that long)")
+		}
+		if c.Events.NATSAckWait < time.Second {
+			bad("SHOP_NATS_ACK_WAIT", "must be at least 1s")
+		}
+	default:
+		bad("SHOP_EVENTS_TRANSPORT", "must be %q or %q, got %q", EventsPostgres, EventsNATS, c.Events.Transport)
+	}
 	if c.Inventory.ReservationTTL < time.Second || c.Inventory.SweepInterval < 10*time.Millisecond {
 		bad("SHOP_INVENTORY_RESERVATION_TTL/SHOP_INVENTORY_SWEEP_INTERVAL", "must be at least 1s and 10ms")
 	}
@@ -202,6 +218,24 @@ func checkDatabaseURL(bad func(string, string, ...any), raw string) {
 	if p := u.Port(); p != "" {
 		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
 			bad("DATABASE_URL", "port %q is not 1..65535", p)
+		}
+	}
+}
+
+// checkNATSURL accepts a comma-separated list of nats:// (or tls://, ws://,
+// wss://) URLs with a host and port, as the NATS client takes them.
+func checkNATSURL(bad func(string, string, ...any), raw string) {
+	for _, part := range strings.Split(raw, ",") {
+		u, err := url.Parse(strings.TrimSpace(part))
+		if err != nil {
+			bad("SHOP_NATS_URL", "is not a URL: %v", errors.Unwrap(err))
+			continue
+		}
+		switch {
+		case u.Scheme != "nats" && u.Scheme != "tls" && u.Scheme != "ws" && u.Scheme != "wss":
+			bad("SHOP_NATS_URL", "%q must start with nats://, tls://, ws:// or wss://", u.Redacted())
+		case u.Hostname() == "":
+			bad("SHOP_NATS_URL", "%q names no host", u.Redacted())
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -122,6 +123,42 @@ func TestAddressesURLsAndSizesAreChecked(t *testing.T) {
 				t.Errorf("%s=%q refused: %v", tt.name, tt.value, err)
 			}
 		})
+	}
+}
+
+func TestEventTransportSettingsAreChecked(t *testing.T) {
+	t.Parallel()
+	nats := func(name, value string) map[string]string {
+		return map[string]string{"SHOP_EVENTS_TRANSPORT": "nats", name: value}
+	}
+	for _, tt := range []struct {
+		env  map[string]string
+		name string
+	}{
+		{map[string]string{"SHOP_EVENTS_TRANSPORT": "kafka"}, "SHOP_EVENTS_TRANSPORT"},
+		{nats("SHOP_NATS_URL", "http://nats:4222"), "SHOP_NATS_URL"},
+		{nats("SHOP_NATS_URL", "nats://a:4222,nats://"), "SHOP_NATS_URL"},
+		{nats("SHOP_NATS_REPLICAS", "0"), "SHOP_NATS_REPLICAS"},
+		{nats("SHOP_NATS_REPLICAS", "6"), "SHOP_NATS_REPLICAS"},
+		{nats("SHOP_NATS_DUPLICATE_WINDOW", "0s"), "SHOP_NATS_DUPLICATE_WINDOW"},
+		{nats("SHOP_NATS_DUPLICATE_WINDOW", "200h"), "SHOP_NATS_DUPLICATE_WINDOW"}, // above the 168h retention
+		{nats("SHOP_NATS_ACK_WAIT", "10ms"), "SHOP_NATS_ACK_WAIT"},
+	} {
+		t.Run(fmt.Sprint(tt.env), func(t *testing.T) {
+			t.Parallel()
+			wantInvalid(t, tt.env, tt.name)
+		})
+	}
+	c, err := config.Load(lookup(map[string]string{"SHOP_EVENTS_TRANSPORT": "nats", "SHOP_NATS_URL": "nats://a:4222, tls://b:4222"}))
+	if err != nil {
+		t.Fatalf("a valid nats configuration refused: %v", err)
+	}
+	if c.Events.NATSReplicas != 1 || c.Events.NATSDuplicateWindow != 2*time.Minute || c.Events.NATSAckWait != 30*time.Second {
+		t.Errorf("defaults = %+v", c.Events)
+	}
+	// The default transport needs no broker settings.
+	if c, err := config.Load(lookup(map[string]string{"SHOP_NATS_REPLICAS": "0"})); err != nil || c.Events.Transport != config.EventsPostgres {
+		t.Errorf("postgres transport = %q, %v", c.Events.Transport, err)
 	}
 }
 

@@ -45,6 +45,7 @@ type Bus struct {
 	relayWake  map[string]chan bool // true: woken by this process's own commit
 
 	hosted      map[string]*database.DB // the modules as of Start, read by relays without the lock
+	broker      *broker                 // the nats transport's client; nil with the postgres transport
 	unreachable sync.Map                // "publisher/module" pairs a relay could not forward to, logged once
 
 	cancel context.CancelFunc
@@ -131,11 +132,17 @@ func NewBus(cfg config.Config, log *slog.Logger, reg *metrics.Metrics, owner *da
 	if err != nil {
 		return nil, fmt.Errorf("event metrics: %w", err)
 	}
-	return &Bus{
+	b := &Bus{
 		id:  uuid.NewString(),
 		cfg: cfg.Events, log: log.With(slog.String("component", "events")), m: m, owner: owner, now: time.Now,
 		publishers: map[string]*database.DB{}, modules: map[string]*database.DB{}, relayWake: map[string]chan bool{},
-	}, nil
+	}
+	if cfg.Events.Transport == config.EventsNATS {
+		if b.broker, err = newBroker(cfg.Events, b.log, reg.Registry); err != nil {
+			return nil, fmt.Errorf("event metrics: %w", err)
+		}
+	}
+	return b, nil
 }
 
 // Outbox returns the publishing side for a module, on its own database.
@@ -226,9 +233,21 @@ func (b *Bus) Start(ctx context.Context) error {
 	if err := b.registerAll(ctx); err != nil {
 		return err
 	}
+	if b.broker != nil {
+		if err := b.startBroker(ctx); err != nil {
+			return err
+		}
+	}
 	b.started = true
 	b.hosted = maps.Clone(b.modules)
 	ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if b.broker != nil {
+		for _, s := range b.subs {
+			for _, p := range subscribedPublishers(s) {
+				b.wg.Go(func() { b.runConsumer(ctx, s, p) })
+			}
+		}
+	}
 	for module, db := range b.publishers {
 		wake := b.relayWake[module]
 		b.wg.Go(func() { b.runRelay(ctx, db, wake) })
@@ -264,6 +283,9 @@ func (b *Bus) Stop(ctx context.Context) error {
 	go func() { b.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		if b.broker != nil {
+			b.broker.close()
+		}
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("events: stop: %w", ctx.Err())

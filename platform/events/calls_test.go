@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/events/eventstest"
@@ -21,9 +22,9 @@ import (
 // one left open.
 func TestCallHandlerHoldsNoTransactionWhileItRuns(t *testing.T) {
 	t.Parallel()
-	eachKind(t, func(t *testing.T, calls bool) {
+	onEachTransportAndKind(t, func(t *testing.T, transport string, calls bool) {
 		ctx := context.Background()
-		cfg := fastConfig()
+		cfg := fastConfig(transport)
 		cfg.Events.Workers = 1
 		w := newWorld(t, cfg)
 		w.calls = calls
@@ -57,9 +58,9 @@ func TestCallHandlerHoldsNoTransactionWhileItRuns(t *testing.T) {
 // kind of handler; events of other keys go on.
 func TestAHandlerInProgressHoldsBackTheLaterEventsOfItsKey(t *testing.T) {
 	t.Parallel()
-	eachKind(t, func(t *testing.T, calls bool) {
+	onEachTransportAndKind(t, func(t *testing.T, transport string, calls bool) {
 		ctx := context.Background()
-		w := newWorld(t, fastConfig()) // two workers
+		w := newWorld(t, fastConfig(transport)) // two workers
 		w.calls = calls
 		entered, release := make(chan struct{}), make(chan struct{})
 		var mu sync.Mutex
@@ -103,62 +104,64 @@ func TestAHandlerInProgressHoldsBackTheLaterEventsOfItsKey(t *testing.T) {
 // after all, it does not mark the event the second one holds.
 func TestAnExpiredLeaseIsClaimedAgainAndTheLateOutcomeIgnored(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	cfg := fastConfig()
-	cfg.Events.HandlerTimeout = time.Second // a lease of 1.5 s
-	cfg.Events.Workers = 1                  // the first replica's only worker is stuck
-	w := newWorldOf(t, cfg, 2)
-	entered1, release1 := make(chan struct{}), make(chan struct{})
-	first := w.replica(nil)
-	typ, h := idempotent(first.sub, func(events.Envelope) {
-		close(entered1)
-		<-release1 // deaf to its context, as a dead process would be
-	})
-	if err := first.bus.SubscribeCalls(first.sub, subscriber, typ, h); err != nil {
-		t.Fatal(err)
-	}
-	first.start(t)
-	free1 := closer(t, release1)
-	first.publish(t, ctx, thing("lease", 1))
-	waitClosed(t, entered1)
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		cfg := fastConfig(transport)
+		cfg.Events.HandlerTimeout = time.Second // a lease of 1.5 s
+		cfg.Events.Workers = 1                  // the first replica's only worker is stuck
+		w := newWorldOf(t, cfg, 2)
+		entered1, release1 := make(chan struct{}), make(chan struct{})
+		first := w.replica(nil)
+		typ, h := idempotent(first.sub, func(events.Envelope) {
+			close(entered1)
+			<-release1 // deaf to its context, as a dead process would be
+		})
+		if err := first.bus.SubscribeCalls(first.sub, subscriber, typ, h); err != nil {
+			t.Fatal(err)
+		}
+		first.start(t)
+		free1 := closer(t, release1)
+		first.publish(t, ctx, thing("lease", 1))
+		waitClosed(t, entered1)
 
-	entered2, release2 := make(chan struct{}), make(chan struct{})
-	var attempt atomic.Int64
-	second := w.replica(nil)
-	typ, h = idempotent(second.sub, func(env events.Envelope) {
-		attempt.Store(int64(env.Attempt))
-		close(entered2)
-		<-release2
-	})
-	if err := second.bus.SubscribeCalls(second.sub, subscriber, typ, h); err != nil {
-		t.Fatal(err)
-	}
-	second.start(t)
-	free2 := closer(t, release2)
-	waitClosed(t, entered2) // once the first lease expired
-	if a := attempt.Load(); a != 2 {
-		t.Errorf("second replica's handler runs attempt %d, want 2 (the expired lease counts)", a)
-	}
+		entered2, release2 := make(chan struct{}), make(chan struct{})
+		var attempt atomic.Int64
+		second := w.replica(nil)
+		typ, h = idempotent(second.sub, func(env events.Envelope) {
+			attempt.Store(int64(env.Attempt))
+			close(entered2)
+			<-release2
+		})
+		if err := second.bus.SubscribeCalls(second.sub, subscriber, typ, h); err != nil {
+			t.Fatal(err)
+		}
+		second.start(t)
+		free2 := closer(t, release2)
+		waitClosed(t, entered2) // once the first lease expired
+		if a := attempt.Load(); a != 2 {
+			t.Errorf("second replica's handler runs attempt %d, want 2 (the expired lease counts)", a)
+		}
 
-	free1()
-	if err := first.bus.Stop(ctx); err != nil { // the late handler returns and tries to record
-		t.Fatal(err)
-	}
-	if status := inboxStatus(t, w); status != "pending" {
-		t.Errorf("inbox row after the late success = %s, want pending: the second replica's lease stands", status)
-	}
-	free2()
-	eventstest.Eventually(t, 10*time.Second, "event done", func() bool { return inboxStatus(t, w) == "done" })
-	if n := w.count(`SELECT attempts FROM evtsub.event_inbox`); n != 2 {
-		t.Errorf("attempts = %d, want 2", n)
-	}
-	labels := map[string]string{"subscriber": subscriber}
-	if got := metric(t, first.reg, "shop_events_delivered_total", labels); got != 0 {
-		t.Errorf("the late handler was counted as delivered (%v)", got)
-	}
-	if got := metric(t, second.reg, "shop_events_delivered_total", labels); got != 1 {
-		t.Errorf("second replica delivered %v, want 1", got)
-	}
+		free1()
+		if err := first.bus.Stop(ctx); err != nil { // the late handler returns and tries to record
+			t.Fatal(err)
+		}
+		if status := inboxStatus(t, w); status != "pending" {
+			t.Errorf("inbox row after the late success = %s, want pending: the second replica's lease stands", status)
+		}
+		free2()
+		eventstest.Eventually(t, 10*time.Second, "event done", func() bool { return inboxStatus(t, w) == "done" })
+		if n := w.count(`SELECT attempts FROM evtsub.event_inbox`); n != 2 {
+			t.Errorf("attempts = %d, want 2", n)
+		}
+		labels := map[string]string{"subscriber": subscriber}
+		if got := metric(t, first.reg, "shop_events_delivered_total", labels); got != 0 {
+			t.Errorf("the late handler was counted as delivered (%v)", got)
+		}
+		if got := metric(t, second.reg, "shop_events_delivered_total", labels); got != 1 {
+			t.Errorf("second replica delivered %v, want 1", got)
+		}
+	})
 }
 
 // idempotent is a call handler that records its event's effect once however
@@ -187,34 +190,36 @@ func inboxStatus(t *testing.T, w *world) string {
 // time) uses up its attempts and is dead-lettered like a failing one.
 func TestLeasesLostOnEveryAttemptDeadLetterTheEvent(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	cfg := fastConfig() // MaxAttempts 3
-	cfg.Events.HandlerTimeout = 200 * time.Millisecond
-	cfg.Events.Workers = 4 // each lost attempt keeps its worker
-	w := newWorld(t, cfg)
-	w.calls = true
-	release := make(chan struct{})
-	s := &sink{before: func(context.Context, thingHappened, events.Envelope) error {
-		<-release
-		return nil
-	}}
-	r := w.replica(s).start(t)
-	closer(t, release)
-	r.publish(t, ctx, thing("crashing", 1))
-	d := waitDead(t, r.bus, 1)[0]
-	if d.Attempts != 3 || !strings.Contains(d.Error, "lease expired") {
-		t.Errorf("dead letter after %d attempts with %q, want 3 and an expired lease", d.Attempts, d.Error)
-	}
-	if n := s.calls.Load(); n != 3 {
-		t.Errorf("handler started %d times, want 3", n)
-	}
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		cfg := fastConfig(transport) // MaxAttempts 3
+		cfg.Events.HandlerTimeout = 200 * time.Millisecond
+		cfg.Events.Workers = 4 // each lost attempt keeps its worker
+		w := newWorld(t, cfg)
+		w.calls = true
+		release := make(chan struct{})
+		s := &sink{before: func(context.Context, thingHappened, events.Envelope) error {
+			<-release
+			return nil
+		}}
+		r := w.replica(s).start(t)
+		closer(t, release)
+		r.publish(t, ctx, thing("crashing", 1))
+		d := waitDead(t, r.bus, 1)[0]
+		if d.Attempts != 3 || !strings.Contains(d.Error, "lease expired") {
+			t.Errorf("dead letter after %d attempts with %q, want 3 and an expired lease", d.Attempts, d.Error)
+		}
+		if n := s.calls.Load(); n != 3 {
+			t.Errorf("handler started %d times, want 3", n)
+		}
+	})
 }
 
 // One subscriber id cannot mix handlers inside and outside transactions:
 // its events form one stream, dispatched one way.
 func TestOneSubscriberIDIsDispatchedOneWay(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, fastConfig())
+	w := newWorld(t, fastConfig(config.EventsPostgres))
 	r := w.replica(nil)
 	typ, h := events.On(func(context.Context, *gorm.DB, thingHappened, events.Envelope) error { return nil })
 	if err := r.bus.Subscribe(r.sub, subscriber, typ, h); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
+	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/events/eventstest"
@@ -21,39 +22,41 @@ var errInjected = errors.New("boom: injected fault")
 
 func TestRollbackPublishesNothing(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	w := newWorld(t, fastConfig())
-	r := w.replica(&sink{}).start(t)
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		w := newWorld(t, fastConfig(transport))
+		r := w.replica(&sink{}).start(t)
 
-	err := r.pub.InTx(ctx, func(tx *gorm.DB) error {
-		if err := r.outbox.Publish(ctx, tx, thing("rolled", 1)); err != nil {
-			return err
+		err := r.pub.InTx(ctx, func(tx *gorm.DB) error {
+			if err := r.outbox.Publish(ctx, tx, thing("rolled", 1)); err != nil {
+				return err
+			}
+			return errInjected
+		})
+		if !errors.Is(err, errInjected) {
+			t.Fatalf("InTx = %v, want the injected error", err)
 		}
-		return errInjected
-	})
-	if !errors.Is(err, errInjected) {
-		t.Fatalf("InTx = %v, want the injected error", err)
-	}
-	// A committed marker, handled, shows the pipeline ran past the rollback.
-	r.publish(t, ctx, thing("marker", 1))
-	eventstest.Eventually(t, 10*time.Second, "marker handled", func() bool { return w.effects() == 1 })
+		// A committed marker, handled, shows the pipeline ran past the rollback.
+		r.publish(t, ctx, thing("marker", 1))
+		eventstest.Eventually(t, 10*time.Second, "marker handled", func() bool { return w.effects() == 1 })
 
-	if n := w.count(`SELECT count(*) FROM evtpub.event_outbox`); n != 1 {
-		t.Errorf("outbox holds %d events, want only the marker", n)
-	}
-	if n := w.count(`SELECT count(*) FROM evtsub.effects WHERE key = 'rolled'`); n != 0 {
-		t.Errorf("rolled-back event handled %d times", n)
-	}
-	if n := r.sink.calls.Load(); n != 1 {
-		t.Errorf("handler called %d times, want 1 (the marker)", n)
-	}
+		if n := w.count(`SELECT count(*) FROM evtpub.event_outbox`); n != 1 {
+			t.Errorf("outbox holds %d events, want only the marker", n)
+		}
+		if n := w.count(`SELECT count(*) FROM evtsub.effects WHERE key = 'rolled'`); n != 0 {
+			t.Errorf("rolled-back event handled %d times", n)
+		}
+		if n := r.sink.calls.Load(); n != 1 {
+			t.Errorf("handler called %d times, want 1 (the marker)", n)
+		}
+	})
 }
 
 func TestCommittedEventIsDelivered(t *testing.T) {
 	t.Parallel()
-	eachKind(t, func(t *testing.T, calls bool) {
+	onEachTransportAndKind(t, func(t *testing.T, transport string, calls bool) {
 		ctx := context.Background()
-		w := newWorld(t, fastConfig())
+		w := newWorld(t, fastConfig(transport))
 		w.calls = calls
 		r := w.replica(&sink{}).start(t)
 
@@ -73,25 +76,27 @@ func TestCommittedEventIsDelivered(t *testing.T) {
 
 func TestEventsCommittedWhileNoBusRanAreDeliveredOnStart(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	w := newWorld(t, fastConfig())
-	r := w.replica(&sink{})
-	for i := range 5 {
-		r.publish(t, ctx, thing("offline", i))
-	}
-	if n := w.effects(); n != 0 {
-		t.Fatalf("%d events handled before the bus started", n)
-	}
-	r.start(t)
-	eventstest.Eventually(t, 10*time.Second, "events committed before start handled", func() bool { return w.effects() == 5 })
-	w.checkKeyOrder()
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		w := newWorld(t, fastConfig(transport))
+		r := w.replica(&sink{})
+		for i := range 5 {
+			r.publish(t, ctx, thing("offline", i))
+		}
+		if n := w.effects(); n != 0 {
+			t.Fatalf("%d events handled before the bus started", n)
+		}
+		r.start(t)
+		eventstest.Eventually(t, 10*time.Second, "events committed before start handled", func() bool { return w.effects() == 5 })
+		w.checkKeyOrder()
+	})
 }
 
 func TestFailingHandlerIsRetriedThenDeadLetteredAndReplayed(t *testing.T) {
 	t.Parallel()
-	eachKind(t, func(t *testing.T, calls bool) {
+	onEachTransportAndKind(t, func(t *testing.T, transport string, calls bool) {
 		ctx := context.Background()
-		w := newWorld(t, fastConfig())
+		w := newWorld(t, fastConfig(transport))
 		w.calls = calls
 		var broken atomic.Bool
 		broken.Store(true)
@@ -156,9 +161,9 @@ func TestFailingHandlerIsRetriedThenDeadLetteredAndReplayed(t *testing.T) {
 
 func TestRefusedConnectionIsRetriedWithoutUsingAnAttempt(t *testing.T) {
 	t.Parallel()
-	eachKind(t, func(t *testing.T, calls bool) {
+	onEachTransportAndKind(t, func(t *testing.T, transport string, calls bool) {
 		ctx := context.Background()
-		w := newWorld(t, fastConfig()) // MaxAttempts 3
+		w := newWorld(t, fastConfig(transport)) // MaxAttempts 3
 		w.calls = calls
 		const refusals = 5
 		var refused atomic.Int64
@@ -200,37 +205,39 @@ func waitDead(t *testing.T, bus *events.Bus, n int) []events.DeadLetter {
 
 func TestDuplicateForwardingHasNoSecondEffect(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	w := newWorld(t, fastConfig())
-	r := w.replica(&sink{}).start(t)
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		w := newWorld(t, fastConfig(transport))
+		r := w.replica(&sink{}).start(t)
 
-	r.publish(t, ctx, thing("dup", 1), thing("dup", 2))
-	eventstest.Eventually(t, 10*time.Second, "events handled", func() bool { return w.effects() == 2 })
+		r.publish(t, ctx, thing("dup", 1), thing("dup", 2))
+		eventstest.Eventually(t, 10*time.Second, "events handled", func() bool { return w.effects() == 2 })
 
-	// As if the relay crashed between forwarding and marking: it forwards
-	// the same rows again.
-	w.exec(`UPDATE evtpub.event_outbox SET forwarded_at = NULL`)
-	eventstest.Eventually(t, 10*time.Second, "rows forwarded again", func() bool {
-		return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
+		// As if the relay crashed between forwarding and marking: it forwards
+		// the same rows again.
+		w.exec(`UPDATE evtpub.event_outbox SET forwarded_at = NULL`)
+		eventstest.Eventually(t, 10*time.Second, "rows forwarded again", func() bool {
+			return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
+		})
+		// The marker comes later in the inbox; once it is handled, a redelivered
+		// row would have been handled too.
+		r.publish(t, ctx, thing("marker", 1))
+		eventstest.Eventually(t, 10*time.Second, "marker handled", func() bool { return w.effects() == 3 })
+
+		if n := w.count(`SELECT count(*) FROM evtsub.event_inbox`); n != 3 {
+			t.Errorf("inbox holds %d rows, want 3", n)
+		}
+		if n := r.sink.calls.Load(); n != 3 {
+			t.Errorf("handler called %d times, want 3", n)
+		}
 	})
-	// The marker comes later in the inbox; once it is handled, a redelivered
-	// row would have been handled too.
-	r.publish(t, ctx, thing("marker", 1))
-	eventstest.Eventually(t, 10*time.Second, "marker handled", func() bool { return w.effects() == 3 })
-
-	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox`); n != 3 {
-		t.Errorf("inbox holds %d rows, want 3", n)
-	}
-	if n := r.sink.calls.Load(); n != 3 {
-		t.Errorf("handler called %d times, want 3", n)
-	}
 }
 
 func TestPerKeyOrderSurvivesTransientFailures(t *testing.T) {
 	t.Parallel()
-	eachKind(t, func(t *testing.T, calls bool) {
+	onEachTransportAndKind(t, func(t *testing.T, transport string, calls bool) {
 		ctx := context.Background()
-		w := newWorld(t, fastConfig())
+		w := newWorld(t, fastConfig(transport))
 		w.calls = calls
 		// Some events fail before their effect, some after it (which must be
 		// undone, or the retry's INSERT would fail on the duplicate).
@@ -278,8 +285,8 @@ func TestPerKeyOrderSurvivesTransientFailures(t *testing.T) {
 
 func TestTraceContextAndRequestIDTravel(t *testing.T) {
 	t.Parallel()
-	eachKind(t, func(t *testing.T, calls bool) {
-		w := newWorld(t, fastConfig())
+	onEachTransportAndKind(t, func(t *testing.T, transport string, calls bool) {
+		w := newWorld(t, fastConfig(transport))
 		w.calls = calls
 		s := &sink{}
 		r := w.replica(s).start(t)
@@ -303,7 +310,7 @@ func TestTraceContextAndRequestIDTravel(t *testing.T) {
 func TestSubscribeAndPublishValidation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	w := newWorld(t, fastConfig())
+	w := newWorld(t, fastConfig(config.EventsPostgres))
 	r := w.replica(&sink{})
 	_, h := events.On((&sink{}).handle)
 	bad := []struct{ id, typ string }{
@@ -343,23 +350,25 @@ func TestSubscribeAndPublishValidation(t *testing.T) {
 
 func TestMetricsCountThePipeline(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	w := newWorld(t, fastConfig())
-	r := w.replica(&sink{}).start(t)
-	labels := map[string]string{"type": thingType, "subscriber": subscriber}
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		w := newWorld(t, fastConfig(transport))
+		r := w.replica(&sink{}).start(t)
+		labels := map[string]string{"type": thingType, "subscriber": subscriber}
 
-	r.publish(t, ctx, thing("m", 1), thing("m", 2), thing("n", 1))
-	eventstest.Eventually(t, 10*time.Second, "events handled", func() bool { return w.effects() == 3 })
-	eventstest.Eventually(t, 5*time.Second, "delivered counted", func() bool {
-		return metric(t, r.reg, "shop_events_delivered_total", labels) == 3
+		r.publish(t, ctx, thing("m", 1), thing("m", 2), thing("n", 1))
+		eventstest.Eventually(t, 10*time.Second, "events handled", func() bool { return w.effects() == 3 })
+		eventstest.Eventually(t, 5*time.Second, "delivered counted", func() bool {
+			return metric(t, r.reg, "shop_events_delivered_total", labels) == 3
+		})
+		if got := metric(t, r.reg, "shop_events_published_total", map[string]string{"type": thingType}); got != 3 {
+			t.Errorf("published = %v, want 3", got)
+		}
+		if got := metric(t, r.reg, "shop_events_commit_to_handled_seconds", labels); got != 3 {
+			t.Errorf("latency samples = %v, want 3", got)
+		}
+		if got := metric(t, r.reg, "shop_events_dead_lettered_total", labels); got != 0 {
+			t.Errorf("dead lettered = %v, want 0", got)
+		}
 	})
-	if got := metric(t, r.reg, "shop_events_published_total", map[string]string{"type": thingType}); got != 3 {
-		t.Errorf("published = %v, want 3", got)
-	}
-	if got := metric(t, r.reg, "shop_events_commit_to_handled_seconds", labels); got != 3 {
-		t.Errorf("latency samples = %v, want 3", got)
-	}
-	if got := metric(t, r.reg, "shop_events_dead_lettered_total", labels); got != 0 {
-		t.Errorf("dead lettered = %v, want 0", got)
-	}
 }

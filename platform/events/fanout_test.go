@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/events/eventstest"
@@ -19,48 +20,50 @@ import (
 // a replica that does otherwise.
 func TestAnOlderReplicaRelayingLosesNoEventOfANewSubscriber(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name        string
-		hostsEvtsub bool // the older replica runs another subscription of evtsub
-	}{
-		{"older replica without the subscribing module", false},
-		{"older replica hosting the subscribing module", true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			w := newWorldOf(t, fastConfig(), 2)
-			current := w.replica(&sink{})
-			older := w.replica(nil)
-			if tc.hostsEvtsub {
-				typ, h := events.On(func(context.Context, *gorm.DB, thingUndone, events.Envelope) error { return nil })
-				if err := older.bus.Subscribe(older.sub, "evtsub.older", typ, h); err != nil {
-					t.Fatal(err)
+	onEachTransport(t, func(t *testing.T, transport string) {
+		for _, tc := range []struct {
+			name        string
+			hostsEvtsub bool // the older replica runs another subscription of evtsub
+		}{
+			{"older replica without the subscribing module", false},
+			{"older replica hosting the subscribing module", true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				w := newWorldOf(t, fastConfig(transport), 2)
+				current := w.replica(&sink{})
+				older := w.replica(nil)
+				if tc.hostsEvtsub {
+					typ, h := events.On(func(context.Context, *gorm.DB, thingUndone, events.Envelope) error { return nil })
+					if err := older.bus.Subscribe(older.sub, "evtsub.older", typ, h); err != nil {
+						t.Fatal(err)
+					}
 				}
-			}
-			current.start(t)
-			older.start(t)
+				current.start(t)
+				older.start(t)
 
-			const total = 60
-			for n := range total {
-				// Requests land on either replica.
-				[]*replica{current, older}[n%2].publish(t, ctx, thing("k", n))
-			}
-			eventstest.Eventually(t, 10*time.Second, "every event relayed", func() bool {
-				return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
+				const total = 60
+				for n := range total {
+					// Requests land on either replica.
+					[]*replica{current, older}[n%2].publish(t, ctx, thing("k", n))
+				}
+				eventstest.Eventually(t, 10*time.Second, "every event relayed", func() bool {
+					return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
+				})
+				eventstest.Eventually(t, 10*time.Second, "the inbox drained", func() bool {
+					return w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'pending'`) == 0
+				})
+				if n := w.effects(); n != total {
+					t.Errorf("the new subscriber handled %d of %d events", n, total)
+				}
+				if n := current.sink.calls.Load(); n != total {
+					t.Errorf("handler called %d times, want %d", n, total)
+				}
+				w.checkKeyOrder()
 			})
-			eventstest.Eventually(t, 10*time.Second, "the inbox drained", func() bool {
-				return w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'pending'`) == 0
-			})
-			if n := w.effects(); n != total {
-				t.Errorf("the new subscriber handled %d of %d events", n, total)
-			}
-			if n := current.sink.calls.Load(); n != total {
-				t.Errorf("handler called %d times, want %d", n, total)
-			}
-			w.checkKeyOrder()
-		})
-	}
+		}
+	})
 }
 
 // A relay whose process has no connection to a registered subscriber's
@@ -69,7 +72,7 @@ func TestAnOlderReplicaRelayingLosesNoEventOfANewSubscriber(t *testing.T) {
 func TestEventsOfASubscriberOutOfReachWaitForAReplicaThatReachesIt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	w := newWorldOf(t, fastConfig(), 3)
+	w := newWorldOf(t, fastConfig(config.EventsPostgres), 3)
 	// The subscription is registered by a replica that then stops.
 	registrar := w.replica(&sink{}).start(t)
 	if err := registrar.bus.Stop(ctx); err != nil {
@@ -125,7 +128,7 @@ func (r *replica) publishUndone(t *testing.T, ctx context.Context, evs ...thingU
 func TestARetiredSubscriberIsReportedAndForgotten(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	w := newWorldOf(t, fastConfig(), 2)
+	w := newWorldOf(t, fastConfig(config.EventsPostgres), 2)
 	const retired = "evtsub.retired"
 	old := w.replica(&sink{})
 	typ, h := events.On(func(context.Context, *gorm.DB, thingHappened, events.Envelope) error { return nil })
@@ -198,7 +201,7 @@ func TestARetiredSubscriberIsReportedAndForgotten(t *testing.T) {
 // janitor's cadence (a tenth of the retention, here 6 s).
 func TestRunningSubscriptionsRefreshTheirRegistration(t *testing.T) {
 	t.Parallel()
-	cfg := fastConfig()
+	cfg := fastConfig(config.EventsPostgres)
 	cfg.Events.Retention = time.Minute
 	w := newWorld(t, cfg)
 	w.replica(&sink{}).start(t)

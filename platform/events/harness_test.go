@@ -23,6 +23,7 @@ import (
 	"github.com/shopmonolith/shop/platform/kernel"
 	"github.com/shopmonolith/shop/platform/logging"
 	"github.com/shopmonolith/shop/platform/metrics"
+	"github.com/shopmonolith/shop/platform/natstest"
 )
 
 // Two synthetic modules: evtpub publishes thingHappened, evtsub records
@@ -58,12 +59,33 @@ type stranger struct{}
 func (stranger) EventType() string { return "evtother.stranger.v1" }
 func (stranger) EventKey() string  { return "x" }
 
-// fastConfig makes retries and polls quick enough for tests.
-func fastConfig() config.Config {
+// fastConfig makes retries and polls quick enough for tests, on a
+// transport. A world of the nats transport starts a NATS server of its own.
+func fastConfig(transport string) config.Config {
 	return config.Config{Events: config.Events{
 		PollInterval: 50 * time.Millisecond, BackoffBase: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond,
 		MaxAttempts: 3, Workers: 2, HandlerTimeout: 30 * time.Second, Retention: time.Hour,
+		Transport: transport, NATSReplicas: 1, NATSDuplicateWindow: time.Minute, NATSAckWait: 2 * time.Second,
 	}}
+}
+
+// onEachTransport runs a delivery test on both transports: the guarantees
+// are the same whichever carries the events.
+func onEachTransport(t *testing.T, test func(t *testing.T, transport string)) {
+	for _, transport := range []string{config.EventsPostgres, config.EventsNATS} {
+		t.Run(transport, func(t *testing.T) {
+			t.Parallel()
+			test(t, transport)
+		})
+	}
+}
+
+// onEachTransportAndKind runs a delivery test on both transports, each with
+// both kinds of handler.
+func onEachTransportAndKind(t *testing.T, test func(t *testing.T, transport string, calls bool)) {
+	onEachTransport(t, func(t *testing.T, transport string) {
+		eachKind(t, func(t *testing.T, calls bool) { test(t, transport, calls) })
+	})
 }
 
 // world is one test database with role names of its own, on which replicas
@@ -72,9 +94,10 @@ type world struct {
 	t        *testing.T
 	cfg      config.Config
 	url      string
-	owner    *pgxpool.Pool // superuser view across schemas, for setup and checks
-	replicas int           // how many replicas the world's reservation has room for
-	calls    bool          // replicas subscribe their sink as a call handler (SubscribeCalls)
+	owner    *pgxpool.Pool    // superuser view across schemas, for setup and checks
+	replicas int              // how many replicas the world's reservation has room for
+	nats     *natstest.Server // the world's broker with the nats transport
+	calls    bool             // replicas subscribe their sink as a call handler (SubscribeCalls)
 }
 
 // eachKind runs test, in parallel, once for each way a subscriber's handler
@@ -102,6 +125,10 @@ func newWorldOf(t *testing.T, cfg config.Config, n int) *world {
 	cfg.DB.RolePrefix = dbtest.RolePrefix(t, pubModule, subModule)
 	cfg.DB.MaxConns = dbtest.BudgetFor(2)
 	w := &world{t: t, cfg: cfg, url: dbtest.NewURL(t), replicas: n}
+	if cfg.Events.Transport == config.EventsNATS && cfg.Events.NATSURL == "" {
+		w.nats = natstest.Start(t)
+		w.cfg.Events.NATSURL = w.nats.URL()
+	}
 	pc, err := pgxpool.ParseConfig(w.url)
 	if err != nil {
 		t.Fatal(err)

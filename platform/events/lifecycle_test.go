@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/events/eventstest"
 )
@@ -27,9 +28,9 @@ func blockingSink() (s *sink, entered chan string, release chan struct{}) {
 
 func TestStopWaitsForTheHandlerInProgress(t *testing.T) {
 	t.Parallel()
-	eachKind(t, func(t *testing.T, calls bool) {
+	onEachTransportAndKind(t, func(t *testing.T, transport string, calls bool) {
 		ctx := context.Background()
-		w := newWorld(t, fastConfig())
+		w := newWorld(t, fastConfig(transport))
 		w.calls = calls
 		s, entered, release := blockingSink()
 		r := w.replica(s).start(t)
@@ -61,39 +62,41 @@ func TestStopWaitsForTheHandlerInProgress(t *testing.T) {
 
 func TestEventOfAHandlerCutShortByStopIsHandledAfterRestart(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	cfg := fastConfig()
-	cfg.Events.HandlerTimeout = time.Second
-	w := newWorldOf(t, cfg, 2)
-	s, entered, _ := blockingSink()
-	old := w.replica(s).start(t)
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		cfg := fastConfig(transport)
+		cfg.Events.HandlerTimeout = time.Second
+		w := newWorldOf(t, cfg, 2)
+		s, entered, _ := blockingSink()
+		old := w.replica(s).start(t)
 
-	old.publish(t, ctx, thing("cut", 1))
-	waitEntered(t, entered)
-	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	if err := old.bus.Stop(short); err == nil {
-		t.Fatal("Stop with a short timeout = nil while a handler is blocked")
-	}
+		old.publish(t, ctx, thing("cut", 1))
+		waitEntered(t, entered)
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		if err := old.bus.Stop(short); err == nil {
+			t.Fatal("Stop with a short timeout = nil while a handler is blocked")
+		}
 
-	// A new process takes over once the stuck attempt is rolled back.
-	fresh := w.replica(&sink{}).start(t)
-	eventstest.Eventually(t, 10*time.Second, "event handled by the new bus", func() bool { return w.effects() == 1 })
-	if n := fresh.sink.calls.Load(); n != 1 {
-		t.Errorf("new bus called its handler %d times, want 1", n)
-	}
-	// The cut attempt is counted when the old bus records it before the new
-	// one claims the event; when the new bus is faster, its own record
-	// supersedes it. Either way the event is done once.
-	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND attempts BETWEEN 1 AND 2`); n != 1 {
-		t.Errorf("want the event done once, after one or two attempts (%d such rows)", n)
-	}
-	if err := old.bus.Stop(ctx); err != nil {
-		t.Errorf("Stop of the old bus, without a deadline = %v", err)
-	}
-	if n := w.effects(); n != 1 {
-		t.Errorf("%d effects, want exactly 1", n)
-	}
+		// A new process takes over once the stuck attempt is rolled back.
+		fresh := w.replica(&sink{}).start(t)
+		eventstest.Eventually(t, 10*time.Second, "event handled by the new bus", func() bool { return w.effects() == 1 })
+		if n := fresh.sink.calls.Load(); n != 1 {
+			t.Errorf("new bus called its handler %d times, want 1", n)
+		}
+		// The cut attempt is counted when the old bus records it before the new
+		// one claims the event; when the new bus is faster, its own record
+		// supersedes it. Either way the event is done once.
+		if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND attempts BETWEEN 1 AND 2`); n != 1 {
+			t.Errorf("want the event done once, after one or two attempts (%d such rows)", n)
+		}
+		if err := old.bus.Stop(ctx); err != nil {
+			t.Errorf("Stop of the old bus, without a deadline = %v", err)
+		}
+		if n := w.effects(); n != 1 {
+			t.Errorf("%d effects, want exactly 1", n)
+		}
+	})
 }
 
 func waitEntered(t *testing.T, entered <-chan string) {
@@ -108,8 +111,8 @@ func waitEntered(t *testing.T, entered <-chan string) {
 func TestPruneKeepsDeadLettersAndRecentRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	w := newWorld(t, fastConfig()) // Retention: 1h
-	r := w.replica(&sink{})        // not started: the rows below are the whole state
+	w := newWorld(t, fastConfig(config.EventsPostgres)) // Retention: 1h
+	r := w.replica(&sink{})                             // not started: the rows below are the whole state
 
 	w.exec(`INSERT INTO evtpub.event_outbox (id, type, key, payload, occurred_at, forwarded_at) VALUES
 		(gen_random_uuid(), $1, 'old', '{}', now() - interval '3 hours', now() - interval '2 hours'),
@@ -151,7 +154,7 @@ func keys(t *testing.T, w *world, query string) string {
 func TestDeadLettersListOrphanedEvents(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	w := newWorld(t, fastConfig())
+	w := newWorld(t, fastConfig(config.EventsPostgres))
 	r := w.replica(&sink{})
 	// evtsub.renamed was the subscriber id of a handler since renamed: its
 	// undelivered event waits for nobody. A pending event of the registered

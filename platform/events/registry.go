@@ -67,6 +67,9 @@ func (b *Bus) registerAll(ctx context.Context) error {
 			return fmt.Errorf("events: %w", err)
 		}
 	}
+	if b.broker != nil {
+		return nil // the durable consumers carry events whoever hosts their publisher
+	}
 	for _, s := range b.subs {
 		for typ := range s.handlers {
 			if _, ok := b.publishers[publisherOf(typ)]; !ok {

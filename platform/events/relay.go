@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -38,13 +39,14 @@ func (b *Bus) runRelay(ctx context.Context, db *database.DB, wake <-chan bool) {
 	var lastHeld int64
 	for {
 		for {
-			n, mine, held, err := b.relayOnce(ctx, db)
+			r, err := b.relayOnce(ctx, db)
 			if err != nil {
-				if ctx.Err() == nil {
+				if ctx.Err() == nil && !errors.Is(err, errBrokerDown) {
 					b.log.Warn("relay failed", slog.String("module", db.Module), slog.String("error", err.Error()))
 				}
 				break
 			}
+			mine, held := r.mine, r.held
 			if (!mine && local) || (held != 0 && (local || held != lastHeld)) {
 				if _, err := db.Pool.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, "outbox:"+db.Module); err != nil && ctx.Err() == nil {
 					b.log.Warn("relay notify failed", slog.String("module", db.Module), slog.String("error", err.Error()))
@@ -53,7 +55,7 @@ func (b *Bus) runRelay(ctx context.Context, db *database.DB, wake <-chan bool) {
 			if held != 0 {
 				lastHeld = held
 			}
-			if n < relayBatch {
+			if !r.more {
 				break
 			}
 		}
@@ -67,62 +69,94 @@ func (b *Bus) runRelay(ctx context.Context, db *database.DB, wake <-chan bool) {
 	}
 }
 
+// relayed is what one relay round did.
+type relayed struct {
+	n    int   // events delivered and marked forwarded
+	mine bool  // this process held the publisher's relay
+	held int64 // the seq of the first event left to a replica that reaches its subscriber
+	more bool  // more may be ready at once
+}
+
 // relayOnce forwards one batch. One relay per publisher works at a time
-// (a transaction-scoped advisory lock), which keeps inbox order equal to the
-// outbox's commit order. The inbox insert commits before the outbox rows are
-// marked forwarded; a crash in between forwards them again, and the inbox's
-// primary key drops the duplicates.
-//
-// An event goes to every subscriber in the publisher's registry, read after
-// the batch (an event committed after a registration is never read before
-// it). It is marked forwarded only once every one of them has it; at the
-// first event with a subscriber in a module this process cannot reach, the
-// batch stops, and held is that event's seq: it and its successors wait for
-// a replica that can reach every subscriber, and nobody's order changes.
-func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (n int, mine bool, held int64, err error) {
+// (a transaction-scoped advisory lock), which keeps inbox order (or stream
+// order) equal to the outbox's commit order. The events are delivered
+// before the outbox rows are marked forwarded; a crash in between delivers
+// them again, and the inbox's primary key (or the stream's duplicate
+// window, then the inbox) drops the duplicates. Events delivered before a
+// failure are marked, and the failure returned.
+func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (relayed, error) {
 	tx, err := db.Pool.Begin(ctx)
 	if err != nil {
-		return 0, false, 0, err
+		return relayed{}, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit this is a no-op
 	// Losing this transaction's commit in a server crash only means
 	// forwarding again (the inbox drops duplicates), so it need not wait for
 	// its WAL flush: set_config(…, true) is SET LOCAL, in the same round trip.
+	r := relayed{}
 	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1), set_config('synchronous_commit', 'off', true) IS NOT NULL`,
-		lockKey("relay."+db.Module)).Scan(&mine, new(bool)); err != nil || !mine {
-		return 0, false, 0, err
+		lockKey("relay."+db.Module)).Scan(&r.mine, new(bool)); err != nil || !r.mine {
+		return r, err
 	}
 	batch, regs, err := readBatch(ctx, tx)
 	if err != nil || len(batch) == 0 {
-		return 0, true, 0, err
+		return r, err
 	}
-	ready := b.reachable(db.Module, batch, regs)
-	if ready < len(batch) {
-		held = batch[ready].seq
+	n, held, again, deliverErr := b.deliver(ctx, db.Module, batch, regs)
+	r.held = held
+	if n == 0 {
+		return r, deliverErr
 	}
-	if ready == 0 {
-		return 0, true, held, nil
-	}
-	batch = batch[:ready]
-	b.hook("relay.before-forward")
-	if err := b.forward(ctx, db.Module, batch, regs); err != nil {
-		return 0, true, 0, err
-	}
-	b.hook("relay.after-forward")
+	batch = batch[:n]
 	seqs := make([]int64, len(batch))
 	for i, o := range batch {
 		seqs[i] = o.seq
 	}
 	if _, err := tx.Exec(ctx, `UPDATE event_outbox SET forwarded_at = now() WHERE seq = ANY($1)`, seqs); err != nil {
-		return 0, true, 0, err
+		return r, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, true, 0, err
+		return r, err
 	}
 	for _, o := range batch {
 		b.m.published.WithLabelValues(o.typ).Inc()
 	}
-	return len(batch), true, held, nil
+	r.n, r.more = n, n == relayBatch || again
+	return r, deliverErr
+}
+
+// deliver hands a batch on by the configured transport and returns how many
+// events from its start were delivered. The postgres transport inserts them
+// into the inboxes of the publisher's registered subscribers, up to the
+// first event with a subscriber in a module this process cannot reach
+// (held: its seq); the nats transport publishes every event to the
+// publisher's stream (again: go on at once).
+//
+// In a relay of the postgres transport, an event goes to every subscriber
+// in the publisher's registry, read after the batch (an event committed
+// after a registration is never read before it). It is delivered only once
+// every one of them has it; at the first event with a subscriber in a
+// module this process cannot reach, the batch stops: it and its successors
+// wait for a replica that can reach every subscriber, and nobody's order
+// changes.
+func (b *Bus) deliver(ctx context.Context, publisher string, batch []outboxRow, regs map[string][]registration) (n int, held int64, again bool, err error) {
+	if b.broker != nil {
+		n, again, err = b.publishBatch(ctx, publisher, batch)
+		return n, 0, again, err
+	}
+	ready := b.reachable(publisher, batch, regs)
+	if ready < len(batch) {
+		held = batch[ready].seq
+	}
+	if ready == 0 {
+		return 0, held, false, nil
+	}
+	b.hook("relay.before-forward")
+	if err := b.forward(ctx, publisher, batch[:ready], regs); err != nil {
+		return 0, 0, false, err
+	}
+	b.hook("relay.after-forward")
+	return ready, held, false, nil
 }
 
 // readBatch reads the oldest unforwarded events and then, in the same round
@@ -186,6 +220,31 @@ type inboxBatch struct {
 	occurredAt                                       []time.Time
 }
 
+// add appends an event for a subscriber.
+func (ib *inboxBatch) add(subscriber string, o outboxRow) {
+	ib.subscriber = append(ib.subscriber, subscriber)
+	ib.eventID = append(ib.eventID, o.id)
+	ib.typ = append(ib.typ, o.typ)
+	ib.key = append(ib.key, o.key)
+	ib.payload = append(ib.payload, o.payload)
+	ib.metadata = append(ib.metadata, o.metadata)
+	ib.seq = append(ib.seq, o.seq)
+	ib.occurredAt = append(ib.occurredAt, o.occurredAt)
+}
+
+// insert writes the batch into the module's inbox in tx; an event the inbox
+// holds already (a redelivery) is dropped by its primary key.
+func (ib *inboxBatch) insert(ctx context.Context, tx pgx.Tx, publisher string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO event_inbox
+		(subscriber, event_id, publisher, source_seq, type, key, payload, metadata, occurred_at)
+		SELECT s, e::uuid, $3, q, t, k, p::jsonb, m::jsonb, o
+		FROM unnest($1::text[], $2::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
+			AS x(s, e, q, t, k, p, m, o)
+		ON CONFLICT (subscriber, event_id) DO NOTHING`,
+		ib.subscriber, ib.eventID, publisher, ib.seq, ib.typ, ib.key, ib.payload, ib.metadata, ib.occurredAt)
+	return err
+}
+
 // forward inserts a batch into the inbox of every registered subscriber of
 // each event, one transaction per subscribing module, and wakes that
 // module's dispatchers.
@@ -198,14 +257,7 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 				ib = &inboxBatch{db: b.hosted[r.module]}
 				byModule[r.module] = ib
 			}
-			ib.subscriber = append(ib.subscriber, r.subscriber)
-			ib.eventID = append(ib.eventID, o.id)
-			ib.typ = append(ib.typ, o.typ)
-			ib.key = append(ib.key, o.key)
-			ib.payload = append(ib.payload, o.payload)
-			ib.metadata = append(ib.metadata, o.metadata)
-			ib.seq = append(ib.seq, o.seq)
-			ib.occurredAt = append(ib.occurredAt, o.occurredAt)
+			ib.add(r.subscriber, o)
 		}
 	}
 	for module, ib := range byModule {
@@ -218,16 +270,7 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 			if _, err := tx.Exec(ctx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`, notifyChannel, "inbox:"+module+":"+b.id); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO event_inbox
-				(subscriber, event_id, publisher, source_seq, type, key, payload, metadata, occurred_at)
-				SELECT s, e::uuid, $3, q, t, k, p::jsonb, m::jsonb, o
-				FROM unnest($1::text[], $2::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
-					AS x(s, e, q, t, k, p, m, o)
-				ON CONFLICT (subscriber, event_id) DO NOTHING`,
-				ib.subscriber, ib.eventID, publisher, ib.seq, ib.typ, ib.key, ib.payload, ib.metadata, ib.occurredAt); err != nil {
-				return err
-			}
-			return nil
+			return ib.insert(ctx, tx, publisher)
 		})
 		if err != nil {
 			return fmt.Errorf("forward to %s: %w", module, err)

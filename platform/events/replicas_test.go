@@ -14,57 +14,59 @@ import (
 // and the events of a key in the order they were published.
 func TestCompetingReplicasHandleEachEventOnceInKeyOrder(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	w := newWorldOf(t, fastConfig(), 3)
-	replicas := make([]*replica, 3)
-	for i := range replicas {
-		replicas[i] = w.replica(&sink{}).start(t)
-	}
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		w := newWorldOf(t, fastConfig(transport), 3)
+		replicas := make([]*replica, 3)
+		for i := range replicas {
+			replicas[i] = w.replica(&sink{}).start(t)
+		}
 
-	const total, keys, perTx = 10_000, 100, 200
-	began := time.Now()
-	for first := 0; first < total; first += perTx {
-		evs := make([]thingHappened, 0, perTx)
-		for n := first; n < first+perTx; n++ {
-			evs = append(evs, thing(fmt.Sprintf("key%03d", n%keys), n))
+		const total, keys, perTx = 10_000, 100, 200
+		began := time.Now()
+		for first := 0; first < total; first += perTx {
+			evs := make([]thingHappened, 0, perTx)
+			for n := first; n < first+perTx; n++ {
+				evs = append(evs, thing(fmt.Sprintf("key%03d", n%keys), n))
+			}
+			// Replicas take turns publishing, as requests would land on any.
+			replicas[first/perTx%len(replicas)].publish(t, ctx, evs...)
 		}
-		// Replicas take turns publishing, as requests would land on any.
-		replicas[first/perTx%len(replicas)].publish(t, ctx, evs...)
-	}
-	published := time.Since(began)
-	t.Logf("published in %s; handled so far %d", published, w.effects())
-	// Progress every 5s shows where a slow run spends its time.
-	lastLog := time.Now()
-	eventstest.Eventually(t, 60*time.Second, "all events handled", func() bool {
-		n := w.effects()
-		if time.Since(lastLog) > 5*time.Second {
-			lastLog = time.Now()
-			t.Logf("%s: %d handled", time.Since(began), n)
+		published := time.Since(began)
+		t.Logf("published in %s; handled so far %d", published, w.effects())
+		// Progress every 5s shows where a slow run spends its time.
+		lastLog := time.Now()
+		eventstest.Eventually(t, 60*time.Second, "all events handled", func() bool {
+			n := w.effects()
+			if time.Since(lastLog) > 5*time.Second {
+				lastLog = time.Now()
+				t.Logf("%s: %d handled", time.Since(began), n)
+			}
+			return n == total
+		})
+		t.Logf("%d events over %d keys: published in %s, all handled after %s", total, keys, published, time.Since(began))
+
+		w.checkKeyOrder()
+		var calls, failures int64
+		delivered := 0.0
+		for _, r := range replicas {
+			calls += r.sink.calls.Load()
+			failures += r.sink.failures.Load()
+			delivered += metric(t, r.reg, "shop_events_delivered_total", map[string]string{"subscriber": subscriber})
 		}
-		return n == total
+		if calls != total || failures != 0 {
+			t.Errorf("handler called %d times with %d failures, want %d and 0", calls, failures, total)
+		}
+		if delivered != total {
+			t.Errorf("delivered = %v across replicas, want %d", delivered, total)
+		}
+		if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND attempts = 1`); n != total {
+			t.Errorf("%d inbox rows done at the first attempt, want %d", n, total)
+		}
+		for i, r := range replicas {
+			if r.sink.calls.Load() == 0 {
+				t.Logf("replica %d handled nothing", i)
+			}
+		}
 	})
-	t.Logf("%d events over %d keys: published in %s, all handled after %s", total, keys, published, time.Since(began))
-
-	w.checkKeyOrder()
-	var calls, failures int64
-	delivered := 0.0
-	for _, r := range replicas {
-		calls += r.sink.calls.Load()
-		failures += r.sink.failures.Load()
-		delivered += metric(t, r.reg, "shop_events_delivered_total", map[string]string{"subscriber": subscriber})
-	}
-	if calls != total || failures != 0 {
-		t.Errorf("handler called %d times with %d failures, want %d and 0", calls, failures, total)
-	}
-	if delivered != total {
-		t.Errorf("delivered = %v across replicas, want %d", delivered, total)
-	}
-	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND attempts = 1`); n != total {
-		t.Errorf("%d inbox rows done at the first attempt, want %d", n, total)
-	}
-	for i, r := range replicas {
-		if r.sink.calls.Load() == 0 {
-			t.Logf("replica %d handled nothing", i)
-		}
-	}
 }

@@ -23,13 +23,14 @@ type State struct {
 	timeout  time.Duration
 	log      *slog.Logger
 
-	mu     sync.RWMutex
-	checks map[string]Check
+	mu       sync.RWMutex
+	checks   map[string]Check
+	degraded map[string]bool // checks whose failure degrades the process without failing readiness
 }
 
 // NewState returns a State whose checks each get timeout to answer.
 func NewState(timeout time.Duration) *State {
-	return &State{timeout: timeout, log: slog.New(slog.DiscardHandler), checks: map[string]Check{}}
+	return &State{timeout: timeout, log: slog.New(slog.DiscardHandler), checks: map[string]Check{}, degraded: map[string]bool{}}
 }
 
 // WithLogger makes failing checks log their errors to log.
@@ -43,6 +44,18 @@ func (s *State) Add(name string, c Check) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.checks[name] = c
+}
+
+// AddDegradable registers a named check of a dependency whose outage the
+// process absorbs (it delays work but loses none, and every replica shares
+// it): while it fails, readiness still answers 200, with status "degraded"
+// and the check named, so a load balancer keeps the replica while operators
+// see the state.
+func (s *State) AddDegradable(name string, c Check) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.checks[name] = c
+	s.degraded[name] = true
 }
 
 // Drain marks the process as shutting down: readiness fails from now on.
@@ -61,7 +74,8 @@ func (s *State) Live(w http.ResponseWriter, _ *http.Request) {
 	write(w, http.StatusOK, report{Status: "ok"})
 }
 
-// Ready answers 200 when every check passes and the process is not draining.
+// Ready answers 200 when every check passes, or only degradable ones fail
+// ("degraded"), and the process is not draining.
 // A failing check is named but its error is only logged: readiness is public
 // and error texts can describe the infrastructure.
 func (s *State) Ready(w http.ResponseWriter, r *http.Request) {
@@ -71,13 +85,19 @@ func (s *State) Ready(w http.ResponseWriter, r *http.Request) {
 	}
 	rep := s.Run(r.Context())
 	status := http.StatusOK
-	if rep.Status != "ok" {
+	if rep.Status == "failing" {
 		status = http.StatusServiceUnavailable
-		for name, result := range rep.Checks {
-			if result != "ok" {
-				s.log.WarnContext(r.Context(), "readiness check failing", slog.String("check", name), slog.String("error", result))
-				rep.Checks[name] = "failing"
-			}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for name, result := range rep.Checks {
+		if result == "ok" {
+			continue
+		}
+		s.log.WarnContext(r.Context(), "readiness check failing", slog.String("check", name), slog.String("error", result))
+		rep.Checks[name] = "failing"
+		if s.degraded[name] {
+			rep.Checks[name] = "degraded"
 		}
 	}
 	write(w, status, rep)
@@ -110,10 +130,16 @@ func (s *State) Run(ctx context.Context) report {
 	}
 	wg.Wait()
 	rep := report{Status: "ok", Checks: map[string]string{}}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	for i, n := range names {
 		rep.Checks[n] = results[i]
-		if results[i] != "ok" {
+		switch {
+		case results[i] == "ok":
+		case !s.degraded[n]:
 			rep.Status = "failing"
+		case rep.Status == "ok":
+			rep.Status = "degraded"
 		}
 	}
 	return rep

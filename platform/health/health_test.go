@@ -84,6 +84,33 @@ func TestReadyNamesFailingCheck(t *testing.T) {
 	}
 }
 
+func TestADegradableCheckDegradesWithoutFailingReadiness(t *testing.T) {
+	t.Parallel()
+	s := health.NewState(time.Second)
+	var down atomic.Bool
+	down.Store(true)
+	s.Add("db", func(context.Context) error { return nil })
+	s.AddDegradable("broker", func(context.Context) error {
+		if down.Load() {
+			return errors.New("not connected")
+		}
+		return nil
+	})
+	code, rep := serve(t, s.Ready)
+	if code != http.StatusOK || rep.Status != "degraded" || rep.Checks["broker"] != "degraded" || rep.Checks["db"] != "ok" {
+		t.Errorf("Ready with the broker down = %d %+v, want 200 degraded naming the broker", code, rep)
+	}
+	s.Add("cache", func(context.Context) error { return errors.New("down") })
+	if code, rep := serve(t, s.Ready); code != http.StatusServiceUnavailable || rep.Status != "failing" {
+		t.Errorf("Ready with a failing check too = %d %+v, want 503 failing", code, rep)
+	}
+	s.Add("cache", func(context.Context) error { return nil })
+	down.Store(false)
+	if code, rep := serve(t, s.Ready); code != http.StatusOK || rep.Status != "ok" {
+		t.Errorf("Ready with the broker back = %d %+v, want 200 ok", code, rep)
+	}
+}
+
 func TestReadyTimesOutSlowCheck(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer

@@ -1,0 +1,454 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/health"
+)
+
+// The nats transport: a publisher's relay publishes its committed events,
+// in outbox order, to the publisher's JetStream stream; every subscriber id
+// has a durable consumer on it, and a loop in the subscriber's process writes
+// what it receives into the subscriber module's inbox, where dispatch takes
+// over unchanged. The durable consumers are the fan-out record: the relay
+// publishes every event, whoever subscribes.
+
+// Headers of an event message; the type is the subject's tail and the
+// payload the message's data.
+const (
+	subjectPrefix    = "shop.events."
+	headerKey        = "Shop-Event-Key"
+	headerSeq        = "Shop-Outbox-Seq" // the publisher's outbox seq: the inbox's source_seq
+	headerOccurredAt = "Shop-Occurred-At"
+	headerMetadata   = "Shop-Metadata"
+)
+
+// errBrokerDown ends a relay or consumer round while the client is not
+// connected; the connection's own handlers log the outage once.
+var errBrokerDown = errors.New("not connected to the NATS server")
+
+// broker is the bus's JetStream client.
+type broker struct {
+	cfg       config.Events
+	log       *slog.Logger
+	connected prometheus.Gauge
+
+	nc *nats.Conn
+	js jetstream.JetStream
+
+	setupMu sync.Mutex
+	ready   atomic.Bool // every stream and consumer of this process exists on the server
+}
+
+func newBroker(cfg config.Events, log *slog.Logger, reg prometheus.Registerer) (*broker, error) {
+	connected := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "shop_events_broker_connected", Help: "1 while the event transport's NATS connection is up, 0 otherwise.",
+	})
+	if err := reg.Register(connected); err != nil {
+		return nil, err
+	}
+	return &broker{cfg: cfg, log: log, connected: connected}, nil
+}
+
+// streamName is the JetStream stream of a publishing module's events.
+func streamName(publisher string) string { return "SHOP_" + strings.ToUpper(publisher) }
+
+// durableName is a subscriber id's consumer name. Ids hold [a-z0-9_.] and
+// consumer names may not hold dots; '-' occurs in no id, so the mapping is
+// one to one.
+func durableName(subscriber string) string { return strings.ReplaceAll(subscriber, ".", "-") }
+
+// connect dials the servers. It does not wait for them: with the broker
+// down the shop starts, publishing commits into the outbox, and the client
+// keeps reconnecting; wake runs on every (re)connection so that the relays
+// and consumers catch up at once.
+func (k *broker) connect(wake func()) error {
+	nc, err := nats.Connect(k.cfg.NATSURL,
+		nats.Name("shop"),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.ConnectHandler(func(*nats.Conn) {
+			k.connected.Set(1)
+			wake()
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			k.connected.Set(1)
+			k.log.Info("event broker reconnected", slog.String("server", nc.ConnectedUrlRedacted()))
+			wake()
+		}),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			k.connected.Set(0)
+			k.ready.Store(false) // a restarted server may have lost its streams: set them up again
+			msg := "connection closed"
+			if err != nil {
+				msg = err.Error()
+			}
+			k.log.Warn("event broker disconnected; events wait in the outbox and relaying resumes on reconnection", slog.String("error", msg))
+		}),
+		nats.ClosedHandler(func(*nats.Conn) { k.connected.Set(0) }),
+	)
+	if err != nil {
+		return fmt.Errorf("events: nats: %w", err)
+	}
+	if nc.IsConnected() {
+		k.connected.Set(1)
+	}
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(10*time.Second), jetstream.WithPublishAsyncMaxPending(2*relayBatch))
+	if err != nil {
+		nc.Close()
+		return fmt.Errorf("events: jetstream: %w", err)
+	}
+	k.nc, k.js = nc, js
+	return nil
+}
+
+func (k *broker) close() {
+	if k.nc != nil {
+		k.nc.Close()
+	}
+}
+
+// check is the broker's readiness check.
+func (k *broker) check(context.Context) error {
+	if k.nc == nil || !k.nc.IsConnected() {
+		return errBrokerDown
+	}
+	return nil
+}
+
+// streamConfig is a publisher's stream: its events' subjects, kept for the
+// retention period, with the duplicate window that drops a re-publish after
+// a relay crashed before marking its outbox rows.
+func (k *broker) streamConfig(publisher string) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        streamName(publisher),
+		Description: "events published by the " + publisher + " module",
+		Subjects:    []string{subjectPrefix + publisher + ".>"},
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      k.cfg.Retention,
+		Storage:     jetstream.FileStorage,
+		Replicas:    k.cfg.NATSReplicas,
+		Duplicates:  k.cfg.NATSDuplicateWindow,
+	}
+}
+
+// consumerConfig is a subscriber id's durable consumer on one publisher's
+// stream. It starts with the events published after its creation (a new
+// subscriber is not back-filled, as in the postgres transport) and resumes
+// where it stopped afterwards. One event at a time is unacknowledged, so its
+// inbox receives them in stream order whichever replica takes each one.
+func (k *broker) consumerConfig(s *subscription, publisher string) jetstream.ConsumerConfig {
+	var subjects []string
+	for typ := range s.handlers {
+		if publisherOf(typ) == publisher {
+			subjects = append(subjects, subjectPrefix+typ)
+		}
+	}
+	slices.Sort(subjects)
+	return jetstream.ConsumerConfig{
+		Durable:        durableName(s.id),
+		Description:    "inbox of " + s.id,
+		FilterSubjects: subjects,
+		DeliverPolicy:  jetstream.DeliverNewPolicy,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        k.cfg.NATSAckWait,
+		MaxAckPending:  1,
+	}
+}
+
+// subscribedPublishers lists the publishers of a subscription's types.
+func subscribedPublishers(s *subscription) []string {
+	var pubs []string
+	for typ := range s.handlers {
+		if p := publisherOf(typ); !slices.Contains(pubs, p) {
+			pubs = append(pubs, p)
+		}
+	}
+	slices.Sort(pubs)
+	return pubs
+}
+
+// startBroker connects and sets up the streams and consumers. With the
+// broker down it starts all the same: the relays and consumers set them up
+// once it is reachable, before anything is published.
+func (b *Bus) startBroker(ctx context.Context) error {
+	if err := b.broker.connect(b.wakeAll); err != nil {
+		return err
+	}
+	if err := b.setupBroker(ctx); err != nil && !errors.Is(err, errBrokerDown) {
+		b.log.Warn("event broker not set up yet; relays and consumers retry", slog.String("error", err.Error()))
+	}
+	return nil
+}
+
+// ReportHealth adds the broker's connection to readiness, with the nats
+// transport. An outage delays events but loses none (they wait in the
+// outbox), and every replica shares the broker, so it degrades readiness
+// instead of failing it: failing it would take every replica out of the load
+// balancer at once.
+func (b *Bus) ReportHealth(h *health.State) {
+	if b.broker != nil {
+		h.AddDegradable("events:broker", b.broker.check)
+	}
+}
+
+// setupBroker creates or updates, idempotently, the stream of every
+// publisher this process hosts or subscribes to and the durable consumer of
+// every subscription, once per connection. No relay of this process
+// publishes before it succeeded, so a subscription new in this process gets
+// every event relayed from then on.
+func (b *Bus) setupBroker(ctx context.Context) error {
+	k := b.broker
+	if k.ready.Load() {
+		return nil
+	}
+	k.setupMu.Lock()
+	defer k.setupMu.Unlock()
+	if k.ready.Load() {
+		return nil
+	}
+	if !k.nc.IsConnected() {
+		return errBrokerDown
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	pubs := make([]string, 0, len(b.publishers))
+	for p := range b.publishers {
+		pubs = append(pubs, p)
+	}
+	for _, s := range b.subs {
+		pubs = append(pubs, subscribedPublishers(s)...)
+	}
+	slices.Sort(pubs)
+	for _, p := range slices.Compact(pubs) {
+		if _, err := k.js.CreateOrUpdateStream(ctx, k.streamConfig(p)); err != nil {
+			return fmt.Errorf("stream %s: %w", streamName(p), err)
+		}
+	}
+	for _, s := range b.subs {
+		for _, p := range subscribedPublishers(s) {
+			if _, err := k.js.CreateOrUpdateConsumer(ctx, streamName(p), k.consumerConfig(s, p)); err != nil {
+				return fmt.Errorf("consumer %s on %s: %w", durableName(s.id), streamName(p), err)
+			}
+		}
+	}
+	k.ready.Store(true)
+	return nil
+}
+
+// publishBatch publishes a relay batch to the publisher's stream, in order,
+// and returns how many events from its start the stream holds (stored now,
+// or earlier: a duplicate). Each message is published asynchronously but
+// expects the stream's last sequence to be its predecessor's, so no event is
+// ever stored before an earlier one that failed: after a failure the rest
+// of the batch is refused too. again reports a batch cut short only because
+// a duplicate (a re-publish after a crash) did not advance the stream: the
+// relay goes on at once.
+func (b *Bus) publishBatch(ctx context.Context, publisher string, batch []outboxRow) (stored int, again bool, err error) {
+	if err := b.setupBroker(ctx); err != nil {
+		return 0, false, err
+	}
+	k := b.broker
+	if !k.nc.IsConnected() {
+		return 0, false, errBrokerDown
+	}
+	name := streamName(publisher)
+	stream, err := k.js.Stream(ctx, name)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			k.ready.Store(false)
+		}
+		return 0, false, fmt.Errorf("stream %s: %w", name, err)
+	}
+	last := stream.CachedInfo().State.LastSeq
+	acks := make([]jetstream.PubAckFuture, 0, len(batch))
+	var sendErr error
+	for i, o := range batch {
+		ack, err := k.js.PublishMsgAsync(message(o),
+			jetstream.WithMsgID(o.id), jetstream.WithExpectStream(name), jetstream.WithExpectLastSequence(last+uint64(i)))
+		if err != nil {
+			sendErr = err
+			break
+		}
+		acks = append(acks, ack)
+	}
+	duplicate := false
+	for _, ack := range acks {
+		select {
+		case a := <-ack.Ok():
+			stored++
+			duplicate = duplicate || a.Duplicate
+		case err := <-ack.Err():
+			if duplicate && wrongLastSequence(err) {
+				return stored, true, nil
+			}
+			return stored, false, fmt.Errorf("publish to %s: %w", name, err)
+		case <-ctx.Done():
+			return stored, false, ctx.Err()
+		}
+	}
+	if sendErr != nil {
+		return stored, false, fmt.Errorf("publish to %s: %w", name, sendErr)
+	}
+	return stored, false, nil
+}
+
+func wrongLastSequence(err error) bool {
+	var jerr jetstream.JetStreamError
+	if !errors.As(err, &jerr) || jerr.APIError() == nil {
+		return false
+	}
+	code := jerr.APIError().ErrorCode
+	return code == jetstream.JSErrCodeStreamWrongLastSequence || code == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+}
+
+// message is an outbox row as a JetStream message; the event id is its
+// Nats-Msg-Id, by which the stream drops a re-publish.
+func message(o outboxRow) *nats.Msg {
+	m := nats.NewMsg(subjectPrefix + o.typ)
+	m.Data = []byte(o.payload)
+	m.Header.Set(headerKey, o.key)
+	m.Header.Set(headerSeq, strconv.FormatInt(o.seq, 10))
+	m.Header.Set(headerOccurredAt, o.occurredAt.UTC().Format(time.RFC3339Nano))
+	m.Header.Set(headerMetadata, o.metadata)
+	return m
+}
+
+// received reads an event message back into the row the relay read.
+func received(msg jetstream.Msg) (outboxRow, error) {
+	h := msg.Headers()
+	o := outboxRow{
+		id: h.Get(jetstream.MsgIDHeader), typ: strings.TrimPrefix(msg.Subject(), subjectPrefix), key: h.Get(headerKey),
+		payload: string(msg.Data()), metadata: h.Get(headerMetadata),
+	}
+	var err error
+	if _, perr := uuid.Parse(o.id); perr != nil {
+		err = errors.Join(err, fmt.Errorf("event id %q: %w", o.id, perr))
+	}
+	seq, serr := strconv.ParseInt(h.Get(headerSeq), 10, 64)
+	if serr != nil {
+		err = errors.Join(err, fmt.Errorf("%s: %w", headerSeq, serr))
+	}
+	o.seq = seq
+	if at, terr := time.Parse(time.RFC3339Nano, h.Get(headerOccurredAt)); terr != nil {
+		err = errors.Join(err, fmt.Errorf("%s: %w", headerOccurredAt, terr))
+	} else {
+		o.occurredAt = at
+	}
+	if !typePattern.MatchString(o.typ) || o.key == "" || !json.Valid([]byte(o.payload)) || !json.Valid([]byte(o.metadata)) {
+		err = errors.Join(err, errors.New("type, key, payload or metadata missing or malformed"))
+	}
+	return o, err
+}
+
+// runConsumer feeds a subscriber's inbox from its durable consumer on one
+// publisher's stream until the bus stops, resuming after broker outages.
+func (b *Bus) runConsumer(ctx context.Context, s *subscription, publisher string) {
+	for ctx.Err() == nil {
+		err := b.consume(ctx, s, publisher)
+		if ctx.Err() != nil {
+			return
+		}
+		if !errors.Is(err, errBrokerDown) {
+			b.log.Warn("event consumer failed", slog.String("subscriber", s.id), slog.String("publisher", publisher),
+				slog.String("error", err.Error()))
+		}
+		if !sleep(ctx, b.cfg.PollInterval) {
+			return
+		}
+	}
+}
+
+// consume writes each message into the inbox in its own transaction, then
+// acknowledges it. A crash between the commit and the ack redelivers the
+// message, and the inbox's primary key drops the duplicate. When the bus
+// stops, the message in hand is still written; one received but not yet
+// taken is redelivered after the ack wait.
+func (b *Bus) consume(ctx context.Context, s *subscription, publisher string) error {
+	if err := b.setupBroker(ctx); err != nil {
+		return err
+	}
+	k := b.broker
+	cons, err := k.js.Consumer(ctx, streamName(publisher), durableName(s.id))
+	if err != nil {
+		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+			k.ready.Store(false)
+		}
+		return err
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	defer context.AfterFunc(ctx, it.Stop)()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrConsumerDeleted) {
+				k.ready.Store(false)
+			}
+			return err
+		}
+		o, err := received(msg)
+		if err != nil {
+			// Nothing can ever write it into an inbox; redelivering it
+			// would hold back every later event of the subscriber.
+			b.log.Error("event message dropped: it is not an event of this shop", slog.String("subscriber", s.id),
+				slog.String("subject", msg.Subject()), slog.String("error", err.Error()))
+			_ = msg.Term()
+			continue
+		}
+		if err := b.receive(context.WithoutCancel(ctx), s, publisher, o); err != nil {
+			b.log.Warn("event not written to the inbox; it is redelivered", slog.String("subscriber", s.id),
+				slog.String("event_id", o.id), slog.String("error", err.Error()))
+			_ = msg.NakWithDelay(b.cfg.PollInterval)
+			continue
+		}
+		b.hook("consumer.after-commit")
+		if err := msg.Ack(); err != nil {
+			// Redelivered after the ack wait; the inbox drops it then.
+			b.log.Warn("event ack failed", slog.String("subscriber", s.id), slog.String("event_id", o.id), slog.String("error", err.Error()))
+		}
+	}
+}
+
+// receive writes one event into the subscriber's inbox, in a transaction on
+// the subscriber module's own connection that wakes the dispatchers of
+// every replica, and then this process's.
+func (b *Bus) receive(ctx context.Context, s *subscription, publisher string, o outboxRow) error {
+	ib := &inboxBatch{db: s.db}
+	ib.add(s.id, o)
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.NATSAckWait)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
+		// Synchronous commit: once acknowledged, the event exists only here.
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, "inbox:"+s.db.Module+":"+b.id); err != nil {
+			return err
+		}
+		return ib.insert(ctx, tx, publisher)
+	})
+	if err != nil {
+		return err
+	}
+	s.wakeOne()
+	return nil
+}

@@ -1,0 +1,362 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/events/eventstest"
+	"github.com/shopmonolith/shop/platform/health"
+)
+
+// The nats transport's own failure modes: a broker outage, a subscriber
+// that dies between its inbox commit and its ack, a relay that publishes
+// again after a crash, and a subscriber that was not running while its
+// events were published.
+
+const (
+	pubStream     = "SHOP_EVTPUB"
+	durable       = "evtsub-effects"
+	eventsSubject = "shop.events."
+)
+
+// jetStream is a client of the world's broker, for looking at streams and
+// consumers as an operator would.
+func (w *world) jetStream() jetstream.JetStream {
+	w.t.Helper()
+	nc, err := nats.Connect(w.nats.URL())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return js
+}
+
+// streamSeqs lists the outbox seqs of the messages in evtpub's stream, in
+// stream order.
+func streamSeqs(t *testing.T, js jetstream.JetStream) []int64 {
+	t.Helper()
+	ctx := context.Background()
+	cons, err := js.OrderedConsumer(ctx, pubStream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := js.Stream(ctx, pubStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int(info.CachedInfo().State.Msgs)
+	var seqs []int64
+	for len(seqs) < n {
+		batch, err := cons.Fetch(n-len(seqs), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range batch.Messages() {
+			seq, err := strconv.ParseInt(m.Headers().Get("Shop-Outbox-Seq"), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seqs = append(seqs, seq)
+		}
+		if err := batch.Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return seqs
+}
+
+// readiness serves /readyz once and returns its status code and status.
+func readiness(t *testing.T, h *health.State) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.Ready(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	var rep struct{ Status string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	return rec.Code, rep.Status
+}
+
+// While the broker is down, publishing commits and events wait in the
+// outbox; readiness stays 200 but says degraded, and the connection gauge
+// drops. Once the broker is back (same port, same store), every event is
+// delivered exactly once, in per-key order.
+func TestEventsPublishedWhileTheBrokerIsDownAreDeliveredWhenItReturns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t, fastConfig(config.EventsNATS))
+	r := w.replica(&sink{}).start(t)
+	h := health.NewState(time.Second)
+	r.bus.ReportHealth(h)
+	connected := func() float64 { return metric(t, r.reg, "shop_events_broker_connected", nil) }
+
+	r.publish(t, ctx, thing("a", 0))
+	eventstest.Eventually(t, 10*time.Second, "first event handled", func() bool { return w.effects() == 1 })
+	if code, status := readiness(t, h); code != http.StatusOK || status != "ok" || connected() != 1 {
+		t.Errorf("with the broker up: readiness %d %s, connected %v", code, status, connected())
+	}
+
+	w.nats.Stop()
+	eventstest.Eventually(t, 10*time.Second, "disconnection noticed", func() bool { return connected() == 0 })
+	if code, status := readiness(t, h); code != http.StatusOK || status != "degraded" {
+		t.Errorf("with the broker down: readiness %d %s, want 200 degraded", code, status)
+	}
+	const perKey = 10
+	for n := 1; n <= perKey; n++ {
+		r.publish(t, ctx, thing("a", n), thing("b", n), thing("c", n)) // commits all the same
+	}
+	if n := w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`); n != 3*perKey {
+		t.Errorf("%d events wait in the outbox, want %d", n, 3*perKey)
+	}
+
+	w.nats.Restart()
+	total := 1 + 3*perKey
+	eventstest.Eventually(t, 20*time.Second, "every event handled after the broker returned", func() bool { return w.effects() == total })
+	eventstest.Eventually(t, 10*time.Second, "reconnection noticed", func() bool { return connected() == 1 })
+	if code, status := readiness(t, h); code != http.StatusOK || status != "ok" {
+		t.Errorf("with the broker back: readiness %d %s, want 200 ok", code, status)
+	}
+	w.checkKeyOrder()
+	if n := r.sink.calls.Load(); n != int64(total) {
+		t.Errorf("handler called %d times for %d events", n, total)
+	}
+	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox`); n != total {
+		t.Errorf("inbox holds %d rows, want %d", n, total)
+	}
+	if seqs := streamSeqs(t, w.jetStream()); len(seqs) != total {
+		t.Errorf("the stream holds %d messages, want %d", len(seqs), total)
+	}
+}
+
+// A subscriber that committed an event into its inbox and died before
+// acknowledging it gets it again; the inbox drops the duplicate and the
+// handler runs once.
+func TestAnEventRedeliveredAfterACrashBetweenInboxCommitAndAckHasNoSecondEffect(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorldOf(t, fastConfig(config.EventsNATS), 3)
+	cons, _ := w.dieBeforeAck(ctx)
+
+	fresh := w.replica(&sink{}).start(t)
+	eventstest.Eventually(t, 10*time.Second, "event handled", func() bool { return w.effects() == 1 })
+	// After the ack wait the message comes again, to the new process, which
+	// acknowledges it once its inbox insert found the row.
+	waitAcked(t, cons)
+	if n := fresh.sink.calls.Load(); n != 1 {
+		t.Errorf("handler called %d times, want 1", n)
+	}
+	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox`); n != 1 {
+		t.Errorf("inbox holds %d rows, want 1", n)
+	}
+	if n := w.effects(); n != 1 {
+		t.Errorf("%d effects, want 1", n)
+	}
+}
+
+// dieBeforeAck publishes one event for the subscriber, whose durable
+// consumer exists but which no process runs, then plays a subscriber process
+// that dies after its inbox commit: it takes the message, commits it into
+// the inbox as the consumer does, and never acknowledges it. It uses two of
+// the world's replicas and returns the consumer and the unacknowledged
+// message.
+func (w *world) dieBeforeAck(ctx context.Context) (jetstream.Consumer, jetstream.Msg) {
+	t := w.t
+	t.Helper()
+	registrar := w.replica(&sink{}).start(t)
+	if err := registrar.bus.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	relay := w.replica(nil).start(t)
+	relay.publish(t, ctx, thing("k", 1))
+	eventstest.Eventually(t, 10*time.Second, "event published", func() bool {
+		return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
+	})
+	js := w.jetStream()
+	cons, err := js.Consumer(ctx, pubStream, durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, ok := <-batch.Messages()
+	if !ok {
+		t.Fatalf("no message to take: %v", batch.Error())
+	}
+	hd := msg.Headers()
+	w.exec(`INSERT INTO evtsub.event_inbox (subscriber, event_id, publisher, source_seq, type, key, payload, metadata, occurred_at)
+		VALUES ($1, $2, 'evtpub', $3, $4, $5, $6, $7, $8)`,
+		subscriber, hd.Get(jetstream.MsgIDHeader), hd.Get("Shop-Outbox-Seq"), msg.Subject()[len(eventsSubject):],
+		hd.Get("Shop-Event-Key"), string(msg.Data()), hd.Get("Shop-Metadata"), hd.Get("Shop-Occurred-At"))
+	return cons, msg
+}
+
+// waitAcked waits until the consumer's one message is acknowledged.
+func waitAcked(t *testing.T, cons jetstream.Consumer) {
+	t.Helper()
+	eventstest.Eventually(t, 20*time.Second, "the redelivery acknowledged", func() bool {
+		info, err := cons.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.NumAckPending == 0 && info.AckFloor.Stream == 1
+	})
+}
+
+// A message redelivered while a call handler holds its event on a lease
+// leaves the lease alone (the consumer only inserts, and the row exists): no
+// second worker takes the event, and the handler's outcome is recorded once.
+func TestARedeliveryWhileACallHandlerHoldsTheLeaseLeavesItAlone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := fastConfig(config.EventsNATS) // two workers
+	cfg.Events.NATSAckWait = time.Minute // the message comes again when the test naks it
+	w := newWorldOf(t, cfg, 3)
+	w.calls = true
+	cons, msg := w.dieBeforeAck(ctx)
+
+	s, entered, release := blockingSink()
+	fresh := w.replica(s).start(t)
+	free := closer(t, release)
+	waitEntered(t, entered)
+	leased := w.inboxRow()
+	if leased.status != "pending" || leased.token == "" {
+		t.Fatalf("inbox row while the handler runs = %+v, want pending with a lease", leased)
+	}
+	if err := msg.Nak(); err != nil {
+		t.Fatal(err)
+	}
+	waitAcked(t, cons)
+	if got := w.inboxRow(); got != leased {
+		t.Errorf("inbox row after the redelivery = %+v, want it unchanged: %+v", got, leased)
+	}
+
+	free()
+	eventstest.Eventually(t, 10*time.Second, "event done", func() bool { return inboxStatus(t, w) == "done" })
+	if n := s.calls.Load(); n != 1 {
+		t.Errorf("handler called %d times, want 1", n)
+	}
+	if n := w.count(`SELECT attempts FROM evtsub.event_inbox`); n != 1 {
+		t.Errorf("attempts = %d, want 1", n)
+	}
+	if n := w.effects(); n != 1 {
+		t.Errorf("%d effects, want 1", n)
+	}
+	if got := metric(t, fresh.reg, "shop_events_delivered_total", map[string]string{"subscriber": subscriber}); got != 1 {
+		t.Errorf("delivered = %v, want 1", got)
+	}
+}
+
+// leaseState is the inbox row of the world's one event, as dispatch sees it.
+type leaseState struct {
+	status   string
+	attempts int
+	token    string // "" when not leased
+	next     string // next_attempt_at
+}
+
+func (w *world) inboxRow() leaseState {
+	w.t.Helper()
+	var r leaseState
+	if err := w.owner.QueryRow(context.Background(),
+		`SELECT status, attempts, coalesce(lease_token::text, ''), next_attempt_at::text FROM evtsub.event_inbox`).Scan(&r.status, &r.attempts, &r.token, &r.next); err != nil {
+		w.t.Fatal(err)
+	}
+	return r
+}
+
+// A relay that crashed after publishing, before marking its outbox rows,
+// publishes them again together with newer events: the stream's duplicate
+// window drops the re-published ones, and the newer ones are stored after
+// them, once each, in outbox order.
+func TestARepublishAfterARelayCrashStoresEachEventOnceInOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorldOf(t, fastConfig(config.EventsNATS), 2)
+	old := w.replica(&sink{}).start(t)
+	old.publish(t, ctx, thing("k", 1), thing("k", 2))
+	eventstest.Eventually(t, 10*time.Second, "events handled", func() bool { return w.effects() == 2 })
+	if err := old.bus.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// As if the relay had died before its outbox update committed; newer
+	// events are committed meanwhile, so one batch holds both.
+	w.exec(`UPDATE evtpub.event_outbox SET forwarded_at = NULL`)
+	old.publish(t, ctx, thing("k", 3), thing("k", 4))
+
+	fresh := w.replica(&sink{}).start(t)
+	eventstest.Eventually(t, 10*time.Second, "every event relayed", func() bool {
+		return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
+	})
+	eventstest.Eventually(t, 10*time.Second, "newer events handled", func() bool { return w.effects() == 4 })
+	seqs := streamSeqs(t, w.jetStream())
+	want := make([]int64, 0, 4)
+	rows, err := w.owner.Query(ctx, `SELECT seq FROM evtpub.event_outbox ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, s)
+	}
+	if len(seqs) != len(want) {
+		t.Fatalf("the stream holds outbox seqs %v, want %v", seqs, want)
+	}
+	for i := range want {
+		if seqs[i] != want[i] {
+			t.Errorf("the stream holds outbox seqs %v, want %v", seqs, want)
+			break
+		}
+	}
+	if n := fresh.sink.calls.Load(); n != 2 {
+		t.Errorf("the new process handled %d events, want the 2 newer ones", n)
+	}
+	w.checkKeyOrder()
+}
+
+// A subscriber's durable consumer is its fan-out record: events published
+// while no process runs the subscriber, by replicas that know nothing of
+// it, wait in the stream and reach it when a process runs it again.
+func TestEventsPublishedWhileNoProcessRunsTheSubscriberReachItLater(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorldOf(t, fastConfig(config.EventsNATS), 3)
+	registrar := w.replica(&sink{}).start(t)
+	if err := registrar.bus.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	blind := w.replica(nil).start(t) // hosts evtpub only
+	const total = 10
+	for n := range total {
+		blind.publish(t, ctx, thing("k", n))
+	}
+	eventstest.Eventually(t, 10*time.Second, "every event relayed", func() bool {
+		return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
+	})
+	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox`); n != 0 {
+		t.Errorf("%d events in the inbox while no process runs the subscriber", n)
+	}
+	reaching := w.replica(&sink{}).start(t)
+	eventstest.Eventually(t, 10*time.Second, "every event handled", func() bool { return w.effects() == total })
+	if n := reaching.sink.calls.Load(); n != total {
+		t.Errorf("handler called %d times, want %d", n, total)
+	}
+	w.checkKeyOrder()
+}
