@@ -41,7 +41,7 @@ type App struct {
 func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus,
 	id *identitymodule.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *paymentsmodule.Module,
 	ord *ordersmodule.Module, notes *notificationsmodule.Module, rep *reportingmodule.Module) (*App, error) {
-	k, err := kernel.New(srv, h, log, id, cat, inv, c, pay, ord, notes, rep)
+	k, err := kernel.New(srv, h, log, nil, id, cat, inv, c, pay, ord, notes, rep)
 	if err != nil {
 		return nil, err
 	}
