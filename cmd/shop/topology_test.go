@@ -80,8 +80,14 @@ func TestTopologyProcessHostsOnlyItsModule(t *testing.T) {
 			s.start("SHOP_MODULES="+tt.module, "SHOP_DB_ROLE_PREFIX="+prefix, fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", share))
 			tt.serves(t, s)
 			var schemas, roles, pools []string
+			var subscribers int
 			queryOwner(t, s.dbURL, func(conn *pgx.Conn) error {
 				ctx := context.Background()
+				// The bus registered no subscriber of a module hosted elsewhere
+				// (in one process, notifications subscribes to identity's events).
+				if err := conn.QueryRow(ctx, `SELECT count(*) FROM `+tt.module+`.event_subscriptions`).Scan(&subscribers); err != nil {
+					return err
+				}
 				if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(nspname ORDER BY nspname), '{}') FROM pg_namespace WHERE nspname = ANY($1)`, all).Scan(&schemas); err != nil {
 					return err
 				}
@@ -96,6 +102,9 @@ func TestTopologyProcessHostsOnlyItsModule(t *testing.T) {
 			}
 			if !slices.Equal(roles, []string{prefix + "_" + tt.module}) {
 				t.Errorf("module roles = %v, want %s's alone", roles, tt.module)
+			}
+			if subscribers != 0 {
+				t.Errorf("%s's registry lists %d subscriptions, want none: no subscriber is hosted", tt.module, subscribers)
 			}
 			if !slices.Equal(pools, []string{"shop/" + tt.module}) {
 				t.Errorf("module connections = %v, want %s's alone", pools, tt.module)
