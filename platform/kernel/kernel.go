@@ -2,7 +2,8 @@
 // itself (a Descriptor: name and dependencies) and implements Module (routes,
 // readiness, start and stop); the kernel checks the dependency graph, opens
 // each module's own database access, migrates it, registers its routes, and
-// starts and stops modules in dependency order.
+// starts and stops modules in dependency order. A process runs the modules
+// it hosts; a dependency hosted by another process is reached remotely.
 package kernel
 
 import (
