@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -16,7 +17,9 @@ import (
 	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
 	"github.com/shopmonolith/shop/modules/reporting/reportingmodule"
+	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/health"
 	"github.com/shopmonolith/shop/platform/httpapi"
@@ -25,8 +28,9 @@ import (
 	"github.com/shopmonolith/shop/web"
 )
 
-// App is the composed process: the kernel with every module, plus the modules
-// the operator commands talk to.
+// App is the composed process: the kernel with the modules this process
+// hosts, plus the modules the operator commands talk to (nil when hosted
+// elsewhere).
 type App struct {
 	Kernel        *kernel.Kernel
 	Server        *httpapi.Server
@@ -38,10 +42,19 @@ type App struct {
 	Reporting     *reportingmodule.Module
 }
 
-func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus,
+func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus, p placement,
 	id *identitymodule.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *paymentsmodule.Module,
 	ord *ordersmodule.Module, notes *notificationsmodule.Module, rep *reportingmodule.Module) (*App, error) {
-	k, err := kernel.New(srv, h, log, id, cat, inv, c, pay, ord, notes, rep)
+	var mods []kernel.Module
+	mods = appendHosted(mods, id)
+	mods = appendHosted(mods, cat)
+	mods = appendHosted(mods, inv)
+	mods = appendHosted(mods, c)
+	mods = appendHosted(mods, pay)
+	mods = appendHosted(mods, ord)
+	mods = appendHosted(mods, notes)
+	mods = appendHosted(mods, rep)
+	k, err := kernel.New(srv, h, log, p.remote(), mods...)
 	if err != nil {
 		return nil, err
 	}
@@ -52,13 +65,104 @@ func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.
 	return &App{Kernel: k, Server: srv, Bus: bus, Identity: id, Catalog: cat, Inventory: inv, Notifications: notes, Reporting: rep}, nil
 }
 
-// The modules' public APIs, as their neighbours call them in this process.
-// A process that hosts only some modules provides remote adapters here.
+// appendHosted appends m unless it is nil: a module this process does not
+// host is not built.
+func appendHosted[M any, P interface {
+	*M
+	kernel.Module
+}](mods []kernel.Module, m P) []kernel.Module {
+	if m == nil {
+		return mods
+	}
+	return append(mods, m)
+}
 
-func catalogAPI(m *catalogmodule.Module) catalog.API       { return m.API() }
-func inventoryAPI(m *inventorymodule.Module) inventory.API { return m.API() }
-func cartAPI(m *cartmodule.Module) cart.API                { return m.API() }
-func paymentsAPI(m *paymentsmodule.Module) payments.API    { return m.API() }
+// The modules, built only when this process hosts them (else nil, and
+// their neighbours call them through remote adapters). Wire cannot choose
+// at run time, so each provider asks the placement.
+
+func provideIdentity(ctx context.Context, p placement, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus) (*identitymodule.Module, error) {
+	return ifHosted(p, identitymodule.Descriptor(), func() (*identitymodule.Module, error) { return identitymodule.New(ctx, dbs, log, cfg, bus) })
+}
+
+func provideCatalog(ctx context.Context, p placement, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus) (*catalogmodule.Module, error) {
+	return ifHosted(p, catalogmodule.Descriptor(), func() (*catalogmodule.Module, error) { return catalogmodule.New(ctx, dbs, log, cfg, bus) })
+}
+
+func provideInventory(ctx context.Context, p placement, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus) (*inventorymodule.Module, error) {
+	return ifHosted(p, inventorymodule.Descriptor(), func() (*inventorymodule.Module, error) { return inventorymodule.New(ctx, dbs, log, cfg, bus) })
+}
+
+func provideCart(ctx context.Context, p placement, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus,
+	cat catalog.API, inv inventory.API) (*cartmodule.Module, error) {
+	return ifHosted(p, cartmodule.Descriptor(), func() (*cartmodule.Module, error) { return cartmodule.New(ctx, dbs, log, cfg, bus, cat, inv) })
+}
+
+func providePayments(ctx context.Context, p placement, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus) (*paymentsmodule.Module, error) {
+	return ifHosted(p, paymentsmodule.Descriptor(), func() (*paymentsmodule.Module, error) { return paymentsmodule.New(ctx, dbs, log, cfg, bus) })
+}
+
+func provideOrders(ctx context.Context, p placement, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus,
+	c cart.API, inv inventory.API, pay payments.API) (*ordersmodule.Module, error) {
+	return ifHosted(p, ordersmodule.Descriptor(), func() (*ordersmodule.Module, error) { return ordersmodule.New(ctx, dbs, log, cfg, bus, c, inv, pay) })
+}
+
+func provideNotifications(ctx context.Context, p placement, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus) (*notificationsmodule.Module, error) {
+	return ifHosted(p, notificationsmodule.Descriptor(), func() (*notificationsmodule.Module, error) { return notificationsmodule.New(ctx, dbs, log, cfg, bus) })
+}
+
+func provideReporting(ctx context.Context, p placement, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus) (*reportingmodule.Module, error) {
+	return ifHosted(p, reportingmodule.Descriptor(), func() (*reportingmodule.Module, error) { return reportingmodule.New(ctx, dbs, log, cfg, bus) })
+}
+
+// ifHosted builds a module when this process hosts it; nil otherwise.
+func ifHosted[M any](p placement, d kernel.Descriptor, build func() (*M, error)) (*M, error) {
+	if !p.hosts(d.Name) {
+		return nil, nil
+	}
+	return build()
+}
+
+// The modules' public APIs, as their neighbours call them in this process:
+// the module itself when hosted here, else its remote adapter.
+
+func catalogAPI(m *catalogmodule.Module, r remotes) catalog.API       { return localOr(m, r.catalog) }
+func inventoryAPI(m *inventorymodule.Module, r remotes) inventory.API { return localOr(m, r.inventory) }
+func cartAPI(m *cartmodule.Module, r remotes) cart.API                { return localOr(m, r.cart) }
+func paymentsAPI(m *paymentsmodule.Module, r remotes) payments.API    { return localOr(m, r.payments) }
+
+// localOr returns the API of m when this process hosts it (m is not nil),
+// else the remote adapter.
+func localOr[A, M any, P interface {
+	*M
+	API() A
+}](m P, remote A) A {
+	if m != nil {
+		return m.API()
+	}
+	return remote
+}
+
+// provideAuthenticator is how the edge learns who holds a session token:
+// the identity module, here or remote. A process that neither hosts nor
+// reaches identity serves anonymous requests only.
+func provideAuthenticator(m *identitymodule.Module, r remotes) auth.Authenticator {
+	switch {
+	case m != nil:
+		return identitymodule.ProvideAuthenticator(m)
+	case r.identity != nil:
+		return r.identity
+	}
+	return noIdentity{}
+}
+
+// noIdentity refuses every session token: no identity module to ask.
+type noIdentity struct{}
+
+func (noIdentity) Authenticate(context.Context, string) (auth.Principal, error) {
+	return auth.Principal{}, errs.E(errs.KindUnavailable,
+		"sessions cannot be checked here: this process neither hosts the identity module (SHOP_MODULES) nor reaches it (SHOP_MODULE_URLS)")
+}
 
 func provideBus(cfg config.Config, log *slog.Logger, m *metrics.Metrics, dbs *kernel.Databases) (*events.Bus, error) {
 	return events.NewBus(cfg, log, m, dbs.Owner())

@@ -42,10 +42,7 @@ func BenchmarkProductByID(b *testing.B) {
 	}
 	log := slog.New(slog.DiscardHandler)
 	dbs := dbtest.Databases(b, dbtest.NewURL(b))
-	app, err := buildApp(ctx, cfg, log, dbs)
-	if err != nil {
-		b.Fatal(err)
-	}
+	app := buildMonolith(b, ctx, cfg, log, dbs)
 	if err := app.Catalog.Seed(ctx, 2000, nil); err != nil {
 		b.Fatal(err)
 	}

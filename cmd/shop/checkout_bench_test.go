@@ -50,10 +50,7 @@ func BenchmarkCheckout(b *testing.B) {
 		b.Fatal(err)
 	}
 	dbs := dbtest.Databases(b, dbtest.NewURL(b))
-	app, err := buildApp(ctx, cfg, slog.New(slog.DiscardHandler), dbs)
-	if err != nil {
-		b.Fatal(err)
-	}
+	app := buildMonolith(b, ctx, cfg, slog.New(slog.DiscardHandler), dbs)
 	if _, err := app.Identity.API().EnsureAdmin(ctx, "bench@shop.test", "bench admin password"); err != nil {
 		b.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	default:
 		return usageError{"use: " + synopsis}
 	}
-	_, app, closeApp, err := composeApp(ctx, lookup, stderr)
+	_, app, closeApp, err := composeApp(ctx, lookup, stderr, "events")
 	if err != nil {
 		return err
 	}

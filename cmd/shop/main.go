@@ -1,5 +1,6 @@
 // Command shop is the whole online shop in one binary: every module, the HTTP
-// edge, and the operator commands.
+// edge, and the operator commands. A process hosts every module, or those of
+// SHOP_MODULES, and reaches the others at SHOP_MODULE_URLS.
 //
 //	shop [serve] [--seed-demo]            run the shop (default)
 //	shop migrate up|down|status [module]  manage each module's schema
@@ -7,7 +8,7 @@
 //	shop events dead | replay ID|--all    inspect and replay dead-lettered events
 //	shop events forget SUBSCRIBER         retire a subscriber id no process runs any more
 //	shop reporting rebuild                recompute the sales figures from events
-//	shop modules [--mermaid]              list modules and their dependencies
+//	shop modules [--mermaid]              list modules, where each runs, and their dependencies
 //	shop config                           print the effective configuration
 package main
 
@@ -44,7 +45,7 @@ const usage = `usage:
   shop events replay ID|--all           deliver dead-lettered events again
   shop events forget SUBSCRIBER         retire a subscriber id no process runs any more
   shop reporting rebuild                recompute the sales figures from the journal of order events
-  shop modules [--mermaid]              list modules and their dependencies
+  shop modules [--mermaid]              list modules, where each runs (local or remote), and their dependencies
   shop config                           print the effective configuration (secrets masked)
   shop help [command]                   this help, or a command's (also: shop <command> --help)
 `
@@ -89,7 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) 
 	case "reporting":
 		return runReporting(ctx, args, stdout, stderr, env)
 	case "modules":
-		return runModules(args, stdout)
+		return runModules(args, stdout, env)
 	case "config":
 		return runConfig(args, stdout, stderr, env)
 	case "help":

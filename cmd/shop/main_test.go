@@ -64,6 +64,9 @@ type shop struct {
 	// reserved: the test reserved the shop's connections, at its start, for
 	// as long as it runs (else each start holds them until the process exits)
 	reserved bool
+	// partial: the shop hosts only some modules (SHOP_MODULES), so its API
+	// description is not the whole shop's, which responses are checked against
+	partial bool
 }
 
 // lineFeed lets a test wait for a log line without polling.

@@ -13,7 +13,7 @@ import (
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, lookup Env) error {
 	c := newCommand("migrate", "shop migrate up|down|status [module]",
-		"up applies every pending migration (of one module, or of all), down reverts one step of one\nmodule, status shows each module's version. Each also provisions the module's role and schema.")
+		"up applies every pending migration (of one module, or of every module this process hosts:\nSHOP_MODULES), down reverts one step of one module, status shows each module's version. Each also\nprovisions the module's role and schema.")
 	if err := c.parse(args, stdout); err != nil {
 		return err
 	}
@@ -28,15 +28,8 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 	if err != nil {
 		return err
 	}
-	var mods []string
-	for _, d := range g.Order() {
-		mods = append(mods, d.Name)
-	}
-	if len(args) == 2 {
-		if !g.Has(args[1]) {
-			return usageError{fmt.Sprintf("unknown module %q", args[1])}
-		}
-		mods = []string{args[1]}
+	if len(args) == 2 && !g.Has(args[1]) {
+		return usageError{fmt.Sprintf("unknown module %q", args[1])}
 	}
 	switch action {
 	case "up", "status":
@@ -50,6 +43,14 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 	e, err := load(lookup, stderr)
 	if err != nil {
 		return err
+	}
+	// This process holds the database credentials of its own modules only.
+	mods := e.modules
+	if len(args) == 2 {
+		if err := e.place.need("migrate", args[1]); err != nil {
+			return err
+		}
+		mods = []string{args[1]}
 	}
 	dbs, closeDB, err := e.openDatabases(ctx, false)
 	if err != nil {

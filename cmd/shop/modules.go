@@ -9,8 +9,9 @@ import (
 	"github.com/shopmonolith/shop/platform/kernel"
 )
 
-func runModules(args []string, stdout io.Writer) error {
-	c := newCommand("modules", "shop modules [--mermaid]", "Lists the modules, their dependencies and the module graph (Mermaid).")
+func runModules(args []string, stdout io.Writer, lookup Env) error {
+	c := newCommand("modules", "shop modules [--mermaid]",
+		"Lists the modules, where each runs for this process (local, or remote at its SHOP_MODULE_URLS\naddress), their dependencies and the module graph (Mermaid).")
 	onlyMermaid := c.flags.Bool("mermaid", false, "print only the Mermaid graph")
 	if err := c.parse(args, stdout); err != nil {
 		return err
@@ -20,14 +21,18 @@ func runModules(args []string, stdout io.Writer) error {
 		return err
 	}
 	if !*onlyMermaid {
+		e, err := settings(lookup)
+		if err != nil {
+			return err
+		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "MODULE\tDEPENDS ON\tSUMMARY")
+		fmt.Fprintln(tw, "MODULE\tRUNS\tDEPENDS ON\tSUMMARY")
 		for _, d := range g.Order() {
 			deps := strings.Join(d.DependsOn, ", ")
 			if deps == "" {
 				deps = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", d.Name, deps, d.Summary)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.Name, e.place.where(d.Name), deps, d.Summary)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -43,7 +48,7 @@ func runModules(args []string, stdout io.Writer) error {
 
 func runConfig(args []string, stdout, stderr io.Writer, lookup Env) error {
 	c := newCommand("config", "shop config",
-		"Prints the effective configuration, one NAME=value per line with secrets masked, and how the\nconnection budget splits across the modules. An invalid setting prints the error alone;\na valid one that is probably not meant (in production) prints a warning on stderr.")
+		"Prints the effective configuration, one NAME=value per line with secrets masked, how the\nconnection budget splits across the hosted modules, and where each module runs. An invalid\nsetting prints the error alone; a valid one that is probably not meant (in production) prints\na warning on stderr.")
 	if err := c.parse(args, stdout); err != nil {
 		return err
 	}
@@ -62,5 +67,8 @@ func runConfig(args []string, stdout, stderr io.Writer, lookup Env) error {
 	if err := e.cfg.Print(stdout); err != nil {
 		return err
 	}
-	return e.budget.Print(stdout)
+	if err := e.budget.Print(stdout); err != nil {
+		return err
+	}
+	return e.place.print(stdout)
 }

@@ -21,7 +21,7 @@ func runReporting(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if len(args) != 1 || args[0] != "rebuild" {
 		return usageError{"use: shop reporting rebuild"}
 	}
-	_, app, closeApp, err := composeApp(ctx, lookup, stderr)
+	_, app, closeApp, err := composeApp(ctx, lookup, stderr, "reporting rebuild", "reporting")
 	if err != nil {
 		return err
 	}

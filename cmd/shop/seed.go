@@ -28,7 +28,7 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	if *n < 0 || *n > 10_000_000 {
 		return usageError{"--products must be between 0 and 10000000"}
 	}
-	_, app, closeApp, err := composeApp(ctx, lookup, stderr)
+	_, app, closeApp, err := composeApp(ctx, lookup, stderr, "seed", "catalog", "inventory")
 	if err != nil {
 		return err
 	}

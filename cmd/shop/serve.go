@@ -9,7 +9,7 @@ import (
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, lookup Env) error {
 	c := newCommand("serve", "shop [serve] [--seed-demo]",
-		"Runs the shop: every module, the event pipeline and the HTTP edge, until SIGINT or SIGTERM.\nSettings come from the environment (shop config lists them).")
+		"Runs the shop: the modules this process hosts (SHOP_MODULES; default every one), the event pipeline\nand the HTTP edge, until SIGINT or SIGTERM. Settings come from the environment (shop config lists them).")
 	seedDemo := c.flags.Bool("seed-demo", false, "add the demo catalog's categories, products and deals that are missing")
 	if err := c.parse(args, stdout); err != nil {
 		return err
@@ -21,8 +21,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		if err := e.checkServeBudget(); err != nil {
 			return err
 		}
+		if *seedDemo {
+			if err := e.place.need("serve --seed-demo", "catalog", "inventory"); err != nil {
+				return err
+			}
+		}
+		if err := awaitRemotes(ctx, e.place, e.cfg.Topology.ReadyTimeout); err != nil {
+			return err
+		}
 	}
-	e, app, closeApp, err := composeApp(ctx, lookup, stderr)
+	e, app, closeApp, err := composeApp(ctx, lookup, stderr, "serve")
 	if err != nil {
 		return err
 	}
@@ -30,7 +38,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	for _, w := range e.cfg.Warnings() {
 		e.log.Warn(w)
 	}
-	if b := e.cfg.Bootstrap; b.AdminEmail != "" {
+	// The process that hosts identity creates the first admin.
+	if b := e.cfg.Bootstrap; b.AdminEmail != "" && app.Identity != nil {
 		created, err := app.Identity.API().EnsureAdmin(ctx, b.AdminEmail, b.AdminPassword)
 		if err != nil {
 			return fmt.Errorf("bootstrap admin: %w", err)

@@ -47,7 +47,8 @@ func moduleNames() ([]string, error) {
 type env struct {
 	cfg     config.Config
 	log     *slog.Logger
-	modules []string
+	place   placement
+	modules []string // the hosted modules, in start order
 	budget  database.Budget
 }
 
@@ -61,22 +62,23 @@ func load(lookup Env, stderr io.Writer) (env, error) {
 	return e, nil
 }
 
-// settings loads the configuration and splits the connection budget across
-// the modules: every check of the settings, made before anything starts.
+// settings loads the configuration, places the modules (hosted here or
+// reached elsewhere) and splits the connection budget across the hosted
+// ones: every check of the settings, made before anything starts.
 func settings(lookup Env) (env, error) {
 	cfg, err := config.Load(lookup)
 	if err != nil {
 		return env{cfg: cfg}, err
 	}
-	mods, err := moduleNames()
+	p, err := place(cfg.Topology)
 	if err != nil {
 		return env{cfg: cfg}, err
 	}
-	budget, err := database.Split(cfg.DB.MaxConns, mods)
+	budget, err := database.Split(cfg.DB.MaxConns, p.hosted)
 	if err != nil {
 		return env{cfg: cfg}, fmt.Errorf("configuration: %w", err)
 	}
-	return env{cfg: cfg, modules: mods, budget: budget}, nil
+	return env{cfg: cfg, place: p, modules: p.hosted, budget: budget}, nil
 }
 
 // checkServeBudget refuses a budget that leaves a module no connection
@@ -113,10 +115,19 @@ func (e env) openDatabases(ctx context.Context, autoMigrate bool) (*kernel.Datab
 	}, nil
 }
 
-// composeApp loads the configuration, opens (and migrates) the database and
-// composes every module: what serve and the operator commands start from.
-func composeApp(ctx context.Context, lookup Env, stderr io.Writer) (env, *App, func(), error) {
+// composeApp loads the configuration, opens (and migrates) the hosted
+// modules' databases and composes them: what serve and the operator
+// commands start from. A command that works on modules (uses) refuses to
+// start where they are not hosted.
+func composeApp(ctx context.Context, lookup Env, stderr io.Writer, command string, uses ...string) (env, *App, func(), error) {
 	e, err := load(lookup, stderr)
+	if err != nil {
+		return env{}, nil, nil, err
+	}
+	if err := e.place.need(command, uses...); err != nil {
+		return env{}, nil, nil, err
+	}
+	r, err := remoteAPIs(e.cfg, e.place)
 	if err != nil {
 		return env{}, nil, nil, err
 	}
@@ -124,7 +135,7 @@ func composeApp(ctx context.Context, lookup Env, stderr io.Writer) (env, *App, f
 	if err != nil {
 		return env{}, nil, nil, err
 	}
-	app, err := buildApp(ctx, e.cfg, e.log, dbs)
+	app, err := buildApp(ctx, e.cfg, e.log, dbs, e.place, r)
 	if err != nil {
 		closeDB()
 		return env{}, nil, nil, err

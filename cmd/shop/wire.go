@@ -8,27 +8,21 @@ import (
 
 	"github.com/google/wire"
 
-	"github.com/shopmonolith/shop/modules/cart/cartmodule"
-	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
-	"github.com/shopmonolith/shop/modules/identity/identitymodule"
-	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
-	"github.com/shopmonolith/shop/modules/notifications/notificationsmodule"
-	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
-	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
-	"github.com/shopmonolith/shop/modules/reporting/reportingmodule"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
 	"github.com/shopmonolith/shop/platform/metrics"
 )
 
-// buildApp composes every module behind one HTTP edge.
-func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases) (*App, error) {
+// buildApp composes the modules this process hosts behind one HTTP edge;
+// their neighbours hosted elsewhere are called through remote adapters.
+func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases, p placement, r remotes) (*App, error) {
 	wire.Build(
 		provideHealth, metrics.New, httpapi.New, provideBus, // the kernel capabilities every module shares
-		identitymodule.ProviderSet, catalogmodule.ProviderSet, inventorymodule.ProviderSet, cartmodule.ProviderSet,
-		paymentsmodule.ProviderSet, ordersmodule.ProviderSet, notificationsmodule.ProviderSet, reportingmodule.ProviderSet,
-		catalogAPI, inventoryAPI, cartAPI, paymentsAPI, // in-process calls between modules
+		provideAuthenticator, // identity, here or remote, tells the edge who holds a session
+		provideIdentity, provideCatalog, provideInventory, provideCart,
+		providePayments, provideOrders, provideNotifications, provideReporting,
+		catalogAPI, inventoryAPI, cartAPI, paymentsAPI, // calls between modules, in process or remote
 		newApp,
 	)
 	return nil, nil

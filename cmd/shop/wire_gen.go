@@ -8,14 +8,6 @@ package main
 
 import (
 	"context"
-	"github.com/shopmonolith/shop/modules/cart/cartmodule"
-	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
-	"github.com/shopmonolith/shop/modules/identity/identitymodule"
-	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
-	"github.com/shopmonolith/shop/modules/notifications/notificationsmodule"
-	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
-	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
-	"github.com/shopmonolith/shop/modules/reporting/reportingmodule"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
@@ -25,53 +17,54 @@ import (
 
 // Injectors from wire.go:
 
-// buildApp composes every module behind one HTTP edge.
-func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases) (*App, error) {
+// buildApp composes the modules this process hosts behind one HTTP edge;
+// their neighbours hosted elsewhere are called through remote adapters.
+func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases, p placement, r remotes) (*App, error) {
 	state := provideHealth(log)
 	metricsMetrics := metrics.New()
 	bus, err := provideBus(cfg, log, metricsMetrics, dbs)
 	if err != nil {
 		return nil, err
 	}
-	module, err := identitymodule.New(ctx, dbs, log, cfg, bus)
+	module, err := provideIdentity(ctx, p, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	authenticator := identitymodule.ProvideAuthenticator(module)
+	authenticator := provideAuthenticator(module, r)
 	server := httpapi.New(cfg, log, state, metricsMetrics, authenticator)
-	catalogmoduleModule, err := catalogmodule.New(ctx, dbs, log, cfg, bus)
+	catalogmoduleModule, err := provideCatalog(ctx, p, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	inventorymoduleModule, err := inventorymodule.New(ctx, dbs, log, cfg, bus)
+	inventorymoduleModule, err := provideInventory(ctx, p, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	api := catalogAPI(catalogmoduleModule)
-	api2 := inventoryAPI(inventorymoduleModule)
-	cartmoduleModule, err := cartmodule.New(ctx, dbs, log, cfg, bus, api, api2)
+	api := catalogAPI(catalogmoduleModule, r)
+	api2 := inventoryAPI(inventorymoduleModule, r)
+	cartmoduleModule, err := provideCart(ctx, p, dbs, log, cfg, bus, api, api2)
 	if err != nil {
 		return nil, err
 	}
-	paymentsmoduleModule, err := paymentsmodule.New(ctx, dbs, log, cfg, bus)
+	paymentsmoduleModule, err := providePayments(ctx, p, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	api3 := cartAPI(cartmoduleModule)
-	api4 := paymentsAPI(paymentsmoduleModule)
-	ordersmoduleModule, err := ordersmodule.New(ctx, dbs, log, cfg, bus, api3, api2, api4)
+	api3 := cartAPI(cartmoduleModule, r)
+	api4 := paymentsAPI(paymentsmoduleModule, r)
+	ordersmoduleModule, err := provideOrders(ctx, p, dbs, log, cfg, bus, api3, api2, api4)
 	if err != nil {
 		return nil, err
 	}
-	notificationsmoduleModule, err := notificationsmodule.New(ctx, dbs, log, cfg, bus)
+	notificationsmoduleModule, err := provideNotifications(ctx, p, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	reportingmoduleModule, err := reportingmodule.New(ctx, dbs, log, cfg, bus)
+	reportingmoduleModule, err := provideReporting(ctx, p, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	app, err := newApp(server, state, log, bus, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsmoduleModule, ordersmoduleModule, notificationsmoduleModule, reportingmoduleModule)
+	app, err := newApp(server, state, log, bus, p, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsmoduleModule, ordersmoduleModule, notificationsmoduleModule, reportingmoduleModule)
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,7 @@ type Config struct {
 	Cart      Cart
 	Payments  Payments
 	Mail      Mail
+	Topology  Topology
 }
 
 // HTTP configures the HTTP edge.
@@ -168,6 +169,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		if c.Env == EnvProduction {
 			c.Log.Format = "json"
 		}
+	}
+	for i, m := range c.Topology.Modules {
+		c.Topology.Modules[i] = strings.TrimSpace(m)
 	}
 	if c.Auth.CookieSecure == nil {
 		secure := c.Env == EnvProduction

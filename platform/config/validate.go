@@ -168,6 +168,7 @@ func (c Config) Validate() error {
 	if (c.Bootstrap.AdminEmail == "") != (c.Bootstrap.AdminPassword == "") {
 		bad("SHOP_BOOTSTRAP_ADMIN_EMAIL/SHOP_BOOTSTRAP_ADMIN_PASSWORD", "set both or neither")
 	}
+	c.Topology.validate(bad)
 	return errors.Join(problems...)
 }
 

@@ -21,7 +21,13 @@ type Graph struct {
 
 // NewGraph checks that names are unique, that every dependency is known and
 // that dependencies form a DAG. Order() then lists dependencies first.
-func NewGraph(ds ...Descriptor) (*Graph, error) {
+func NewGraph(ds ...Descriptor) (*Graph, error) { return NewHostedGraph(nil, ds...) }
+
+// NewHostedGraph is NewGraph for a process that hosts the modules ds and
+// reaches those named in remote at other processes: a dependency on a remote
+// module is satisfied. Every dependency that is neither is reported in one
+// error, by dependent.
+func NewHostedGraph(remote []string, ds ...Descriptor) (*Graph, error) {
 	g := &Graph{byName: make(map[string]Descriptor, len(ds))}
 	for _, d := range ds {
 		if d.Name == "" {
@@ -32,12 +38,8 @@ func NewGraph(ds ...Descriptor) (*Graph, error) {
 		}
 		g.byName[d.Name] = d
 	}
-	for _, d := range ds {
-		for _, dep := range d.DependsOn {
-			if _, ok := g.byName[dep]; !ok {
-				return nil, fmt.Errorf("module %q depends on unknown module %q", d.Name, dep)
-			}
-		}
+	if err := g.checkDependencies(remote, ds); err != nil {
+		return nil, err
 	}
 	// Depth-first topological sort in registration order; a grey node seen
 	// again is a cycle, reported with its path.
@@ -60,6 +62,9 @@ func NewGraph(ds ...Descriptor) (*Graph, error) {
 		color[name] = grey
 		path = append(path, name)
 		for _, dep := range g.byName[name].DependsOn {
+			if !g.Has(dep) {
+				continue // remote: another process orders its own start
+			}
 			if err := visit(dep); err != nil {
 				return err
 			}
@@ -75,6 +80,27 @@ func NewGraph(ds ...Descriptor) (*Graph, error) {
 		}
 	}
 	return g, nil
+}
+
+// checkDependencies reports each module's dependencies that are neither in
+// the graph nor remote.
+func (g *Graph) checkDependencies(remote []string, ds []Descriptor) error {
+	var problems []string
+	for _, d := range ds {
+		var missing []string
+		for _, dep := range d.DependsOn {
+			if _, ok := g.byName[dep]; !ok && !slices.Contains(remote, dep) {
+				missing = append(missing, fmt.Sprintf("%q", dep))
+			}
+		}
+		if len(missing) > 0 {
+			problems = append(problems, fmt.Sprintf("module %q depends on %s", d.Name, strings.Join(missing, " and ")))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: neither hosted here nor remote", strings.Join(problems, "; "))
 }
 
 // Order lists the modules so that each comes after its dependencies.

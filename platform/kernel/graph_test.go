@@ -130,3 +130,37 @@ func TestGraphMermaid(t *testing.T) {
 		t.Errorf("Mermaid has %d edges, want 2:\n%s", n, out)
 	}
 }
+
+func TestHostedGraphAcceptsRemoteDependencies(t *testing.T) {
+	t.Parallel()
+	g, err := kernel.NewHostedGraph([]string{"catalog", "inventory"},
+		kernel.Descriptor{Name: "orders", DependsOn: []string{"cart", "inventory"}},
+		kernel.Descriptor{Name: "cart", DependsOn: []string{"catalog", "inventory"}},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(g.Order()); !slices.Equal(got, []string{"cart", "orders"}) {
+		t.Errorf("order = %v, want the hosted modules only, cart first", got)
+	}
+	if g.Has("catalog") {
+		t.Error("a remote module is in the graph of the hosted ones")
+	}
+}
+
+// Every dependency neither hosted nor remote is named in one error, by
+// dependent.
+func TestHostedGraphNamesEveryMissingDependency(t *testing.T) {
+	t.Parallel()
+	_, err := kernel.NewHostedGraph([]string{"payments"},
+		kernel.Descriptor{Name: "cart", DependsOn: []string{"catalog", "inventory"}},
+		kernel.Descriptor{Name: "orders", DependsOn: []string{"cart", "inventory", "payments"}},
+	)
+	if err == nil {
+		t.Fatal("missing dependencies accepted")
+	}
+	want := `module "cart" depends on "catalog" and "inventory"; module "orders" depends on "inventory": neither hosted here nor remote`
+	if err.Error() != want {
+		t.Errorf("error = %q\nwant      %q", err, want)
+	}
+}

@@ -2,7 +2,8 @@
 // itself (a Descriptor: name and dependencies) and implements Module (routes,
 // readiness, start and stop); the kernel checks the dependency graph, opens
 // each module's own database access, migrates it, registers its routes, and
-// starts and stops modules in dependency order.
+// starts and stops modules in dependency order. A process runs the modules
+// it hosts; a dependency hosted by another process is reached remotely.
 package kernel
 
 import (
@@ -45,16 +46,17 @@ type Kernel struct {
 	log     *slog.Logger
 }
 
-// New validates the module graph and registers every module's routes and
-// readiness check.
-func New(srv *httpapi.Server, h *health.State, log *slog.Logger, mods ...Module) (*Kernel, error) {
+// New validates the graph of the hosted modules mods, whose dependencies may
+// also be among remote (modules other processes host, which this one calls
+// remotely), and registers every hosted module's routes and readiness check.
+func New(srv *httpapi.Server, h *health.State, log *slog.Logger, remote []string, mods ...Module) (*Kernel, error) {
 	ds := make([]Descriptor, len(mods))
 	byName := make(map[string]Module, len(mods))
 	for i, m := range mods {
 		ds[i] = m.Descriptor()
 		byName[ds[i].Name] = m
 	}
-	g, err := NewGraph(ds...)
+	g, err := NewHostedGraph(remote, ds...)
 	if err != nil {
 		return nil, err
 	}

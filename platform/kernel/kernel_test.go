@@ -100,7 +100,7 @@ func newKernel(t *testing.T, ev *events, failStart string) (*kernel.Kernel, *hea
 		}
 		return m
 	}
-	k, err := kernel.New(srv, h, log, mod("cart", "catalog"), mod("catalog", "identity"), mod("identity"))
+	k, err := kernel.New(srv, h, log, nil, mod("cart", "catalog"), mod("catalog", "identity"), mod("identity"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,8 +183,9 @@ func TestKernelRunStopsStartedModulesWhenStartFails(t *testing.T) {
 	}
 }
 
-func TestKernelRejectsBadGraph(t *testing.T) {
-	t.Parallel()
+// edge is what a kernel runs behind: the HTTP server, readiness and a log.
+func edge(t *testing.T) (*httpapi.Server, *health.State, *slog.Logger) {
+	t.Helper()
 	cfg, err := config.Load(func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
@@ -192,12 +193,43 @@ func TestKernelRejectsBadGraph(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	h := health.NewState(time.Second)
 	srv := httpapi.New(cfg, log, h, metrics.New(), nil)
+	return srv, h, log
+}
+
+func TestKernelRejectsBadGraph(t *testing.T) {
+	t.Parallel()
+	srv, h, log := edge(t)
 	ev := &events{}
-	_, err = kernel.New(srv, h, log, &fakeModule{desc: kernel.Descriptor{Name: "a", DependsOn: []string{"b"}}, ev: ev})
+	_, err := kernel.New(srv, h, log, nil, &fakeModule{desc: kernel.Descriptor{Name: "a", DependsOn: []string{"b"}}, ev: ev})
 	if err == nil {
 		t.Fatal("kernel.New accepted an unknown dependency")
 	}
 	if len(ev.list()) != 0 {
 		t.Errorf("routes registered for an invalid graph: %v", ev.list())
+	}
+}
+
+// A process hosting part of the modules runs them on their remote
+// dependencies: only the hosted modules get routes and checks.
+func TestKernelRunsModulesWhoseDependenciesAreRemote(t *testing.T) {
+	t.Parallel()
+	srv, h, log := edge(t)
+	ev := &events{}
+	cart := &fakeModule{desc: kernel.Descriptor{Name: "cart", DependsOn: []string{"catalog"}}, ev: ev}
+	if _, err := kernel.New(srv, h, log, nil, cart); err == nil || !strings.Contains(err.Error(), `"catalog"`) {
+		t.Fatalf("kernel.New without the remote catalog = %v, want an error naming catalog", err)
+	}
+	k, err := kernel.New(srv, h, log, []string{"catalog"}, cart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ev.list(), []string{"routes cart"}; !slices.Equal(got, want) {
+		t.Errorf("events = %v, want %v", got, want)
+	}
+	if rep := h.Run(context.Background()); len(rep.Checks) != 1 || rep.Checks["module:cart"] != "ok" {
+		t.Errorf("readiness checks = %v, want the cart's alone", rep.Checks)
+	}
+	if k.Graph().Has("catalog") {
+		t.Error("the remote catalog is in the kernel's graph")
 	}
 }

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/kernel"
+)
+
+// placement is where each module of the binary runs, as this process sees
+// it: hosted here, reached at a URL, or neither (another process hosts it
+// and nothing here calls it).
+type placement struct {
+	all    []kernel.Descriptor // every module of the binary, dependencies first
+	hosted []string            // the modules this process builds, in start order
+	urls   config.ModuleURLs   // the modules it reaches elsewhere
+}
+
+// place checks the topology against the binary's modules: every name is
+// known, and every dependency of a hosted module is hosted or addressed.
+func place(t config.Topology) (placement, error) {
+	g, err := kernel.NewGraph(descriptors()...)
+	if err != nil {
+		return placement{}, err
+	}
+	p := placement{all: g.Order(), urls: t.URLs}
+	var names []string
+	var hosted []kernel.Descriptor
+	for _, d := range p.all {
+		names = append(names, d.Name)
+		if t.Hosts(d.Name) {
+			hosted = append(hosted, d)
+			p.hosted = append(p.hosted, d.Name)
+		}
+	}
+	if err := t.CheckNames(names); err != nil {
+		return placement{}, fmt.Errorf("configuration: %w", err)
+	}
+	if _, err := kernel.NewHostedGraph(p.remote(), hosted...); err != nil {
+		return placement{}, fmt.Errorf("configuration: %w; add them to SHOP_MODULES=%s, or give their addresses in SHOP_MODULE_URLS (module=URL)",
+			err, strings.Join(t.Modules, ","))
+	}
+	return p, nil
+}
+
+// hosts reports whether this process builds module.
+func (p placement) hosts(module string) bool { return slices.Contains(p.hosted, module) }
+
+// remote lists the modules this process reaches elsewhere, sorted.
+func (p placement) remote() []string { return slices.Sorted(maps.Keys(p.urls)) }
+
+// where says where module runs, for operators.
+func (p placement) where(module string) string {
+	if p.hosts(module) {
+		return "local"
+	}
+	if u, ok := p.urls[module]; ok {
+		return "remote " + u
+	}
+	return "elsewhere, no address"
+}
+
+// need refuses a command that works on modules this process does not host.
+func (p placement) need(command string, modules ...string) error {
+	for _, m := range modules {
+		if !p.hosts(m) {
+			return fmt.Errorf("%s works on module %s, which this process does not host: run it where SHOP_MODULES includes %s", command, m, m)
+		}
+	}
+	return nil
+}
+
+// print writes the topology as comment lines under shop config's settings.
+func (p placement) print(w io.Writer) error {
+	var elsewhere []string
+	for _, d := range p.all {
+		if !p.hosts(d.Name) && p.urls[d.Name] == "" {
+			elsewhere = append(elsewhere, d.Name)
+		}
+	}
+	lines := []string{"# hosted here: " + strings.Join(p.hosted, ", ")}
+	for _, m := range p.remote() {
+		lines = append(lines, fmt.Sprintf("# remote: %s at %s", m, p.urls[m]))
+	}
+	if len(elsewhere) > 0 {
+		lines = append(lines, "# neither hosted nor addressed (nothing here calls them): "+strings.Join(elsewhere, ", "))
+	}
+	_, err := fmt.Fprintln(w, strings.Join(lines, "\n"))
+	return err
+}
+
+// awaitRemotes waits until every address of SHOP_MODULE_URLS answers
+// GET <url>/readyz with 200, trying again until SHOP_MODULE_READY_TIMEOUT
+// has passed: a process does not start serving on neighbours it cannot
+// reach. The addresses are tried at once; each one that never answered is
+// named in the error.
+func awaitRemotes(ctx context.Context, p placement, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	client := &http.Client{}
+	var (
+		mu       sync.Mutex
+		problems []error
+		wg       sync.WaitGroup
+	)
+	for _, m := range p.remote() {
+		wg.Go(func() {
+			if err := awaitReady(ctx, client, p.urls[m]); err != nil {
+				mu.Lock()
+				problems = append(problems, fmt.Errorf("SHOP_MODULE_URLS: %s=%s did not answer GET /readyz within SHOP_MODULE_READY_TIMEOUT=%s: %w", m, p.urls[m], limit, err))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	slices.SortFunc(problems, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errors.Join(problems...)
+}
+
+// readyAttempt bounds one try; retries back off from readyRetry to
+// readyAttempt.
+const (
+	readyAttempt = 2 * time.Second
+	readyRetry   = 100 * time.Millisecond
+)
+
+// awaitReady tries base's /readyz until it answers 200 or ctx ends, and
+// returns the last failure.
+func awaitReady(ctx context.Context, client *http.Client, base string) error {
+	target, err := url.JoinPath(base, "readyz")
+	if err != nil {
+		return err
+	}
+	for wait := readyRetry; ; wait = min(2*wait, readyAttempt) {
+		err = getReady(ctx, client, target)
+		if err == nil {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+func getReady(ctx context.Context, client *http.Client, target string) error {
+	ctx, cancel := context.WithTimeout(ctx, readyAttempt)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %s", resp.Status)
+	}
+	return nil
+}
