@@ -233,6 +233,14 @@ func (b *Bus) Start(ctx context.Context) error {
 	if err := b.registerAll(ctx); err != nil {
 		return err
 	}
+	// The dispatchers' wake-up channels exist before anything can poke
+	// them: the broker's connect callback wakes every loop.
+	for _, s := range b.subs {
+		s.wakes = make([]chan struct{}, b.cfg.Workers)
+		for i := range s.wakes {
+			s.wakes[i] = make(chan struct{}, 1)
+		}
+	}
 	if b.broker != nil {
 		if err := b.startBroker(ctx); err != nil {
 			return err
@@ -253,9 +261,7 @@ func (b *Bus) Start(ctx context.Context) error {
 		b.wg.Go(func() { b.runRelay(ctx, db, wake) })
 	}
 	for _, s := range b.subs {
-		for range b.cfg.Workers {
-			wake := make(chan struct{}, 1)
-			s.wakes = append(s.wakes, wake)
+		for _, wake := range s.wakes {
 			b.wg.Go(func() { b.runWorker(ctx, s, wake) })
 		}
 	}
