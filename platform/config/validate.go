@@ -32,6 +32,10 @@ func (c Config) Validate() error {
 	if c.HTTP.OpsAddr != "" && c.HTTP.OpsAddr == c.HTTP.Addr && !strings.HasSuffix(c.HTTP.Addr, ":0") {
 		bad("SHOP_HTTP_OPS_ADDR", "must differ from SHOP_HTTP_ADDR (leave it empty to serve /metrics on the public listener)")
 	}
+	checkAddr(bad, "SHOP_HTTP_INTERNAL_ADDR", c.HTTP.InternalAddr, true)
+	if a := c.HTTP.InternalAddr; a != "" && (a == c.HTTP.Addr || a == c.HTTP.OpsAddr) && !strings.HasSuffix(a, ":0") {
+		bad("SHOP_HTTP_INTERNAL_ADDR", "must differ from SHOP_HTTP_ADDR and SHOP_HTTP_OPS_ADDR: the internal endpoints are never served with the public routes")
+	}
 	if c.HTTP.BodyLimitBytes <= 0 {
 		bad("SHOP_HTTP_BODY_LIMIT_BYTES", "must be positive")
 	}
