@@ -88,6 +88,12 @@ func (c Config) Validate() error {
 	if c.Env == EnvProduction && c.DB.URL == "" {
 		bad("DATABASE_URL", "must be set in production (local discovery is for development)")
 	}
+	// Service-to-service keys derive from one secret in development; a
+	// production split needs a key per module, which cannot be configured
+	// yet. Production runs every module in one process until then.
+	if c.Env == EnvProduction && (len(c.Topology.URLs) > 0 || c.HTTP.InternalAddr != "") {
+		bad("SHOP_MODULE_URLS/SHOP_HTTP_INTERNAL_ADDR", "a split topology cannot run in production yet: the keys of calls between modules are not configurable per module, and production does not run on development keys; leave both empty (every module in one process)")
+	}
 	if c.Env == EnvProduction && c.DB.RoleSecret == DevRoleSecret {
 		bad("SHOP_DB_ROLE_SECRET", "must be set in production")
 	}
