@@ -5,16 +5,12 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/cart/cartmodule"
-	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/identity/identitymodule"
-	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
 	"github.com/shopmonolith/shop/modules/notifications/notificationsmodule"
 	"github.com/shopmonolith/shop/modules/orders/ordersmodule"
-	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/modules/payments/paymentsmodule"
 	"github.com/shopmonolith/shop/modules/reporting/reportingmodule"
 	"github.com/shopmonolith/shop/platform/auth"
@@ -25,6 +21,7 @@ import (
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
 	"github.com/shopmonolith/shop/platform/metrics"
+	"github.com/shopmonolith/shop/platform/remote"
 	"github.com/shopmonolith/shop/web"
 )
 
@@ -42,7 +39,7 @@ type App struct {
 	Reporting     *reportingmodule.Module
 }
 
-func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus, p placement,
+func newApp(cfg config.Config, srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus, p placement, keys remote.Keys,
 	id *identitymodule.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *paymentsmodule.Module,
 	ord *ordersmodule.Module, notes *notificationsmodule.Module, rep *reportingmodule.Module) (*App, error) {
 	var mods []kernel.Module
@@ -62,6 +59,9 @@ func newApp(srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.
 	bus.ReportHealth(h)
 	bus.Routes(srv.Router("events"))
 	web.Register(srv.Echo)
+	if in := internalEndpoints(cfg, keys, log, p, id, cat, inv, c, pay, ord, notes, rep); in != nil {
+		srv.MountInternal(in)
+	}
 	return &App{Kernel: k, Server: srv, Bus: bus, Identity: id, Catalog: cat, Inventory: inv, Notifications: notes, Reporting: rep}, nil
 }
 
@@ -93,18 +93,26 @@ func provideInventory(ctx context.Context, p placement, dbs *kernel.Databases, l
 	return ifHosted(p, inventorymodule.Descriptor(), func() (*inventorymodule.Module, error) { return inventorymodule.New(ctx, dbs, log, cfg, bus) })
 }
 
+// provideCart builds cart on the catalog and inventory hosted here, or on
+// their remote adapters that call as cart.
 func provideCart(ctx context.Context, p placement, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus,
-	cat catalog.API, inv inventory.API) (*cartmodule.Module, error) {
-	return ifHosted(p, cartmodule.Descriptor(), func() (*cartmodule.Module, error) { return cartmodule.New(ctx, dbs, log, cfg, bus, cat, inv) })
+	cat *catalogmodule.Module, inv *inventorymodule.Module, r remotes) (*cartmodule.Module, error) {
+	return ifHosted(p, cartmodule.Descriptor(), func() (*cartmodule.Module, error) {
+		return cartmodule.New(ctx, dbs, log, cfg, bus, localOr(cat, r.cartCatalog), localOr(inv, r.cartInventory))
+	})
 }
 
 func providePayments(ctx context.Context, p placement, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus) (*paymentsmodule.Module, error) {
 	return ifHosted(p, paymentsmodule.Descriptor(), func() (*paymentsmodule.Module, error) { return paymentsmodule.New(ctx, dbs, log, cfg, bus) })
 }
 
+// provideOrders builds orders on the cart, inventory and payments hosted
+// here, or on their remote adapters that call as orders.
 func provideOrders(ctx context.Context, p placement, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus,
-	c cart.API, inv inventory.API, pay payments.API) (*ordersmodule.Module, error) {
-	return ifHosted(p, ordersmodule.Descriptor(), func() (*ordersmodule.Module, error) { return ordersmodule.New(ctx, dbs, log, cfg, bus, c, inv, pay) })
+	c *cartmodule.Module, inv *inventorymodule.Module, pay *paymentsmodule.Module, r remotes) (*ordersmodule.Module, error) {
+	return ifHosted(p, ordersmodule.Descriptor(), func() (*ordersmodule.Module, error) {
+		return ordersmodule.New(ctx, dbs, log, cfg, bus, localOr(c, r.ordersCart), localOr(inv, r.ordersInventory), localOr(pay, r.ordersPayments))
+	})
 }
 
 func provideNotifications(ctx context.Context, p placement, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus) (*notificationsmodule.Module, error) {
@@ -123,16 +131,8 @@ func ifHosted[M any](p placement, d kernel.Descriptor, build func() (*M, error))
 	return build()
 }
 
-// The modules' public APIs, as their neighbours call them in this process:
-// the module itself when hosted here, else its remote adapter.
-
-func catalogAPI(m *catalogmodule.Module, r remotes) catalog.API       { return localOr(m, r.catalog) }
-func inventoryAPI(m *inventorymodule.Module, r remotes) inventory.API { return localOr(m, r.inventory) }
-func cartAPI(m *cartmodule.Module, r remotes) cart.API                { return localOr(m, r.cart) }
-func paymentsAPI(m *paymentsmodule.Module, r remotes) payments.API    { return localOr(m, r.payments) }
-
 // localOr returns the API of m when this process hosts it (m is not nil),
-// else the remote adapter.
+// else the remote adapter: a neighbour as the calling module sees it.
 func localOr[A, M any, P interface {
 	*M
 	API() A
@@ -144,14 +144,11 @@ func localOr[A, M any, P interface {
 }
 
 // provideAuthenticator is how the edge learns who holds a session token:
-// the identity module, here or remote. A process that neither hosts nor
-// reaches identity serves anonymous requests only.
-func provideAuthenticator(m *identitymodule.Module, r remotes) auth.Authenticator {
-	switch {
-	case m != nil:
+// the identity module hosted here. A process that does not host it serves
+// anonymous requests only (the edge does not ask a remote identity yet).
+func provideAuthenticator(m *identitymodule.Module) auth.Authenticator {
+	if m != nil {
 		return identitymodule.ProvideAuthenticator(m)
-	case r.identity != nil:
-		return r.identity
 	}
 	return noIdentity{}
 }

@@ -127,15 +127,11 @@ func composeApp(ctx context.Context, lookup Env, stderr io.Writer, command strin
 	if err := e.place.need(command, uses...); err != nil {
 		return env{}, nil, nil, err
 	}
-	r, err := remoteAPIs(e.cfg, e.place)
-	if err != nil {
-		return env{}, nil, nil, err
-	}
 	dbs, closeDB, err := e.openDatabases(ctx, true)
 	if err != nil {
 		return env{}, nil, nil, err
 	}
-	app, err := buildApp(ctx, e.cfg, e.log, dbs, e.place, r)
+	app, err := buildApp(ctx, e.cfg, e.log, dbs, e.place)
 	if err != nil {
 		closeDB()
 		return env{}, nil, nil, err

@@ -3,13 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +25,8 @@ import (
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/kernel"
+	"github.com/shopmonolith/shop/platform/metrics"
+	"github.com/shopmonolith/shop/platform/remote"
 )
 
 // buildMonolith composes every module in one process, as the default
@@ -30,7 +37,7 @@ func buildMonolith(tb testing.TB, ctx context.Context, cfg config.Config, log *s
 	if err != nil {
 		tb.Fatal(err)
 	}
-	app, err := buildApp(ctx, cfg, log, dbs, p, remotes{})
+	app, err := buildApp(ctx, cfg, log, dbs, p)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -198,17 +205,106 @@ func TestTopologyAwaitsNeighboursUntilReady(t *testing.T) {
 	}
 }
 
-// Until remote adapters exist, every addressed module is refused by name,
-// before any database work; with none addressed there is nothing to build.
-func TestTopologyRemoteCallsAreRefusedInThisBuild(t *testing.T) {
+// Each hosted module calls the modules of SHOP_MODULE_URLS through a remote
+// adapter that signs as that module: cart's calls to inventory as cart,
+// orders' as orders, each counted under its caller; a process that
+// addresses nothing builds none.
+func TestRemoteCallsAreSignedByTheCallingModule(t *testing.T) {
 	t.Parallel()
-	r, err := remoteAPIs(config.Config{}, placement{})
-	if err != nil || r != (remotes{}) {
-		t.Fatalf("no module addressed: remotes %+v, err %v", r, err)
+	var mu sync.Mutex
+	calls := map[string]string{} // path -> issuer of its call token
+	neighbour := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		payload, _, _ := strings.Cut(r.Header.Get(remote.HeaderCaller), ".")
+		raw, err := base64.RawURLEncoding.DecodeString(payload)
+		var claims struct {
+			Issuer string `json:"iss"`
+		}
+		if err != nil || json.Unmarshal(raw, &claims) != nil {
+			t.Errorf("%s: unreadable call token", r.URL.Path)
+		}
+		mu.Lock()
+		calls[r.URL.Path] = claims.Issuer
+		mu.Unlock()
+		_, _ = io.WriteString(w, "{}")
+	}))
+	defer neighbour.Close()
+
+	cfg := config.Config{DB: config.DB{RoleSecret: config.DevRoleSecret}}
+	p := placement{hosted: []string{"cart", "orders"},
+		urls: config.ModuleURLs{"catalog": neighbour.URL, "inventory": neighbour.URL, "payments": neighbour.URL}}
+	keys, err := remoteKeys(cfg, p)
+	if err != nil {
+		t.Fatal(err)
 	}
-	_, err = remoteAPIs(config.Config{}, placement{urls: config.ModuleURLs{"catalog": "http://catalog.internal"}})
-	if err == nil || !strings.Contains(err.Error(), "catalog") || !strings.Contains(err.Error(), "not available in this build") {
-		t.Errorf("err = %v, want one naming catalog and saying remote calls are not available", err)
+	m := metrics.New()
+	r, err := remoteAPIs(p, keys, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ordersCart != nil {
+		t.Error("orders calls the cart hosted here through a remote adapter")
+	}
+	ctx := context.Background()
+	for _, call := range []func() error{
+		func() error { _, err := r.cartCatalog.Products(ctx, []string{"p1"}); return err },
+		func() error { _, err := r.cartInventory.Availability(ctx, []string{"p1"}); return err },
+		func() error { _, err := r.ordersInventory.Availability(ctx, []string{"p2"}); return err },
+		func() error { _, err := r.ordersPayments.Capture(ctx, "o1"); return err },
+	} {
+		if err := call(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The last call to inventory's Availability was orders'.
+	want := map[string]string{"/internal/catalog/Products": "cart", "/internal/inventory/Availability": "orders", "/internal/payments/Capture": "orders"}
+	if !maps.Equal(calls, want) {
+		t.Errorf("calls = %v, want %v", calls, want)
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, series := range []string{
+		`shop_remote_calls_total{callee="inventory",caller="cart",method="Availability",outcome="ok"} 1`,
+		`shop_remote_calls_total{callee="inventory",caller="orders",method="Availability",outcome="ok"} 1`,
+	} {
+		if !strings.Contains(rec.Body.String(), series) {
+			t.Errorf("the process's metrics lack %s", series)
+		}
+	}
+
+	if r, err := remoteAPIs(placement{hosted: []string{"cart", "orders"}}, keys, metrics.New()); err != nil || r != (remotes{}) {
+		t.Errorf("nothing addressed: remotes %+v, err %v", r, err)
+	}
+}
+
+// The keys of calls between modules derive from SHOP_DB_ROLE_SECRET under
+// a label of their own, not from the secret itself (which also makes the
+// database passwords); production refuses them when modules are split.
+func TestRemoteKeysAreNotTheRoleSecretAndNeverProduction(t *testing.T) {
+	t.Parallel()
+	cfg := config.Config{DB: config.DB{RoleSecret: config.DevRoleSecret}}
+	keys, err := remoteKeys(cfg, placement{hosted: []string{"cart"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	derived, _ := keys.Public("cart")
+	plain, _ := remote.DevKeys(config.DevRoleSecret).Public("cart")
+	if derived == nil || derived.Equal(plain) {
+		t.Error("the call keys are derived from the role secret as it is")
+	}
+	if _, ok := keys.Private("catalog"); ok {
+		t.Error("a process hosting cart signs as catalog")
+	}
+	prod := cfg
+	prod.Env = config.EnvProduction
+	prod.Topology.URLs = config.ModuleURLs{"catalog": "http://catalog.internal"}
+	if _, err := remoteKeys(prod, placement{hosted: []string{"cart"}}); err == nil || !strings.Contains(err.Error(), "production") {
+		t.Errorf("production split: err = %v, want a refusal", err)
+	}
+	var out bytes.Buffer
+	err = realMain(context.Background(), []string{"config"}, &out, &out, mapEnv("SHOP_ENV=production", "DATABASE_URL=postgres://db/shop",
+		"SHOP_DB_ROLE_SECRET=a-real-production-secret", "SHOP_HTTP_OPS_ADDR=:9090", "SHOP_MODULES=cart", "SHOP_HTTP_INTERNAL_ADDR=:9091"))
+	if err == nil || !strings.Contains(err.Error(), "SHOP_HTTP_INTERNAL_ADDR") || !strings.Contains(err.Error(), "not configurable") {
+		t.Errorf("shop config of a production split: %v, want the one refusal", err)
 	}
 }
 

@@ -16,13 +16,13 @@ import (
 
 // buildApp composes the modules this process hosts behind one HTTP edge;
 // their neighbours hosted elsewhere are called through remote adapters.
-func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases, p placement, r remotes) (*App, error) {
+func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases, p placement) (*App, error) {
 	wire.Build(
 		provideHealth, metrics.New, httpapi.New, provideBus, // the kernel capabilities every module shares
-		provideAuthenticator, // identity, here or remote, tells the edge who holds a session
+		provideAuthenticator,   // identity, when hosted here, tells the edge who holds a session
+		remoteKeys, remoteAPIs, // calls to modules hosted elsewhere, signed by the calling module
 		provideIdentity, provideCatalog, provideInventory, provideCart,
 		providePayments, provideOrders, provideNotifications, provideReporting,
-		catalogAPI, inventoryAPI, cartAPI, paymentsAPI, // calls between modules, in process or remote
 		newApp,
 	)
 	return nil, nil

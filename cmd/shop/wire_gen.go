@@ -19,7 +19,7 @@ import (
 
 // buildApp composes the modules this process hosts behind one HTTP edge;
 // their neighbours hosted elsewhere are called through remote adapters.
-func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases, p placement, r remotes) (*App, error) {
+func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases, p placement) (*App, error) {
 	state := provideHealth(log)
 	metricsMetrics := metrics.New()
 	bus, err := provideBus(cfg, log, metricsMetrics, dbs)
@@ -30,8 +30,12 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	authenticator := provideAuthenticator(module, r)
+	authenticator := provideAuthenticator(module)
 	server := httpapi.New(cfg, log, state, metricsMetrics, authenticator)
+	keys, err := remoteKeys(cfg, p)
+	if err != nil {
+		return nil, err
+	}
 	catalogmoduleModule, err := provideCatalog(ctx, p, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
@@ -40,9 +44,11 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	api := catalogAPI(catalogmoduleModule, r)
-	api2 := inventoryAPI(inventorymoduleModule, r)
-	cartmoduleModule, err := provideCart(ctx, p, dbs, log, cfg, bus, api, api2)
+	mainRemotes, err := remoteAPIs(p, keys, metricsMetrics)
+	if err != nil {
+		return nil, err
+	}
+	cartmoduleModule, err := provideCart(ctx, p, dbs, log, cfg, bus, catalogmoduleModule, inventorymoduleModule, mainRemotes)
 	if err != nil {
 		return nil, err
 	}
@@ -50,9 +56,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	api3 := cartAPI(cartmoduleModule, r)
-	api4 := paymentsAPI(paymentsmoduleModule, r)
-	ordersmoduleModule, err := provideOrders(ctx, p, dbs, log, cfg, bus, api3, api2, api4)
+	ordersmoduleModule, err := provideOrders(ctx, p, dbs, log, cfg, bus, cartmoduleModule, inventorymoduleModule, paymentsmoduleModule, mainRemotes)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +68,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	app, err := newApp(server, state, log, bus, p, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsmoduleModule, ordersmoduleModule, notificationsmoduleModule, reportingmoduleModule)
+	app, err := newApp(cfg, server, state, log, bus, p, keys, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsmoduleModule, ordersmoduleModule, notificationsmoduleModule, reportingmoduleModule)
 	if err != nil {
 		return nil, err
 	}

@@ -52,6 +52,7 @@ type HTTP struct {
 	ShutdownTimeout   time.Duration `env:"SHOP_HTTP_SHUTDOWN_TIMEOUT" envDefault:"20s" help:"how long in-flight requests may take to finish"`
 	CORSOrigins       []string      `env:"SHOP_HTTP_CORS_ORIGINS" envSeparator:"," help:"allowed CORS origins, comma separated; empty disables CORS"`
 	OpsAddr           string        `env:"SHOP_HTTP_OPS_ADDR" help:"listen address of /metrics (with /healthz and /readyz), apart from the public listener; required in production; empty serves /metrics on the public one in development"`
+	InternalAddr      string        `env:"SHOP_HTTP_INTERNAL_ADDR" help:"listen address of the internal endpoints other processes call this process's modules on (/internal/, with /healthz and /readyz), never public; empty serves none, as a process that hosts every module needs"`
 	TrustedProxies    []IPRange     `env:"SHOP_HTTP_TRUSTED_PROXIES" envSeparator:"," help:"load balancers whose X-Forwarded-For is believed, comma separated CIDRs or IPs; empty uses the peer address"`
 }
 

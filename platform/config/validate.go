@@ -32,6 +32,10 @@ func (c Config) Validate() error {
 	if c.HTTP.OpsAddr != "" && c.HTTP.OpsAddr == c.HTTP.Addr && !strings.HasSuffix(c.HTTP.Addr, ":0") {
 		bad("SHOP_HTTP_OPS_ADDR", "must differ from SHOP_HTTP_ADDR (leave it empty to serve /metrics on the public listener)")
 	}
+	checkAddr(bad, "SHOP_HTTP_INTERNAL_ADDR", c.HTTP.InternalAddr, true)
+	if a := c.HTTP.InternalAddr; a != "" && (a == c.HTTP.Addr || a == c.HTTP.OpsAddr) && !strings.HasSuffix(a, ":0") {
+		bad("SHOP_HTTP_INTERNAL_ADDR", "must differ from SHOP_HTTP_ADDR and SHOP_HTTP_OPS_ADDR: the internal endpoints are never served with the public routes")
+	}
 	if c.HTTP.BodyLimitBytes <= 0 {
 		bad("SHOP_HTTP_BODY_LIMIT_BYTES", "must be positive")
 	}
@@ -83,6 +87,12 @@ func (c Config) Validate() error {
 	}
 	if c.Env == EnvProduction && c.DB.URL == "" {
 		bad("DATABASE_URL", "must be set in production (local discovery is for development)")
+	}
+	// Service-to-service keys derive from one secret in development; a
+	// production split needs a key per module, which cannot be configured
+	// yet. Production runs every module in one process until then.
+	if c.Env == EnvProduction && (len(c.Topology.URLs) > 0 || c.HTTP.InternalAddr != "") {
+		bad("SHOP_MODULE_URLS/SHOP_HTTP_INTERNAL_ADDR", "a split topology cannot run in production yet: the keys of calls between modules are not configurable per module, and production does not run on development keys; leave both empty (every module in one process)")
 	}
 	if c.Env == EnvProduction && c.DB.RoleSecret == DevRoleSecret {
 		bad("SHOP_DB_ROLE_SECRET", "must be set in production")

@@ -56,6 +56,8 @@ func TestAddressesURLsAndSizesAreChecked(t *testing.T) {
 		{"SHOP_HTTP_OPS_ADDR", "notaport"},
 		{"SHOP_HTTP_OPS_ADDR", ":-1"},
 		{"SHOP_HTTP_OPS_ADDR", ":8080"}, // the public listener's
+		{"SHOP_HTTP_INTERNAL_ADDR", "notaport"},
+		{"SHOP_HTTP_INTERNAL_ADDR", ":8080"}, // the public listener's
 		{"SHOP_SMTP_ADDR", "mail.example"},
 		{"SHOP_SMTP_ADDR", ":25"},
 		{"SHOP_SMTP_ADDR", "mail.example:smtp"},
@@ -102,6 +104,7 @@ func TestAddressesURLsAndSizesAreChecked(t *testing.T) {
 		{"SHOP_HTTP_ADDR", "[::1]:8080"},
 		{"SHOP_HTTP_ADDR", "localhost:65535"},
 		{"SHOP_HTTP_OPS_ADDR", ":9090"},
+		{"SHOP_HTTP_INTERNAL_ADDR", ":9091"},
 		{"SHOP_SMTP_ADDR", "mail.example:587"},
 		{"DATABASE_URL", "postgres://shop:pw@db.internal:5432/shop?sslmode=require"},
 		{"DATABASE_URL", "postgresql:///shop?host=/var/run/postgresql"},
@@ -113,7 +116,7 @@ func TestAddressesURLsAndSizesAreChecked(t *testing.T) {
 		{"SHOP_HTTP_DRAIN_DELAY", "0s"},
 	}
 	// Both listeners on port 0 (tests) each get a port of their own.
-	if _, err := config.Load(lookup(map[string]string{"SHOP_HTTP_ADDR": "127.0.0.1:0", "SHOP_HTTP_OPS_ADDR": "127.0.0.1:0"})); err != nil {
+	if _, err := config.Load(lookup(map[string]string{"SHOP_HTTP_ADDR": "127.0.0.1:0", "SHOP_HTTP_OPS_ADDR": "127.0.0.1:0", "SHOP_HTTP_INTERNAL_ADDR": "127.0.0.1:0"})); err != nil {
 		t.Errorf("two listeners on port 0 refused: %v", err)
 	}
 	for _, tt := range valid {

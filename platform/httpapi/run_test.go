@@ -146,3 +146,85 @@ func TestRunReportsListenError(t *testing.T) {
 		t.Error("ready callback called although listening failed")
 	}
 }
+
+// The internal endpoints have a listener of their own, with health, and are
+// never served on the public one; they drain with it: readiness fails while
+// a call in flight finishes, then the listener closes.
+func TestRunServesTheInternalEndpointsApart(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, map[string]string{
+		"SHOP_HTTP_ADDR":             "127.0.0.1:0",
+		"SHOP_HTTP_INTERNAL_ADDR":    "127.0.0.1:0",
+		"SHOP_HTTP_DRAIN_DELAY":      "1s", // only needs to outlast one /readyz round trip
+		"SHOP_HTTP_SHUTDOWN_TIMEOUT": "10s",
+	})
+	draining := make(chan struct{})
+	log := slog.New(signalHandler{msg: "draining", ch: draining, once: &sync.Once{}})
+	srv := httpapi.New(cfg, log, health.NewState(time.Second), metrics.New(), nil)
+	srv.Router("testmod").GET("/things", func(c echo.Context) error { return c.String(http.StatusOK, "public") })
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv.MountInternal(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/internal/testmod/Block" {
+			close(entered)
+			<-release
+		}
+		_, _ = io.WriteString(w, "internal "+r.URL.Path)
+	}))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrc := make(chan net.Addr, 1)
+	runErr := make(chan error, 1)
+	go func() { runErr <- srv.Run(ctx, func(a net.Addr) { addrc <- a }) }()
+	var public string
+	select {
+	case a := <-addrc:
+		public = "http://" + a.String()
+	case err := <-runErr:
+		t.Fatalf("Run returned before listening: %v", err)
+	}
+	internal := "http://" + srv.InternalAddr()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+
+	for _, tc := range []struct {
+		url    string
+		status int
+		body   string
+	}{
+		{internal + "/internal/testmod/Get", http.StatusOK, "internal /internal/testmod/Get"},
+		{internal + "/readyz", http.StatusOK, ""},
+		{internal + "/healthz", http.StatusOK, ""},
+		{public + "/internal/testmod/Get", http.StatusNotFound, ""},
+		{internal + "/things", http.StatusNotFound, ""}, // no public route there
+		{internal + "/metrics", http.StatusNotFound, ""},
+	} {
+		r := fetch(client, tc.url)
+		if r.err != nil || r.status != tc.status || (tc.body != "" && r.body != tc.body) {
+			t.Errorf("GET %s = %d %q %v, want %d %q", tc.url, r.status, r.body, r.err, tc.status, tc.body)
+		}
+	}
+
+	inflight := make(chan result, 1)
+	go func() { inflight <- fetch(client, internal+"/internal/testmod/Block") }()
+	select {
+	case <-entered:
+	case r := <-inflight:
+		t.Fatalf("in-flight call ended early: %+v", r)
+	}
+	cancel()
+	<-draining
+	if r := fetch(client, internal+"/readyz"); r.err != nil || r.status != http.StatusServiceUnavailable {
+		t.Errorf("internal /readyz while draining = %d %v, want 503", r.status, r.err)
+	}
+	close(release)
+	if r := <-inflight; r.err != nil || r.status != http.StatusOK {
+		t.Errorf("in-flight internal call = %d %q %v, want 200", r.status, r.body, r.err)
+	}
+	if err := <-runErr; err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+	if _, err := client.Get(internal + "/healthz"); err == nil {
+		t.Error("the internal listener still accepts calls after Run returned")
+	}
+}

@@ -38,6 +38,9 @@ type Server struct {
 	metrics *metrics.Metrics
 	docs    *docs
 	opsAddr atomic.Value // string
+
+	internal     http.Handler
+	internalAddr atomic.Value // string
 }
 
 // contentSecurityPolicy is sent with every response. Scripts come only from
@@ -147,9 +150,10 @@ func (s *Server) Router(module string) *Router {
 	return &Router{e: s.Echo, module: module, validator: s.Validator, cookie: s.cookie, docs: s.docs}
 }
 
-// Run serves on the configured address until ctx ends, then drains: readiness
-// fails at once, the listener closes after the drain delay, and in-flight
-// requests get the shutdown timeout to finish. ready, if not nil, receives the
+// Run serves on the configured address (and the internal endpoints on
+// theirs, when set) until ctx ends, then drains: readiness fails at once,
+// the listeners close after the drain delay, and in-flight requests get the
+// shutdown timeout to finish. ready, if not nil, receives the
 // bound address once the listener is open.
 func (s *Server) Run(ctx context.Context, ready ListenFunc) error {
 	if s.cfg.OpsAddr != "" {
@@ -159,8 +163,17 @@ func (s *Server) Run(ctx context.Context, ready ListenFunc) error {
 		}
 		defer stop()
 	}
+	stopInternal := func(context.Context) error { return nil }
+	if s.cfg.InternalAddr != "" {
+		stop, err := s.serveInternal()
+		if err != nil {
+			return err
+		}
+		stopInternal = stop
+	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
+		_ = stopInternal(ctx)
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
 	srv := &http.Server{
@@ -178,7 +191,9 @@ func (s *Server) Run(ctx context.Context, ready ListenFunc) error {
 
 	select {
 	case err := <-errc:
-		return err
+		sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+		defer cancel()
+		return errors.Join(err, stopInternal(sctx))
 	case <-ctx.Done():
 	}
 	s.health.Drain()
@@ -189,7 +204,11 @@ func (s *Server) Run(ctx context.Context, ready ListenFunc) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	// The internal listener drains beside the public one: calls from other
+	// processes in flight finish, new ones are refused.
+	internalErr := make(chan error, 1)
+	go func() { internalErr <- stopInternal(sctx) }()
+	if err := errors.Join(srv.Shutdown(sctx), <-internalErr); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -76,12 +76,13 @@
 //
 // Keys come through the Keys interface: the private keys of the modules
 // this process hosts and the public keys of all. DevKeys derives them all
-// from one development secret; production key configuration is a later
-// step.
+// from one development secret; keys per module are not configurable yet,
+// so production refuses a split topology.
 //
 // # Mounting
 //
 // Server is a plain http.Handler for PathPrefix (/internal/). It must never
-// be mounted among the public routes: the topology step mounts it on its
-// own prefix and the edge refuses /internal/ from outside.
+// be mounted among the public routes: a process serves it on a listener of
+// its own (SHOP_HTTP_INTERNAL_ADDR, see httpapi.Server.MountInternal),
+// where the public listener answers 404.
 package remote
