@@ -55,7 +55,18 @@ type broker struct {
 
 	setupMu sync.Mutex
 	ready   atomic.Bool // every stream and consumer of this process exists on the server
+
+	// since is when this process took up its subscriptions (the bus's
+	// start, less a margin for the clocks of the process and the server): a
+	// durable consumer created later, once the broker is reachable, starts
+	// there, so nothing published in between is missed.
+	since time.Time
 }
+
+// clockMargin is how much earlier than the bus's start a new durable
+// consumer begins, for the clocks of the process and the server. A new
+// subscriber may thus also get a few events from just before it started.
+const clockMargin = 5 * time.Second
 
 func newBroker(cfg config.Events, log *slog.Logger, reg prometheus.Registerer) (*broker, error) {
 	connected := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -151,9 +162,10 @@ func (k *broker) streamConfig(publisher string) jetstream.StreamConfig {
 }
 
 // consumerConfig is a subscriber id's durable consumer on one publisher's
-// stream. It starts with the events published after its creation (a new
-// subscriber is not back-filled, as in the postgres transport) and resumes
-// where it stopped afterwards. One event at a time is unacknowledged, so its
+// stream. A new one starts with the events published since this process
+// took the subscription up (a new subscriber is not back-filled, as in the
+// postgres transport), however late the broker became reachable; an
+// existing one resumes where it stopped (see ensureConsumer). One event at a time is unacknowledged, so its
 // inbox receives them in stream order whichever replica takes each one.
 func (k *broker) consumerConfig(s *subscription, publisher string) jetstream.ConsumerConfig {
 	var subjects []string
@@ -167,7 +179,8 @@ func (k *broker) consumerConfig(s *subscription, publisher string) jetstream.Con
 		Durable:        durableName(s.id),
 		Description:    "inbox of " + s.id,
 		FilterSubjects: subjects,
-		DeliverPolicy:  jetstream.DeliverNewPolicy,
+		DeliverPolicy:  jetstream.DeliverByStartTimePolicy,
+		OptStartTime:   &k.since,
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        k.cfg.NATSAckWait,
 		MaxAckPending:  1,
@@ -190,6 +203,7 @@ func subscribedPublishers(s *subscription) []string {
 // broker down it starts all the same: the relays and consumers set them up
 // once it is reachable, before anything is published.
 func (b *Bus) startBroker(ctx context.Context) error {
+	b.broker.since = b.now().Add(-clockMargin)
 	if err := b.broker.connect(b.wakeAll); err != nil {
 		return err
 	}
@@ -245,13 +259,37 @@ func (b *Bus) setupBroker(ctx context.Context) error {
 	}
 	for _, s := range b.subs {
 		for _, p := range subscribedPublishers(s) {
-			if _, err := k.js.CreateOrUpdateConsumer(ctx, streamName(p), k.consumerConfig(s, p)); err != nil {
+			if err := k.ensureConsumer(ctx, streamName(p), k.consumerConfig(s, p)); err != nil {
 				return fmt.Errorf("consumer %s on %s: %w", durableName(s.id), streamName(p), err)
 			}
 		}
 	}
 	k.ready.Store(true)
 	return nil
+}
+
+// ensureConsumer creates a durable consumer, or updates an existing one
+// while keeping where it starts (a consumer's start cannot change, and it
+// must not: it resumes where it stopped).
+func (k *broker) ensureConsumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) error {
+	for range 2 {
+		c, err := k.js.Consumer(ctx, stream, cfg.Durable)
+		switch {
+		case err == nil:
+			have := c.CachedInfo().Config
+			cfg.DeliverPolicy, cfg.OptStartTime, cfg.OptStartSeq = have.DeliverPolicy, have.OptStartTime, have.OptStartSeq
+			_, err = k.js.UpdateConsumer(ctx, stream, cfg)
+			return err
+		case !errors.Is(err, jetstream.ErrConsumerNotFound):
+			return err
+		}
+		_, err = k.js.CreateConsumer(ctx, stream, cfg)
+		if !errors.Is(err, jetstream.ErrConsumerExists) {
+			return err
+		}
+		// Another replica created it meanwhile: update that one.
+	}
+	return fmt.Errorf("consumer %s: created and removed concurrently", cfg.Durable)
 }
 
 // publishBatch publishes a relay batch to the publisher's stream, in order,
