@@ -54,7 +54,7 @@ var DefaultOptions = Options{
 	BackoffBase:     50 * time.Millisecond,
 	BackoffMax:      time.Second,
 	BreakerFailures: 5,
-	BreakerOpen:     10 * time.Second,
+	BreakerOpen:     5 * time.Second,
 	MaxInFlight:     64,
 	TokenTTL:        time.Minute,
 }
