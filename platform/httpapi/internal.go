@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 
 	"github.com/shopmonolith/shop/platform/remote"
@@ -22,22 +20,16 @@ func (s *Server) MountInternal(h http.Handler) { s.internal = h }
 // start-up check and their load balancer ask. It drains with the public
 // listener: readiness fails first, then stop waits for the calls in flight.
 func (s *Server) serveInternal() (stop func(context.Context) error, err error) {
-	ln, err := net.Listen("tcp", s.cfg.InternalAddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", s.cfg.InternalAddr, err)
-	}
 	mux := http.NewServeMux()
 	if s.internal != nil {
 		mux.Handle(remote.PathPrefix, s.internal)
 	}
 	mux.HandleFunc("GET /healthz", s.health.Live)
 	mux.HandleFunc("GET /readyz", s.health.Ready)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, IdleTimeout: s.cfg.IdleTimeout,
-		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
-	s.internalAddr.Store(ln.Addr().String())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	s.log.Info("internal server listening", slog.String("addr", ln.Addr().String()))
+	srv, errc, err := s.listenAside("internal", s.cfg.InternalAddr, mux, &s.internalAddr)
+	if err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context) error {
 		if err := srv.Shutdown(ctx); err != nil {
 			return fmt.Errorf("internal shutdown: %w", err)

@@ -120,19 +120,32 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 // the public listener has drained, so readiness keeps answering (failing)
 // during the drain.
 func (s *Server) serveOps() (stop func(), err error) {
-	ln, err := net.Listen("tcp", s.cfg.OpsAddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", s.cfg.OpsAddr, err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /healthz", s.health.Live)
 	mux.HandleFunc("GET /readyz", s.health.Ready)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, IdleTimeout: s.cfg.IdleTimeout}
-	s.opsAddr.Store(ln.Addr().String())
-	go func() { _ = srv.Serve(ln) }()
-	s.log.Info("ops server listening", slog.String("addr", ln.Addr().String()))
+	srv, _, err := s.listenAside("ops", s.cfg.OpsAddr, mux, &s.opsAddr)
+	if err != nil {
+		return nil, err
+	}
 	return func() { _ = srv.Close() }, nil
+}
+
+// listenAside serves mux on a listener of its own (the operators' or the
+// internal one), records its bound address in bound, and returns the
+// server and the channel its Serve result arrives on.
+func (s *Server) listenAside(name, addr string, mux *http.ServeMux, bound *atomic.Value) (*http.Server, <-chan error, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, IdleTimeout: s.cfg.IdleTimeout,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	bound.Store(ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info(name+" server listening", slog.String("addr", ln.Addr().String()))
+	return srv, errc, nil
 }
 
 // OpsAddr is the bound address of the operators' listener once Run opened
