@@ -103,9 +103,8 @@ const remoteKeyLabel = "shop service-to-service call keys"
 // refuses a split topology (config.Validate says so first) and, in one
 // process, needs none: nothing is signed there.
 func remoteKeys(cfg config.Config, p placement) (remote.Keys, error) {
-	split := len(cfg.Topology.URLs) > 0 || cfg.HTTP.InternalAddr != ""
 	if cfg.Env == config.EnvProduction {
-		if split {
+		if cfg.Split() {
 			return nil, errors.New("SHOP_MODULE_URLS/SHOP_HTTP_INTERNAL_ADDR: a split topology cannot run in production yet: keys per module are not configurable")
 		}
 		return nil, nil

@@ -131,3 +131,8 @@ func (m ModuleURLs) String() string {
 	}
 	return strings.Join(pairs, ",")
 }
+
+// Split reports whether this process takes part in a split topology: it
+// calls modules elsewhere (SHOP_MODULE_URLS) or serves its own to other
+// processes (SHOP_HTTP_INTERNAL_ADDR).
+func (c Config) Split() bool { return len(c.Topology.URLs) > 0 || c.HTTP.InternalAddr != "" }

@@ -91,7 +91,7 @@ func (c Config) Validate() error {
 	// Service-to-service keys derive from one secret in development; a
 	// production split needs a key per module, which cannot be configured
 	// yet. Production runs every module in one process until then.
-	if c.Env == EnvProduction && (len(c.Topology.URLs) > 0 || c.HTTP.InternalAddr != "") {
+	if c.Env == EnvProduction && c.Split() {
 		bad("SHOP_MODULE_URLS/SHOP_HTTP_INTERNAL_ADDR", "a split topology cannot run in production yet: the keys of calls between modules are not configurable per module, and production does not run on development keys; leave both empty (every module in one process)")
 	}
 	if c.Env == EnvProduction && c.DB.RoleSecret == DevRoleSecret {
