@@ -62,8 +62,11 @@ func TestCommittedEventIsDelivered(t *testing.T) {
 
 		e := thing("k", 1)
 		r.publish(t, ctx, e)
+		// A call handler's effect commits before its event is marked done:
+		// wait for both.
 		eventstest.Eventually(t, 10*time.Second, "event handled", func() bool {
-			return w.count(`SELECT count(*) FROM evtsub.effects WHERE key = 'k' AND n = 1`) == 1
+			return w.count(`SELECT count(*) FROM evtsub.effects WHERE key = 'k' AND n = 1`) == 1 &&
+				w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done'`) == 1
 		})
 		if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND handled_at IS NOT NULL AND attempts = 1`); n != 1 {
 			t.Errorf("%d inbox rows done at the first attempt, want 1", n)
@@ -153,6 +156,10 @@ func TestFailingHandlerIsRetriedThenDeadLetteredAndReplayed(t *testing.T) {
 				t.Errorf("Replay(%s) = %v, want KindNotFound", id, err)
 			}
 		}
+		// A call handler's delivery is counted after its effect commits.
+		eventstest.Eventually(t, 10*time.Second, "every delivery counted", func() bool {
+			return metric(t, r.reg, "shop_events_delivered_total", labels) >= 3
+		})
 		if got := metric(t, r.reg, "shop_events_delivered_total", labels); got != 3 {
 			t.Errorf("delivered = %v, want 3 (each event once)", got)
 		}
