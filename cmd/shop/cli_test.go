@@ -201,7 +201,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{[]string{"events", "forget", "--help"}, []string{"usage: shop events", "shop events forget SUBSCRIBER"}},
 		{[]string{"reporting", "--help"}, []string{"usage: shop reporting rebuild"}},
 		{[]string{"reporting", "rebuild", "--help"}, []string{"usage: shop reporting rebuild"}},
-		{[]string{"modules", "--help"}, []string{"usage: shop modules [--mermaid]", "-mermaid"}},
+		{[]string{"modules", "--help"}, []string{"usage: shop modules [--mermaid|--json]", "-mermaid", "-json"}},
 		{[]string{"config", "--help"}, []string{"usage: shop config"}},
 	}
 	for _, tt := range tests {

@@ -37,12 +37,13 @@ func TestCrashAtEveryPointLosesNothingAndDoublesNothing(t *testing.T) {
 			queryOwner(t, s.dbURL, func(conn *pgx.Conn) error {
 				return conn.QueryRow(context.Background(), `SELECT id::text FROM identity.users WHERE email = 'crash@example.com'`).Scan(&userID)
 			})
+			var crashed logLine
 			select {
-			case <-reached:
+			case crashed = <-reached:
 			case <-time.After(30 * time.Second):
 				t.Fatalf("crashpoint %s not reached; logs:\n%s", point, s.logs.String())
 			}
-			s.kill()
+			s.killProcess(crashed.process)
 
 			s.start(env...)
 			eventstest.Eventually(t, 30*time.Second, "the condition", func() bool { return welcomeCount(t, s.dbURL, userID) >= 1 })

@@ -135,10 +135,10 @@ func commandConns() int32 {
 func startShopForCommands(t *testing.T, extraEnv ...string) *shop {
 	t.Helper()
 	url := dbtest.NewURL(t)
-	dbtest.Reserve(t, shopConns+commandConns())
+	dbtest.Reserve(t, e2eConns()+commandConns())
 	commandTests.Store(t, true)
 	t.Cleanup(func() { commandTests.Delete(t) })
-	s := &shop{t: t, dbURL: url, reserved: true}
+	s := &shop{t: t, dbURL: url, topo: e2eTopology, reserved: true}
 	s.start(extraEnv...)
 	return s
 }

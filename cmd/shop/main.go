@@ -8,7 +8,7 @@
 //	shop events dead | replay ID|--all    inspect and replay dead-lettered events
 //	shop events forget SUBSCRIBER         retire a subscriber id no process runs any more
 //	shop reporting rebuild                recompute the sales figures from events
-//	shop modules [--mermaid]              list modules, where each runs, and their dependencies
+//	shop modules [--mermaid|--json]       list modules, where each runs, and their dependencies
 //	shop config                           print the effective configuration
 package main
 
@@ -45,7 +45,7 @@ const usage = `usage:
   shop events replay ID|--all           deliver dead-lettered events again
   shop events forget SUBSCRIBER         retire a subscriber id no process runs any more
   shop reporting rebuild                recompute the sales figures from the journal of order events
-  shop modules [--mermaid]              list modules, where each runs (local or remote), and their dependencies
+  shop modules [--mermaid|--json]       list modules, where each runs (local or remote), and their dependencies
   shop config                           print the effective configuration (secrets masked)
   shop help [command]                   this help, or a command's (also: shop <command> --help)
 `

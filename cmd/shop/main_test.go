@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,11 +14,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
+	"github.com/shopmonolith/shop/platform/natstest"
+	"github.com/shopmonolith/shop/platform/topology"
 )
 
 // binary is the shop built once for every end-to-end test in this package.
@@ -42,7 +44,33 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "build shop:", err)
 		return 1
 	}
+	if err := chooseTopology(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return m.Run()
+}
+
+// e2eTopology is the topology startShop runs: SHOP_E2E_TOPOLOGY, one of
+// topology.Names (default monolith). monolith is one process; tests that
+// build a shop of their own run it so.
+var e2eTopology, monolith topology.Topology
+
+func chooseTopology() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	modules, err := topology.ModulesOf(ctx, binary)
+	if err != nil {
+		return err
+	}
+	if monolith, err = topology.Named(topology.Monolith, modules, true); err != nil {
+		return err
+	}
+	name := cmp.Or(os.Getenv("SHOP_E2E_TOPOLOGY"), topology.Monolith)
+	if e2eTopology, err = topology.Named(name, modules, true); err != nil {
+		return fmt.Errorf("SHOP_E2E_TOPOLOGY: %w", err)
+	}
+	return nil
 }
 
 const (
@@ -50,19 +78,21 @@ const (
 	adminPassword = "correct horse battery staple"
 )
 
-// shop is a running shop binary on a fresh database.
+// shop is a running shop on a fresh database: the binary's processes of a
+// topology (one, unless the test asked for another), which tests reach at
+// the front process.
 type shop struct {
 	t       *testing.T
 	base    string
 	dbURL   string
-	cmd     *exec.Cmd
+	topo    topology.Topology // zero: one process hosting what its environment says
+	nats    string            // the NATS server of a topology of several processes
+	cluster *topology.Cluster
 	logs    *lockedBuffer
 	lines   *lineFeed
-	done    chan error
-	exited  bool
-	exitErr error
+	release func() // gives back the connections held while the processes run
 	// reserved: the test reserved the shop's connections, at its start, for
-	// as long as it runs (else each start holds them until the process exits)
+	// as long as it runs (else each start holds them until the processes exit)
 	reserved bool
 	// partial: the shop hosts only some modules (SHOP_MODULES), so its API
 	// description is not the whole shop's, which responses are checked against
@@ -77,16 +107,22 @@ type lineFeed struct {
 
 type lineWaiter struct {
 	match func(string) bool
-	ch    chan string
+	ch    chan logLine
 }
 
-func (f *lineFeed) publish(line string) {
+// logLine is a line a process of the shop wrote.
+type logLine struct {
+	process string // its name in the topology
+	text    string
+}
+
+func (f *lineFeed) publish(process, line string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	kept := f.waiters[:0]
 	for _, w := range f.waiters {
 		if w.match(line) {
-			w.ch <- line
+			w.ch <- logLine{process: process, text: line}
 			continue
 		}
 		kept = append(kept, w)
@@ -95,10 +131,10 @@ func (f *lineFeed) publish(line string) {
 }
 
 // await returns a channel that receives the first later line matching.
-func (f *lineFeed) await(match func(string) bool) <-chan string {
+func (f *lineFeed) await(match func(string) bool) <-chan logLine {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ch := make(chan string, 1)
+	ch := make(chan logLine, 1)
 	f.waiters = append(f.waiters, lineWaiter{match: match, ch: ch})
 	return ch
 }
@@ -142,6 +178,29 @@ func shopEnv(dbURL string, extra ...string) []string {
 // budget tests share (dbtest.Hold) while it runs.
 const shopConns = 27
 
+// groupConns is the budget of one process of a topology: the owner's and
+// LISTEN connections, and shopConns' three per module it hosts.
+func groupConns(g topology.Group) int32 {
+	return database.OwnerConns + database.ListenConns + 3*int32(len(g.Modules))
+}
+
+// topologyConns is the budget of every process of a topology.
+func topologyConns(tp topology.Topology) int32 {
+	var n int32
+	for _, g := range tp.Groups {
+		n += groupConns(g)
+	}
+	return n
+}
+
+// e2eConns is the budget of a shop startShop starts.
+func e2eConns() int32 {
+	if !e2eTopology.Distributed() {
+		return shopConns
+	}
+	return topologyConns(e2eTopology)
+}
+
 // connBudget is the SHOP_DB_MAX_CONNS a process started with env gets.
 func connBudget(t *testing.T, env []string) int32 {
 	t.Helper()
@@ -167,109 +226,133 @@ func holdConns(n int32) (release func(), err error) {
 	return dbtest.Hold(ctx, n)
 }
 
-// startShop runs `shop serve` on a fresh database and waits until it listens.
+// startShop runs `shop serve` on a fresh database, in the topology of
+// SHOP_E2E_TOPOLOGY, and waits until every process is ready.
 func startShop(t *testing.T, extraEnv ...string) *shop {
 	t.Helper()
-	s := &shop{t: t, dbURL: dbtest.NewURL(t)}
+	s := &shop{t: t, dbURL: dbtest.NewURL(t), topo: e2eTopology}
 	s.start(extraEnv...)
 	return s
 }
 
-// start runs the binary on s's database; a stopped shop can be started again.
+// start runs the shop's processes on its database and waits until they
+// are ready; after a stop, or a kill of some, it starts the processes that
+// are not running again (on the same internal addresses), with extraEnv.
 func (s *shop) start(extraEnv ...string) {
 	t := s.t
 	t.Helper()
 	if s.logs == nil {
 		s.logs = &lockedBuffer{}
+		t.Cleanup(func() {
+			_ = s.stop()
+			if t.Failed() {
+				t.Logf("shop logs:\n%s", s.logs.String())
+			}
+		})
 	}
 	s.lines = &lineFeed{}
-	s.exited, s.exitErr = false, nil
-	s.cmd = exec.Command(binary, "serve")
-	s.cmd.Env = shopEnv(s.dbURL, extraEnv...)
-	stderr, err := s.cmd.StderrPipe()
+	env := shopEnv(s.dbURL, extraEnv...)
+	if s.release == nil {
+		s.hold(env)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if s.cluster != nil {
+		if err := s.cluster.Restart(ctx, env, s.cluster.Processes()...); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		c, err := topology.Start(ctx, s.topology(), s.options(env))
+		if err != nil {
+			s.release()
+			s.release = nil
+			t.Fatal(err)
+		}
+		s.cluster = c
+	}
+	s.base = s.cluster.Front().URL()
+}
+
+// topology is what the shop runs: one process unless the test chose
+// another.
+func (s *shop) topology() topology.Topology {
+	if s.topo.Groups == nil {
+		return monolith
+	}
+	return s.topo
+}
+
+func (s *shop) options(env []string) topology.Options {
+	tp := s.topology()
+	if tp.Distributed() && s.nats == "" {
+		s.nats = natstest.Start(s.t).URL()
+	}
+	return topology.Options{Binary: binary, DatabaseURL: s.dbURL, NATSURL: s.nats, Env: env,
+		ProcessEnv: func(g topology.Group) []string {
+			if !tp.Distributed() {
+				return nil // the budget of the test's environment
+			}
+			return []string{fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", groupConns(g))}
+		},
+		OnLine: func(process, line string) {
+			if tp.Distributed() {
+				line = process + " | " + line
+			}
+			s.logs.Write([]byte(line + "\n"))
+			s.lines.publish(process, line)
+		}}
+}
+
+// hold takes the connections of every process of the shop from the budget
+// tests share, until the shop has stopped; a shop whose test reserved them
+// checks that they suffice.
+func (s *shop) hold(env []string) {
+	t := s.t
+	t.Helper()
+	n := connBudget(t, env)
+	if tp := s.topology(); tp.Distributed() {
+		n = topologyConns(tp)
+	}
+	if s.reserved {
+		if n > e2eConns() {
+			t.Fatalf("the shop needs %d connections, more than the %d reserved", n, e2eConns())
+		}
+		s.release = func() {}
+		return
+	}
+	release, err := holdConns(n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The process's connections count in the shared test budget until it
-	// has exited.
-	release := func() {}
-	if !s.reserved {
-		if release, err = holdConns(connBudget(t, s.cmd.Env)); err != nil {
-			t.Fatal(err)
-		}
-	} else if n := connBudget(t, s.cmd.Env); n > shopConns {
-		t.Fatalf("SHOP_DB_MAX_CONNS=%d is more than the %d reserved", n, shopConns)
-	}
-	if err := s.cmd.Start(); err != nil {
-		release()
-		t.Fatal(err)
-	}
-	addr := make(chan string, 1)
-	s.done = make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Bytes()
-			s.logs.Write(append(line, '\n'))
-			var rec struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
-			}
-			if json.Unmarshal(line, &rec) == nil && rec.Msg == "http server listening" {
-				addr <- rec.Addr
-			}
-			s.lines.publish(string(line))
-		}
-		close(addr)
-		// Wait only after the last line was read: os/exec closes the pipe.
-		err := s.cmd.Wait()
-		release()
-		s.done <- err
-	}()
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			t.Logf("shop logs:\n%s", s.logs.String())
-		}
-	})
-	select {
-	case a, ok := <-addr:
-		if !ok {
-			t.Fatalf("shop exited before listening; logs:\n%s", s.logs.String())
-		}
-		s.base = "http://" + a
-	case <-time.After(60 * time.Second):
-		t.Fatalf("shop did not start listening; logs:\n%s", s.logs.String())
-	}
+	s.release = release
 }
 
-// stop sends SIGTERM and waits for a clean exit; stopping twice is fine.
+// stop stops every process (SIGTERM) and returns how those that did not
+// exit cleanly ended; stopping twice is fine.
 func (s *shop) stop() error {
-	if s.exited {
-		return s.exitErr
+	if s.cluster == nil {
+		return nil
 	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	return s.wait(30 * time.Second)
+	err := s.cluster.Stop()
+	s.stopped()
+	return err
 }
 
-// kill sends SIGKILL and waits for the process to be gone.
-func (s *shop) kill() {
-	if s.exited {
-		return
+// killProcess kills one process of the shop (SIGKILL); start runs it again.
+func (s *shop) killProcess(name string) {
+	s.t.Helper()
+	p := s.cluster.Process(name)
+	if p == nil {
+		s.t.Fatalf("the shop has no process %q", name)
 	}
-	_ = s.cmd.Process.Kill()
-	_ = s.wait(30 * time.Second)
+	p.Kill()
 }
 
-func (s *shop) wait(limit time.Duration) error {
-	select {
-	case err := <-s.done:
-		s.exited, s.exitErr = true, err
-		return err
-	case <-time.After(limit):
-		_ = s.cmd.Process.Kill()
-		return fmt.Errorf("shop did not exit within %s", limit)
+// stopped gives the connections back once no process runs.
+func (s *shop) stopped() {
+	if s.release != nil {
+		s.release()
+		s.release = nil
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -10,15 +11,19 @@ import (
 )
 
 func runModules(args []string, stdout io.Writer, lookup Env) error {
-	c := newCommand("modules", "shop modules [--mermaid]",
+	c := newCommand("modules", "shop modules [--mermaid|--json]",
 		"Lists the modules, where each runs for this process (local, or remote at its SHOP_MODULE_URLS\naddress), their dependencies and the module graph (Mermaid).")
 	onlyMermaid := c.flags.Bool("mermaid", false, "print only the Mermaid graph")
+	asJSON := c.flags.Bool("json", false, "print the modules, dependencies first, as JSON (name, summary, depends_on): what tools that start the shop's processes read")
 	if err := c.parse(args, stdout); err != nil {
 		return err
 	}
 	g, err := kernel.NewGraph(descriptors()...)
 	if err != nil {
 		return err
+	}
+	if *asJSON {
+		return printModulesJSON(stdout, g.Order())
 	}
 	if !*onlyMermaid {
 		e, err := settings(lookup)
@@ -71,4 +76,24 @@ func runConfig(args []string, stdout, stderr io.Writer, lookup Env) error {
 		return err
 	}
 	return e.place.print(stdout)
+}
+
+// moduleJSON is one module as shop modules --json prints it.
+type moduleJSON struct {
+	Name      string   `json:"name"`
+	Summary   string   `json:"summary"`
+	DependsOn []string `json:"depends_on"`
+}
+
+func printModulesJSON(w io.Writer, order []kernel.Descriptor) error {
+	out := make([]moduleJSON, len(order))
+	for i, d := range order {
+		out[i] = moduleJSON{Name: d.Name, Summary: d.Summary, DependsOn: d.DependsOn}
+		if out[i].DependsOn == nil {
+			out[i].DependsOn = []string{}
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }

@@ -7,13 +7,13 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/health"
 	"github.com/shopmonolith/shop/platform/kernel"
 )
 
@@ -115,7 +115,7 @@ func awaitRemotes(ctx context.Context, p placement, limit time.Duration) error {
 	)
 	for _, m := range p.remote() {
 		wg.Go(func() {
-			if err := awaitReady(ctx, client, p.urls[m]); err != nil {
+			if err := health.AwaitReady(ctx, client, p.urls[m]); err != nil {
 				mu.Lock()
 				problems = append(problems, fmt.Errorf("SHOP_MODULE_URLS: %s=%s did not answer GET /readyz within SHOP_MODULE_READY_TIMEOUT=%s: %w", m, p.urls[m], limit, err))
 				mu.Unlock()
@@ -125,51 +125,4 @@ func awaitRemotes(ctx context.Context, p placement, limit time.Duration) error {
 	wg.Wait()
 	slices.SortFunc(problems, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return errors.Join(problems...)
-}
-
-// readyAttempt bounds one try; retries back off from readyRetry to
-// readyAttempt.
-const (
-	readyAttempt = 2 * time.Second
-	readyRetry   = 100 * time.Millisecond
-)
-
-// awaitReady tries base's /readyz until it answers 200 or ctx ends, and
-// returns the last failure.
-func awaitReady(ctx context.Context, client *http.Client, base string) error {
-	target, err := url.JoinPath(base, "readyz")
-	if err != nil {
-		return err
-	}
-	for wait := readyRetry; ; wait = min(2*wait, readyAttempt) {
-		err = getReady(ctx, client, target)
-		if err == nil {
-			return nil
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-	}
-}
-
-func getReady(ctx context.Context, client *http.Client, target string) error {
-	ctx, cancel := context.WithTimeout(ctx, readyAttempt)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %s", resp.Status)
-	}
-	return nil
 }

@@ -1,0 +1,224 @@
+package topology
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options say how to start a topology's processes.
+type Options struct {
+	Binary      string   // the shop binary
+	Args        []string // the command each process runs; default serve
+	DatabaseURL string   // DATABASE_URL of every process
+	NATSURL     string   // SHOP_NATS_URL: events between processes; needed when there are several
+	// Env is every process's environment, before what the topology sets.
+	Env []string
+	// ProcessEnv adds settings of one process (its connection budget, say),
+	// after what the topology sets; nil adds none.
+	ProcessEnv func(Group) []string
+	// FrontAddr is the front's public listener (SHOP_HTTP_ADDR); default
+	// 127.0.0.1:0. Every other listener is on loopback.
+	FrontAddr string
+	// Output receives every log line of every process, prefixed with the
+	// process's name; nil drops them.
+	Output io.Writer
+	// OnLine sees every log line as the process wrote it; nil sees none. It
+	// must not block: it runs on the goroutine reading the process's output.
+	OnLine func(process, line string)
+	// ReadyTimeout bounds how long a process may take to answer GET /readyz
+	// (default 60 s); StopTimeout how long it may take to exit on SIGTERM
+	// before it is killed (default 30 s).
+	ReadyTimeout, StopTimeout time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if len(o.Args) == 0 {
+		o.Args = []string{"serve"}
+	}
+	if o.FrontAddr == "" {
+		o.FrontAddr = "127.0.0.1:0"
+	}
+	if o.ReadyTimeout <= 0 {
+		o.ReadyTimeout = 60 * time.Second
+	}
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = 30 * time.Second
+	}
+	return o
+}
+
+// Cluster is a started topology: its processes, in start order.
+type Cluster struct {
+	topo  Topology
+	opts  Options
+	procs []*Process
+	urls  map[string]string // module → internal base URL
+}
+
+// Start starts the topology's processes in start order, each on loopback
+// with, in a distributed topology, an internal listener on a port chosen
+// now (the processes' addresses of one another form cycles: catalog needs
+// identity for sessions, which lives in the process that needs catalog),
+// and waits until every one answers GET /readyz. A process waits itself
+// for the neighbours it needs (SHOP_MODULE_READY_TIMEOUT, set to
+// ReadyTimeout). On failure every process started is stopped.
+func Start(ctx context.Context, t Topology, o Options) (*Cluster, error) {
+	o = o.withDefaults()
+	if t.Distributed() && o.NATSURL == "" {
+		return nil, fmt.Errorf("topology %s has %d processes: events between them need a NATS URL", t.Name, len(t.Groups))
+	}
+	c := &Cluster{topo: t, opts: o, urls: map[string]string{}}
+	internal := map[string]string{}
+	if t.Distributed() {
+		for _, g := range t.Groups {
+			addr, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			internal[g.Name] = addr
+			for _, m := range g.Modules {
+				c.urls[m] = "http://" + addr
+			}
+		}
+	}
+	for _, g := range t.Groups {
+		p := &Process{group: g, cluster: c, internalAddr: internal[g.Name]}
+		if err := p.start(nil); err != nil {
+			return nil, errors.Join(err, c.Stop())
+		}
+		c.procs = append(c.procs, p)
+	}
+	if err := c.awaitReady(ctx, c.procs); err != nil {
+		return nil, errors.Join(err, c.Stop())
+	}
+	return c, nil
+}
+
+// Topology is the topology the cluster runs.
+func (c *Cluster) Topology() Topology { return c.topo }
+
+// Processes lists the processes in start order.
+func (c *Cluster) Processes() []*Process { return slices.Clone(c.procs) }
+
+// Front is the process clients talk to.
+func (c *Cluster) Front() *Process { return c.procs[len(c.procs)-1] }
+
+// Process returns the process called name, or nil.
+func (c *Cluster) Process(name string) *Process {
+	for _, p := range c.procs {
+		if p.group.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Host returns the process that hosts module.
+func (c *Cluster) Host(module string) *Process {
+	for _, p := range c.procs {
+		if slices.Contains(p.group.Modules, module) {
+			return p
+		}
+	}
+	return nil
+}
+
+// Restart starts the exited processes of ps again, with env in place of
+// Options.Env (nil keeps it), on the same internal addresses, and waits
+// until they are ready.
+func (c *Cluster) Restart(ctx context.Context, env []string, ps ...*Process) error {
+	var started []*Process
+	for _, p := range ps {
+		if p.running() {
+			continue
+		}
+		if err := p.start(env); err != nil {
+			return err
+		}
+		started = append(started, p)
+	}
+	return c.awaitReady(ctx, started)
+}
+
+// Stop stops every process, the front first (it stops taking requests
+// before its neighbours go): SIGTERM, then SIGKILL for one still running
+// after StopTimeout. It returns how each process that did not exit cleanly
+// ended; stopping a stopped cluster does nothing.
+func (c *Cluster) Stop() error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(c.procs))
+	for i := len(c.procs) - 1; i >= 0; i-- {
+		p := c.procs[i]
+		wg.Go(func() { errs[i] = p.Stop() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Kill kills every process (SIGKILL) and waits until they are gone.
+func (c *Cluster) Kill() {
+	for _, p := range c.procs {
+		p.Kill()
+	}
+}
+
+// awaitReady waits until each of ps answers GET /readyz on its public
+// listener, or one exits.
+func (c *Cluster) awaitReady(ctx context.Context, ps []*Process) error {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.ReadyTimeout)
+	defer cancel()
+	for _, p := range ps {
+		if err := p.awaitReady(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// env is the environment of process p: the common settings, what the
+// topology sets, and the process's own.
+func (c *Cluster) env(g Group, common []string, internalAddr string) []string {
+	env := slices.Clone(common)
+	env = append(env, "DATABASE_URL="+c.opts.DatabaseURL, "SHOP_LOG_FORMAT=json")
+	addr := "127.0.0.1:0"
+	if g.Name == c.topo.Front().Name {
+		addr = c.opts.FrontAddr
+	}
+	env = append(env, "SHOP_HTTP_ADDR="+addr)
+	if c.topo.Distributed() {
+		modules := "none"
+		if !g.Edge() {
+			modules = strings.Join(g.Modules, ",")
+		}
+		var urls []string
+		for _, m := range c.topo.Needs(g) {
+			urls = append(urls, m+"="+c.urls[m])
+		}
+		env = append(env, "SHOP_MODULES="+modules, "SHOP_MODULE_URLS="+strings.Join(urls, ","),
+			"SHOP_HTTP_INTERNAL_ADDR="+internalAddr, "SHOP_MODULE_READY_TIMEOUT="+c.opts.ReadyTimeout.String(),
+			"SHOP_EVENTS_TRANSPORT=nats", "SHOP_NATS_URL="+c.opts.NATSURL)
+	}
+	if c.opts.ProcessEnv != nil {
+		env = append(env, c.opts.ProcessEnv(g)...)
+	}
+	return env
+}
+
+// freePort returns a loopback address no one listens on now. Another
+// program could take it before the process does; the process then fails to
+// start and says so.
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("choose an internal port: %w", err)
+	}
+	addr := ln.Addr().String()
+	return addr, ln.Close()
+}
