@@ -56,6 +56,9 @@ func runTests(m *testing.M) int {
 // build a shop of their own run it so.
 var e2eTopology, monolith topology.Topology
 
+// binaryModules are the binary's modules, as it lists them.
+var binaryModules []topology.Module
+
 func chooseTopology() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -63,6 +66,7 @@ func chooseTopology() error {
 	if err != nil {
 		return err
 	}
+	binaryModules = modules
 	if monolith, err = topology.Named(topology.Monolith, modules, true); err != nil {
 		return err
 	}
