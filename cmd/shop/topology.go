@@ -99,11 +99,37 @@ func (p placement) print(w io.Writer) error {
 	return err
 }
 
-// awaitRemotes waits until every address of SHOP_MODULE_URLS answers
-// GET <url>/readyz with 200, trying again until SHOP_MODULE_READY_TIMEOUT
-// has passed: a process does not start serving on neighbours it cannot
-// reach. The addresses are tried at once; each one that never answered is
-// named in the error.
+// awaited lists the modules of SHOP_MODULE_URLS a process waits for at
+// start: those its hosted modules depend on, or every one for a process
+// that hosts none. A neighbour it reaches for anything else (sessions at
+// identity, say) is not waited for: two processes that each reach the other
+// (catalog checks sessions at identity, whose process calls catalog) could
+// otherwise never start. Until such a neighbour answers, only the requests
+// that need it fail.
+func (p placement) awaited() []string {
+	if len(p.hosted) == 0 {
+		return p.remote()
+	}
+	var out []string
+	for _, d := range p.all {
+		if !p.hosts(d.Name) {
+			continue
+		}
+		for _, dep := range d.DependsOn {
+			if _, ok := p.urls[dep]; ok && !slices.Contains(out, dep) {
+				out = append(out, dep)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// awaitRemotes waits until the address of every module the process depends
+// on (awaited) answers GET <url>/readyz with 200, trying again until
+// SHOP_MODULE_READY_TIMEOUT has passed: a process does not start serving on
+// neighbours it cannot reach. The addresses are tried at once; each one
+// that never answered is named in the error.
 func awaitRemotes(ctx context.Context, p placement, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
@@ -113,7 +139,7 @@ func awaitRemotes(ctx context.Context, p placement, limit time.Duration) error {
 		problems []error
 		wg       sync.WaitGroup
 	)
-	for _, m := range p.remote() {
+	for _, m := range p.awaited() {
 		wg.Go(func() {
 			if err := health.AwaitReady(ctx, client, p.urls[m]); err != nil {
 				mu.Lock()

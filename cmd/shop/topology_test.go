@@ -176,6 +176,28 @@ func TestTopologyUnreachableAddressIsAClearError(t *testing.T) {
 	}
 }
 
+// A process waits at start only for the neighbours its modules depend on:
+// catalog, reaching identity (for sessions) in a process that itself calls
+// catalog, must not wait for it, or neither process would ever start.
+func TestTopologyAwaitsOnlyWhatItsModulesDependOn(t *testing.T) {
+	t.Parallel()
+	identityURL, inventoryURL := closedURL(t), closedURL(t)
+	p, err := place(config.Topology{Modules: []string{"catalog"}, URLs: config.ModuleURLs{"identity": identityURL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := awaitRemotes(context.Background(), p, 300*time.Millisecond); err != nil {
+		t.Errorf("catalog waited for identity: %v", err)
+	}
+	p, err = place(config.Topology{Modules: []string{"cart"}, URLs: config.ModuleURLs{"identity": identityURL, "catalog": identityURL, "inventory": inventoryURL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.awaited(); !slices.Equal(got, []string{"catalog", "inventory"}) {
+		t.Errorf("cart awaits %q, want its dependencies catalog and inventory", got)
+	}
+}
+
 // A neighbour that is not ready yet is waited for; one that never is, is
 // named with what it last answered.
 func TestTopologyAwaitsNeighboursUntilReady(t *testing.T) {
