@@ -21,6 +21,15 @@ run: ## run the shop on http://localhost:8080, migrated, with demo data
 	SHOP_BOOTSTRAP_ADMIN_PASSWORD=$${SHOP_BOOTSTRAP_ADMIN_PASSWORD:-$(DEMO_ADMIN_PASSWORD)} \
 	$(GO) run ./cmd/shop serve --seed-demo
 
+.PHONY: run-split
+run-split: ## run the shop split, every module in its own process behind an edge on http://localhost:8080 (TOPOLOGY=catalog for catalog alone)
+	$(GO) build -o bin/shop ./cmd/shop
+	$(GO) build -o bin/split ./cmd/split
+	SHOP_HTTP_ADDR=$(SHOP_HTTP_ADDR) \
+	SHOP_BOOTSTRAP_ADMIN_EMAIL=$${SHOP_BOOTSTRAP_ADMIN_EMAIL:-$(DEMO_ADMIN_EMAIL)} \
+	SHOP_BOOTSTRAP_ADMIN_PASSWORD=$${SHOP_BOOTSTRAP_ADMIN_PASSWORD:-$(DEMO_ADMIN_PASSWORD)} \
+	bin/split -shop bin/shop -topology $(or $(TOPOLOGY),split)
+
 .PHONY: build
 build: ## build bin/shop
 	$(GO) build -trimpath -o bin/shop ./cmd/shop
