@@ -162,7 +162,7 @@ func (noIdentity) Authenticate(context.Context, string) (auth.Principal, error) 
 }
 
 func provideBus(cfg config.Config, log *slog.Logger, m *metrics.Metrics, dbs *kernel.Databases) (*events.Bus, error) {
-	return events.NewBus(cfg, log, m, dbs.Owner())
+	return events.NewBus(cfg, log, m, dbs)
 }
 
 func provideHealth(log *slog.Logger) *health.State {

@@ -10,6 +10,7 @@
 //	shop reporting rebuild                recompute the sales figures from events
 //	shop modules [--mermaid|--json]       list modules, where each runs, and their dependencies
 //	shop config                           print the effective configuration
+//	shop keys                             print a new set of keys for calls between modules
 package main
 
 import (
@@ -47,6 +48,7 @@ const usage = `usage:
   shop reporting rebuild                recompute the sales figures from the journal of order events
   shop modules [--mermaid|--json]       list modules, where each runs (local or remote), and their dependencies
   shop config                           print the effective configuration (secrets masked)
+  shop keys                             print a new set of keys for calls between modules (one per module)
   shop help [command]                   this help, or a command's (also: shop <command> --help)
 `
 
@@ -93,6 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) 
 		return runModules(args, stdout, env)
 	case "config":
 		return runConfig(args, stdout, stderr, env)
+	case "keys":
+		return runKeys(args, stdout)
 	case "help":
 		if len(args) == 1 && !isHelp(args[0]) {
 			return run(ctx, []string{args[0], "--help"}, stdout, stderr, env)

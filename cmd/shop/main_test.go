@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -160,9 +161,10 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// shopEnv is the environment every test shop starts with.
+// shopEnv is the environment every test shop starts with; an empty dbURL
+// sets no DATABASE_URL (the modules log in with their own URLs).
 func shopEnv(dbURL string, extra ...string) []string {
-	return append([]string{
+	env := append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + os.Getenv("HOME"),
 		"DATABASE_URL=" + dbURL,
@@ -175,6 +177,10 @@ func shopEnv(dbURL string, extra ...string) []string {
 		// Every customer of a test shop signs up from loopback.
 		"SHOP_AUTH_REGISTER_PER_IP=100000",
 	}, extra...)
+	if dbURL == "" {
+		env = slices.DeleteFunc(env, func(kv string) bool { return kv == "DATABASE_URL=" })
+	}
+	return env
 }
 
 // shopConns is a test shop's connection budget: three connections per

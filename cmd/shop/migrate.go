@@ -13,7 +13,7 @@ import (
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, lookup Env) error {
 	c := newCommand("migrate", "shop migrate up|down|status [module]",
-		"up applies every pending migration (of one module, or of every module this process hosts:\nSHOP_MODULES), down reverts one step of one module, status shows each module's version. Each also\nprovisions the module's role and schema.")
+		"up applies every pending migration (of one module, or of every module this process hosts:\nSHOP_MODULES), down reverts one step of one module, status shows each module's version. With the\nowner's DATABASE_URL each also provisions the module's role and schema: the role and password of\nthe module's SHOP_DB_<MODULE>_URL, or a password derived from SHOP_DB_ROLE_SECRET without one.\nThis is the operator's step that lets processes serve on their modules' own URLs alone.")
 	if err := c.parse(args, stdout); err != nil {
 		return err
 	}

@@ -96,16 +96,22 @@ func remoteAPIs(p placement, keys remote.Keys, m *metrics.Metrics) (remotes, err
 // database role passwords, which derive from the same secret.
 const remoteKeyLabel = "shop service-to-service call keys"
 
-// remoteKeys returns the keys that sign and verify calls between modules.
-// Development derives them from SHOP_DB_ROLE_SECRET, so the processes of
-// one shop agree without more settings; anyone with the secret can sign as
-// any module. Keys per module are not configurable yet, so production
-// refuses a split topology (config.Validate says so first) and, in one
-// process, needs none: nothing is signed there.
+// remoteKeys returns the keys that sign and verify calls between modules:
+// the configured ones (SHOP_CALL_PUBLIC_KEYS and each hosted module's
+// SHOP_CALL_KEY_<MODULE>), with which the process signs only as the hosted
+// modules whose private keys it holds. Without them development derives
+// every key from SHOP_DB_ROLE_SECRET, so the processes of one shop agree
+// without more settings (anyone with the secret can sign as any module),
+// and production, which never runs on development keys, needs none in one
+// process: nothing is signed there (config.Validate refuses a production
+// split without keys first).
 func remoteKeys(cfg config.Config, p placement) (remote.Keys, error) {
+	if cfg.Calls.Configured() {
+		return remote.NewKeys(cfg.Calls.PrivateKeys, cfg.Calls.PublicKeys), nil
+	}
 	if cfg.Env == config.EnvProduction {
 		if cfg.Split() {
-			return nil, errors.New("SHOP_MODULE_URLS/SHOP_HTTP_INTERNAL_ADDR: a split topology cannot run in production yet: keys per module are not configurable")
+			return nil, errors.New("SHOP_CALL_PUBLIC_KEYS: a production split topology needs configured call keys (shop keys makes a set)")
 		}
 		return nil, nil
 	}

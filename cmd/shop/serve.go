@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,7 +19,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		return usageError{fmt.Sprintf("serve takes no arguments, got %q", c.flags.Args())}
 	}
 	if e, err := settings(lookup); err == nil {
-		if err := e.checkServeBudget(); err != nil {
+		if err := errors.Join(e.checkServeBudget(), e.checkServeCredentials()); err != nil {
 			return err
 		}
 		if *seedDemo {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,7 +67,11 @@ func load(lookup Env, stderr io.Writer) (env, error) {
 // reached elsewhere) and splits the connection budget across the hosted
 // ones: every check of the settings, made before anything starts.
 func settings(lookup Env) (env, error) {
-	cfg, err := config.Load(lookup)
+	names, err := moduleNames()
+	if err != nil {
+		return env{}, err
+	}
+	cfg, err := config.Load(lookup, names...)
 	if err != nil {
 		return env{cfg: cfg}, err
 	}
@@ -96,9 +101,27 @@ func (e env) checkServeBudget() error {
 	return nil
 }
 
-// openDatabases finds the database and opens the owner connection. The
-// returned close function also stops an embedded PostgreSQL.
+// checkServeCredentials refuses the owner's credentials to a production
+// process of a split topology: it logs in as its own modules only
+// (SHOP_DB_<MODULE>_URL), and provisioning is the operator's step (shop
+// migrate up, with DATABASE_URL).
+func (e env) checkServeCredentials() error {
+	if e.cfg.Env == config.EnvProduction && e.cfg.Split() && e.cfg.DB.URL != "" {
+		return errors.New("configuration: DATABASE_URL: must be empty when a production process of a split topology serves: " +
+			"it logs in as its own modules only (SHOP_DB_<MODULE>_URL); provision and migrate with DATABASE_URL in shop migrate up")
+	}
+	return nil
+}
+
+// openDatabases finds the database and opens the owner connection, unless
+// every hosted module logs in with its own URL and no owner is given: then
+// the process holds its modules' credentials only. The returned close
+// function also stops an embedded PostgreSQL.
 func (e env) openDatabases(ctx context.Context, autoMigrate bool) (*kernel.Databases, func(), error) {
+	if e.cfg.DB.URL == "" && e.cfg.OwnLogins() {
+		dbs := kernel.NewModuleDatabases(nil, e.cfg.DB.ModuleURLs, e.cfg.DB, e.budget, migrations.FS, autoMigrate, e.log)
+		return dbs, dbs.Close, nil
+	}
 	loc, err := devdb.Locate(ctx, e.cfg.DB, e.log)
 	if err != nil {
 		return nil, nil, err
@@ -108,7 +131,7 @@ func (e env) openDatabases(ctx context.Context, autoMigrate bool) (*kernel.Datab
 		stopEmbedded(loc, e.log)
 		return nil, nil, fmt.Errorf("database (%s): %w", loc.Source, err)
 	}
-	dbs := kernel.NewDatabases(owner, migrations.FS, autoMigrate, e.log)
+	dbs := kernel.NewModuleDatabases(owner, e.cfg.DB.ModuleURLs, e.cfg.DB, owner.Budget(), migrations.FS, autoMigrate, e.log)
 	return dbs, func() {
 		dbs.Close()
 		stopEmbedded(loc, e.log)

@@ -39,6 +39,9 @@ type Config struct {
 	Payments  Payments
 	Mail      Mail
 	Topology  Topology
+	Calls     Calls
+
+	modules []string // the binary's modules, whose own settings were read
 }
 
 // HTTP configures the HTTP edge.
@@ -58,15 +61,18 @@ type HTTP struct {
 
 // DB configures PostgreSQL access.
 type DB struct {
-	URL              string        `env:"DATABASE_URL" secret:"url" help:"owner connection used to provision module roles; empty means local discovery"`
+	URL              string        `env:"DATABASE_URL" secret:"url" help:"owner connection used to provision module roles; empty means local discovery, or none when every hosted module has its SHOP_DB_<MODULE>_URL"`
 	RolePrefix       string        `env:"SHOP_DB_ROLE_PREFIX" envDefault:"shop" help:"module roles are named <prefix>_<module>"`
-	RoleSecret       string        `env:"SHOP_DB_ROLE_SECRET" envDefault:"dev-only-role-secret-change-me" secret:"true" help:"module role passwords derive from it"`
+	RoleSecret       string        `env:"SHOP_DB_ROLE_SECRET" envDefault:"dev-only-role-secret-change-me" secret:"true" help:"the passwords of module roles without a SHOP_DB_<MODULE>_URL derive from it"`
 	MaxConns         int32         `env:"SHOP_DB_MAX_CONNS" envDefault:"32" help:"connections this process may hold in all, split across its modules (shop config shows the split)"`
 	MaxConnIdleTime  time.Duration `env:"SHOP_DB_MAX_CONN_IDLE_TIME" envDefault:"30s" help:"an idle connection is closed after this"`
 	StatementTimeout time.Duration `env:"SHOP_DB_STATEMENT_TIMEOUT" envDefault:"5s"`
 	ConnectTimeout   time.Duration `env:"SHOP_DB_CONNECT_TIMEOUT" envDefault:"5s"`
 	EmbeddedDir      string        `env:"SHOP_DB_EMBEDDED_DIR" envDefault:".shop/pgdata" help:"data folder of the embedded PostgreSQL (non-root fallback)"`
 	EmbeddedPort     uint32        `env:"SHOP_DB_EMBEDDED_PORT" envDefault:"54329"`
+	// ModuleURLs are the modules' own database logins (SHOP_DB_<MODULE>_URL),
+	// by module.
+	ModuleURLs map[string]string
 }
 
 // Log configures logging.
@@ -153,8 +159,10 @@ type Mail struct {
 }
 
 // Load reads the environment (lookup is os.LookupEnv in production, a map in
-// tests), applies defaults and validates.
-func Load(lookup func(string) (string, bool)) (Config, error) {
+// tests), applies defaults and validates. modules are the binary's modules,
+// whose own settings (SHOP_DB_<MODULE>_URL, SHOP_CALL_KEY_<MODULE>) are read
+// too; without them none is.
+func Load(lookup func(string) (string, bool), modules ...string) (Config, error) {
 	var c Config
 	environ := map[string]string{}
 	for _, name := range Names() {
@@ -164,6 +172,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	}
 	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
 		return Config{}, fmt.Errorf("configuration: %w", nameParseErrors(err))
+	}
+	if err := c.loadModules(lookup, modules); err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
 	}
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
@@ -232,13 +243,21 @@ func (c Config) Print(w io.Writer) error {
 		case "urls":
 			value = maskURLs(value)
 		}
-		line := fmt.Sprintf("%s=%s", f.Tag.Get("env"), value)
-		if h := f.Tag.Get("help"); h != "" {
-			line = fmt.Sprintf("%-60s # %s", line, h)
-		}
-		_, err = fmt.Fprintln(w, line)
+		_, err = fmt.Fprintln(w, printLine(f.Tag.Get("env"), value, f.Tag.Get("help")))
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return c.printModules(w)
+}
+
+// printLine is one setting as Print writes it.
+func printLine(name, value, help string) string {
+	line := fmt.Sprintf("%s=%s", name, value)
+	if help != "" {
+		line = fmt.Sprintf("%-60s # %s", line, help)
+	}
+	return line
 }
 
 func walk(v reflect.Value, fn func(reflect.StructField, reflect.Value)) {
@@ -285,7 +304,18 @@ func maskURLs(raw string) string {
 	return strings.Join(parts, ",")
 }
 
+// maskURL masks the password of a URL, or of a key=value connection
+// string.
 func maskURL(raw string) string {
+	if !strings.Contains(raw, "://") {
+		fields := strings.Fields(raw)
+		for i, f := range fields {
+			if strings.HasPrefix(f, "password=") {
+				fields[i] = "password=xxxxx"
+			}
+		}
+		return strings.Join(fields, " ")
+	}
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
 		return raw

@@ -93,7 +93,7 @@ func TestLoadReportsInvalidSettings(t *testing.T) {
 		// The env library names the Go field, not the variable, on parse errors.
 		{"unparsable duration", map[string]string{"SHOP_HTTP_REQUEST_TIMEOUT": "soon"}, []string{"SHOP_HTTP_REQUEST_TIMEOUT", `"soon"`}},
 		{"production without an operators' listener", map[string]string{"SHOP_ENV": "production", "DATABASE_URL": "postgres://db/shop", "SHOP_DB_ROLE_SECRET": "a-real-production-secret"}, []string{"SHOP_HTTP_OPS_ADDR", "production", "/metrics"}},
-		{"production split", map[string]string{"SHOP_ENV": "production", "DATABASE_URL": "postgres://db/shop", "SHOP_DB_ROLE_SECRET": "a-real-production-secret", "SHOP_HTTP_OPS_ADDR": ":9090", "SHOP_MODULES": "cart", "SHOP_MODULE_URLS": "catalog=http://catalog.internal,inventory=http://inventory.internal"}, []string{"SHOP_MODULE_URLS", "production", "not configurable per module"}},
+		{"production split", map[string]string{"SHOP_ENV": "production", "DATABASE_URL": "postgres://db/shop", "SHOP_DB_ROLE_SECRET": "a-real-production-secret", "SHOP_HTTP_OPS_ADDR": ":9090", "SHOP_MODULES": "cart", "SHOP_MODULE_URLS": "catalog=http://catalog.internal,inventory=http://inventory.internal"}, []string{"SHOP_DB_CART_URL", "SHOP_CALL_PUBLIC_KEYS", "SHOP_DB_ROLE_SECRET: must not be set"}},
 		{"retired proxy switch", map[string]string{"SHOP_AUTH_TRUST_PROXY": "true"}, []string{"SHOP_AUTH_TRUST_PROXY", "SHOP_HTTP_TRUSTED_PROXIES"}},
 		{"retired proxy switch, even false", map[string]string{"SHOP_AUTH_TRUST_PROXY": "false"}, []string{"SHOP_AUTH_TRUST_PROXY", "SHOP_HTTP_TRUSTED_PROXIES"}},
 		{"every problem at once", map[string]string{"SHOP_ENV": "staging", "SHOP_LOG_LEVEL": "loud"}, []string{"SHOP_ENV", "SHOP_LOG_LEVEL"}},

@@ -104,22 +104,40 @@ type ModuleURLs map[string]string
 // UnmarshalText parses module=URL pairs, comma separated.
 func (m *ModuleURLs) UnmarshalText(text []byte) error {
 	out := ModuleURLs{}
+	err := eachPair(text, "module=URL (like catalog=http://catalog.internal:8080)", "is addressed twice", func(name, u string) error {
+		out[name] = u
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	*m = out
+	return nil
+}
+
+// eachPair calls fn with each name=value pair of a comma-separated list,
+// trimmed; a pair that is not one (not like form) or a name seen before
+// (twice says how) is an error.
+func eachPair(text []byte, form, twice string, fn func(name, value string) error) error {
+	seen := map[string]bool{}
 	for pair := range strings.SplitSeq(string(text), ",") {
 		pair = strings.TrimSpace(pair)
 		if pair == "" {
 			continue
 		}
-		name, u, ok := strings.Cut(pair, "=")
-		name, u = strings.TrimSpace(name), strings.TrimSpace(u)
-		if !ok || name == "" || u == "" {
-			return fmt.Errorf("%q is not module=URL (like catalog=http://catalog.internal:8080)", pair)
+		name, value, ok := strings.Cut(pair, "=")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" || value == "" {
+			return fmt.Errorf("%q is not %s", pair, form)
 		}
-		if _, dup := out[name]; dup {
-			return fmt.Errorf("%s is addressed twice", name)
+		if seen[name] {
+			return fmt.Errorf("%s %s", name, twice)
 		}
-		out[name] = u
+		seen[name] = true
+		if err := fn(name, value); err != nil {
+			return err
+		}
 	}
-	*m = out
 	return nil
 }
 

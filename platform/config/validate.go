@@ -71,7 +71,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.DB.URL != "" {
-		checkDatabaseURL(bad, c.DB.URL)
+		checkDatabaseURL(bad, "DATABASE_URL", c.DB.URL)
 	}
 	if !rolePrefix.MatchString(c.DB.RolePrefix) {
 		bad("SHOP_DB_ROLE_PREFIX", "must be lower case letters, digits and _, starting with a letter, at most 30 characters")
@@ -85,18 +85,7 @@ func (c Config) Validate() error {
 	if c.DB.MaxConnIdleTime < 100*time.Millisecond {
 		bad("SHOP_DB_MAX_CONN_IDLE_TIME", "must be at least 100ms")
 	}
-	if c.Env == EnvProduction && c.DB.URL == "" {
-		bad("DATABASE_URL", "must be set in production (local discovery is for development)")
-	}
-	// Service-to-service keys derive from one secret in development; a
-	// production split needs a key per module, which cannot be configured
-	// yet. Production runs every module in one process until then.
-	if c.Env == EnvProduction && c.Split() {
-		bad("SHOP_MODULE_URLS/SHOP_HTTP_INTERNAL_ADDR", "a split topology cannot run in production yet: the keys of calls between modules are not configurable per module, and production does not run on development keys; leave both empty (every module in one process)")
-	}
-	if c.Env == EnvProduction && c.DB.RoleSecret == DevRoleSecret {
-		bad("SHOP_DB_ROLE_SECRET", "must be set in production")
-	}
+	c.validateModules(bad)
 	if len(c.DB.RoleSecret) < 16 {
 		bad("SHOP_DB_ROLE_SECRET", "must be at least 16 characters")
 	}
@@ -211,26 +200,36 @@ func checkAddr(bad func(string, string, ...any), name, addr string, optional boo
 
 // checkDatabaseURL accepts a postgres:// URL or a keyword/value connection
 // string (host=… dbname=…), the two forms PostgreSQL clients take.
-func checkDatabaseURL(bad func(string, string, ...any), raw string) {
+func checkDatabaseURL(bad func(string, string, ...any), name, raw string) {
 	if !strings.Contains(raw, "://") {
 		if !strings.Contains(raw, "=") {
-			bad("DATABASE_URL", "is neither a postgres:// URL nor a key=value connection string")
+			bad(name, "is neither a postgres:// URL nor a key=value connection string")
 		}
 		return
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		bad("DATABASE_URL", "is not a URL: %v", errors.Unwrap(err))
+		bad(name, "is not a URL: %v", errors.Unwrap(err))
 		return
 	}
 	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
-		bad("DATABASE_URL", "must start with postgres:// or postgresql://, not %s://", u.Scheme)
+		bad(name, "must start with postgres:// or postgresql://, not %s://", u.Scheme)
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
-			bad("DATABASE_URL", "port %q is not 1..65535", p)
+			bad(name, "port %q is not 1..65535", p)
 		}
 	}
+}
+
+// parseURL parses a connection string in URL form; false for the
+// key=value form or an unparsable URL.
+func parseURL(raw string) (*url.URL, bool) {
+	if !strings.Contains(raw, "://") {
+		return nil, false
+	}
+	u, err := url.Parse(raw)
+	return u, err == nil
 }
 
 // checkNATSURL accepts a comma-separated list of nats:// (or tls://, ws://,

@@ -63,6 +63,15 @@ func (b Budget) Of(module string) (int32, bool) {
 	return 0, false
 }
 
+// Conns returns a module's share, or an error naming the modules the
+// budget was split for.
+func (b Budget) Conns(module string) (int32, error) {
+	if n, ok := b.Of(module); ok {
+		return n, nil
+	}
+	return 0, fmt.Errorf("module %s has no share of the connection budget (opened for %d modules)", module, len(b.Shares))
+}
+
 // Print writes the split, one line per part, as comments of shop config.
 func (b Budget) Print(w io.Writer) error {
 	if _, err := fmt.Fprintf(w, "# SHOP_DB_MAX_CONNS=%d is spent as: owner %d, LISTEN %d", b.Total, OwnerConns, ListenConns); err != nil {

@@ -2,7 +2,10 @@
 // one login role per module, so that a module's connection is refused on any
 // other module's tables by the database itself. An owner connection (the
 // DATABASE_URL) provisions the roles and schemas; after that every module
-// talks to PostgreSQL through its own pgx pool, under gorm.
+// talks to PostgreSQL through its own pgx pool, under gorm. A module logs in
+// with a password derived from one secret (development, the monolith), or
+// with a URL of its own (SHOP_DB_<MODULE>_URL): a process that has the URL of
+// every module it hosts needs no owner, and can log in as no other module.
 package database
 
 import (
@@ -82,6 +85,9 @@ func releaseIdle(pc *pgxpool.Config, idle time.Duration) {
 // Budget returns how the connection budget is split.
 func (o *Owner) Budget() Budget { return o.budget }
 
+// Config returns the database settings the owner was opened with.
+func (o *Owner) Config() config.DB { return o.cfg }
+
 // Close releases the owner connection.
 func (o *Owner) Close() { o.pool.Close() }
 
@@ -100,21 +106,59 @@ func (o *Owner) password(module string) string {
 }
 
 // Provision makes sure the module's role and schema exist, that the role owns
-// the schema and can reach nothing else. It is idempotent and safe when
-// several replicas run it at once.
+// the schema and can reach nothing else, with the role's password derived
+// from SHOP_DB_ROLE_SECRET. It is idempotent and safe when several replicas
+// run it at once.
 func (o *Owner) Provision(ctx context.Context, module string) error {
+	return o.provision(ctx, module, o.RoleName(module), o.password(module))
+}
+
+// ProvisionLogin provisions the module as Provision does, for the role and
+// password of the module's own URL (SHOP_DB_<MODULE>_URL): the URL is the
+// one record of a module's credentials, given to the processes hosting the
+// module and to this operator step. A URL without a password leaves the
+// role's password as it is. The URL must name the owner's database: the
+// owner provisions nothing elsewhere (a module in a database of its own is
+// provisioned with that database's owner).
+func (o *Owner) ProvisionLogin(ctx context.Context, module, url string) error {
+	own, err := pgx.ParseConfig(url)
+	if err != nil {
+		return fmt.Errorf("module %s: parse its database URL: %w", module, err)
+	}
+	owner, err := pgx.ParseConfig(o.url)
+	if err != nil {
+		return fmt.Errorf("parse database URL: %w", err)
+	}
+	if own.Host != owner.Host || own.Port != owner.Port || own.Database != owner.Database {
+		return fmt.Errorf("module %s: its URL names database %q at %s:%d, but the owner connection is to %q at %s:%d; "+
+			"the owner provisions only its own database (provision a module kept elsewhere with that database's owner URL)",
+			module, own.Database, own.Host, own.Port, owner.Database, owner.Host, owner.Port)
+	}
+	if own.User == "" || own.User == owner.User {
+		return fmt.Errorf("module %s: its URL must name the module's own role (like %s), not the owner's", module, o.RoleName(module))
+	}
+	return o.provision(ctx, module, own.User, own.Password)
+}
+
+// provision creates or updates role (with password, unless empty) and the
+// module's schema, owned by role; see Provision.
+func (o *Owner) provision(ctx context.Context, module, roleName, password string) error {
 	if !moduleName.MatchString(module) {
 		return fmt.Errorf("module name %q: want lower case letters, digits and _", module)
 	}
-	role := pgx.Identifier{o.RoleName(module)}.Sanitize()
+	role := pgx.Identifier{roleName}.Sanitize()
 	schema := pgx.Identifier{module}.Sanitize()
+	alter := fmt.Sprintf(`ALTER ROLE %s WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT`, role)
+	if password != "" {
+		alter += " PASSWORD " + quoteLiteral(password)
+	}
 	stmts := []string{
 		fmt.Sprintf(`DO $$ BEGIN
 			IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %s) THEN
 				CREATE ROLE %s LOGIN;
 			END IF;
-		END $$`, quoteLiteral(o.RoleName(module)), role),
-		fmt.Sprintf(`ALTER ROLE %s WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD %s`, role, quoteLiteral(o.password(module))),
+		END $$`, quoteLiteral(roleName), role),
+		alter,
 		fmt.Sprintf(`CREATE SCHEMA IF NOT EXISTS %s AUTHORIZATION %s`, schema, role),
 		fmt.Sprintf(`ALTER SCHEMA %s OWNER TO %s`, schema, role),
 		fmt.Sprintf(`REVOKE ALL ON SCHEMA %s FROM PUBLIC`, schema),
@@ -171,31 +215,48 @@ type DB struct {
 	sql    *sql.DB
 }
 
-// Open connects as the module's own role, with the module's schema as the
-// search path and the module's share of the connection budget.
+// Open connects as the module's own role, with the password derived from
+// SHOP_DB_ROLE_SECRET, the module's schema as the search path and the
+// module's share of the connection budget.
 func (o *Owner) Open(ctx context.Context, module string, log *slog.Logger) (*DB, error) {
-	share, ok := o.budget.Of(module)
-	if !ok {
-		return nil, fmt.Errorf("module %s has no share of the connection budget (opened for %d modules)", module, len(o.budget.Shares))
+	share, err := o.budget.Conns(module)
+	if err != nil {
+		return nil, err
 	}
-
 	pc, err := pgxpool.ParseConfig(o.url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %w", err)
 	}
 	pc.ConnConfig.User = o.RoleName(module)
 	pc.ConnConfig.Password = o.password(module)
-	pc.ConnConfig.ConnectTimeout = o.cfg.ConnectTimeout
+	return open(ctx, pc, module, share, o.cfg, log)
+}
+
+// OpenURL connects a module with its own URL (SHOP_DB_<MODULE>_URL): the
+// role and password it names, the module's schema as the search path and
+// conns connections at most. No owner is involved: a process serving on its
+// modules' own URLs holds no other credentials.
+func OpenURL(ctx context.Context, url, module string, conns int32, cfg config.DB, log *slog.Logger) (*DB, error) {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse the database URL of %s: %w", module, err)
+	}
+	return open(ctx, pc, module, conns, cfg, log)
+}
+
+// open connects a module's pool as pc's user, under gorm.
+func open(ctx context.Context, pc *pgxpool.Config, module string, share int32, cfg config.DB, log *slog.Logger) (*DB, error) {
+	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
 	pc.ConnConfig.RuntimeParams["search_path"] = module
 	pc.ConnConfig.RuntimeParams["application_name"] = "shop/" + module
-	pc.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.cfg.StatementTimeout.Milliseconds(), 10)
+	pc.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(cfg.StatementTimeout.Milliseconds(), 10)
 	pc.MaxConns = share
-	releaseIdle(pc, o.cfg.MaxConnIdleTime)
+	releaseIdle(pc, cfg.MaxConnIdleTime)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("open database for %s: %w", module, err)
 	}
-	pctx, cancel := context.WithTimeout(ctx, o.cfg.ConnectTimeout)
+	pctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
@@ -208,7 +269,7 @@ func (o *Owner) Open(ctx context.Context, module string, log *slog.Logger) (*DB,
 	sqlDB := stdlib.OpenDBFromPool(pool)
 	sqlDB.SetMaxOpenConns(int(pc.MaxConns))
 	sqlDB.SetMaxIdleConns(int(pc.MaxConns) / 2)
-	sqlDB.SetConnMaxIdleTime(o.cfg.MaxConnIdleTime)
+	sqlDB.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
 	g, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
 		SkipDefaultTransaction: true,
 		QueryFields:            true, // name columns: SELECT * would also fetch columns rows do not map
@@ -259,10 +320,16 @@ func describe(c *pgx.ConnConfig) string {
 // Connect opens a dedicated connection with the owner's credentials, outside
 // any pool (for LISTEN, which holds its connection).
 func (o *Owner) Connect(ctx context.Context) (*pgx.Conn, error) {
-	cfg, err := pgx.ParseConfig(o.url)
+	return Connect(ctx, o.url, o.cfg)
+}
+
+// Connect opens a dedicated connection with url's credentials, outside any
+// pool.
+func Connect(ctx context.Context, url string, cfg config.DB) (*pgx.Conn, error) {
+	c, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database URL: %w", err)
 	}
-	cfg.ConnectTimeout = o.cfg.ConnectTimeout
-	return pgx.ConnectConfig(ctx, cfg)
+	c.ConnectTimeout = cfg.ConnectTimeout
+	return pgx.ConnectConfig(ctx, c)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 
@@ -241,5 +243,54 @@ func TestOpenOwnerFailsFast(t *testing.T) {
 	}
 	if _, err := database.OpenOwner(context.Background(), "::not a url", cfg, modules); err == nil {
 		t.Error("OpenOwner on a bad URL = nil error")
+	}
+}
+
+// A module's own URL names the role the owner provisions, in the owner's
+// database only, and never the owner itself; the module then logs in as
+// that role.
+func TestProvisionLoginTakesTheRoleOfTheModulesURL(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL, cfg := newDatabase(t)
+	o := openOwner(t, dbURL, cfg)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withUser := func(user string, edit func(*url.URL)) string {
+		c := *u
+		c.User = url.UserPassword(user, "pw-"+user)
+		if edit != nil {
+			edit(&c)
+		}
+		return c.String()
+	}
+	for _, tt := range []struct {
+		name, url, want string
+	}{
+		{"another database", withUser(o.RoleName("alpha"), func(c *url.URL) { c.Path = "/elsewhere" }), "owner provisions only its own database"},
+		{"another server", withUser(o.RoleName("alpha"), func(c *url.URL) { c.Host = "127.0.0.2:5432" }), "owner provisions only its own database"},
+		{"the owner's role", withUser(u.User.Username(), nil), "module's own role"},
+	} {
+		if err := o.ProvisionLogin(ctx, "alpha", tt.url); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: ProvisionLogin = %v, want an error with %q", tt.name, err, tt.want)
+		}
+	}
+	own := withUser(o.RoleName("alpha"), nil)
+	if err := o.ProvisionLogin(ctx, "alpha", own); err != nil {
+		t.Fatal(err)
+	}
+	db, err := database.OpenURL(ctx, own, "alpha", 2, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var user, schema string
+	if err := db.Pool.QueryRow(ctx, `SELECT current_user, current_schema()`).Scan(&user, &schema); err != nil {
+		t.Fatal(err)
+	}
+	if user != o.RoleName("alpha") || schema != "alpha" {
+		t.Errorf("logged in as %s in schema %s, want %s in alpha", user, schema, o.RoleName("alpha"))
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/config"
@@ -30,12 +31,12 @@ var (
 // outbox and every subscription, and runs the relays, dispatchers and
 // janitors. Several replicas may each run one on the same database.
 type Bus struct {
-	id    string // tells this process's own notifications apart
-	cfg   config.Events
-	log   *slog.Logger
-	m     *instruments
-	owner *database.Owner
-	now   func() time.Time
+	id   string // tells this process's own notifications apart
+	cfg  config.Events
+	log  *slog.Logger
+	m    *instruments
+	conn Connector
+	now  func() time.Time
 
 	mu         sync.Mutex
 	started    bool
@@ -126,15 +127,23 @@ func (s *subscription) call(ctx context.Context, env Envelope) error {
 	return h.call(ctx, env)
 }
 
-// NewBus returns a bus; nothing runs before Start.
-func NewBus(cfg config.Config, log *slog.Logger, reg *metrics.Metrics, owner *database.Owner) (*Bus, error) {
+// Connector opens the bus's LISTEN connection, which needs no privilege:
+// the owner's (database.Owner), or one of a hosted module's own credentials
+// (kernel.Databases), so that a process needs no other.
+type Connector interface {
+	Connect(ctx context.Context) (*pgx.Conn, error)
+}
+
+// NewBus returns a bus; nothing runs before Start. conn opens its LISTEN
+// connection.
+func NewBus(cfg config.Config, log *slog.Logger, reg *metrics.Metrics, conn Connector) (*Bus, error) {
 	m, err := newInstruments(reg.Registry)
 	if err != nil {
 		return nil, fmt.Errorf("event metrics: %w", err)
 	}
 	b := &Bus{
 		id:  uuid.NewString(),
-		cfg: cfg.Events, log: log.With(slog.String("component", "events")), m: m, owner: owner, now: time.Now,
+		cfg: cfg.Events, log: log.With(slog.String("component", "events")), m: m, conn: conn, now: time.Now,
 		publishers: map[string]*database.DB{}, modules: map[string]*database.DB{}, relayWake: map[string]chan bool{},
 	}
 	if cfg.Events.Transport == config.EventsNATS {
@@ -383,7 +392,7 @@ func (b *Bus) listen(ctx context.Context) {
 }
 
 func (b *Bus) listenOnce(ctx context.Context) error {
-	conn, err := b.owner.Connect(ctx)
+	conn, err := b.conn.Connect(ctx)
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,16 @@ package kernel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/logging"
@@ -17,10 +21,15 @@ import (
 const stopTimeout = 15 * time.Second
 
 // Databases opens each module's own database access: it provisions the
-// module's role and schema, connects as that role, and (when asked) applies
-// the module's migrations from migrations/<module>/.
+// module's role and schema (when there is an owner), connects as that role,
+// and (when asked) applies the module's migrations from migrations/<module>/.
+// A module with its own URL (SHOP_DB_<MODULE>_URL) connects with it; the
+// others as the role the owner provisions, with a derived password.
 type Databases struct {
-	owner       *database.Owner
+	owner       *database.Owner   // nil: every module has its own URL
+	own         map[string]string // module → its own URL
+	cfg         config.DB
+	budget      database.Budget
 	migrations  fs.FS
 	autoMigrate bool
 	log         *slog.Logger
@@ -29,12 +38,22 @@ type Databases struct {
 	opened []*database.DB
 }
 
-// NewDatabases returns the opener. migrations holds one folder per module.
+// NewDatabases returns the opener of modules the owner provisions and logs
+// in as. migrations holds one folder per module.
 func NewDatabases(owner *database.Owner, migrations fs.FS, autoMigrate bool, log *slog.Logger) *Databases {
-	return &Databases{owner: owner, migrations: migrations, autoMigrate: autoMigrate, log: log}
+	return &Databases{owner: owner, cfg: owner.Config(), budget: owner.Budget(), migrations: migrations, autoMigrate: autoMigrate, log: log}
 }
 
-// Owner returns the owner connection.
+// NewModuleDatabases returns the opener of modules that connect with their
+// own URLs (own, by module) where they have one, and through owner
+// otherwise. owner may be nil when every module opened has its own URL:
+// then nothing is provisioned, and the process holds no credentials but its
+// modules'. budget is split across the modules opened.
+func NewModuleDatabases(owner *database.Owner, own map[string]string, cfg config.DB, budget database.Budget, migrations fs.FS, autoMigrate bool, log *slog.Logger) *Databases {
+	return &Databases{owner: owner, own: own, cfg: cfg, budget: budget, migrations: migrations, autoMigrate: autoMigrate, log: log}
+}
+
+// Owner returns the owner connection; nil when every module has its own URL.
 func (d *Databases) Owner() *database.Owner { return d.owner }
 
 // Migrations returns a module's migration files.
@@ -51,10 +70,7 @@ func (d *Databases) Migrations(module string) (fs.FS, error) {
 
 // Open connects a module (see Databases). Every opened module is closed by Close.
 func (d *Databases) Open(ctx context.Context, module string) (*database.DB, error) {
-	if err := d.owner.Provision(ctx, module); err != nil {
-		return nil, err
-	}
-	db, err := d.owner.Open(ctx, module, logging.ForModule(d.log, module))
+	db, err := d.login(ctx, module)
 	if err != nil {
 		return nil, err
 	}
@@ -85,5 +101,53 @@ func (d *Databases) Close() {
 		db.Close()
 	}
 	d.opened = nil
-	d.owner.Close()
+	if d.owner != nil {
+		d.owner.Close()
+	}
+}
+
+// login provisions the module where there is an owner, then connects as
+// the module's role.
+func (d *Databases) login(ctx context.Context, module string) (*database.DB, error) {
+	log := logging.ForModule(d.log, module)
+	url, own := d.own[module]
+	if !own {
+		if d.owner == nil {
+			return nil, fmt.Errorf("module %s has no database URL of its own and there is no owner connection to log in through", module)
+		}
+		if err := d.owner.Provision(ctx, module); err != nil {
+			return nil, err
+		}
+		return d.owner.Open(ctx, module, log)
+	}
+	conns, err := d.budget.Conns(module)
+	if err != nil {
+		return nil, err
+	}
+	if d.owner != nil {
+		if err := d.owner.ProvisionLogin(ctx, module, url); err != nil {
+			return nil, err
+		}
+	}
+	db, err := database.OpenURL(ctx, url, module, conns, d.cfg, log)
+	if err != nil && d.owner == nil {
+		return nil, fmt.Errorf("%w (provisioned yet? shop migrate up, with the owner's DATABASE_URL, provisions the module's role and schema)", err)
+	}
+	return db, err
+}
+
+// Connect opens a dedicated connection outside the modules' pools (for the
+// event bus's LISTEN, which needs no privilege): the owner's when there is
+// one, else that of the first module with its own URL, so that a process
+// serving on its modules' URLs needs no other credentials.
+func (d *Databases) Connect(ctx context.Context) (*pgx.Conn, error) {
+	if d.owner != nil {
+		return d.owner.Connect(ctx)
+	}
+	for _, s := range d.budget.Shares {
+		if url, ok := d.own[s.Module]; ok {
+			return database.Connect(ctx, url, d.cfg)
+		}
+	}
+	return nil, errors.New("no database connection to listen on: no owner and no module URL")
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"maps"
 	"slices"
 )
 
@@ -22,8 +23,8 @@ type Keys interface {
 // (HKDF-SHA256 with the module's name as info), so that the processes of a
 // development or test topology agree on the keys without configuration. The
 // process signs as the hosted modules only. Anyone who knows the secret can
-// sign as any module: production keys are configured per module instead (a
-// later step of the topology configuration).
+// sign as any module: production keys are configured per module instead
+// (NewKeys).
 func DevKeys(secret string, hosted ...string) Keys {
 	return devKeys{secret: []byte(secret), hosted: slices.Clone(hosted)}
 }
@@ -57,4 +58,26 @@ func (k devKeys) derive(module string) (ed25519.PrivateKey, bool) {
 		return nil, false
 	}
 	return ed25519.NewKeyFromSeed(seed), true
+}
+
+// NewKeys returns configured keys: the private keys of the modules this
+// process hosts, the only ones it can sign as, and the public keys of every
+// module.
+func NewKeys(private map[string]ed25519.PrivateKey, public map[string]ed25519.PublicKey) Keys {
+	return setKeys{private: maps.Clone(private), public: maps.Clone(public)}
+}
+
+type setKeys struct {
+	private map[string]ed25519.PrivateKey
+	public  map[string]ed25519.PublicKey
+}
+
+func (k setKeys) Private(module string) (ed25519.PrivateKey, bool) {
+	key, ok := k.private[module]
+	return key, ok
+}
+
+func (k setKeys) Public(module string) (ed25519.PublicKey, bool) {
+	key, ok := k.public[module]
+	return key, ok
 }
