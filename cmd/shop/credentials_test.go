@@ -146,7 +146,7 @@ func TestCatalogProcessCannotLogInAsIdentity(t *testing.T) {
 	}
 	// Nor does the role secret of the process's configuration log in as
 	// identity: the password it derives is not identity's.
-	e, err := settings(mapEnv(s.cmd.Env...))
+	e, err := settings(mapEnv(s.env()...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,13 +165,13 @@ func TestCatalogProcessCannotLogInAsIdentity(t *testing.T) {
 	// (c) Its environment holds no owner URL and no other module's
 	// secret, shop config shows none, and the server saw it log in as
 	// catalog only.
-	for _, kv := range s.cmd.Env {
+	for _, kv := range s.env() {
 		if strings.HasPrefix(kv, "DATABASE_URL=") || strings.Contains(kv, password("identity")) || strings.Contains(kv, ownerPassword) {
 			t.Errorf("the process's environment holds %q", kv)
 		}
 	}
 	out.Reset()
-	if err := realMain(ctx, []string{"config"}, &out, &out, mapEnv(s.cmd.Env...)); err != nil {
+	if err := realMain(ctx, []string{"config"}, &out, &out, mapEnv(s.env()...)); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"\nDATABASE_URL= ", "\nSHOP_DB_IDENTITY_URL= ", "\nSHOP_DB_CATALOG_URL=" + strings.Replace(own["catalog"].String(), password("catalog"), "xxxxx", 1) + " "} {

@@ -348,6 +348,9 @@ func (s *shop) stop() error {
 	return err
 }
 
+// env is the environment the front process runs with.
+func (s *shop) env() []string { return s.cluster.Front().Env() }
+
 // killProcess kills one process of the shop (SIGKILL); start runs it again.
 func (s *shop) killProcess(name string) {
 	s.t.Helper()

@@ -16,7 +16,7 @@ import (
 type Options struct {
 	Binary      string   // the shop binary
 	Args        []string // the command each process runs; default serve
-	DatabaseURL string   // DATABASE_URL of every process
+	DatabaseURL string   // DATABASE_URL of every process; empty sets none (the modules' own URLs, say)
 	NATSURL     string   // SHOP_NATS_URL: events between processes; needed when there are several
 	// Env is every process's environment, before what the topology sets.
 	Env []string
@@ -186,7 +186,10 @@ func (c *Cluster) awaitReady(ctx context.Context, ps []*Process) error {
 // topology sets, and the process's own.
 func (c *Cluster) env(g Group, common []string, internalAddr string) []string {
 	env := slices.Clone(common)
-	env = append(env, "DATABASE_URL="+c.opts.DatabaseURL, "SHOP_LOG_FORMAT=json")
+	if c.opts.DatabaseURL != "" {
+		env = append(env, "DATABASE_URL="+c.opts.DatabaseURL)
+	}
+	env = append(env, "SHOP_LOG_FORMAT=json")
 	addr := "127.0.0.1:0"
 	if g.Name == c.topo.Front().Name {
 		addr = c.opts.FrontAddr
