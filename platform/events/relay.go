@@ -141,7 +141,14 @@ func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (relayed, error) {
 // changes.
 func (b *Bus) deliver(ctx context.Context, publisher string, batch []outboxRow, regs map[string][]registration) (n int, held int64, again bool, err error) {
 	if b.broker != nil {
+		// The same crash points as the postgres transport's: committed but
+		// not published; published, the outbox not told yet (a re-publish
+		// that JetStream's duplicate window drops).
+		b.hook("relay.before-forward")
 		n, again, err = b.publishBatch(ctx, publisher, batch)
+		if err == nil {
+			b.hook("relay.after-forward")
+		}
 		return n, 0, again, err
 	}
 	ready := b.reachable(publisher, batch, regs)
