@@ -39,6 +39,18 @@ test: generate-check ## run every test (unit, PostgreSQL integration, architectu
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
+# The end-to-end tests that run on every topology: the shopping walks,
+# checkout and its failures, authorization, and the crash test.
+E2E_TESTS := ^(TestEndToEnd.*|TestCheckout(GoldenPath|FailurePaths|IdempotentRetry|StockRace)|TestAuthorizationMatrix|TestClientsCannotSetProtectedFields|TestCrashAtEveryPointLosesNothingAndDoublesNothing)$$
+
+.PHONY: test-e2e-catalog
+test-e2e-catalog: ## the end-to-end tests on catalog in a process of its own, the rest in a second (events over NATS)
+	SHOP_E2E_TOPOLOGY=catalog $(GO) test -count=1 -timeout 15m -run '$(E2E_TESTS)' ./cmd/shop
+
+.PHONY: test-e2e-split
+test-e2e-split: ## the end-to-end tests on every module in a process of its own behind an edge (events over NATS)
+	SHOP_E2E_TOPOLOGY=split $(GO) test -count=1 -timeout 15m -run '$(E2E_TESTS)' ./cmd/shop
+
 .PHONY: test-short
 test-short: ## unit tests only (no database)
 	$(GO) test -short -count=1 $(PKGS)

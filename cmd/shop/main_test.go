@@ -189,8 +189,12 @@ func shopEnv(dbURL string, extra ...string) []string {
 const shopConns = 27
 
 // groupConns is the budget of one process of a topology: the owner's and
-// LISTEN connections, and shopConns' three per module it hosts.
+// LISTEN connections, and shopConns' three per module it hosts; an edge
+// gets the least the configuration accepts.
 func groupConns(g topology.Group) int32 {
+	if g.Edge() {
+		return database.OwnerConns + database.ListenConns + database.MinModuleConns
+	}
 	return database.OwnerConns + database.ListenConns + 3*int32(len(g.Modules))
 }
 

@@ -157,8 +157,12 @@ func realMain(ctx context.Context, args []string, stderr io.Writer, environ []st
 const connsPerModule = 4
 
 // conns is a process's SHOP_DB_MAX_CONNS: small, so that the processes of
-// a split shop fit in a local PostgreSQL's default 100 connections.
+// a split shop fit in a local PostgreSQL's default 100 connections. An edge
+// gets the least the configuration accepts.
 func conns(g topology.Group) int {
+	if g.Edge() {
+		return database.OwnerConns + database.ListenConns + database.MinModuleConns
+	}
 	return database.OwnerConns + database.ListenConns + connsPerModule*len(g.Modules)
 }
 
