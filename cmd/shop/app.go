@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/shopmonolith/shop/modules/cart/cartmodule"
@@ -59,8 +61,11 @@ func newApp(cfg config.Config, srv *httpapi.Server, h *health.State, log *slog.L
 	bus.ReportHealth(h)
 	bus.Routes(srv.Router("events"))
 	web.Register(srv.Echo)
+	if err := forwardRoutes(srv, p, keys); err != nil {
+		return nil, err
+	}
 	if in := internalEndpoints(cfg, keys, log, p, id, cat, inv, c, pay, ord, notes, rep); in != nil {
-		srv.MountInternal(in)
+		srv.MountInternal(in, keys)
 	}
 	return &App{Kernel: k, Server: srv, Bus: bus, Identity: id, Catalog: cat, Inventory: inv, Notifications: notes, Reporting: rep}, nil
 }
@@ -144,13 +149,22 @@ func localOr[A, M any, P interface {
 }
 
 // provideAuthenticator is how the edge learns who holds a session token:
-// the identity module hosted here. A process that does not host it serves
-// anonymous requests only (the edge does not ask a remote identity yet).
-func provideAuthenticator(m *identitymodule.Module) auth.Authenticator {
+// the identity module hosted here, or else identity in the process of
+// SHOP_MODULE_URLS, asked on every request (remote.Sessions). A process
+// that does neither serves no route that needs a session (serve refuses
+// to start otherwise: placement.checkServe); it refuses session tokens.
+func provideAuthenticator(m *identitymodule.Module, p placement, keys remote.Keys, mt *metrics.Metrics) (auth.Authenticator, error) {
 	if m != nil {
-		return identitymodule.ProvideAuthenticator(m)
+		return identitymodule.ProvideAuthenticator(m), nil
 	}
-	return noIdentity{}
+	if _, ok := p.urls[identitymodule.Descriptor().Name]; ok {
+		s, err := remote.NewSessions(remote.ClientConfig{Endpoints: p.urls, Keys: keys, Registerer: mt.Registry})
+		if err != nil {
+			return nil, fmt.Errorf("sessions at a remote identity: %w", err)
+		}
+		return s, nil
+	}
+	return noIdentity{}, nil
 }
 
 // noIdentity refuses every session token: no identity module to ask.
@@ -159,6 +173,24 @@ type noIdentity struct{}
 func (noIdentity) Authenticate(context.Context, string) (auth.Principal, error) {
 	return auth.Principal{}, errs.E(errs.KindUnavailable,
 		"sessions cannot be checked here: this process neither hosts the identity module (SHOP_MODULES) nor reaches it (SHOP_MODULE_URLS)")
+}
+
+// forwardRoutes serves the public routes of every module this process
+// reaches elsewhere by forwarding them to its process's address in
+// SHOP_MODULE_URLS, as the module's descriptor declares them.
+func forwardRoutes(srv *httpapi.Server, p placement, keys remote.Keys) error {
+	for _, d := range p.all {
+		raw, ok := p.urls[d.Name]
+		if !ok || d.Routes == nil {
+			continue
+		}
+		owner, err := url.Parse(raw)
+		if err != nil {
+			return fmt.Errorf("SHOP_MODULE_URLS: %s=%s: %w", d.Name, raw, err)
+		}
+		d.Routes(srv.ForwardRouter(d.Name, owner, keys))
+	}
+	return nil
 }
 
 func provideBus(cfg config.Config, log *slog.Logger, m *metrics.Metrics, dbs *kernel.Databases) (*events.Bus, error) {

@@ -22,6 +22,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		if err := errors.Join(e.checkServeBudget(), e.checkServeCredentials()); err != nil {
 			return err
 		}
+		if err := e.place.checkServe(); err != nil {
+			return fmt.Errorf("configuration: %w", err)
+		}
 		if *seedDemo {
 			if err := e.place.need("serve --seed-demo", "catalog", "inventory"); err != nil {
 				return err

@@ -24,6 +24,7 @@ type placement struct {
 	all    []kernel.Descriptor // every module of the binary, dependencies first
 	hosted []string            // the modules this process builds, in start order
 	urls   config.ModuleURLs   // the modules it reaches elsewhere
+	none   bool                // SHOP_MODULES=none: a pure edge
 }
 
 // place checks the topology against the binary's modules: every name is
@@ -50,7 +51,26 @@ func place(t config.Topology) (placement, error) {
 		return placement{}, fmt.Errorf("configuration: %w; add them to SHOP_MODULES=%s, or give their addresses in SHOP_MODULE_URLS (module=URL)",
 			err, strings.Join(t.Modules, ","))
 	}
+	p.none = t.HostsNone()
 	return p, nil
+}
+
+// checkServe refuses to serve what could not serve its routes: a process
+// hosting modules but not identity must reach identity, since every module
+// has routes that need a session, which only identity can check; and a
+// process hosting no module must forward something. Operator commands
+// serve no route and need neither.
+func (p placement) checkServe() error {
+	const identity = "identity"
+	_, reached := p.urls[identity]
+	switch {
+	case p.none && len(p.urls) == 0:
+		return fmt.Errorf("SHOP_MODULES=%s hosts no module, so SHOP_MODULE_URLS must address the modules whose routes it forwards", config.NoModules)
+	case len(p.hosted) > 0 && !p.hosts(identity) && !reached:
+		return fmt.Errorf("SHOP_MODULE_URLS must address %s: the modules hosted here (SHOP_MODULES=%s) have routes that need a session, which only %s checks",
+			identity, strings.Join(p.hosted, ","), identity)
+	}
+	return nil
 }
 
 // hosts reports whether this process builds module.
@@ -88,9 +108,13 @@ func (p placement) print(w io.Writer) error {
 			elsewhere = append(elsewhere, d.Name)
 		}
 	}
-	lines := []string{"# hosted here: " + strings.Join(p.hosted, ", ")}
+	hosted := strings.Join(p.hosted, ", ")
+	if hosted == "" {
+		hosted = "none (an edge: every route is forwarded)"
+	}
+	lines := []string{"# hosted here: " + hosted}
 	for _, m := range p.remote() {
-		lines = append(lines, fmt.Sprintf("# remote: %s at %s", m, p.urls[m]))
+		lines = append(lines, fmt.Sprintf("# remote: %s at %s (its routes forwarded there)", m, p.urls[m]))
 	}
 	if len(elsewhere) > 0 {
 		lines = append(lines, "# neither hosted nor addressed (nothing here calls them): "+strings.Join(elsewhere, ", "))

@@ -30,12 +30,15 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	authenticator := provideAuthenticator(module)
-	server := httpapi.New(cfg, log, state, metricsMetrics, authenticator)
 	keys, err := remoteKeys(cfg, p)
 	if err != nil {
 		return nil, err
 	}
+	authenticator, err := provideAuthenticator(module, p, keys, metricsMetrics)
+	if err != nil {
+		return nil, err
+	}
+	server := httpapi.New(cfg, log, state, metricsMetrics, authenticator)
 	catalogmoduleModule, err := provideCatalog(ctx, p, dbs, log, cfg, bus)
 	if err != nil {
 		return nil, err
