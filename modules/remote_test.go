@@ -93,7 +93,7 @@ func TestCallersFollowDeclaredDependencies(t *testing.T) {
 	t.Parallel()
 	got := remote.AllowedCallers(dependencies())
 	want := map[string][]string{
-		"catalog":   {"cart"},
+		"catalog":   {"cart", "inventory"},
 		"inventory": {"cart", "orders"},
 		"cart":      {"orders"},
 		"payments":  {"orders"},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shopmonolith/shop/modules/cart/cartmodule"
+	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/identity/identitymodule"
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
@@ -31,17 +32,20 @@ import (
 // hosts, plus the modules the operator commands talk to (nil when hosted
 // elsewhere).
 type App struct {
-	Kernel        *kernel.Kernel
-	Server        *httpapi.Server
-	Bus           *events.Bus
-	Identity      *identitymodule.Module
-	Catalog       *catalogmodule.Module
-	Inventory     *inventorymodule.Module
-	Notifications *notificationsmodule.Module
-	Reporting     *reportingmodule.Module
+	Kernel    *kernel.Kernel
+	Server    *httpapi.Server
+	Bus       *events.Bus
+	Identity  *identitymodule.Module
+	Catalog   *catalogmodule.Module
+	Inventory *inventorymodule.Module
+	// InventoryCatalog is catalog as inventory reaches it (nil when this
+	// process hosts no inventory): the one hosted here, or its remote adapter.
+	InventoryCatalog catalog.API
+	Notifications    *notificationsmodule.Module
+	Reporting        *reportingmodule.Module
 }
 
-func newApp(cfg config.Config, srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus, p placement, keys remote.Keys,
+func newApp(cfg config.Config, srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus, p placement, keys remote.Keys, r remotes,
 	id *identitymodule.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *paymentsmodule.Module,
 	ord *ordersmodule.Module, notes *notificationsmodule.Module, rep *reportingmodule.Module) (*App, error) {
 	var mods []kernel.Module
@@ -67,7 +71,11 @@ func newApp(cfg config.Config, srv *httpapi.Server, h *health.State, log *slog.L
 	if in := internalEndpoints(cfg, keys, log, p, id, cat, inv, c, pay, ord, notes, rep); in != nil {
 		srv.MountInternal(in, keys)
 	}
-	return &App{Kernel: k, Server: srv, Bus: bus, Identity: id, Catalog: cat, Inventory: inv, Notifications: notes, Reporting: rep}, nil
+	a := &App{Kernel: k, Server: srv, Bus: bus, Identity: id, Catalog: cat, Inventory: inv, Notifications: notes, Reporting: rep}
+	if inv != nil {
+		a.InventoryCatalog = localOr(cat, r.inventoryCatalog)
+	}
+	return a, nil
 }
 
 // appendHosted appends m unless it is nil: a module this process does not

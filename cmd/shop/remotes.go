@@ -48,6 +48,9 @@ type remotes struct {
 	ordersCart      cart.API
 	ordersInventory inventory.API
 	ordersPayments  payments.API
+	// inventoryCatalog lists the products to stock for a demo
+	// (serve --seed-demo where inventory runs without catalog).
+	inventoryCatalog catalog.API
 }
 
 // remoteCall is one caller–callee pair of the module APIs, and how its
@@ -62,6 +65,7 @@ type remoteCall struct {
 var remoteCalls = []remoteCall{
 	{"cart", "catalog", func(r *remotes, c *remote.Client) { r.cartCatalog = catalogremote.NewClient(c) }},
 	{"cart", "inventory", func(r *remotes, c *remote.Client) { r.cartInventory = inventoryremote.NewClient(c) }},
+	{"inventory", "catalog", func(r *remotes, c *remote.Client) { r.inventoryCatalog = catalogremote.NewClient(c) }},
 	{"orders", "cart", func(r *remotes, c *remote.Client) { r.ordersCart = cartremote.NewClient(c) }},
 	{"orders", "inventory", func(r *remotes, c *remote.Client) { r.ordersInventory = inventoryremote.NewClient(c) }},
 	{"orders", "payments", func(r *remotes, c *remote.Client) { r.ordersPayments = paymentsremote.NewClient(c) }},

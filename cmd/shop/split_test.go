@@ -161,12 +161,19 @@ func (s *shop) loggedAddr(msg string) string {
 // with outcome, from its /metrics.
 func (s *shop) catalogCalls(outcome string) float64 {
 	s.t.Helper()
+	return s.remoteCalls("cart", "catalog", outcome)
+}
+
+// remoteCalls sums the calls of this process's caller module to callee
+// that ended with outcome, from its /metrics.
+func (s *shop) remoteCalls(caller, callee, outcome string) float64 {
+	s.t.Helper()
 	body := s.must(http.StatusOK, s.call("GET", "/metrics", "", nil)).Body
+	prefix := `shop_remote_calls_total{callee="` + callee + `",caller="` + caller + `",`
 	var sum float64
 	for line := range strings.Lines(string(body)) {
 		series, value, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok || !strings.HasPrefix(series, `shop_remote_calls_total{callee="catalog",caller="cart",`) ||
-			!strings.HasSuffix(series, `outcome="`+outcome+`"}`) {
+		if !ok || !strings.HasPrefix(series, prefix) || !strings.HasSuffix(series, `outcome="`+outcome+`"}`) {
 			continue
 		}
 		v, err := strconv.ParseFloat(value, 64)

@@ -40,7 +40,7 @@ type Options struct {
 	BreakerOpen     time.Duration
 	// MaxInFlight bounds the calls in flight to one neighbour; a call
 	// beyond it waits for a slot until its deadline, then fails with
-	// KindUnavailable.
+	// KindUnavailable and errs.BusyRetryAfter.
 	MaxInFlight int
 	// TokenTTL is how long a call token (and a user assertion this process
 	// mints) is valid.
@@ -224,7 +224,9 @@ func (c *Client) call(ctx context.Context, module, method string, idempotent boo
 	case n.slots <- struct{}{}:
 		defer func() { <-n.slots }()
 	case <-ctx.Done():
-		return errs.Wrap(errs.KindUnavailable, errOverloaded, "%s has too many calls in flight", module)
+		e := errs.Wrap(errs.KindUnavailable, errOverloaded, "%s has too many calls in flight", module)
+		e.RetryAfter = errs.BusyRetryAfter
+		return e
 	}
 	url := base + "/internal/" + module + "/" + method
 	for attempt := 1; ; attempt++ {
