@@ -22,6 +22,7 @@ import (
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/events/eventstest"
+	"github.com/shopmonolith/shop/platform/natstest"
 	"github.com/shopmonolith/shop/platform/remote"
 )
 
@@ -121,7 +122,10 @@ func TestCatalogProcessCannotLogInAsIdentity(t *testing.T) {
 	}
 
 	s := &shop{t: t, partial: true} // no dbURL: no DATABASE_URL
-	s.start("SHOP_MODULES=catalog", "SHOP_DB_CATALOG_URL="+own["catalog"].String(),
+	// Identity is named for the sessions of catalog's routes (nothing here
+	// needs one); events of a split on own logins go over NATS.
+	s.start("SHOP_MODULES=catalog", "SHOP_DB_CATALOG_URL="+own["catalog"].String(), "SHOP_MODULE_URLS=identity="+closedURL(t),
+		"SHOP_EVENTS_TRANSPORT=nats", "SHOP_NATS_URL="+natstest.Start(t).URL(),
 		fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", database.OwnerConns+database.ListenConns+3))
 	// (a) It serves catalog.
 	var page struct {

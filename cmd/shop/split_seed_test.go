@@ -25,11 +25,11 @@ import (
 func TestSplitServeSeedDemo(t *testing.T) {
 	t.Parallel()
 	dbURL := dbtest.NewURL(t)
-	internal := freeAddr(t)
-	catalogEnv := shopEnv(dbURL, "SHOP_MODULES=catalog", "SHOP_HTTP_INTERNAL_ADDR="+internal,
+	internal, restInternal := freeAddr(t), freeAddr(t)
+	catalogEnv := shopEnv(dbURL, "SHOP_MODULES=catalog", "SHOP_HTTP_INTERNAL_ADDR="+internal, "SHOP_MODULE_URLS=identity=http://"+restInternal,
 		fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", database.OwnerConns+database.ListenConns+3))
 	restEnv := shopEnv(dbURL, "SHOP_MODULES=identity,inventory,cart,payments,orders,notifications,reporting",
-		"SHOP_MODULE_URLS=catalog=http://"+internal, "SHOP_MODULE_READY_TIMEOUT=60s",
+		"SHOP_MODULE_URLS=catalog=http://"+internal, "SHOP_HTTP_INTERNAL_ADDR="+restInternal, "SHOP_MODULE_READY_TIMEOUT=60s",
 		fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", database.OwnerConns+database.ListenConns+7*3))
 	for round := 1; round <= 2; round++ {
 		rest := serveInProcess(t, restEnv, "serve", "--seed-demo")

@@ -123,11 +123,34 @@ func (p placement) print(w io.Writer) error {
 	return err
 }
 
-// awaitRemotes waits until every address of SHOP_MODULE_URLS answers
-// GET <url>/readyz with 200, trying again until SHOP_MODULE_READY_TIMEOUT
-// has passed: a process does not start serving on neighbours it cannot
-// reach. The addresses are tried at once; each one that never answered is
-// named in the error.
+// awaited lists the modules of SHOP_MODULE_URLS that start-up waits for:
+// those whose API a hosted module calls (its DependsOn), or, in a process
+// that hosts no module, every one it forwards to. Identity reached only to
+// check sessions, and modules whose routes are only forwarded, are not
+// waited for: until they answer, those requests get 503, and waiting for
+// them could make two processes wait for each other (identity hosted beside
+// a module that depends on one whose process checks its sessions there).
+func (p placement) awaited() []string {
+	if len(p.hosted) == 0 {
+		return p.remote()
+	}
+	var out []string
+	for _, m := range p.remote() {
+		for _, d := range p.all {
+			if p.hosts(d.Name) && slices.Contains(d.DependsOn, m) {
+				out = append(out, m)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// awaitRemotes waits until the address of every module start-up needs
+// (awaited) answers GET <url>/readyz with 200, trying again until
+// SHOP_MODULE_READY_TIMEOUT has passed: a process does not start serving on
+// neighbours it cannot reach. The addresses are tried at once; each one
+// that never answered is named in the error.
 func awaitRemotes(ctx context.Context, p placement, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
@@ -137,7 +160,7 @@ func awaitRemotes(ctx context.Context, p placement, limit time.Duration) error {
 		problems []error
 		wg       sync.WaitGroup
 	)
-	for _, m := range p.remote() {
+	for _, m := range p.awaited() {
 		wg.Go(func() {
 			if err := awaitReady(ctx, client, p.urls[m]); err != nil {
 				mu.Lock()
@@ -159,22 +182,27 @@ const (
 )
 
 // awaitReady tries base's /readyz until it answers 200 or ctx ends, and
-// returns the last failure.
+// returns the last failure: the last answer it got, rather than the end of
+// the wait cutting a try short.
 func awaitReady(ctx context.Context, client *http.Client, base string) error {
 	target, err := url.JoinPath(base, "readyz")
 	if err != nil {
 		return err
 	}
+	var last error
 	for wait := readyRetry; ; wait = min(2*wait, readyAttempt) {
 		err = getReady(ctx, client, target)
 		if err == nil {
 			return nil
 		}
+		if last == nil || ctx.Err() == nil {
+			last = err
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return err
+			return last
 		case <-t.C:
 		}
 	}

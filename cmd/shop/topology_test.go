@@ -208,6 +208,30 @@ func TestTopologyUnreachableAddressIsAClearError(t *testing.T) {
 	}
 }
 
+// Start-up waits for the modules whose API a hosted module calls, not for
+// identity reached only for sessions nor for modules whose routes are only
+// forwarded: else a process hosting identity beside orders and one hosting
+// payments (which checks its sessions at that identity) would wait for each
+// other. A process hosting no module waits for every module it forwards to.
+func TestTopologyAwaitsOnlyWhatItCalls(t *testing.T) {
+	t.Parallel()
+	urls := config.ModuleURLs{"catalog": "http://c", "inventory": "http://i", "identity": "http://id", "reporting": "http://r"}
+	p, err := place(config.Topology{Modules: []string{"cart"}, URLs: urls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.awaited(); !slices.Equal(got, []string{"catalog", "inventory"}) {
+		t.Errorf("cart's process waits for %v, want catalog and inventory", got)
+	}
+	edge, err := place(config.Topology{Modules: []string{config.NoModules}, URLs: urls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := edge.awaited(); !slices.Equal(got, []string{"catalog", "identity", "inventory", "reporting"}) {
+		t.Errorf("a process hosting no module waits for %v, want every module it forwards to", got)
+	}
+}
+
 // A neighbour that is not ready yet is waited for; one that never is, is
 // named with what it last answered.
 func TestTopologyAwaitsNeighboursUntilReady(t *testing.T) {
