@@ -166,8 +166,8 @@ func (k *broker) streamConfig(publisher string) jetstream.StreamConfig {
 // stream. A new one starts with the events published since this process
 // took the subscription up (a new subscriber is not back-filled, as in the
 // postgres transport), however late the broker became reachable; an
-// existing one resumes where it stopped (see ensureConsumer). One event at a time is unacknowledged, so its
-// inbox receives them in stream order whichever replica takes each one.
+// existing one resumes where it stopped (see ensureConsumer). Up to a batch
+// may be unacknowledged; take keeps the inbox in stream order.
 func (k *broker) consumerConfig(s *subscription, publisher string) jetstream.ConsumerConfig {
 	var subjects []string
 	for typ := range s.handlers {
