@@ -96,11 +96,12 @@ func implementation(module, rest string) bool {
 
 // testsUsingImplementations lists the test code outside cmd/ that builds
 // another module's implementation, and which: the boundary test reads every
-// module's descriptor, and the cart's and notifications' tests run on their
-// real neighbours. Production code never does.
+// module's descriptor, and the cart's, inventory's and notifications'
+// tests run on their real neighbours. Production code never does.
 var testsUsingImplementations = map[string][]string{
 	root + "/modules_test":                                   {"identity", "catalog", "inventory", "cart", "payments", "orders", "notifications", "reporting"},
 	root + "/modules/cart/cartmodule_test":                   {"catalog", "inventory"},
+	root + "/modules/inventory/inventorymodule_test":         {"catalog"},
 	root + "/modules/notifications/notificationsmodule_test": {"identity"},
 }
 

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/shopmonolith/shop/modules/cart/cartmodule"
+	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
 	"github.com/shopmonolith/shop/modules/identity/identitymodule"
 	"github.com/shopmonolith/shop/modules/inventory/inventorymodule"
@@ -29,17 +32,20 @@ import (
 // hosts, plus the modules the operator commands talk to (nil when hosted
 // elsewhere).
 type App struct {
-	Kernel        *kernel.Kernel
-	Server        *httpapi.Server
-	Bus           *events.Bus
-	Identity      *identitymodule.Module
-	Catalog       *catalogmodule.Module
-	Inventory     *inventorymodule.Module
-	Notifications *notificationsmodule.Module
-	Reporting     *reportingmodule.Module
+	Kernel    *kernel.Kernel
+	Server    *httpapi.Server
+	Bus       *events.Bus
+	Identity  *identitymodule.Module
+	Catalog   *catalogmodule.Module
+	Inventory *inventorymodule.Module
+	// InventoryCatalog is catalog as inventory reaches it (nil when this
+	// process hosts no inventory): the one hosted here, or its remote adapter.
+	InventoryCatalog catalog.API
+	Notifications    *notificationsmodule.Module
+	Reporting        *reportingmodule.Module
 }
 
-func newApp(cfg config.Config, srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus, p placement, keys remote.Keys,
+func newApp(cfg config.Config, srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus, p placement, keys remote.Keys, r remotes,
 	id *identitymodule.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *paymentsmodule.Module,
 	ord *ordersmodule.Module, notes *notificationsmodule.Module, rep *reportingmodule.Module) (*App, error) {
 	var mods []kernel.Module
@@ -59,10 +65,17 @@ func newApp(cfg config.Config, srv *httpapi.Server, h *health.State, log *slog.L
 	bus.ReportHealth(h)
 	bus.Routes(srv.Router("events"))
 	web.Register(srv.Echo)
-	if in := internalEndpoints(cfg, keys, log, p, id, cat, inv, c, pay, ord, notes, rep); in != nil {
-		srv.MountInternal(in)
+	if err := forwardRoutes(srv, p, keys); err != nil {
+		return nil, err
 	}
-	return &App{Kernel: k, Server: srv, Bus: bus, Identity: id, Catalog: cat, Inventory: inv, Notifications: notes, Reporting: rep}, nil
+	if in := internalEndpoints(cfg, keys, log, p, id, cat, inv, c, pay, ord, notes, rep); in != nil {
+		srv.MountInternal(in, keys)
+	}
+	a := &App{Kernel: k, Server: srv, Bus: bus, Identity: id, Catalog: cat, Inventory: inv, Notifications: notes, Reporting: rep}
+	if inv != nil {
+		a.InventoryCatalog = localOr(cat, r.inventoryCatalog)
+	}
+	return a, nil
 }
 
 // appendHosted appends m unless it is nil: a module this process does not
@@ -144,13 +157,22 @@ func localOr[A, M any, P interface {
 }
 
 // provideAuthenticator is how the edge learns who holds a session token:
-// the identity module hosted here. A process that does not host it serves
-// anonymous requests only (the edge does not ask a remote identity yet).
-func provideAuthenticator(m *identitymodule.Module) auth.Authenticator {
+// the identity module hosted here, or else identity in the process of
+// SHOP_MODULE_URLS, asked on every request (remote.Sessions). A process
+// that does neither serves no route that needs a session (serve refuses
+// to start otherwise: placement.checkServe); it refuses session tokens.
+func provideAuthenticator(m *identitymodule.Module, p placement, keys remote.Keys, mt *metrics.Metrics) (auth.Authenticator, error) {
 	if m != nil {
-		return identitymodule.ProvideAuthenticator(m)
+		return identitymodule.ProvideAuthenticator(m), nil
 	}
-	return noIdentity{}
+	if _, ok := p.urls[identitymodule.Descriptor().Name]; ok {
+		s, err := remote.NewSessions(remote.ClientConfig{Endpoints: p.urls, Keys: keys, Registerer: mt.Registry})
+		if err != nil {
+			return nil, fmt.Errorf("sessions at a remote identity: %w", err)
+		}
+		return s, nil
+	}
+	return noIdentity{}, nil
 }
 
 // noIdentity refuses every session token: no identity module to ask.
@@ -159,6 +181,24 @@ type noIdentity struct{}
 func (noIdentity) Authenticate(context.Context, string) (auth.Principal, error) {
 	return auth.Principal{}, errs.E(errs.KindUnavailable,
 		"sessions cannot be checked here: this process neither hosts the identity module (SHOP_MODULES) nor reaches it (SHOP_MODULE_URLS)")
+}
+
+// forwardRoutes serves the public routes of every module this process
+// reaches elsewhere by forwarding them to its process's address in
+// SHOP_MODULE_URLS, as the module's descriptor declares them.
+func forwardRoutes(srv *httpapi.Server, p placement, keys remote.Keys) error {
+	for _, d := range p.all {
+		raw, ok := p.urls[d.Name]
+		if !ok || d.Routes == nil {
+			continue
+		}
+		owner, err := url.Parse(raw)
+		if err != nil {
+			return fmt.Errorf("SHOP_MODULE_URLS: %s=%s: %w", d.Name, raw, err)
+		}
+		d.Routes(srv.ForwardRouter(d.Name, owner, keys))
+	}
+	return nil
 }
 
 func provideBus(cfg config.Config, log *slog.Logger, m *metrics.Metrics, dbs *kernel.Databases) (*events.Bus, error) {

@@ -37,13 +37,13 @@ func TestCrashAtEveryPointLosesNothingAndDoublesNothing(t *testing.T) {
 			queryOwner(t, s.dbURL, func(conn *pgx.Conn) error {
 				return conn.QueryRow(context.Background(), `SELECT id::text FROM identity.users WHERE email = 'crash@example.com'`).Scan(&userID)
 			})
-			var crashed logLine
+			var crashed string
 			select {
 			case crashed = <-reached:
 			case <-time.After(30 * time.Second):
 				t.Fatalf("crashpoint %s not reached; logs:\n%s", point, s.logs.String())
 			}
-			s.killProcess(crashed.process)
+			s.killProcess(s.processOf(crashed))
 
 			s.start(env...)
 			eventstest.Eventually(t, 30*time.Second, "the condition", func() bool { return welcomeCount(t, s.dbURL, userID) >= 1 })

@@ -22,6 +22,7 @@ import (
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/events/eventstest"
+	"github.com/shopmonolith/shop/platform/natstest"
 	"github.com/shopmonolith/shop/platform/remote"
 )
 
@@ -52,13 +53,19 @@ func TestConfiguredCallKeysSignOnlyAsHostedModules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != len(names)+1 {
-		t.Fatalf("shop keys printed %d settings, want SHOP_CALL_PUBLIC_KEYS and one per module (%d): %v", len(keys), len(names), keys)
+	if len(keys) != len(names)+2 || keys["SHOP_CALL_KEY_EDGE"] == "" {
+		t.Fatalf("shop keys printed %d settings, want SHOP_CALL_PUBLIC_KEYS, the edge's key and one per module (%d): %v", len(keys), len(names), keys)
 	}
-	e, err := settings(mapEnv("SHOP_ENV=production", "SHOP_HTTP_OPS_ADDR=:9090",
-		"SHOP_MODULES=cart", "SHOP_MODULE_URLS=catalog=http://catalog.internal,inventory=http://inventory.internal",
+	env := []string{"SHOP_ENV=production", "SHOP_HTTP_OPS_ADDR=:9090",
+		"SHOP_MODULES=cart", "SHOP_MODULE_URLS=catalog=http://catalog.internal,inventory=http://inventory.internal,identity=http://identity.internal",
 		"SHOP_EVENTS_TRANSPORT=nats", "SHOP_DB_CART_URL=postgres://shop_cart:pw@db.internal/shop",
-		"SHOP_CALL_PUBLIC_KEYS="+keys["SHOP_CALL_PUBLIC_KEYS"], "SHOP_CALL_KEY_CART="+keys["SHOP_CALL_KEY_CART"]))
+		"SHOP_CALL_PUBLIC_KEYS=" + keys["SHOP_CALL_PUBLIC_KEYS"], "SHOP_CALL_KEY_CART=" + keys["SHOP_CALL_KEY_CART"]}
+	// Every process forwards and checks sessions as the edge: without the
+	// edge's key a production split process does not start.
+	if _, err := settings(mapEnv(env...)); err == nil || !strings.Contains(err.Error(), "SHOP_CALL_KEY_EDGE") {
+		t.Fatalf("a production split without the edge's key: %v, want an error naming SHOP_CALL_KEY_EDGE", err)
+	}
+	e, err := settings(mapEnv(append(env, "SHOP_CALL_KEY_EDGE="+keys["SHOP_CALL_KEY_EDGE"])...))
 	if err != nil {
 		t.Fatalf("a production split on its own keys refused: %v", err)
 	}
@@ -66,12 +73,12 @@ func TestConfiguredCallKeysSignOnlyAsHostedModules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range names {
+	for _, m := range append(names, remote.EdgeCaller) {
 		if _, ok := k.Public(m); !ok {
 			t.Errorf("no public key of %s", m)
 		}
-		if _, ok := k.Private(m); ok != (m == "cart") {
-			t.Errorf("Private(%s) = %v, want a key of cart only", m, ok)
+		if _, ok := k.Private(m); ok != (m == "cart" || m == remote.EdgeCaller) {
+			t.Errorf("Private(%s) = %v, want keys of cart and the edge only", m, ok)
 		}
 	}
 	if _, err := remote.NewClient(remote.ClientConfig{Caller: "cart", Keys: k}); err != nil {
@@ -115,7 +122,10 @@ func TestCatalogProcessCannotLogInAsIdentity(t *testing.T) {
 	}
 
 	s := &shop{t: t, partial: true} // no dbURL: no DATABASE_URL
-	s.start("SHOP_MODULES=catalog", "SHOP_DB_CATALOG_URL="+own["catalog"].String(),
+	// Identity is named for the sessions of catalog's routes (nothing here
+	// needs one); events of a split on own logins go over NATS.
+	s.start("SHOP_MODULES=catalog", "SHOP_DB_CATALOG_URL="+own["catalog"].String(), "SHOP_MODULE_URLS=identity="+closedURL(t),
+		"SHOP_EVENTS_TRANSPORT=nats", "SHOP_NATS_URL="+natstest.Start(t).URL(),
 		fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", database.OwnerConns+database.ListenConns+3))
 	// (a) It serves catalog.
 	var page struct {

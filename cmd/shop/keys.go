@@ -14,7 +14,7 @@ import (
 // process, and each module's private key for the processes hosting it only.
 func runKeys(args []string, stdout io.Writer) error {
 	c := newCommand("keys", "shop keys",
-		"Prints a new set of keys for calls between modules, as environment settings: SHOP_CALL_PUBLIC_KEYS\n(every module's public key) goes to every process; each SHOP_CALL_KEY_<MODULE> goes only to the\nprocesses that host that module, which can then sign as it and as no other. Keep the output secret.")
+		"Prints a new set of keys for calls between modules, as environment settings: SHOP_CALL_PUBLIC_KEYS\n(every module's public key) goes to every process; each SHOP_CALL_KEY_<MODULE> goes only to the\nprocesses that host that module, which can then sign as it and as no other; SHOP_CALL_KEY_EDGE goes\nto every process (each forwards requests and checks sessions as the edge). Keep the output secret.")
 	if err := c.parse(args, stdout); err != nil {
 		return err
 	}
@@ -27,15 +27,23 @@ func runKeys(args []string, stdout io.Writer) error {
 	}
 	public := config.PublicKeys{}
 	var private []string
-	for _, m := range names {
+	// Every process also signs as the edge (it forwards requests and asks
+	// identity about sessions), so each gets the edge's key too.
+	var edge string
+	for _, m := range append(names, config.EdgeKey) {
 		pub, priv, err := ed25519.GenerateKey(nil)
 		if err != nil {
 			return fmt.Errorf("generate the call key of %s: %w", m, err)
 		}
 		public[m] = pub
-		private = append(private, config.CallKeyName(m)+"="+config.EncodePrivateKey(priv))
+		setting := config.CallKeyName(m) + "=" + config.EncodePrivateKey(priv)
+		if m == config.EdgeKey {
+			edge = setting
+			continue
+		}
+		private = append(private, setting)
 	}
-	_, err = fmt.Fprintf(stdout, "# every process:\nSHOP_CALL_PUBLIC_KEYS=%s\n# each only to the processes hosting its module:\n%s\n",
-		public, strings.Join(private, "\n"))
+	_, err = fmt.Fprintf(stdout, "# every process:\nSHOP_CALL_PUBLIC_KEYS=%s\n%s\n# each only to the processes hosting its module:\n%s\n",
+		public, edge, strings.Join(private, "\n"))
 	return err
 }

@@ -112,22 +112,16 @@ type lineFeed struct {
 
 type lineWaiter struct {
 	match func(string) bool
-	ch    chan logLine
+	ch    chan string
 }
 
-// logLine is a line a process of the shop wrote.
-type logLine struct {
-	process string // its name in the topology
-	text    string
-}
-
-func (f *lineFeed) publish(process, line string) {
+func (f *lineFeed) publish(line string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	kept := f.waiters[:0]
 	for _, w := range f.waiters {
 		if w.match(line) {
-			w.ch <- logLine{process: process, text: line}
+			w.ch <- line
 			continue
 		}
 		kept = append(kept, w)
@@ -136,10 +130,10 @@ func (f *lineFeed) publish(process, line string) {
 }
 
 // await returns a channel that receives the first later line matching.
-func (f *lineFeed) await(match func(string) bool) <-chan logLine {
+func (f *lineFeed) await(match func(string) bool) <-chan string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ch := make(chan logLine, 1)
+	ch := make(chan string, 1)
 	f.waiters = append(f.waiters, lineWaiter{match: match, ch: ch})
 	return ch
 }
@@ -310,11 +304,23 @@ func (s *shop) options(env []string) topology.Options {
 		},
 		OnLine: func(process, line string) {
 			if tp.Distributed() {
-				line = process + " | " + line
+				line = process + linePrefix + line
 			}
 			s.logs.Write([]byte(line + "\n"))
-			s.lines.publish(process, line)
+			s.lines.publish(line)
 		}}
+}
+
+// linePrefix separates the name of the process that wrote a line from the
+// line, in a topology of several processes.
+const linePrefix = " | "
+
+// processOf names the process that wrote a line of the shop's logs.
+func (s *shop) processOf(line string) string {
+	if name, _, ok := strings.Cut(line, linePrefix); ok && s.topology().Distributed() {
+		return name
+	}
+	return s.topology().Front().Name
 }
 
 // hold takes the connections of every process of the shop from the budget
@@ -350,6 +356,15 @@ func (s *shop) stop() error {
 	err := s.cluster.Stop()
 	s.stopped()
 	return err
+}
+
+// kill kills every process (SIGKILL).
+func (s *shop) kill() {
+	if s.cluster == nil {
+		return
+	}
+	s.cluster.Kill()
+	s.stopped()
 }
 
 // env is the environment the front process runs with.

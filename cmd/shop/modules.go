@@ -64,7 +64,11 @@ func runConfig(args []string, stdout, stderr io.Writer, lookup Env) error {
 	if err != nil {
 		return err
 	}
-	for _, w := range e.cfg.Warnings() {
+	warnings := e.cfg.Warnings()
+	if err := e.place.checkServe(); err != nil {
+		warnings = append(warnings, "shop serve refuses this topology: "+err.Error())
+	}
+	for _, w := range warnings {
 		if _, err := fmt.Fprintf(stderr, "shop: warning: %s\n", w); err != nil {
 			return err
 		}

@@ -193,11 +193,10 @@ func (s *shop) conform(method, path string, r response) {
 	}
 }
 
-// TestEveryRouteIsDescribed composes the whole process in-process and checks
-// that every /api route the router knows is in the description, and that
-// the description has nothing the router does not serve.
-func TestEveryRouteIsDescribed(t *testing.T) {
-	t.Parallel()
+// inProcessMonolith composes every module in this test's process, with the
+// default configuration, on a fresh database.
+func inProcessMonolith(t *testing.T) *App {
+	t.Helper()
 	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
 	cfg, err := config.Load(func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -211,7 +210,15 @@ func TestEveryRouteIsDescribed(t *testing.T) {
 	owner := dbtest.OpenOwner(t, dbtest.NewURL(t), cfg.DB, mods)
 	dbs := kernel.NewDatabases(owner, migrations.FS, true, log)
 	t.Cleanup(dbs.Close)
-	app := buildMonolith(t, ctx, cfg, log, dbs)
+	return buildMonolith(t, ctx, cfg, log, dbs)
+}
+
+// TestEveryRouteIsDescribed composes the whole process in-process and checks
+// that every /api route the router knows is in the description, and that
+// the description has nothing the router does not serve.
+func TestEveryRouteIsDescribed(t *testing.T) {
+	t.Parallel()
+	app := inProcessMonolith(t)
 	if missing := app.Server.Undocumented(); len(missing) > 0 {
 		t.Errorf("routes registered without a description: %v", missing)
 	}

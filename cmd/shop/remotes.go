@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/cart/cartmodule"
@@ -39,14 +40,17 @@ import (
 // orders), and each has its own circuit and in-flight limit per neighbour.
 // A pair whose callee is hosted here has none.
 //
-// The edge does not reach identity remotely yet: a process that does not
-// host identity cannot check sessions (noIdentity).
+// The edge's calls to identity (sessions checked remotely) are
+// provideAuthenticator's.
 type remotes struct {
 	cartCatalog     catalog.API
 	cartInventory   inventory.API
 	ordersCart      cart.API
 	ordersInventory inventory.API
 	ordersPayments  payments.API
+	// inventoryCatalog lists the products to stock for a demo
+	// (serve --seed-demo where inventory runs without catalog).
+	inventoryCatalog catalog.API
 }
 
 // remoteCall is one caller–callee pair of the module APIs, and how its
@@ -61,6 +65,7 @@ type remoteCall struct {
 var remoteCalls = []remoteCall{
 	{"cart", "catalog", func(r *remotes, c *remote.Client) { r.cartCatalog = catalogremote.NewClient(c) }},
 	{"cart", "inventory", func(r *remotes, c *remote.Client) { r.cartInventory = inventoryremote.NewClient(c) }},
+	{"inventory", "catalog", func(r *remotes, c *remote.Client) { r.inventoryCatalog = catalogremote.NewClient(c) }},
 	{"orders", "cart", func(r *remotes, c *remote.Client) { r.ordersCart = cartremote.NewClient(c) }},
 	{"orders", "inventory", func(r *remotes, c *remote.Client) { r.ordersInventory = inventoryremote.NewClient(c) }},
 	{"orders", "payments", func(r *remotes, c *remote.Client) { r.ordersPayments = paymentsremote.NewClient(c) }},
@@ -119,7 +124,9 @@ func remoteKeys(cfg config.Config, p placement) (remote.Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("derive the keys of calls between modules: %w", err)
 	}
-	return remote.DevKeys(hex.EncodeToString(secret), p.hosted...), nil
+	// Every process is an edge too: it forwards requests and checks
+	// sessions as remote.EdgeCaller.
+	return remote.DevKeys(hex.EncodeToString(secret), append(slices.Clone(p.hosted), remote.EdgeCaller)...), nil
 }
 
 // internalEndpoints returns the server of the internal endpoints of every

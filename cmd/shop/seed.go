@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-
-	"github.com/shopmonolith/shop/modules/catalog"
 )
 
 // demoProducts is how many products `serve --seed-demo` loads.
@@ -106,27 +104,8 @@ const (
 	demoStockProducts = 1000
 )
 
-// seedStock gives the first demo products stock, page by page through the
-// catalog's public API, as any other module would learn of products.
+// seedStock gives the first demo products stock, through the catalog's
+// public API as inventory reaches it: hosted here, or remotely.
 func seedStock(ctx context.Context, app *App) (int, error) {
-	var ids []string
-	q := catalog.ProductQuery{Limit: 100}
-	for len(ids) < demoStockProducts {
-		page, err := app.Catalog.API().ListProducts(ctx, q)
-		if err != nil {
-			return 0, fmt.Errorf("list products to stock: %w", err)
-		}
-		for _, p := range page.Items {
-			ids = append(ids, p.ID)
-		}
-		if page.NextCursor == "" {
-			break
-		}
-		q.After = page.NextCursor
-	}
-	ids = ids[:min(len(ids), demoStockProducts)]
-	if len(ids) == 0 {
-		return 0, nil
-	}
-	return len(ids), app.Inventory.SeedStock(ctx, ids, demoStock)
+	return app.Inventory.StockCatalog(ctx, app.InventoryCatalog, demoStockProducts, demoStock)
 }

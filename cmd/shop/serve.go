@@ -11,7 +11,7 @@ import (
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, lookup Env) error {
 	c := newCommand("serve", "shop [serve] [--seed-demo]",
 		"Runs the shop: the modules this process hosts (SHOP_MODULES; default every one), the event pipeline\nand the HTTP edge, until SIGINT or SIGTERM. Settings come from the environment (shop config lists them).")
-	seedDemo := c.flags.Bool("seed-demo", false, "add the demo catalog's categories, products and deals that are missing")
+	seedDemo := c.flags.Bool("seed-demo", false, "add the demo catalog's categories, products and deals that are missing (where catalog\nis hosted), and stock for its first products (where inventory is)")
 	if err := c.parse(args, stdout); err != nil {
 		return err
 	}
@@ -22,10 +22,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		if err := errors.Join(e.checkServeBudget(), e.checkServeCredentials()); err != nil {
 			return err
 		}
-		if *seedDemo {
-			if err := e.place.need("serve --seed-demo", "catalog", "inventory"); err != nil {
-				return err
-			}
+		if err := e.place.checkServe(); err != nil {
+			return fmt.Errorf("configuration: %w", err)
 		}
 		if err := awaitRemotes(ctx, e.place, e.cfg.Topology.ReadyTimeout); err != nil {
 			return err
@@ -50,12 +48,33 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		}
 	}
 	if *seedDemo {
+		if err := seedDemoData(ctx, e.log, app); err != nil {
+			return err
+		}
+	}
+	return app.Kernel.Run(ctx, nil)
+}
+
+// seedDemoData seeds what this process hosts: the demo catalog where
+// catalog runs, stock for the catalog's first products where inventory
+// runs. Split across processes, each started with --seed-demo, the demo is
+// seeded once: both steps add only what is missing. A process that stocks
+// products of a catalog hosted elsewhere has waited for it to be ready
+// (awaitRemotes), which it is only once its own seeding is done.
+func seedDemoData(ctx context.Context, log *slog.Logger, app *App) error {
+	if app.Catalog == nil && app.Inventory == nil {
+		log.Info("serve --seed-demo: nothing to seed here: this process hosts neither catalog nor inventory")
+		return nil
+	}
+	if app.Catalog != nil {
 		if err := app.Catalog.Seed(ctx, demoProducts, nil); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
+	}
+	if app.Inventory != nil {
 		if _, err := seedStock(ctx, app); err != nil {
 			return fmt.Errorf("seed demo stock: %w", err)
 		}
 	}
-	return app.Kernel.Run(ctx, nil)
+	return nil
 }

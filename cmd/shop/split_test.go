@@ -18,17 +18,17 @@ import (
 )
 
 // Catalog in a process of its own: process A hosts catalog alone and serves
-// its internal endpoints; process B hosts every other module and reaches
-// catalog at A's internal address. A customer of B shops and checks out with
-// the prices B's cart asked A for; when A stops, the cart still answers with
-// the last known prices and checkout says to retry; when A is back on the
-// same address, checkout works again once B's circuit to catalog lets a
-// call through.
+// its internal endpoints; process B hosts every other module but identity
+// and reaches catalog at A's internal address; process I hosts identity,
+// which both check sessions with (so that stopping A leaves B's sessions
+// alone). A customer of B shops and checks out with the prices B's cart
+// asked A for; when A stops, the cart still answers with the last known
+// prices and checkout says to retry; when A is back on the same address,
+// checkout works again once B's circuit to catalog lets a call through.
 //
-// The demo catalog is seeded before either starts, by `shop seed` in a
-// process hosting catalog and inventory on the shared database: A has no
-// identity to check an admin's session with, and B does not serve
-// catalog's routes (no process forwards another's routes yet).
+// The demo catalog is seeded before any starts, by `shop seed` in a
+// process hosting catalog and inventory on the shared database, so that no
+// admin is needed.
 func TestSplitCatalogInItsOwnProcess(t *testing.T) {
 	t.Parallel()
 	dbURL := dbtest.NewURL(t)
@@ -45,8 +45,10 @@ func TestSplitCatalogInItsOwnProcess(t *testing.T) {
 		t.Fatalf("seed: %v\n%s", err, out.String())
 	}
 
-	// A: catalog, one module's share of connections.
-	catalogEnv := []string{"SHOP_MODULES=catalog", fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", database.OwnerConns+database.ListenConns+3)}
+	// I: identity; A: catalog, sessions checked at I; one module's share
+	// of connections each.
+	_, identityURL := startOwner(t, dbURL, "SHOP_MODULES=identity", moduleConns(1))
+	catalogEnv := []string{"SHOP_MODULES=catalog", moduleConns(1), "SHOP_MODULE_URLS=identity=" + identityURL}
 	a := &shop{t: t, dbURL: dbURL, partial: true}
 	a.start(append(catalogEnv, "SHOP_HTTP_INTERNAL_ADDR=127.0.0.1:0")...)
 	internal := a.loggedAddr("internal server listening")
@@ -70,9 +72,8 @@ func TestSplitCatalogInItsOwnProcess(t *testing.T) {
 	// enough for A's first answer on a loaded machine; a refused connection
 	// fails at once, whatever the wait.
 	b := &shop{t: t, dbURL: dbURL, partial: true}
-	b.start("SHOP_MODULES=identity,inventory,cart,payments,orders,notifications,reporting",
-		"SHOP_MODULE_URLS=catalog=http://"+internal, "SHOP_CART_CATALOG_TIMEOUT=5s",
-		fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", database.OwnerConns+database.ListenConns+7*3))
+	b.start("SHOP_MODULES=inventory,cart,payments,orders,notifications,reporting",
+		"SHOP_MODULE_URLS=catalog=http://"+internal+",identity="+identityURL, "SHOP_CART_CATALOG_TIMEOUT=5s", moduleConns(6))
 	b.must(http.StatusNotFound, b.call("POST", "/internal/cart/Cart", "", map[string]any{}))
 	customer := b.register("split@example.com")
 
@@ -160,12 +161,19 @@ func (s *shop) loggedAddr(msg string) string {
 // with outcome, from its /metrics.
 func (s *shop) catalogCalls(outcome string) float64 {
 	s.t.Helper()
+	return s.remoteCalls("cart", "catalog", outcome)
+}
+
+// remoteCalls sums the calls of this process's caller module to callee
+// that ended with outcome, from its /metrics.
+func (s *shop) remoteCalls(caller, callee, outcome string) float64 {
+	s.t.Helper()
 	body := s.must(http.StatusOK, s.call("GET", "/metrics", "", nil)).Body
+	prefix := `shop_remote_calls_total{callee="` + callee + `",caller="` + caller + `",`
 	var sum float64
 	for line := range strings.Lines(string(body)) {
 		series, value, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok || !strings.HasPrefix(series, `shop_remote_calls_total{callee="catalog",caller="cart",`) ||
-			!strings.HasSuffix(series, `outcome="`+outcome+`"}`) {
+		if !ok || !strings.HasPrefix(series, prefix) || !strings.HasSuffix(series, `outcome="`+outcome+`"}`) {
 			continue
 		}
 		v, err := strconv.ParseFloat(value, 64)

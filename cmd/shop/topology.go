@@ -24,6 +24,7 @@ type placement struct {
 	all    []kernel.Descriptor // every module of the binary, dependencies first
 	hosted []string            // the modules this process builds, in start order
 	urls   config.ModuleURLs   // the modules it reaches elsewhere
+	none   bool                // SHOP_MODULES=none: a pure edge
 }
 
 // place checks the topology against the binary's modules: every name is
@@ -50,7 +51,26 @@ func place(t config.Topology) (placement, error) {
 		return placement{}, fmt.Errorf("configuration: %w; add them to SHOP_MODULES=%s, or give their addresses in SHOP_MODULE_URLS (module=URL)",
 			err, strings.Join(t.Modules, ","))
 	}
+	p.none = t.HostsNone()
 	return p, nil
+}
+
+// checkServe refuses to serve what could not serve its routes: a process
+// hosting modules but not identity must reach identity, since every module
+// has routes that need a session, which only identity can check; and a
+// process hosting no module must forward something. Operator commands
+// serve no route and need neither.
+func (p placement) checkServe() error {
+	const identity = "identity"
+	_, reached := p.urls[identity]
+	switch {
+	case p.none && len(p.urls) == 0:
+		return fmt.Errorf("SHOP_MODULES=%s hosts no module, so SHOP_MODULE_URLS must address the modules whose routes it forwards", config.NoModules)
+	case len(p.hosted) > 0 && !p.hosts(identity) && !reached:
+		return fmt.Errorf("SHOP_MODULE_URLS must address %s: the modules hosted here (SHOP_MODULES=%s) have routes that need a session, which only %s checks",
+			identity, strings.Join(p.hosted, ","), identity)
+	}
+	return nil
 }
 
 // hosts reports whether this process builds module.
@@ -88,9 +108,13 @@ func (p placement) print(w io.Writer) error {
 			elsewhere = append(elsewhere, d.Name)
 		}
 	}
-	lines := []string{"# hosted here: " + strings.Join(p.hosted, ", ")}
+	hosted := strings.Join(p.hosted, ", ")
+	if hosted == "" {
+		hosted = "none (an edge: every route is forwarded)"
+	}
+	lines := []string{"# hosted here: " + hosted}
 	for _, m := range p.remote() {
-		lines = append(lines, fmt.Sprintf("# remote: %s at %s", m, p.urls[m]))
+		lines = append(lines, fmt.Sprintf("# remote: %s at %s (its routes forwarded there)", m, p.urls[m]))
 	}
 	if len(elsewhere) > 0 {
 		lines = append(lines, "# neither hosted nor addressed (nothing here calls them): "+strings.Join(elsewhere, ", "))
@@ -99,34 +123,31 @@ func (p placement) print(w io.Writer) error {
 	return err
 }
 
-// awaited lists the modules of SHOP_MODULE_URLS a process waits for at
-// start: those its hosted modules depend on, or every one for a process
-// that hosts none. A neighbour it reaches for anything else (sessions at
-// identity, say) is not waited for: two processes that each reach the other
-// (catalog checks sessions at identity, whose process calls catalog) could
-// otherwise never start. Until such a neighbour answers, only the requests
-// that need it fail.
+// awaited lists the modules of SHOP_MODULE_URLS that start-up waits for:
+// those whose API a hosted module calls (its DependsOn), or, in a process
+// that hosts no module, every one it forwards to. Identity reached only to
+// check sessions, and modules whose routes are only forwarded, are not
+// waited for: until they answer, those requests get 503, and waiting for
+// them could make two processes wait for each other (identity hosted beside
+// a module that depends on one whose process checks its sessions there).
 func (p placement) awaited() []string {
 	if len(p.hosted) == 0 {
 		return p.remote()
 	}
 	var out []string
-	for _, d := range p.all {
-		if !p.hosts(d.Name) {
-			continue
-		}
-		for _, dep := range d.DependsOn {
-			if _, ok := p.urls[dep]; ok && !slices.Contains(out, dep) {
-				out = append(out, dep)
+	for _, m := range p.remote() {
+		for _, d := range p.all {
+			if p.hosts(d.Name) && slices.Contains(d.DependsOn, m) {
+				out = append(out, m)
+				break
 			}
 		}
 	}
-	slices.Sort(out)
 	return out
 }
 
-// awaitRemotes waits until the address of every module the process depends
-// on (awaited) answers GET <url>/readyz with 200, trying again until
+// awaitRemotes waits until the address of every module start-up needs
+// (awaited) answers GET <url>/readyz with 200, trying again until
 // SHOP_MODULE_READY_TIMEOUT has passed: a process does not start serving on
 // neighbours it cannot reach. The addresses are tried at once; each one
 // that never answered is named in the error.

@@ -50,11 +50,19 @@ func buildMonolith(tb testing.TB, ctx context.Context, cfg config.Config, log *s
 // connects, within a budget of one module's share.
 func TestTopologyProcessHostsOnlyItsModule(t *testing.T) {
 	t.Parallel()
+	// Identity in a process that cannot answer now, for catalog's sessions.
+	identityDown := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			http.Error(w, "identity is down", http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(identityDown.Close)
 	tests := []struct {
 		module string
+		env    []string
 		serves func(t *testing.T, s *shop)
 	}{
-		{"catalog", func(t *testing.T, s *shop) {
+		{"catalog", []string{"SHOP_MODULE_URLS=identity=" + identityDown.URL}, func(t *testing.T, s *shop) {
 			var page struct {
 				Items []any `json:"items"`
 			}
@@ -62,11 +70,11 @@ func TestTopologyProcessHostsOnlyItsModule(t *testing.T) {
 			if len(page.Items) != 0 {
 				t.Errorf("a fresh catalog lists %d products", len(page.Items))
 			}
-			// No identity here to check a session with: a request that
-			// carries one is refused as unavailable, never taken as anonymous.
+			// Identity cannot check a session now: a request that carries
+			// one is refused as unavailable, never taken as anonymous.
 			s.must(http.StatusServiceUnavailable, s.call("GET", "/api/products", "some-session-token", nil))
 		}},
-		{"identity", func(t *testing.T, s *shop) {
+		{"identity", nil, func(t *testing.T, s *shop) {
 			admin := s.login(adminEmail, adminPassword)
 			me := s.must(http.StatusOK, s.call("GET", "/api/identity/me", admin, nil)).object(t)
 			if me["role"] != "admin" {
@@ -84,7 +92,7 @@ func TestTopologyProcessHostsOnlyItsModule(t *testing.T) {
 			prefix := dbtest.RolePrefix(t, all...)
 			s := &shop{t: t, dbURL: dbtest.NewEmptyURL(t), partial: true}
 			share := database.OwnerConns + database.ListenConns + 3 // SHOP_EVENTS_WORKERS=2, plus one
-			s.start("SHOP_MODULES="+tt.module, "SHOP_DB_ROLE_PREFIX="+prefix, fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", share))
+			s.start(append(tt.env, "SHOP_MODULES="+tt.module, "SHOP_DB_ROLE_PREFIX="+prefix, fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", share))...)
 			tt.serves(t, s)
 			var schemas, roles, pools []string
 			var subscribers int
@@ -155,13 +163,37 @@ func closedURL(t *testing.T) string {
 	return "http://" + addr
 }
 
+// serve refuses, before anything starts, a process that could not check
+// the sessions of the routes it serves, and an edge with nothing to forward.
+func TestServeNeedsIdentitysAddress(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  []string
+		want []string
+	}{
+		{"modules without identity", []string{"SHOP_MODULES=cart", "SHOP_MODULE_URLS=catalog=http://c.internal,inventory=http://i.internal"},
+			[]string{"SHOP_MODULE_URLS must address identity", "SHOP_MODULES=cart"}},
+		{"an edge forwarding nothing", []string{"SHOP_MODULES=none"}, []string{"SHOP_MODULES=none", "SHOP_MODULE_URLS must address"}},
+	}
+	for _, tt := range tests {
+		err := realMain(context.Background(), []string{"serve"}, &bytes.Buffer{}, &bytes.Buffer{},
+			mapEnv(append(tt.env, "DATABASE_URL=postgres://nobody@127.0.0.1:1/shop?connect_timeout=1")...))
+		for _, want := range tt.want {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: serve = %v, want an error naming %q", tt.name, err, want)
+			}
+		}
+	}
+}
+
 // An address that does not answer at start stops serve before any database
 // is opened, naming the setting and the URL.
 func TestTopologyUnreachableAddressIsAClearError(t *testing.T) {
 	t.Parallel()
 	catalogURL, inventoryURL := closedURL(t), closedURL(t)
 	err := realMain(context.Background(), []string{"serve"}, &bytes.Buffer{}, &bytes.Buffer{}, mapEnv("SHOP_MODULES=cart",
-		"SHOP_MODULE_URLS=catalog="+catalogURL+",inventory="+inventoryURL, "SHOP_MODULE_READY_TIMEOUT=300ms",
+		"SHOP_MODULE_URLS=catalog="+catalogURL+",inventory="+inventoryURL+",identity="+closedURL(t), "SHOP_MODULE_READY_TIMEOUT=300ms",
 		"DATABASE_URL=postgres://nobody@127.0.0.1:1/shop?connect_timeout=1"))
 	if err == nil {
 		t.Fatal("serve started on unreachable neighbours")
@@ -176,25 +208,27 @@ func TestTopologyUnreachableAddressIsAClearError(t *testing.T) {
 	}
 }
 
-// A process waits at start only for the neighbours its modules depend on:
-// catalog, reaching identity (for sessions) in a process that itself calls
-// catalog, must not wait for it, or neither process would ever start.
-func TestTopologyAwaitsOnlyWhatItsModulesDependOn(t *testing.T) {
+// Start-up waits for the modules whose API a hosted module calls, not for
+// identity reached only for sessions nor for modules whose routes are only
+// forwarded: else a process hosting identity beside orders and one hosting
+// payments (which checks its sessions at that identity) would wait for each
+// other. A process hosting no module waits for every module it forwards to.
+func TestTopologyAwaitsOnlyWhatItCalls(t *testing.T) {
 	t.Parallel()
-	identityURL, inventoryURL := closedURL(t), closedURL(t)
-	p, err := place(config.Topology{Modules: []string{"catalog"}, URLs: config.ModuleURLs{"identity": identityURL}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := awaitRemotes(context.Background(), p, 300*time.Millisecond); err != nil {
-		t.Errorf("catalog waited for identity: %v", err)
-	}
-	p, err = place(config.Topology{Modules: []string{"cart"}, URLs: config.ModuleURLs{"identity": identityURL, "catalog": identityURL, "inventory": inventoryURL}})
+	urls := config.ModuleURLs{"catalog": "http://c", "inventory": "http://i", "identity": "http://id", "reporting": "http://r"}
+	p, err := place(config.Topology{Modules: []string{"cart"}, URLs: urls})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := p.awaited(); !slices.Equal(got, []string{"catalog", "inventory"}) {
-		t.Errorf("cart awaits %q, want its dependencies catalog and inventory", got)
+		t.Errorf("cart's process waits for %v, want catalog and inventory", got)
+	}
+	edge, err := place(config.Topology{Modules: []string{config.NoModules}, URLs: urls})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := edge.awaited(); !slices.Equal(got, []string{"catalog", "identity", "inventory", "reporting"}) {
+		t.Errorf("a process hosting no module waits for %v, want every module it forwards to", got)
 	}
 }
 
@@ -381,7 +415,8 @@ func TestConfigCommandPrintsTheTopology(t *testing.T) {
 		"\nSHOP_MODULE_URLS=catalog=http://catalog.internal:8080,inventory=http://inventory.internal,payments=https://payments.internal ",
 		"\n# SHOP_DB_MAX_CONNS=27 is spent as: owner 2, LISTEN 1, cart 12, orders 12\n",
 		"\n# hosted here: cart, orders\n",
-		"\n# remote: catalog at http://catalog.internal:8080\n# remote: inventory at http://inventory.internal\n# remote: payments at https://payments.internal\n",
+		"\n# remote: catalog at http://catalog.internal:8080 (its routes forwarded there)\n# remote: inventory at http://inventory.internal (its routes forwarded there)\n# remote: payments at https://payments.internal (its routes forwarded there)\n",
+		"shop: warning: shop serve refuses this topology: SHOP_MODULE_URLS must address identity",
 		"\n# neither hosted nor addressed (nothing here calls them): identity, notifications, reporting\n",
 	} {
 		if !strings.Contains(out.String(), want) {

@@ -19,7 +19,7 @@ import (
 func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases, p placement) (*App, error) {
 	wire.Build(
 		provideHealth, metrics.New, httpapi.New, provideBus, // the kernel capabilities every module shares
-		provideAuthenticator,   // identity, when hosted here, tells the edge who holds a session
+		provideAuthenticator,   // identity, hosted here or reached elsewhere, tells the edge who holds a session
 		remoteKeys, remoteAPIs, // calls to modules hosted elsewhere, signed by the calling module
 		provideIdentity, provideCatalog, provideInventory, provideCart,
 		providePayments, provideOrders, provideNotifications, provideReporting,

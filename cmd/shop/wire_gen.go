@@ -30,9 +30,16 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	authenticator := provideAuthenticator(module)
-	server := httpapi.New(cfg, log, state, metricsMetrics, authenticator)
 	keys, err := remoteKeys(cfg, p)
+	if err != nil {
+		return nil, err
+	}
+	authenticator, err := provideAuthenticator(module, p, keys, metricsMetrics)
+	if err != nil {
+		return nil, err
+	}
+	server := httpapi.New(cfg, log, state, metricsMetrics, authenticator)
+	mainRemotes, err := remoteAPIs(p, keys, metricsMetrics)
 	if err != nil {
 		return nil, err
 	}
@@ -41,10 +48,6 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 		return nil, err
 	}
 	inventorymoduleModule, err := provideInventory(ctx, p, dbs, log, cfg, bus)
-	if err != nil {
-		return nil, err
-	}
-	mainRemotes, err := remoteAPIs(p, keys, metricsMetrics)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +71,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	app, err := newApp(cfg, server, state, log, bus, p, keys, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsmoduleModule, ordersmoduleModule, notificationsmoduleModule, reportingmoduleModule)
+	app, err := newApp(cfg, server, state, log, bus, p, keys, mainRemotes, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsmoduleModule, ordersmoduleModule, notificationsmoduleModule, reportingmoduleModule)
 	if err != nil {
 		return nil, err
 	}

@@ -49,5 +49,9 @@
 // claims held reservations past their expiry with FOR UPDATE SKIP LOCKED,
 // so replicas sweeping at once expire each reservation once.
 //
-// Allowed dependencies: none (no other module).
+// Allowed dependencies: catalog's API, for one operator's task only:
+// stocking the first products of the demo catalog (`shop seed`,
+// `shop serve --seed-demo`), listed through catalog's API wherever catalog
+// runs. Reservations and levels take any product id and ask catalog
+// nothing.
 package inventory

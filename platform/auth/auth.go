@@ -43,6 +43,18 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (Principal, error)
 }
 
+// ContextAuthenticator is an Authenticator whose answer is more than the
+// principal: what the request's context must carry for it. A process that
+// checks sessions at identity in another process gets identity's assertion
+// of the user along, for its own calls to other processes to carry. The
+// HTTP edge prefers it to Authenticate.
+type ContextAuthenticator interface {
+	Authenticator
+	// WithSession returns ctx acting for the holder of token, with the
+	// errors of Authenticate.
+	WithSession(ctx context.Context, token string) (context.Context, error)
+}
+
 // Service returns the principal of a module acting on its own behalf.
 func Service(module string) Principal {
 	return Principal{UserID: "service:" + module, Role: RoleService}

@@ -221,7 +221,7 @@ func Names() []string {
 	walk(reflect.ValueOf(Config{}), func(f reflect.StructField, _ reflect.Value) {
 		names = append(names, f.Tag.Get("env"))
 	})
-	return names
+	return append(names, CallKeyName(EdgeKey))
 }
 
 // Print writes the effective configuration, one NAME=value per line, with

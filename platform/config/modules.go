@@ -28,7 +28,14 @@ func ModuleDBURLName(module string) string { return "SHOP_DB_" + strings.ToUpper
 // CallKeyName is the setting of a module's private call key.
 func CallKeyName(module string) string { return "SHOP_CALL_KEY_" + strings.ToUpper(module) }
 
-// ModuleNames lists the settings named after the given modules.
+// EdgeKey names the key every process signs with when it acts as the
+// edge (it forwards a request to a module's owner, or asks identity about a
+// session): the pseudo-module remote.EdgeCaller, whose key
+// SHOP_CALL_KEY_EDGE every process of a split topology holds.
+const EdgeKey = "edge"
+
+// ModuleNames lists the settings named after the given modules (the
+// edge's key, which every process may hold, is among Names).
 func ModuleNames(modules []string) []string {
 	var names []string
 	for _, m := range modules {
@@ -106,6 +113,8 @@ func (c *Config) loadModules(lookup func(string) (string, bool), modules []strin
 			}
 			c.DB.ModuleURLs[m] = v
 		}
+	}
+	for _, m := range append(slices.Clone(modules), EdgeKey) {
 		if v, ok := lookup(CallKeyName(m)); ok && v != "" {
 			key, err := decodePrivateKey(v)
 			if err != nil {
@@ -159,13 +168,15 @@ func (c Config) validateModules(bad func(string, string, ...any)) {
 		notHosted(bad, name, m, hosted)
 	}
 	for _, m := range slices.Sorted(maps.Keys(c.Calls.PublicKeys)) {
-		if len(c.modules) > 0 && !slices.Contains(c.modules, m) {
-			bad("SHOP_CALL_PUBLIC_KEYS", "unknown module %q; the modules are %s", m, strings.Join(c.modules, ", "))
+		if len(c.modules) > 0 && m != EdgeKey && !slices.Contains(c.modules, m) {
+			bad("SHOP_CALL_PUBLIC_KEYS", "unknown module %q; the modules are %s and the edge", m, strings.Join(c.modules, ", "))
 		}
 	}
 	for _, m := range slices.Sorted(maps.Keys(c.Calls.PrivateKeys)) {
 		name := CallKeyName(m)
-		notHosted(bad, name, m, hosted)
+		if m != EdgeKey {
+			notHosted(bad, name, m, hosted)
+		}
 		switch pub, ok := c.Calls.PublicKeys[m]; {
 		case !ok:
 			bad(name, "is set, but SHOP_CALL_PUBLIC_KEYS has no key of %s (set both from one shop keys run)", m)
@@ -178,7 +189,8 @@ func (c Config) validateModules(bad func(string, string, ...any)) {
 			"a postgres relay writes only the inboxes of the modules its process hosts, so events would never reach subscribers in other processes", EventsNATS)
 	}
 	if len(c.Calls.PublicKeys) > 0 && c.Split() {
-		for _, m := range hosted {
+		// Every process forwards routes and checks sessions as the edge.
+		for _, m := range append(slices.Clone(hosted), EdgeKey) {
 			if _, ok := c.Calls.PrivateKeys[m]; !ok {
 				bad(CallKeyName(m), "must be set: this process hosts %s and takes part in a split topology with configured call keys (SHOP_CALL_PUBLIC_KEYS)", m)
 			}
@@ -209,7 +221,7 @@ func (c Config) validateModules(bad func(string, string, ...any)) {
 	if len(c.Calls.PublicKeys) == 0 {
 		bad("SHOP_CALL_PUBLIC_KEYS", "must be set in production for a split topology (SHOP_MODULE_URLS/SHOP_HTTP_INTERNAL_ADDR): production does not run on development call keys; shop keys makes a set")
 	}
-	for _, m := range c.modules {
+	for _, m := range append(slices.Clone(c.modules), EdgeKey) {
 		if _, ok := c.Calls.PublicKeys[m]; !ok && len(c.Calls.PublicKeys) > 0 {
 			bad("SHOP_CALL_PUBLIC_KEYS", "has no key of %s: every process needs every module's public key", m)
 		}
@@ -238,20 +250,25 @@ func namesUser(raw string) bool {
 	return false
 }
 
-// printModules writes the settings named after modules, masked.
+// printModules writes the settings named after modules, and the edge's
+// key, masked.
 func (c Config) printModules(w io.Writer) error {
-	for _, m := range c.modules {
-		key := ""
+	key := func(m string) string {
 		if _, ok := c.Calls.PrivateKeys[m]; ok {
-			key = "********"
+			return "********"
 		}
-		for _, line := range []string{
+		return ""
+	}
+	var lines []string
+	for _, m := range c.modules {
+		lines = append(lines,
 			printLine(ModuleDBURLName(m), maskURL(c.DB.ModuleURLs[m]), m+"'s own database login (role and password); empty: a password derived from SHOP_DB_ROLE_SECRET"),
-			printLine(CallKeyName(m), key, m+"'s private key for calls between modules (shop keys)"),
-		} {
-			if _, err := fmt.Fprintln(w, line); err != nil {
-				return err
-			}
+			printLine(CallKeyName(m), key(m), m+"'s private key for calls between modules (shop keys)"))
+	}
+	lines = append(lines, printLine(CallKeyName(EdgeKey), key(EdgeKey), "the edge's private key, for forwarding requests and checking sessions; every process of a split holds it (shop keys)"))
+	for _, line := range lines {
+		if _, err := fmt.Fprintln(w, line); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -14,12 +14,12 @@ import (
 var modules = []string{"identity", "catalog", "cart"}
 
 // keySet is a set of call keys as shop keys prints it: the public keys of
-// every module, and each module's private key.
+// every module and the edge, and each one's private key.
 func keySet(t *testing.T) (public string, private map[string]string) {
 	t.Helper()
 	pub := config.PublicKeys{}
 	private = map[string]string{}
-	for _, m := range modules {
+	for _, m := range append(slices.Clone(modules), config.EdgeKey) {
 		p, k, err := ed25519.GenerateKey(nil)
 		if err != nil {
 			t.Fatal(err)
@@ -61,8 +61,8 @@ func TestModuleSettingsAreReadForTheGivenModulesOnly(t *testing.T) {
 	if got := config.EncodePrivateKey(c.Calls.PrivateKeys["catalog"]); got != private["catalog"] {
 		t.Errorf("catalog's key = %q, want %q", got, private["catalog"])
 	}
-	if len(c.DB.ModuleURLs) != 1 || len(c.Calls.PrivateKeys) != 1 || len(c.Calls.PublicKeys) != len(modules) {
-		t.Errorf("read %d URLs, %d private and %d public keys; want 1, 1 and %d", len(c.DB.ModuleURLs), len(c.Calls.PrivateKeys), len(c.Calls.PublicKeys), len(modules))
+	if len(c.DB.ModuleURLs) != 1 || len(c.Calls.PrivateKeys) != 1 || len(c.Calls.PublicKeys) != len(modules)+1 {
+		t.Errorf("read %d URLs, %d private and %d public keys; want 1, 1 and %d", len(c.DB.ModuleURLs), len(c.Calls.PrivateKeys), len(c.Calls.PublicKeys), len(modules)+1)
 	}
 	known := append(config.Names(), config.ModuleNames(modules)...)
 	for _, name := range looked {
@@ -129,7 +129,8 @@ func TestModuleSettingsAreChecked(t *testing.T) {
 	prodSplit := map[string]string{
 		"SHOP_ENV": "production", "SHOP_HTTP_OPS_ADDR": ":9090", "SHOP_HTTP_INTERNAL_ADDR": ":9091",
 		"SHOP_MODULES": "catalog", "SHOP_DB_CATALOG_URL": catalogURL,
-		"SHOP_CALL_PUBLIC_KEYS": public, "SHOP_CALL_KEY_CATALOG": private["catalog"], "SHOP_EVENTS_TRANSPORT": "nats",
+		"SHOP_CALL_PUBLIC_KEYS": public, "SHOP_CALL_KEY_CATALOG": private["catalog"], "SHOP_CALL_KEY_EDGE": private["edge"],
+		"SHOP_EVENTS_TRANSPORT": "nats",
 	}
 	tests := []struct {
 		name string
@@ -154,6 +155,8 @@ func TestModuleSettingsAreChecked(t *testing.T) {
 		{"production split", prodSplit, nil},
 		{"production split without its URL", with(prodSplit, "SHOP_DB_CATALOG_URL", "", "DATABASE_URL", "postgres://owner@db/shop", "SHOP_DB_ROLE_SECRET", "a-real-production-secret"), []string{"SHOP_DB_CATALOG_URL", "every module of a split process", "SHOP_DB_ROLE_SECRET: must not be set"}},
 		{"production split on development keys", with(prodSplit, "SHOP_CALL_PUBLIC_KEYS", "", "SHOP_CALL_KEY_CATALOG", ""), []string{"SHOP_CALL_PUBLIC_KEYS", "shop keys"}},
+		{"production split without the edge's key", with(prodSplit, "SHOP_CALL_KEY_EDGE", ""), []string{"SHOP_CALL_KEY_EDGE", "must be set"}},
+		{"production split missing the edge's public key", with(prodSplit, "SHOP_CALL_PUBLIC_KEYS", strings.Join(slices.DeleteFunc(strings.Split(public, ","), func(p string) bool { return strings.HasPrefix(p, "edge=") }), ",")), []string{"SHOP_CALL_PUBLIC_KEYS", "no key of edge"}},
 		{"production split missing a module's public key", with(prodSplit, "SHOP_CALL_PUBLIC_KEYS", strings.Join(slices.DeleteFunc(strings.Split(public, ","), func(p string) bool { return strings.HasPrefix(p, "cart=") }), ",")), []string{"SHOP_CALL_PUBLIC_KEYS", "no key of cart"}},
 	}
 	for _, tt := range tests {

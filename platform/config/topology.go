@@ -14,15 +14,21 @@ import (
 // others: the split of the shop into processes is configuration, and the
 // default is every module in one process.
 type Topology struct {
-	Modules      []string      `env:"SHOP_MODULES" envSeparator:"," help:"modules this process hosts, comma separated; empty hosts every module"`
+	Modules      []string      `env:"SHOP_MODULES" envSeparator:"," help:"modules this process hosts, comma separated; empty hosts every module; none hosts no module (a pure edge: the storefront, the API description, and every route forwarded to the modules of SHOP_MODULE_URLS)"`
 	URLs         ModuleURLs    `env:"SHOP_MODULE_URLS" help:"module=URL pairs, comma separated: where each module hosted elsewhere is reached (a DNS name behind a load balancer)"`
 	ReadyTimeout time.Duration `env:"SHOP_MODULE_READY_TIMEOUT" envDefault:"10s" help:"how long serve waits at start for each address of SHOP_MODULE_URLS to answer GET /readyz"`
 }
 
+// NoModules is the SHOP_MODULES value of a process that hosts no module.
+const NoModules = "none"
+
 // Hosts reports whether this process hosts module.
 func (t Topology) Hosts(module string) bool {
-	return len(t.Modules) == 0 || slices.Contains(t.Modules, module)
+	return len(t.Modules) == 0 || module != NoModules && slices.Contains(t.Modules, module)
 }
+
+// HostsNone reports whether this process hosts no module (SHOP_MODULES=none).
+func (t Topology) HostsNone() bool { return slices.Equal(t.Modules, []string{NoModules}) }
 
 // URL returns where module is reached when another process hosts it.
 func (t Topology) URL(module string) (string, bool) {
@@ -39,7 +45,7 @@ func (t Topology) CheckNames(known []string) error {
 		problems = append(problems, fmt.Errorf("%s: unknown module %q; the modules are %s", setting, name, strings.Join(known, ", ")))
 	}
 	for _, m := range t.Modules {
-		if !slices.Contains(known, m) {
+		if m != NoModules && !slices.Contains(known, m) {
 			unknown("SHOP_MODULES", m)
 		}
 	}
@@ -60,6 +66,8 @@ func (t Topology) validate(bad func(string, string, ...any)) {
 			bad("SHOP_MODULES", "has an empty module name (a stray comma?)")
 		case seen[m]:
 			bad("SHOP_MODULES", "names %s twice", m)
+		case m == NoModules && len(t.Modules) > 1:
+			bad("SHOP_MODULES", "%s hosts no module and cannot be combined with module names", NoModules)
 		}
 		seen[m] = true
 	}

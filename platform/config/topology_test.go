@@ -73,6 +73,7 @@ func TestTopologyIsChecked(t *testing.T) {
 		{"credentials", map[string]string{"SHOP_MODULES": "cart", "SHOP_MODULE_URLS": "catalog=http://u:p@catalog.internal"}, []string{"SHOP_MODULE_URLS", "credentials"}},
 		{"query", map[string]string{"SHOP_MODULES": "cart", "SHOP_MODULE_URLS": "catalog=http://catalog.internal?x=1"}, []string{"SHOP_MODULE_URLS", "query"}},
 		{"no ready timeout", map[string]string{"SHOP_MODULE_READY_TIMEOUT": "0s"}, []string{"SHOP_MODULE_READY_TIMEOUT"}},
+		{"none with a module", map[string]string{"SHOP_MODULES": "none,cart"}, []string{"SHOP_MODULES", "none", "cannot be combined"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,6 +88,22 @@ func TestTopologyIsChecked(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// SHOP_MODULES=none hosts no module, not even one named none.
+func TestTopologyOfAPureEdge(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(lookup(map[string]string{"SHOP_MODULES": "none", "SHOP_MODULE_URLS": "catalog=http://c"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := c.Topology
+	if !tp.HostsNone() || tp.Hosts("catalog") || tp.Hosts("none") {
+		t.Errorf("SHOP_MODULES=none: HostsNone %v, hosts catalog %v, hosts none %v", tp.HostsNone(), tp.Hosts("catalog"), tp.Hosts("none"))
+	}
+	if err := tp.CheckNames([]string{"catalog"}); err != nil {
+		t.Errorf("none taken for a module name: %v", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -42,20 +43,72 @@ var benchSchema = fstest.MapFS{
 //   - the sustained rate: paced load at rising rates (8 writers, one event per
 //     transaction, 4 s per step); the highest rate at which no backlog builds
 //     up (everything handled within 100 ms of the last publish);
-//   - commit-to-handled latency at half that rate;
+//   - commit-to-handled latency at half that rate, and at commonRate, the
+//     same on both transports;
 //   - the CPU the idle bus uses (its loops, the listener, the safety poll);
 //   - the throughput of a write with its outbox event relative to the same
 //     write without it, side by side, with the pipeline stopped so only the
 //     write path is compared.
 //
-// It runs on each transport; with nats, against an embedded server.
+// It runs on each transport; with nats, against an embedded server. Then it
+// prints how the nats transport compares with the postgres one against the
+// goals (throughput at least half, p99 at commonRate at most three times),
+// on the medians of the runs (-count), one line each:
+// "goal | <what> | want <op> <value> | measured <value> (<detail>) | met|NOT met".
 func BenchmarkEventPipeline(b *testing.B) {
+	got := map[string][]pipelineResult{}
 	for _, transport := range []string{config.EventsPostgres, config.EventsNATS} {
-		b.Run(transport, func(b *testing.B) { benchmarkPipeline(b, transport) })
+		b.Run(transport, func(b *testing.B) { got[transport] = append(got[transport], benchmarkPipeline(b, transport)) })
 	}
+	pg, nats := median(got[config.EventsPostgres]), median(got[config.EventsNATS])
+	if pg.p99Common == 0 || nats.p99Common == 0 {
+		return // a transport did not run (-bench filtered it out)
+	}
+	runs := fmt.Sprintf("median of %d runs", min(len(got[config.EventsPostgres]), len(got[config.EventsNATS])))
+	printGoal("events nats/postgres sustained throughput", ">=", 0.5, nats.sustained/pg.sustained,
+		fmt.Sprintf("%.0f / %.0f events/s, %s", nats.sustained, pg.sustained, runs))
+	printGoal(fmt.Sprintf("events nats/postgres p99 commit→handled at %.0f/s", commonRate), "<=", 3,
+		float64(nats.p99Common)/float64(pg.p99Common), fmt.Sprintf("%.1f / %.1f ms, %s", ms(nats.p99Common), ms(pg.p99Common), runs))
 }
 
-func benchmarkPipeline(b *testing.B, transport string) {
+// median takes each figure's median over runs (the upper one of an even
+// count).
+func median(runs []pipelineResult) pipelineResult {
+	if len(runs) == 0 {
+		return pipelineResult{}
+	}
+	rates := make([]float64, len(runs))
+	p99s := make([]time.Duration, len(runs))
+	for i, r := range runs {
+		rates[i], p99s[i] = r.sustained, r.p99Common
+	}
+	slices.Sort(rates)
+	slices.Sort(p99s)
+	return pipelineResult{sustained: rates[len(runs)/2], p99Common: p99s[len(runs)/2]}
+}
+
+// commonRate is the rate, within both transports' reach, at which their
+// latencies are compared.
+const commonRate = 250.0
+
+// pipelineResult is what the transports are compared on.
+type pipelineResult struct {
+	sustained float64       // events/s
+	p99Common time.Duration // commit→handled at commonRate
+}
+
+// printGoal prints a goal line; op is ">=" or "<=".
+func printGoal(what, op string, want, measured float64, detail string) {
+	met := measured >= want
+	if op == "<=" {
+		met = measured <= want
+	}
+	verdict := map[bool]string{true: "met", false: "NOT met"}[met]
+	fmt.Printf("goal | %s | want %s %.2f× | measured %.2f× (%s) | %s\n", what, op, want, measured, detail, verdict)
+}
+
+func benchmarkPipeline(b *testing.B, transport string) pipelineResult {
+	var res pipelineResult
 	ctx := context.Background()
 	cfg, err := config.Load(func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -109,16 +162,23 @@ func benchmarkPipeline(b *testing.B, transport string) {
 			sustained = achieved
 		}
 
-		handled.Store(0)
-		commits.Clear()
-		handledAt.Clear()
-		startedAt.Clear()
+		// Latency at a rate: from each publishing commit to its handler's
+		// start and to its handler's commit.
+		latencyAt := func(rate float64) (start50, start99, p50, p99 time.Duration) {
+			handled.Store(0)
+			commits.Clear()
+			handledAt.Clear()
+			startedAt.Clear()
+			n, _ := publishPaced(b, pub, outbox, 8, 5*time.Second, rate)
+			waitHandled(b, &handled, n, time.Minute)
+			start50, start99 = latencies(&commits, &startedAt)
+			p50, p99 = latencies(&commits, &handledAt)
+			return start50, start99, p50, p99
+		}
 		// Below the lowest step, latency is measured at half of it: pacing
 		// at a rate of 0 would publish without pause.
-		n, _ := publishPaced(b, pub, outbox, 8, 5*time.Second, max(sustained, 100)/2)
-		waitHandled(b, &handled, n, time.Minute)
-		start50, start99 := latencies(&commits, &startedAt)
-		p50, p99 := latencies(&commits, &handledAt)
+		start50, start99, p50, p99 := latencyAt(max(sustained, 100) / 2)
+		_, _, common50, common99 := latencyAt(commonRate)
 
 		idle := cpuTime()
 		t0 := time.Now()
@@ -133,10 +193,14 @@ func benchmarkPipeline(b *testing.B, transport string) {
 		b.ReportMetric(ms(start99), "to_handler_p99_ms@half")
 		b.ReportMetric(ms(p50), "to_handled_p50_ms@half")
 		b.ReportMetric(ms(p99), "to_handled_p99_ms@half")
+		b.ReportMetric(ms(common50), "to_handled_p50_ms@common")
+		b.ReportMetric(ms(common99), "to_handled_p99_ms@common")
 		b.ReportMetric(cpu, "idle_cpu_%")
 		b.ReportMetric(ratio, "outbox_write_ratio")
 		b.ReportMetric(0, "ns/op")
+		res = pipelineResult{sustained: sustained, p99Common: common99}
 	}
+	return res
 }
 
 // publishPaced hands out rate publishing slots per second to writers for d

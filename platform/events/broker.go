@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -165,8 +166,8 @@ func (k *broker) streamConfig(publisher string) jetstream.StreamConfig {
 // stream. A new one starts with the events published since this process
 // took the subscription up (a new subscriber is not back-filled, as in the
 // postgres transport), however late the broker became reachable; an
-// existing one resumes where it stopped (see ensureConsumer). One event at a time is unacknowledged, so its
-// inbox receives them in stream order whichever replica takes each one.
+// existing one resumes where it stopped (see ensureConsumer). Up to a batch
+// may be unacknowledged; take keeps the inbox in stream order.
 func (k *broker) consumerConfig(s *subscription, publisher string) jetstream.ConsumerConfig {
 	var subjects []string
 	for typ := range s.handlers {
@@ -183,7 +184,7 @@ func (k *broker) consumerConfig(s *subscription, publisher string) jetstream.Con
 		OptStartTime:   &k.since,
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        k.cfg.NATSAckWait,
-		MaxAckPending:  1,
+		MaxAckPending:  consumeBatch,
 	}
 }
 
@@ -415,11 +416,18 @@ func (b *Bus) runConsumer(ctx context.Context, s *subscription, publisher string
 	}
 }
 
-// consume writes each message into the inbox in its own transaction, then
-// acknowledges it. A crash between the commit and the ack redelivers the
-// message, and the inbox's primary key drops the duplicate. When the bus
-// stops, the message in hand is still written; one received but not yet
-// taken is redelivered after the ack wait.
+// consumeBatch is how many messages a consumer takes at once, and so how
+// many of its messages may be unacknowledged (MaxAckPending): a batch is
+// written into the inbox in one transaction, then acknowledged.
+const consumeBatch = relayBatch
+
+// consume feeds the inbox batch by batch: it takes every message the
+// consumer has ready (up to consumeBatch; when there is none, it waits for
+// the next), writes them in one transaction and acknowledges them once it
+// committed. A crash between the commit and the acks redelivers them, and
+// the inbox's primary key drops the duplicates. When the bus stops, the
+// batch in hand is still written; a wait for messages ends by its own
+// expiry, so that no message is left delivered to a request nobody reads.
 func (b *Bus) consume(ctx context.Context, s *subscription, publisher string) error {
 	if err := b.setupBroker(ctx); err != nil {
 		return err
@@ -432,20 +440,85 @@ func (b *Bus) consume(ctx context.Context, s *subscription, publisher string) er
 		}
 		return err
 	}
-	it, err := cons.Messages()
-	if err != nil {
-		return err
-	}
-	defer it.Stop()
-	defer context.AfterFunc(ctx, it.Stop)()
-	for {
-		msg, err := it.Next()
+	wait := min(b.cfg.PollInterval, time.Second)
+	for ctx.Err() == nil {
+		msgs, err := fetch(cons, wait)
 		if err != nil {
-			if errors.Is(err, jetstream.ErrConsumerDeleted) {
+			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
 				k.ready.Store(false)
 			}
 			return err
 		}
+		if len(msgs) == 0 {
+			continue
+		}
+		if err := b.take(ctx, s, publisher, cons, msgs); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// fetch returns the consumer's ready messages, in stream order, up to
+// consumeBatch; when none is ready it waits up to wait for the next one and
+// then takes those that came with it. Every message delivered to a request
+// is in the result, so the caller knows exactly what it holds.
+func fetch(cons jetstream.Consumer, wait time.Duration) ([]jetstream.Msg, error) {
+	msgs, err := drain(cons.FetchNoWait(consumeBatch))
+	if len(msgs) > 0 || err != nil {
+		return msgs, err
+	}
+	first, err := cons.Next(jetstream.FetchMaxWait(wait))
+	if err != nil {
+		if errors.Is(err, nats.ErrTimeout) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	msgs = []jetstream.Msg{first}
+	if md, err := first.Metadata(); err == nil && md.NumPending > 0 {
+		// The rest is taken all the same on a failure: what was delivered
+		// is held, and the next round fetches the remainder.
+		more, _ := drain(cons.FetchNoWait(consumeBatch - 1))
+		msgs = append(msgs, more...)
+	}
+	return msgs, nil
+}
+
+// drain reads a fetch's messages until its request ends.
+func drain(batch jetstream.MessageBatch, err error) ([]jetstream.Msg, error) {
+	if err != nil {
+		return nil, err
+	}
+	var msgs []jetstream.Msg
+	for m := range batch.Messages() {
+		msgs = append(msgs, m)
+	}
+	return msgs, batch.Error()
+}
+
+// take writes a fetched batch into the inbox and acknowledges it — but only
+// when it is every message of the consumer in flight. Messages are
+// delivered in stream order and acknowledged only once committed, so then
+// every earlier one is already in the inbox, and per-key order holds
+// however many processes share the consumer. Otherwise another process
+// holds some (a competing replica, or one that died holding them until
+// their ack wait ends), and an earlier event may be among them: the batch
+// is handed back for one process to take them all together.
+func (b *Bus) take(ctx context.Context, s *subscription, publisher string, cons jetstream.Consumer, msgs []jetstream.Msg) error {
+	info, err := cons.Info(ctx)
+	if err != nil {
+		nakAll(msgs, 0)
+		return err
+	}
+	if info.NumAckPending != len(msgs) {
+		nakAll(msgs, 0)
+		sleep(ctx, rand.N(min(b.cfg.PollInterval, 100*time.Millisecond))) // unequal pauses, so that one process takes all
+		return nil
+	}
+	rows := make([]outboxRow, 0, len(msgs))
+	events := make([]jetstream.Msg, 0, len(msgs))
+	for _, msg := range msgs {
 		o, err := received(msg)
 		if err != nil {
 			// Nothing can ever write it into an inbox; redelivering it
@@ -455,36 +528,67 @@ func (b *Bus) consume(ctx context.Context, s *subscription, publisher string) er
 			_ = msg.Term()
 			continue
 		}
-		if err := b.receive(context.WithoutCancel(ctx), s, publisher, o); err != nil {
-			b.log.Warn("event not written to the inbox; it is redelivered", slog.String("subscriber", s.id),
-				slog.String("event_id", o.id), slog.String("error", err.Error()))
-			_ = msg.NakWithDelay(b.cfg.PollInterval)
-			continue
-		}
-		b.hook("consumer.after-commit")
-		if err := msg.Ack(); err != nil {
-			// Redelivered after the ack wait; the inbox drops it then.
-			b.log.Warn("event ack failed", slog.String("subscriber", s.id), slog.String("event_id", o.id), slog.String("error", err.Error()))
+		rows, events = append(rows, o), append(events, msg)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := b.receive(context.WithoutCancel(ctx), s, publisher, rows); err != nil {
+		b.log.Warn("events not written to the inbox; they are redelivered", slog.String("subscriber", s.id),
+			slog.Int("events", len(rows)), slog.String("first_event_id", rows[0].id), slog.String("error", err.Error()))
+		nakAll(events, b.cfg.PollInterval)
+		sleep(ctx, b.cfg.PollInterval)
+		return nil
+	}
+	b.hook("consumer.after-commit")
+	b.ackAll(ctx, s, events)
+	return nil
+}
+
+// ackAll acknowledges a written batch. The last ack waits for the server's
+// confirmation, by which time it has applied the others (one connection,
+// one consumer, in order): the next batch's check must not count these as
+// still in flight. A lost ack redelivers after the ack wait; the inbox drops
+// the copy then.
+func (b *Bus) ackAll(ctx context.Context, s *subscription, msgs []jetstream.Msg) {
+	last := len(msgs) - 1
+	var err error
+	for _, msg := range msgs[:last] {
+		err = errors.Join(err, msg.Ack())
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err = errors.Join(err, msgs[last].DoubleAck(actx)); err != nil {
+		b.log.Warn("event ack failed", slog.String("subscriber", s.id), slog.String("error", err.Error()))
+	}
+}
+
+// nakAll hands messages back for redelivery after delay (at once for 0).
+func nakAll(msgs []jetstream.Msg, delay time.Duration) {
+	for _, msg := range msgs {
+		if delay > 0 {
+			_ = msg.NakWithDelay(delay)
+		} else {
+			_ = msg.Nak()
 		}
 	}
 }
 
-// receive writes one event into the subscriber's inbox, in a transaction on
-// the subscriber module's own connection that wakes the dispatchers of
-// every replica, and then this process's.
-func (b *Bus) receive(ctx context.Context, s *subscription, publisher string, o outboxRow) error {
+// receive writes events into the subscriber's inbox and wakes the
+// dispatchers of every replica, in one round trip: the statements of a
+// pipeline run in one implicit transaction, committed synchronously — once
+// acknowledged, the events exist only here. Then it wakes this process's.
+func (b *Bus) receive(ctx context.Context, s *subscription, publisher string, rows []outboxRow) error {
 	ib := &inboxBatch{db: s.db}
-	ib.add(s.id, o)
+	for _, o := range rows {
+		ib.add(s.id, o)
+	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.NATSAckWait)
 	defer cancel()
-	err := pgx.BeginFunc(ctx, s.db.Pool, func(tx pgx.Tx) error {
-		// Synchronous commit: once acknowledged, the event exists only here.
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, "inbox:"+s.db.Module+":"+b.id); err != nil {
-			return err
-		}
-		return ib.insert(ctx, tx, publisher)
-	})
-	if err != nil {
+	q := &pgx.Batch{}
+	q.Queue(`SELECT pg_notify($1, $2)`, notifyChannel, "inbox:"+s.db.Module+":"+b.id)
+	q.Queue(insertInboxSQL, ib.args(publisher)...)
+	if err := s.db.Pool.SendBatch(ctx, q).Close(); err != nil {
 		return err
 	}
 	s.wakeOne()

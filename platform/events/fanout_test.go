@@ -48,9 +48,7 @@ func TestAnOlderReplicaRelayingLosesNoEventOfANewSubscriber(t *testing.T) {
 					// Requests land on either replica.
 					[]*replica{current, older}[n%2].publish(t, ctx, thing("k", n))
 				}
-				eventstest.Eventually(t, 10*time.Second, "every event relayed", func() bool {
-					return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
-				})
+				waitRelayed(t, w)
 				// Relayed is not yet in the inbox with the nats transport (the
 				// consumer writes it there): wait for the effects themselves.
 				eventstest.Eventually(t, 10*time.Second, "every event handled", func() bool {
@@ -102,9 +100,7 @@ func TestEventsOfASubscriberOutOfReachWaitForAReplicaThatReachesIt(t *testing.T)
 	}
 
 	reaching := w.replica(&sink{}).start(t)
-	eventstest.Eventually(t, 10*time.Second, "every event relayed", func() bool {
-		return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
-	})
+	waitRelayed(t, w)
 	eventstest.Eventually(t, 10*time.Second, "every event handled", func() bool { return w.effects() == total })
 	if n := reaching.sink.calls.Load(); n != total {
 		t.Errorf("handler called %d times, want %d", n, total)

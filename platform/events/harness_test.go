@@ -20,6 +20,7 @@ import (
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/events"
+	"github.com/shopmonolith/shop/platform/events/eventstest"
 	"github.com/shopmonolith/shop/platform/kernel"
 	"github.com/shopmonolith/shop/platform/logging"
 	"github.com/shopmonolith/shop/platform/metrics"
@@ -310,6 +311,14 @@ func (w *world) exec(query string, args ...any) {
 	if _, err := w.owner.Exec(context.Background(), query, args...); err != nil {
 		w.t.Fatalf("%s: %v", query, err)
 	}
+}
+
+// waitRelayed waits until evtpub's outbox has nothing left to publish.
+func waitRelayed(t *testing.T, w *world) {
+	t.Helper()
+	eventstest.Eventually(t, 10*time.Second, "every event relayed", func() bool {
+		return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
+	})
 }
 
 // checkKeyOrder fails unless, for every key, effects were handled in the

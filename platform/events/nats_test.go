@@ -154,7 +154,7 @@ func TestAnEventRedeliveredAfterACrashBetweenInboxCommitAndAckHasNoSecondEffect(
 	eventstest.Eventually(t, 10*time.Second, "event handled", func() bool { return w.effects() == 1 })
 	// After the ack wait the message comes again, to the new process, which
 	// acknowledges it once its inbox insert found the row.
-	waitAcked(t, cons)
+	waitAcked(t, cons, 1)
 	if n := fresh.sink.calls.Load(); n != 1 {
 		t.Errorf("handler called %d times, want 1", n)
 	}
@@ -173,6 +173,21 @@ func TestAnEventRedeliveredAfterACrashBetweenInboxCommitAndAckHasNoSecondEffect(
 // the world's replicas and returns the consumer and the unacknowledged
 // message.
 func (w *world) dieBeforeAck(ctx context.Context) (jetstream.Consumer, jetstream.Msg) {
+	cons, msg, _ := w.holdUnacked(ctx)
+	hd := msg.Headers()
+	w.exec(`INSERT INTO evtsub.event_inbox (subscriber, event_id, publisher, source_seq, type, key, payload, metadata, occurred_at)
+		VALUES ($1, $2, 'evtpub', $3, $4, $5, $6, $7, $8)`,
+		subscriber, hd.Get(jetstream.MsgIDHeader), hd.Get("Shop-Outbox-Seq"), msg.Subject()[len(eventsSubject):],
+		hd.Get("Shop-Event-Key"), string(msg.Data()), hd.Get("Shop-Metadata"), hd.Get("Shop-Occurred-At"))
+	return cons, msg
+}
+
+// holdUnacked publishes thing("k", 1) for the subscriber, whose durable
+// consumer exists but which no process runs, and takes its message from the
+// consumer as a subscriber process would, without acknowledging it. It uses
+// two of the world's replicas and returns the consumer, the message and the
+// running replica that publishes (it hosts evtpub only).
+func (w *world) holdUnacked(ctx context.Context) (jetstream.Consumer, jetstream.Msg, *replica) {
 	t := w.t
 	t.Helper()
 	registrar := w.replica(&sink{}).start(t)
@@ -181,9 +196,7 @@ func (w *world) dieBeforeAck(ctx context.Context) (jetstream.Consumer, jetstream
 	}
 	relay := w.replica(nil).start(t)
 	relay.publish(t, ctx, thing("k", 1))
-	eventstest.Eventually(t, 10*time.Second, "event published", func() bool {
-		return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
-	})
+	waitRelayed(t, w)
 	js := w.jetStream()
 	cons, err := js.Consumer(ctx, pubStream, durable)
 	if err != nil {
@@ -197,23 +210,43 @@ func (w *world) dieBeforeAck(ctx context.Context) (jetstream.Consumer, jetstream
 	if !ok {
 		t.Fatalf("no message to take: %v", batch.Error())
 	}
-	hd := msg.Headers()
-	w.exec(`INSERT INTO evtsub.event_inbox (subscriber, event_id, publisher, source_seq, type, key, payload, metadata, occurred_at)
-		VALUES ($1, $2, 'evtpub', $3, $4, $5, $6, $7, $8)`,
-		subscriber, hd.Get(jetstream.MsgIDHeader), hd.Get("Shop-Outbox-Seq"), msg.Subject()[len(eventsSubject):],
-		hd.Get("Shop-Event-Key"), string(msg.Data()), hd.Get("Shop-Metadata"), hd.Get("Shop-Occurred-At"))
-	return cons, msg
+	return cons, msg, relay
 }
 
-// waitAcked waits until the consumer's one message is acknowledged.
-func waitAcked(t *testing.T, cons jetstream.Consumer) {
+// A subscriber's process writes nothing into its inbox while an earlier
+// event of the subscriber is held by another process (one that died
+// holding it, or a competing replica): the later events of its key would be
+// handled first. Once the held event is redelivered, both are written and
+// handled in order.
+func TestLaterEventsWaitForAnEarlierOneHeldByAnotherProcess(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorldOf(t, fastConfig(config.EventsNATS), 3)
+	cons, _, relay := w.holdUnacked(ctx)
+	relay.publish(t, ctx, thing("k", 2), thing("k", 3))
+	waitRelayed(t, w)
+
+	fresh := w.replica(&sink{}).start(t)
+	// The held message comes again after the ack wait (2 s), to the new
+	// process, which then writes the three events together.
+	eventstest.Eventually(t, 20*time.Second, "every event handled", func() bool { return w.effects() == 3 })
+	w.checkKeyOrder()
+	waitAcked(t, cons, 3)
+	if n := fresh.sink.calls.Load(); n != 3 {
+		t.Errorf("handler called %d times, want 3", n)
+	}
+}
+
+// waitAcked waits until the consumer's messages, the first n of the stream,
+// are acknowledged.
+func waitAcked(t *testing.T, cons jetstream.Consumer, n uint64) {
 	t.Helper()
 	eventstest.Eventually(t, 20*time.Second, "the redelivery acknowledged", func() bool {
 		info, err := cons.Info(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		return info.NumAckPending == 0 && info.AckFloor.Stream == 1
+		return info.NumAckPending == 0 && info.AckFloor.Stream == n
 	})
 }
 
@@ -240,7 +273,7 @@ func TestARedeliveryWhileACallHandlerHoldsTheLeaseLeavesItAlone(t *testing.T) {
 	if err := msg.Nak(); err != nil {
 		t.Fatal(err)
 	}
-	waitAcked(t, cons)
+	waitAcked(t, cons, 1)
 	if got := w.inboxRow(); got != leased {
 		t.Errorf("inbox row after the redelivery = %+v, want it unchanged: %+v", got, leased)
 	}
@@ -299,9 +332,7 @@ func TestARepublishAfterARelayCrashStoresEachEventOnceInOrder(t *testing.T) {
 	old.publish(t, ctx, thing("k", 3), thing("k", 4))
 
 	fresh := w.replica(&sink{}).start(t)
-	eventstest.Eventually(t, 10*time.Second, "every event relayed", func() bool {
-		return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
-	})
+	waitRelayed(t, w)
 	eventstest.Eventually(t, 10*time.Second, "newer events handled", func() bool { return w.effects() == 4 })
 	seqs := streamSeqs(t, w.jetStream())
 	want := make([]int64, 0, 4)
@@ -347,9 +378,7 @@ func TestEventsPublishedWhileNoProcessRunsTheSubscriberReachItLater(t *testing.T
 	for n := range total {
 		blind.publish(t, ctx, thing("k", n))
 	}
-	eventstest.Eventually(t, 10*time.Second, "every event relayed", func() bool {
-		return w.count(`SELECT count(*) FROM evtpub.event_outbox WHERE forwarded_at IS NULL`) == 0
-	})
+	waitRelayed(t, w)
 	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox`); n != 0 {
 		t.Errorf("%d events in the inbox while no process runs the subscriber", n)
 	}

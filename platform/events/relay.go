@@ -239,16 +239,24 @@ func (ib *inboxBatch) add(subscriber string, o outboxRow) {
 	ib.occurredAt = append(ib.occurredAt, o.occurredAt)
 }
 
-// insert writes the batch into the module's inbox in tx; an event the inbox
-// holds already (a redelivery) is dropped by its primary key.
-func (ib *inboxBatch) insert(ctx context.Context, tx pgx.Tx, publisher string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO event_inbox
+// insertInboxSQL writes an inboxBatch (its args) into the module's inbox;
+// an event the inbox holds already (a redelivery) is dropped by its primary
+// key.
+const insertInboxSQL = `INSERT INTO event_inbox
 		(subscriber, event_id, publisher, source_seq, type, key, payload, metadata, occurred_at)
 		SELECT s, e::uuid, $3, q, t, k, p::jsonb, m::jsonb, o
 		FROM unnest($1::text[], $2::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
 			AS x(s, e, q, t, k, p, m, o)
-		ON CONFLICT (subscriber, event_id) DO NOTHING`,
-		ib.subscriber, ib.eventID, publisher, ib.seq, ib.typ, ib.key, ib.payload, ib.metadata, ib.occurredAt)
+		ON CONFLICT (subscriber, event_id) DO NOTHING`
+
+// args are insertInboxSQL's arguments.
+func (ib *inboxBatch) args(publisher string) []any {
+	return []any{ib.subscriber, ib.eventID, publisher, ib.seq, ib.typ, ib.key, ib.payload, ib.metadata, ib.occurredAt}
+}
+
+// insert writes the batch into the module's inbox in tx.
+func (ib *inboxBatch) insert(ctx context.Context, tx pgx.Tx, publisher string) error {
+	_, err := tx.Exec(ctx, insertInboxSQL, ib.args(publisher)...)
 	return err
 }
 

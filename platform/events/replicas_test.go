@@ -26,9 +26,9 @@ func TestCompetingReplicasHandleEachEventOnceInKeyOrder(t *testing.T) {
 		const keys, perTx = 100, 200
 		total := 10_000
 		if transport == config.EventsNATS {
-			// One inbox commit per message and subscriber (MaxAckPending 1)
-			// carries about 250 events/s, fewer under the race detector:
-			// 2,000 still spread over every replica and key.
+			// Competing replicas hand batches back to one another until one
+			// holds every message in flight, and the race detector slows
+			// them further: 2,000 still spread over every replica and key.
 			total = 2_000
 		}
 		began := time.Now()

@@ -16,23 +16,28 @@ const (
 )
 
 // AwaitReady tries GET <base>/readyz until it answers 200 or ctx ends, and
-// then returns the last failure: how one process waits for another it
-// needs.
+// then returns the last failure: the last answer it got, rather than the
+// end of the wait cutting a try short. It is how one process waits for
+// another it needs.
 func AwaitReady(ctx context.Context, client *http.Client, base string) error {
 	target, err := url.JoinPath(base, "readyz")
 	if err != nil {
 		return err
 	}
+	var last error
 	for wait := readyRetry; ; wait = min(2*wait, readyAttempt) {
 		err = getReady(ctx, client, target)
 		if err == nil {
 			return nil
 		}
+		if last == nil || ctx.Err() == nil {
+			last = err
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return err
+			return last
 		case <-t.C:
 		}
 	}

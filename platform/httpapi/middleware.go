@@ -58,18 +58,28 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 
 // authenticate resolves a bearer token or the session cookie into a Principal.
 // An absent or invalid token leaves the request anonymous; routes that need a
-// user say so with RequireUser or RequireRole.
+// user say so with RequireUser or RequireRole. A forwarded route is left to
+// the process it goes to, which authenticates it itself. An authenticator
+// that says more than the principal (auth.ContextAuthenticator) sets the
+// request's context.
 func (s *Server) authenticate(authn auth.Authenticator) echo.MiddlewareFunc {
+	withSession := func(ctx context.Context, token string) (context.Context, error) {
+		p, err := authn.Authenticate(ctx, token)
+		return auth.WithPrincipal(ctx, p), err
+	}
+	if ca, ok := authn.(auth.ContextAuthenticator); ok {
+		withSession = ca.WithSession
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			token := SessionToken(c.Request(), s.cookie)
-			if token == "" {
+			if token == "" || s.forwarded(c) {
 				return next(c)
 			}
-			p, err := authn.Authenticate(c.Request().Context(), token)
+			ctx, err := withSession(c.Request().Context(), token)
 			switch {
 			case err == nil:
-				c.SetRequest(c.Request().WithContext(auth.WithPrincipal(c.Request().Context(), p)))
+				c.SetRequest(c.Request().WithContext(ctx))
 			case errs.Is(err, errs.KindUnauthenticated):
 			default:
 				return err
@@ -77,6 +87,13 @@ func (s *Server) authenticate(authn auth.Authenticator) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// forwarded reports whether the request's route is served by forwarding it
+// to another process.
+func (s *Server) forwarded(c echo.Context) bool {
+	r, ok := s.docs.lookup(c.Request().Method, c.Path())
+	return ok && r.forwarded
 }
 
 // SessionToken returns the bearer token of the Authorization header, or else

@@ -69,30 +69,45 @@ type Response struct {
 type Route struct {
 	module, method, path string
 	op                   *Op
+	// forwarded: served by forwarding to the process hosting the module
+	forwarded bool
 }
 
 // Doc attaches the route's documentation.
 func (r *Route) Doc(op Op) { r.op = &op }
 
 type docs struct {
-	mu     sync.Mutex
+	mu     sync.RWMutex
 	routes []*Route
+	byKey  map[string]*Route // by method and path
 	cached []byte
 }
 
-func (d *docs) add(module, method, path string) *Route {
+func (d *docs) add(module, method, path string, forwarded bool) *Route {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	r := &Route{module: module, method: method, path: path}
+	r := &Route{module: module, method: method, path: path, forwarded: forwarded}
 	d.routes = append(d.routes, r)
+	if d.byKey == nil {
+		d.byKey = map[string]*Route{}
+	}
+	d.byKey[method+" "+path] = r
 	d.cached = nil
 	return r
 }
 
+// lookup returns the route registered for method and (echo) path.
+func (d *docs) lookup(method, path string) (*Route, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	r, ok := d.byKey[method+" "+path]
+	return r, ok
+}
+
 // Undocumented lists the routes registered without Doc, as "METHOD path".
 func (s *Server) Undocumented() []string {
-	s.docs.mu.Lock()
-	defer s.docs.mu.Unlock()
+	s.docs.mu.RLock()
+	defer s.docs.mu.RUnlock()
 	var out []string
 	for _, r := range s.docs.routes {
 		if r.op == nil {

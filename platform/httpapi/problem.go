@@ -31,6 +31,10 @@ func KindOfStatus(status int) errs.Kind { return problem.KindOfStatus(status) }
 // which this extends with the errors echo raises itself). It reports whether
 // the error is internal and must be logged.
 func toProblem(err error) (Problem, *errs.Error, bool) {
+	var gt gatewayTimeout
+	if errors.As(err, &gt) {
+		return problem.New(http.StatusGatewayTimeout, gt.err.Kind, gt.err.Message), gt.err, false
+	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		// Errors raised by echo itself: unknown route, wrong method, body limit.

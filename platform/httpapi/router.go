@@ -16,6 +16,9 @@ type Router struct {
 	validator *Validator
 	cookie    string
 	docs      *docs
+	// forward, when set, serves every route in place of its handler: the
+	// module is hosted by another process (see Server.ForwardRouter).
+	forward echo.HandlerFunc
 }
 
 // Module names the module this router registers for.
@@ -29,8 +32,12 @@ func (r *Router) Bind(c echo.Context, dst any) error { return Bind(c, r.validato
 
 // Add registers a route. Document it with Doc on the returned route: the
 // OpenAPI description is built from those, and a test fails on a route
-// without one.
+// without one. On a forwarding router, h and m are not used: the request
+// goes to the module's process, which runs them.
 func (r *Router) Add(method, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *Route {
+	if r.forward != nil {
+		h, m = r.forward, nil
+	}
 	module := r.module
 	tag := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -40,7 +47,7 @@ func (r *Router) Add(method, path string, h echo.HandlerFunc, m ...echo.Middlewa
 		}
 	}
 	r.e.Add(method, path, h, append([]echo.MiddlewareFunc{tag}, m...)...)
-	return r.docs.add(module, method, path)
+	return r.docs.add(module, method, path, r.forward != nil)
 }
 
 // GET registers a GET route.

@@ -147,9 +147,10 @@ func TestRunReportsListenError(t *testing.T) {
 	}
 }
 
-// The internal endpoints have a listener of their own, with health, and are
-// never served on the public one; they drain with it: readiness fails while
-// a call in flight finishes, then the listener closes.
+// The internal endpoints have a listener of their own, with health and the
+// public routes (for the processes that forward them), and are never served
+// on the public one; they drain with it: readiness fails while a call in
+// flight finishes, then the listener closes.
 func TestRunServesTheInternalEndpointsApart(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, map[string]string{
@@ -169,7 +170,7 @@ func TestRunServesTheInternalEndpointsApart(t *testing.T) {
 			<-release
 		}
 		_, _ = io.WriteString(w, "internal "+r.URL.Path)
-	}))
+	}), nil)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -196,8 +197,8 @@ func TestRunServesTheInternalEndpointsApart(t *testing.T) {
 		{internal + "/readyz", http.StatusOK, ""},
 		{internal + "/healthz", http.StatusOK, ""},
 		{public + "/internal/testmod/Get", http.StatusNotFound, ""},
-		{internal + "/things", http.StatusNotFound, ""}, // no public route there
-		{internal + "/metrics", http.StatusNotFound, ""},
+		{internal + "/things", http.StatusOK, "public"},
+		{internal + "/nothing", http.StatusNotFound, ""},
 	} {
 		r := fetch(client, tc.url)
 		if r.err != nil || r.status != tc.status || (tc.body != "" && r.body != tc.body) {

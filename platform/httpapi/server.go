@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/health"
 	"github.com/shopmonolith/shop/platform/metrics"
+	"github.com/shopmonolith/shop/platform/remote"
 )
 
 // Server is the HTTP edge.
@@ -41,6 +43,10 @@ type Server struct {
 
 	internal     http.Handler
 	internalAddr atomic.Value // string
+	edgeKeys     remote.Keys  // verify the requests forwarded here
+
+	forwardOnce sync.Once
+	transport   http.RoundTripper // to the processes forwarded routes go to
 }
 
 // contentSecurityPolicy is sent with every response. Scripts come only from
@@ -56,7 +62,7 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = ErrorHandler(log)
 	s := &Server{Echo: e, Validator: NewValidator(), cfg: cfg.HTTP, cookie: cfg.Auth.CookieName, log: log, health: h, metrics: m, docs: &docs{}}
-	e.IPExtractor = clientIP(cfg.HTTP.TrustedProxies, log)
+	e.IPExtractor = forwardedClientOr(clientIP(cfg.HTTP.TrustedProxies, log))
 
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		RequestIDHandler: func(c echo.Context, id string) {
@@ -64,6 +70,7 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 		},
 	}))
 	e.Use(s.observe)
+	e.Use(s.trustForwarded)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			log.ErrorContext(c.Request().Context(), "panic", slog.String("error", err.Error()), slog.String("stack", string(stack)))

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/shopmonolith/shop/platform/httpapi"
 )
 
 // Descriptor is what a module states about itself before anything runs.
@@ -11,6 +13,12 @@ type Descriptor struct {
 	Name      string   // stable, lower case; also the schema and role suffix
 	Summary   string   // one line for `shop modules`
 	DependsOn []string // modules whose public API this one calls
+	// Routes declares the module's public routes with no module behind
+	// them, for a process that forwards them to the module's process
+	// (httpapi.Server.ForwardRouter, whose routers never call a handler):
+	// the same registrations as Module.Routes, so what is forwarded and
+	// documented is what the module serves.
+	Routes func(r *httpapi.Router)
 }
 
 // Graph is a validated module dependency graph.

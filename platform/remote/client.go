@@ -40,7 +40,7 @@ type Options struct {
 	BreakerOpen     time.Duration
 	// MaxInFlight bounds the calls in flight to one neighbour; a call
 	// beyond it waits for a slot until its deadline, then fails with
-	// KindUnavailable.
+	// KindUnavailable and errs.BusyRetryAfter.
 	MaxInFlight int
 	// TokenTTL is how long a call token (and a user assertion this process
 	// mints) is valid.
@@ -171,8 +171,14 @@ func (c *Client) neighbour(callee string) *neighbour {
 // cannot be reached, whose circuit is open or that has too many calls in
 // flight gives KindUnavailable.
 func (c *Client) Call(ctx context.Context, module, method string, idempotent bool, args, results any) error {
+	return c.observed(ctx, module, method, idempotent, args, results, nil)
+}
+
+// observed is Call with its metrics; answer, when not nil, receives the
+// headers of the answer that succeeded.
+func (c *Client) observed(ctx context.Context, module, method string, idempotent bool, args, results any, answer *http.Header) error {
 	start := time.Now()
-	err := c.call(ctx, module, method, idempotent, args, results)
+	err := c.call(ctx, module, method, idempotent, args, results, answer)
 	c.metrics.observe(c.caller, module, method, outcome(err), time.Since(start))
 	return err
 }
@@ -195,7 +201,7 @@ func outcome(err error) string {
 	return errs.KindOf(err).String()
 }
 
-func (c *Client) call(ctx context.Context, module, method string, idempotent bool, args, results any) error {
+func (c *Client) call(ctx context.Context, module, method string, idempotent bool, args, results any, answer *http.Header) error {
 	base, ok := c.endpoints[module]
 	if !ok {
 		return errs.E(errs.KindInternal, "no endpoint of module %s is configured", module)
@@ -218,12 +224,14 @@ func (c *Client) call(ctx context.Context, module, method string, idempotent boo
 	case n.slots <- struct{}{}:
 		defer func() { <-n.slots }()
 	case <-ctx.Done():
-		return errs.Wrap(errs.KindUnavailable, errOverloaded, "%s has too many calls in flight", module)
+		e := errs.Wrap(errs.KindUnavailable, errOverloaded, "%s has too many calls in flight", module)
+		e.RetryAfter = errs.BusyRetryAfter
+		return e
 	}
 	url := base + "/internal/" + module + "/" + method
 	for attempt := 1; ; attempt++ {
 		_, err = n.breaker.Execute(func() (struct{}, error) {
-			return struct{}{}, c.attempt(ctx, url, module, method, body, user, service, results)
+			return struct{}{}, c.attempt(ctx, url, module, method, body, user, service, results, answer)
 		})
 		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 			e := errs.Wrap(errs.KindUnavailable, errCircuitOpen, "%s is failing; calls to it are suspended", module)
@@ -263,7 +271,7 @@ func (c *Client) principal(ctx context.Context) (assertion string, service bool,
 
 // attempt sends one request. A failed attempt returns an *errs.Error; the
 // ones a retry may cure are marked by retryable.
-func (c *Client) attempt(ctx context.Context, url, module, method string, body []byte, user string, service bool, results any) error {
+func (c *Client) attempt(ctx context.Context, url, module, method string, body []byte, user string, service bool, results any, answer *http.Header) error {
 	now := c.now()
 	token, err := callToken(c.keys, call{caller: c.caller, callee: module, method: method, body: body, service: service},
 		c.opts.TokenTTL, now)
@@ -299,6 +307,9 @@ func (c *Client) attempt(ctx context.Context, url, module, method string, body [
 	}
 	if err := json.Unmarshal(raw, results); err != nil {
 		return errs.Internal(err, "decode the answer of "+url)
+	}
+	if answer != nil {
+		*answer = resp.Header
 	}
 	return nil
 }

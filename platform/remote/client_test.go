@@ -238,7 +238,8 @@ func TestBreakerOpensAfterConsecutiveFailures(t *testing.T) {
 }
 
 // Beyond MaxInFlight a call waits for a slot until its deadline, and never
-// reaches the neighbour; a freed slot serves the next call.
+// reaches the neighbour (its refusal says when to retry); a freed slot
+// serves the next call.
 func TestConcurrencyLimitPerNeighbour(t *testing.T) {
 	t.Parallel()
 	entered, release := make(chan struct{}, 4), make(chan struct{})
@@ -259,8 +260,13 @@ func TestConcurrencyLimitPerNeighbour(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := call(ctx, c, "Block", false, 2); !errs.Is(err, errs.KindUnavailable) || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	_, err := call(ctx, c, "Block", false, 2)
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Kind != errs.KindUnavailable || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatalf("second call: %v (ctx %v), want unavailable at its deadline", err, ctx.Err())
+	}
+	if e.RetryAfter <= 0 {
+		t.Errorf("second call: no Retry-After, want when a slot may be free: the edge answers 503 with it")
 	}
 	if calls.Load() != 1 {
 		t.Fatalf("the neighbour got %d calls, want 1", calls.Load())

@@ -69,10 +69,26 @@
 //
 // The assertion rides beside auth.Principal in the context rather than in
 // it, so auth.Principal stays what it is in process and nothing of it is
-// hidden from the wire. How an edge that does not host identity obtains
-// the assertion when it authenticates a session remotely is left to the
-// topology step (for example, identity's internal endpoint for Authenticate
-// answering with one); until then such a call fails KindUnauthenticated.
+// hidden from the wire.
+//
+// # The edge
+//
+// Every process also signs as the pseudo-module "edge" (EdgeCaller), for
+// two things:
+//
+//   - A process that does not host identity checks session tokens with
+//     Sessions: it calls identity.Authenticate as the edge, the one method
+//     the edge may call (AllowedCallers lets it call identity; the server
+//     refuses it any other method). The server answers such a call with
+//     identity's assertion of the user in Shop-User-Assertion, which
+//     Sessions puts in the request's context. Nothing is cached, so a
+//     logout anywhere is refused at once everywhere.
+//   - A process that forwards a public request to the process hosting its
+//     route's module signs a forwarded token (Shop-Forwarded-Token,
+//     SignForwarded): audience the module, the method and path, and the
+//     client address the edge resolved, short-lived. The owner believes
+//     that address for its per-IP limits only with a valid token
+//     (VerifyForwarded). The body is not covered, since it is streamed.
 //
 // Keys come through the Keys interface: the private keys of the modules
 // this process hosts and the public keys of all. DevKeys derives them all

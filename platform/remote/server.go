@@ -47,6 +47,10 @@ type ServerConfig struct {
 	Log     *slog.Logger
 	// Now is the clock of tokens; time.Now when nil.
 	Now func() time.Time
+	// AssertionTTL is how long the user assertions the server signs for
+	// an edge's identity.Authenticate are valid; DefaultOptions.TokenTTL
+	// when zero.
+	AssertionTTL time.Duration
 }
 
 // Server is the http.Handler of the internal endpoints of the modules a
@@ -58,11 +62,15 @@ type Server struct {
 	services map[string]Service
 	log      *slog.Logger
 	now      func() time.Time
+	ttl      time.Duration
 }
 
 // NewServer serves the given modules' internal endpoints.
 func NewServer(cfg ServerConfig, services ...Service) *Server {
-	s := &Server{keys: cfg.Keys, callers: cfg.Callers, services: map[string]Service{}, log: cfg.Log, now: cfg.Now}
+	s := &Server{keys: cfg.Keys, callers: cfg.Callers, services: map[string]Service{}, log: cfg.Log, now: cfg.Now, ttl: cfg.AssertionTTL}
+	if s.ttl <= 0 {
+		s.ttl = DefaultOptions.TokenTTL
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -77,9 +85,10 @@ func NewServer(cfg ServerConfig, services ...Service) *Server {
 
 // AllowedCallers turns each module's dependencies (the descriptors'
 // DependsOn, by module) into the callers each module accepts: a module may
-// call only what it depends on.
+// call only what it depends on. Identity also accepts the edge
+// (EdgeCaller), which the server lets call Authenticate only.
 func AllowedCallers(dependsOn map[string][]string) map[string][]string {
-	out := map[string][]string{}
+	out := map[string][]string{IdentityModule: {EdgeCaller}}
 	for caller, callees := range dependsOn {
 		for _, callee := range callees {
 			if !slices.Contains(out[callee], caller) {
@@ -93,11 +102,15 @@ func AllowedCallers(dependsOn map[string][]string) map[string][]string {
 	return out
 }
 
+// edgeMethod is the one method the edge may call: identity's
+// Authenticate, whose answer then carries identity's assertion of the user.
+const edgeMethod = "Authenticate"
+
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := extract(r.Context(), r.Header)
 	defer cancel()
 	module, method, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, PathPrefix), "/")
-	results, err := s.serve(ctx, r, module, method)
+	results, issuer, err := s.serve(ctx, r, module, method)
 	if err != nil {
 		s.fail(ctx, w, r, err)
 		return
@@ -107,30 +120,56 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(ctx, w, r, errs.Internal(err, "encode the results of "+module+"."+method))
 		return
 	}
+	if issuer == EdgeCaller {
+		assertion, err := s.assertSession(out)
+		if err != nil {
+			s.fail(ctx, w, r, err)
+			return
+		}
+		w.Header().Set(HeaderUser, assertion)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(out)
 }
 
-func (s *Server) serve(ctx context.Context, r *http.Request, module, method string) (any, error) {
+// sessionAnswer is the wire form of identity.Authenticate's results (as
+// remotegen writes a method's single result).
+type sessionAnswer struct {
+	Result auth.Principal `json:"result"`
+}
+
+// assertSession signs identity's assertion of the user an edge's call of
+// identity.Authenticate found (out is the encoded answer): with it the
+// edge's process acts for the user in its own calls to other processes.
+func (s *Server) assertSession(out []byte) (string, error) {
+	var a sessionAnswer
+	if err := json.Unmarshal(out, &a); err != nil || a.Result.UserID == "" {
+		return "", errs.E(errs.KindInternal, "%s.%s answered no principal to assert", IdentityModule, edgeMethod)
+	}
+	return AssertUser(s.keys, a.Result, s.ttl, s.now())
+}
+
+// serve runs one call and returns its results and the calling module.
+func (s *Server) serve(ctx context.Context, r *http.Request, module, method string) (any, string, error) {
 	if r.Method != http.MethodPost {
-		return nil, errs.E(errs.KindMethodNotAllowed, "internal endpoints take POST")
+		return nil, "", errs.E(errs.KindMethodNotAllowed, "internal endpoints take POST")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return nil, errs.E(errs.KindTooLarge, "the arguments exceed %d bytes", maxBody)
+		return nil, "", errs.E(errs.KindTooLarge, "the arguments exceed %d bytes", maxBody)
 	case err != nil:
-		return nil, errs.Wrap(errs.KindMalformed, err, "the arguments could not be read")
+		return nil, "", errs.Wrap(errs.KindMalformed, err, "the arguments could not be read")
 	}
-	ctx, err = s.authenticate(ctx, r.Header, module, method, body)
+	ctx, issuer, err := s.authenticate(ctx, r.Header, module, method, body)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	svc, ok := s.services[module]
 	serve, found := svc.Methods[method]
 	if !ok || !found {
-		return nil, errs.E(errs.KindNotFound, "%s has no method %q here", module, method)
+		return nil, "", errs.E(errs.KindNotFound, "%s has no method %q here", module, method)
 	}
 	decode := func(args any) error {
 		if json.Unmarshal(body, args) != nil {
@@ -138,43 +177,46 @@ func (s *Server) serve(ctx context.Context, r *http.Request, module, method stri
 		}
 		return nil
 	}
-	return serve(logging.WithModule(ctx, module), decode)
+	results, err := serve(logging.WithModule(ctx, module), decode)
+	return results, issuer, err
 }
 
 // authenticate checks the call token (KindUnauthenticated when it is
 // missing, malformed, forged, expired, or for another module, method or
 // arguments), whether its issuer may call module (KindForbidden), and the
-// user assertion if any; it returns ctx acting for the call's principal.
-func (s *Server) authenticate(ctx context.Context, h http.Header, module, method string, body []byte) (context.Context, error) {
+// user assertion if any; it returns ctx acting for the call's principal,
+// and the calling module.
+func (s *Server) authenticate(ctx context.Context, h http.Header, module, method string, body []byte) (context.Context, string, error) {
 	token := h.Get(HeaderCaller)
 	if token == "" {
-		return ctx, errs.E(errs.KindUnauthenticated, "the call carries no caller token")
+		return ctx, "", errs.E(errs.KindUnauthenticated, "the call carries no caller token")
 	}
 	now := s.now()
 	c, err := verify(s.keys, token, typeCall, module, now)
 	if err != nil {
-		return ctx, err
+		return ctx, "", err
 	}
 	if c.Method != method || c.Body != bodyHash(body) {
-		return ctx, errs.E(errs.KindUnauthenticated, "the caller token is for another call")
+		return ctx, "", errs.E(errs.KindUnauthenticated, "the caller token is for another call")
 	}
-	if !slices.Contains(s.callers[module], c.Issuer) {
-		return ctx, errs.E(errs.KindForbidden, "module %s may not call %s", c.Issuer, module)
+	if !slices.Contains(s.callers[module], c.Issuer) ||
+		c.Issuer == EdgeCaller && (module != IdentityModule || method != edgeMethod) {
+		return ctx, "", errs.E(errs.KindForbidden, "module %s may not call %s.%s", c.Issuer, module, method)
 	}
 	assertion := h.Get(HeaderUser)
 	switch {
 	case c.Service && assertion != "":
-		return ctx, errs.E(errs.KindUnauthenticated, "a call acts for a user or for its module, not both")
+		return ctx, "", errs.E(errs.KindUnauthenticated, "a call acts for a user or for its module, not both")
 	case c.Service:
-		return auth.AsService(ctx, c.Issuer), nil
+		return auth.AsService(ctx, c.Issuer), c.Issuer, nil
 	case assertion != "":
 		p, err := verifyUser(s.keys, assertion, now)
 		if err != nil {
-			return ctx, err
+			return ctx, "", err
 		}
-		return WithUserAssertion(ctx, p, assertion), nil
+		return WithUserAssertion(ctx, p, assertion), c.Issuer, nil
 	}
-	return ctx, nil
+	return ctx, c.Issuer, nil
 }
 
 func (s *Server) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {

@@ -19,11 +19,18 @@ import (
 // module that authenticates sessions.
 const IdentityModule = "identity"
 
-// Token types, so that a user assertion can never pass for a call token
-// and the reverse.
+// EdgeCaller is the pseudo-module every process signs as when it acts as
+// the shop's edge: when it forwards a public request to the process that
+// hosts the request's module, and when it asks identity in another process
+// who holds a session token. It hosts no API and calls identity's
+// Authenticate only.
+const EdgeCaller = "edge"
+
+// Token types, so that no kind of token can pass for another.
 const (
-	typeCall = "call"
-	typeUser = "user"
+	typeCall    = "call"
+	typeUser    = "user"
+	typeForward = "forward"
 )
 
 // claims are what a token states. A call token: Issuer is the calling
@@ -32,7 +39,9 @@ const (
 // serve another method or other arguments; Service set when the call acts
 // as the calling module itself (auth.Service(Issuer)). A user assertion:
 // Issuer is identity, no audience (it travels along a chain of calls),
-// Principal the user it speaks for.
+// Principal the user it speaks for. A forwarded request's token: Issuer is
+// the edge, Audience the module that owns the route, Method and Path the
+// request's, Client the address of the client the edge resolved.
 type claims struct {
 	Type      string          `json:"typ"`
 	Issuer    string          `json:"iss"`
@@ -43,6 +52,8 @@ type claims struct {
 	ID        string          `json:"jti"`
 	Service   bool            `json:"svc,omitempty"`
 	Principal *auth.Principal `json:"sub,omitempty"`
+	Path      string          `json:"pth,omitempty"`
+	Client    string          `json:"cip,omitempty"`
 }
 
 // sign returns the compact form base64url(claims) "." base64url(signature).

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/wire"
 
+	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/inventory"
 	"github.com/shopmonolith/shop/modules/inventory/internal/domain"
 	"github.com/shopmonolith/shop/modules/inventory/internal/rest"
@@ -30,7 +31,8 @@ func Descriptor() kernel.Descriptor {
 	return kernel.Descriptor{
 		Name:      "inventory",
 		Summary:   "stock per product and reservations for orders",
-		DependsOn: nil,
+		DependsOn: []string{"catalog"}, // the products to stock for a demo (StockCatalog)
+		Routes:    func(r *httpapi.Router) { rest.Register(r, nil) }, // declared only: the handlers of a nil API never run
 	}
 }
 
@@ -117,4 +119,33 @@ func (m *Module) SeedStock(ctx context.Context, productIDs []string, onHand int)
 	}
 	m.log.InfoContext(ctx, "inventory seeded", slog.Int("products", n), slog.Int("on_hand", onHand))
 	return nil
+}
+
+// StockCatalog gives the first products of the catalog, as cat lists them
+// to anyone (active products, in creation order), onHand units each, as
+// SeedStock does: products stocked already keep their levels. It returns
+// how many products it listed. cat is the catalog hosted in this process
+// or its remote adapter: inventory learns of products as any module does,
+// through catalog's API, wherever catalog runs.
+func (m *Module) StockCatalog(ctx context.Context, cat catalog.API, products, onHand int) (int, error) {
+	var ids []string
+	q := catalog.ProductQuery{Limit: 100}
+	for len(ids) < products {
+		page, err := cat.ListProducts(ctx, q)
+		if err != nil {
+			return 0, fmt.Errorf("list products to stock: %w", err)
+		}
+		for _, p := range page.Items {
+			ids = append(ids, p.ID)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		q.After = page.NextCursor
+	}
+	ids = ids[:min(len(ids), products)]
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	return len(ids), m.SeedStock(ctx, ids, onHand)
 }

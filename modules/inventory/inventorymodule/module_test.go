@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -143,7 +144,7 @@ func TestContract(t *testing.T) {
 func TestDescriptor(t *testing.T) {
 	t.Parallel()
 	d := inventorymodule.Descriptor()
-	if d.Name != "inventory" || d.Summary != "stock per product and reservations for orders" || len(d.DependsOn) != 0 {
+	if d.Name != "inventory" || d.Summary != "stock per product and reservations for orders" || !slices.Equal(d.DependsOn, []string{"catalog"}) {
 		t.Fatalf("descriptor = %+v", d)
 	}
 	s := newShop(t)
