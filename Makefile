@@ -38,6 +38,7 @@ build: ## build bin/shop
 test: generate-check ## run every test (unit, PostgreSQL integration, architecture, end-to-end)
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	$(MAKE) --no-print-directory test-e2e-catalog test-e2e-split
 
 # The end-to-end tests that run on every topology: the shopping walks,
 # checkout and its failures, authorization, and the crash test.

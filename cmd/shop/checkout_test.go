@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -276,14 +277,17 @@ func TestCheckoutStockRace(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			// An overloaded shop may answer 503 (the cart's prices could
-			// not be confirmed in time), or, split, 504 (the edge waited
-			// too long for orders): the client retries with its key.
+			// not be confirmed in time; split, a neighbour's circuit
+			// opened under the burst), or, split, 504 (the edge waited
+			// too long for orders): the client comes back when Retry-After
+			// says, with its key, as a real client does.
 			key := "Idempotency-Key: " + uuid.NewString()
 			var r response
-			for range 5 {
+			for range 8 {
 				if r = s.call("POST", "/api/orders", tokens[i], map[string]any{"card_number": payments.CardApprove}, key); r.Status != http.StatusServiceUnavailable && r.Status != http.StatusGatewayTimeout {
 					break
 				}
+				time.Sleep(retryAfter(r, time.Second, 10*time.Second))
 			}
 			switch r.Status {
 			case http.StatusCreated:
@@ -321,4 +325,14 @@ func TestCheckoutStockRace(t *testing.T) {
 	if onHand, reserved, available := s.stock(p); onHand != 0 || reserved != 0 || available != 0 {
 		t.Errorf("stock = %d on hand, %d reserved, %d available; want all zero", onHand, reserved, available)
 	}
+}
+
+// retryAfter is how long a client waits before sending r's request again:
+// its Retry-After in seconds, else fallback, at most limit.
+func retryAfter(r response, fallback, limit time.Duration) time.Duration {
+	secs, err := strconv.Atoi(r.Header.Get("Retry-After"))
+	if err != nil || secs < 0 {
+		return fallback
+	}
+	return min(time.Duration(secs)*time.Second, limit)
 }

@@ -9,20 +9,21 @@ import (
 	"github.com/shopmonolith/shop/platform/topology"
 )
 
-// Every module in a process of its own, on one database, events over NATS:
-// each process starts, is ready, serves its own routes, and stops cleanly
-// on SIGTERM.
+// Every module in a process of its own behind an edge that hosts none, on
+// one database, events over NATS: each process starts, is ready, serves its
+// own routes, the edge serves them all, and every process stops cleanly on
+// SIGTERM.
 func TestSplitTopologyStartsReadyAndStopsCleanly(t *testing.T) {
 	t.Parallel()
-	split, err := topology.Named(topology.Split, binaryModules, false)
+	split, err := topology.Named(topology.Split, binaryModules, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &shop{t: t, dbURL: dbtest.NewURL(t), topo: split, partial: true}
 	s.start()
 	procs := s.cluster.Processes()
-	if len(procs) != len(binaryModules) {
-		t.Fatalf("%d processes, want one per module (%d)", len(procs), len(binaryModules))
+	if len(procs) != len(binaryModules)+1 {
+		t.Fatalf("%d processes, want one per module (%d) and the edge", len(procs), len(binaryModules))
 	}
 	for _, p := range procs {
 		on := &shop{t: t, base: p.URL(), partial: true}
@@ -35,6 +36,9 @@ func TestSplitTopologyStartsReadyAndStopsCleanly(t *testing.T) {
 	catalog.must(http.StatusOK, catalog.call("GET", "/api/products", "", nil))
 	identity := &shop{t: t, base: s.cluster.Host("identity").URL(), partial: true}
 	identity.login(adminEmail, adminPassword)
+	// The edge forwards both.
+	s.must(http.StatusOK, s.call("GET", "/api/products", "", nil))
+	s.login(adminEmail, adminPassword)
 
 	if err := s.stop(); err != nil {
 		t.Fatalf("the processes did not all exit cleanly on SIGTERM: %v", err)

@@ -45,7 +45,7 @@ func TestSplitRunsTheShopAndStopsEveryProcessOnInterrupt(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	shop, split := build(t, dir, "shop", "../shop"), build(t, dir, "split", ".")
-	const topo = topology.Catalog
+	const topo = topology.Split
 	modules, err := topology.ModulesOf(context.Background(), shop)
 	if err != nil {
 		t.Fatal(err)
