@@ -141,7 +141,11 @@ func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (relayed, error) {
 // changes.
 func (b *Bus) deliver(ctx context.Context, publisher string, batch []outboxRow, regs map[string][]registration) (n int, held int64, again bool, err error) {
 	if b.broker != nil {
+		b.hook("relay.before-forward")
 		n, again, err = b.publishBatch(ctx, publisher, batch)
+		if n > 0 {
+			b.hook("relay.after-forward") // stored in the stream; the outbox does not know yet
+		}
 		return n, 0, again, err
 	}
 	ready := b.reachable(publisher, batch, regs)
