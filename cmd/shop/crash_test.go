@@ -138,16 +138,7 @@ func brokerIdle(t *testing.T, natsURL, dbURL string) bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stream, err := js.Stream(ctx, "SHOP_IDENTITY")
+	stream, err := jetStreamClient(t, natsURL).Stream(ctx, "SHOP_IDENTITY")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +152,22 @@ func brokerIdle(t *testing.T, natsURL, dbURL string) bool {
 	})
 	info := cons.CachedInfo()
 	return stream.CachedInfo().State.Msgs == published && info.NumPending == 0 && info.NumAckPending == 0
+}
+
+// jetStreamClient is a client of the broker at url for the rest of the
+// test, to look at streams and consumers as an operator would.
+func jetStreamClient(t *testing.T, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
 
 // queryOwner runs fn on a connection as the database owner (the test reads
