@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/shopmonolith/shop/platform/config"
 )
 
 func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer, lookup Env) error {
 	const synopsis = "shop events dead [--subscriber S] | shop events replay ID|--all [--subscriber S] | shop events forget SUBSCRIBER"
 	c := newCommand("events", synopsis,
-		"dead lists dead-lettered (and orphaned) events; replay delivers dead-lettered events again,\none by its id or all of them (a running shop picks them up at once); forget retires a\nsubscriber id no process runs any more: it stops receiving events and its undelivered\nevents are deleted (an id this version registers, or one run lately, is refused).")
+		"dead lists dead-lettered (and orphaned) events; replay delivers dead-lettered events again,\none by its id or all of them (a running shop picks them up at once); forget retires a\nsubscriber id no process runs any more: it stops receiving events and its undelivered\nevents are deleted, with the nats transport its durable consumers on the broker too\n(an id this version registers, or one run lately, is refused).")
 	all := c.flags.Bool("all", false, "replay: every dead-lettered event")
 	subscriber := c.flags.String("subscriber", "", "only this subscriber id")
 	if err := c.parse(args, stdout); err != nil {
@@ -33,7 +35,7 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	default:
 		return usageError{"use: " + synopsis}
 	}
-	_, app, closeApp, err := composeApp(ctx, lookup, stderr, "events")
+	e, app, closeApp, err := composeApp(ctx, lookup, stderr, "events")
 	if err != nil {
 		return err
 	}
@@ -44,7 +46,11 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(stdout, "forgot %s: %d registrations and %d undelivered events deleted\n", id, f.Registrations, f.Undelivered)
+		consumers := ""
+		if e.cfg.Events.Transport == config.EventsNATS {
+			consumers = fmt.Sprintf(", %d broker consumers", f.Consumers)
+		}
+		_, err = fmt.Fprintf(stdout, "forgot %s: %d registrations%s and %d undelivered events deleted\n", id, f.Registrations, consumers, f.Undelivered)
 		return err
 	case "replay":
 		n, err := app.Bus.Replay(ctx, id, *subscriber)

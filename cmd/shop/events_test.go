@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os/exec"
@@ -11,10 +12,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/events/eventstest"
+	"github.com/shopmonolith/shop/platform/natstest"
 )
 
 // An event its handler cannot process is dead-lettered, listed by
@@ -72,14 +76,34 @@ func TestDeadLettersAreListedAndReplayedOnARunningShop(t *testing.T) {
 
 // A subscriber id no process runs any more is listed with its last run by
 // `shop events dead`, and `shop events forget` retires it: its registrations
-// and undelivered events go; an id this version registers is refused.
+// and undelivered events go, and with the nats transport its durable
+// consumer on the broker too; an id this version registers is refused.
+// Events go on reaching the other subscribers, and forgetting the id again
+// deletes nothing.
 func TestEventsForgetRetiresASubscriberNoProcessRuns(t *testing.T) {
 	t.Parallel()
-	s := startShopForCommands(t)
+	for _, transport := range []string{config.EventsPostgres, config.EventsNATS} {
+		t.Run(transport, func(t *testing.T) {
+			t.Parallel()
+			forgetRetiredSubscriber(t, transport)
+		})
+	}
+}
+
+func forgetRetiredSubscriber(t *testing.T, transport string) {
+	t.Helper()
 	const retired = "notifications.retired_welcome"
+	var env []string
+	var js jetstream.JetStream
+	if transport == config.EventsNATS {
+		broker := natstest.Start(t)
+		env = []string{"SHOP_EVENTS_TRANSPORT=nats", "SHOP_NATS_URL=" + broker.URL()}
+		js = jetStreamClient(t, broker.URL())
+	}
+	s := startShopForCommands(t, env...)
 	// What an earlier version, which ran notifications.retired_welcome,
-	// left behind: its registration, last refreshed a day ago, and an event
-	// it never handled.
+	// left behind: its registration, last refreshed a day ago, an event it
+	// never handled, and (nats) its durable consumer.
 	queryOwner(t, s.dbURL, func(conn *pgx.Conn) error {
 		_, err := conn.Exec(context.Background(), `INSERT INTO identity.event_subscriptions (subscriber, event_type, module, registered_at, seen_at)
 			VALUES ($1, 'identity.user_registered.v1', 'notifications', now() - interval '30 days', now() - interval '1 day')`, retired)
@@ -90,6 +114,21 @@ func TestEventsForgetRetiresASubscriberNoProcessRuns(t *testing.T) {
 		}
 		return err
 	})
+	// The command's count of deleted consumers, printed with the nats transport.
+	consumers := func(n int) string {
+		if js == nil {
+			return ""
+		}
+		return fmt.Sprintf(", %d broker consumers", n)
+	}
+	if js != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := js.CreateConsumer(ctx, "SHOP_IDENTITY", jetstream.ConsumerConfig{Durable: "notifications-retired_welcome",
+			FilterSubject: "shop.events.identity.user_registered.v1", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	if out := shopCommand(t, s.dbURL, "events", "dead"); !strings.Contains(out, retired) || !strings.Contains(out, "no process has run this subscriber since") {
 		t.Fatalf("shop events dead:\n%s", out)
@@ -97,12 +136,13 @@ func TestEventsForgetRetiresASubscriberNoProcessRuns(t *testing.T) {
 	if out := shopCommandFails(t, s.dbURL, "events", "forget", "notifications.welcome_email"); !strings.Contains(out, "registered by this version") {
 		t.Errorf("shop events forget of a registered id:\n%s", out)
 	}
-	// Still registered, it also received the events published since.
+	// Still registered, it also received the events published since
+	// (postgres: the relays follow the registry).
 	var undelivered int
 	queryOwner(t, s.dbURL, func(conn *pgx.Conn) error {
 		return conn.QueryRow(context.Background(), `SELECT count(*) FROM notifications.event_inbox WHERE subscriber = $1`, retired).Scan(&undelivered)
 	})
-	want := fmt.Sprintf("1 registrations and %d undelivered events deleted", undelivered)
+	want := fmt.Sprintf("1 registrations%s and %d undelivered events deleted", consumers(1), undelivered)
 	if out := shopCommand(t, s.dbURL, "events", "forget", retired); undelivered == 0 || !strings.Contains(out, want) {
 		t.Fatalf("shop events forget:\n%s\nwant %q", out, want)
 	}
@@ -114,13 +154,30 @@ func TestEventsForgetRetiresASubscriberNoProcessRuns(t *testing.T) {
 	if left != 0 {
 		t.Errorf("%d rows of the forgotten id left", left)
 	}
+	if js != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := js.Consumer(ctx, "SHOP_IDENTITY", "notifications-retired_welcome"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			t.Errorf("the forgotten id's consumer: %v, want not found", err)
+		}
+	}
 	if out := shopCommand(t, s.dbURL, "events", "dead"); strings.Contains(out, retired) {
 		t.Errorf("shop events dead after forget:\n%s", out)
 	}
+
+	// Publishing and delivery go on; forgetting again deletes nothing.
+	admin := s.login(adminEmail, adminPassword)
+	s.awaitMail(admin, s.userID(s.register("after-forget@example.com")), "welcome")
+	want = fmt.Sprintf("0 registrations%s and 0 undelivered events deleted", consumers(0))
+	if out := shopCommand(t, s.dbURL, "events", "forget", retired); !strings.Contains(out, want) {
+		t.Errorf("shop events forget again:\n%s\nwant %q", out, want)
+	}
 }
 
-// commandTests are the tests whose shop reserved a command's connections.
-var commandTests sync.Map // *testing.T → true
+// commandTests are the tests whose shop reserved a command's connections,
+// each with the settings its commands share with the shop (the event
+// transport).
+var commandTests sync.Map // *testing.T → []string
 
 // commandConns is the budget of a CLI command run against a test shop: the
 // smallest that opens every module.
@@ -136,7 +193,13 @@ func startShopForCommands(t *testing.T, extraEnv ...string) *shop {
 	t.Helper()
 	url := dbtest.NewURL(t)
 	dbtest.Reserve(t, e2eConns()+commandConns())
-	commandTests.Store(t, true)
+	var shared []string
+	for _, kv := range extraEnv {
+		if strings.HasPrefix(kv, "SHOP_EVENTS_TRANSPORT=") || strings.HasPrefix(kv, "SHOP_NATS_") {
+			shared = append(shared, kv)
+		}
+	}
+	commandTests.Store(t, shared)
 	t.Cleanup(func() { commandTests.Delete(t) })
 	s := &shop{t: t, dbURL: url, topo: e2eTopology, reserved: true}
 	s.start(extraEnv...)
@@ -166,12 +229,13 @@ func shopCommandFails(t *testing.T, dbURL string, args ...string) string {
 
 func runShopCommand(t *testing.T, dbURL string, args ...string) (string, error) {
 	t.Helper()
-	if _, ok := commandTests.Load(t); !ok {
+	shared, ok := commandTests.Load(t)
+	if !ok {
 		t.Fatal("shop commands need a shop started by startShopForCommands")
 	}
 	cmd := exec.Command(binary, args...)
-	cmd.Env = []string{"DATABASE_URL=" + dbURL, "SHOP_LOG_LEVEL=warn", "HOME=/tmp",
-		fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", commandConns())}
+	cmd.Env = append([]string{"DATABASE_URL=" + dbURL, "SHOP_LOG_LEVEL=warn", "HOME=/tmp",
+		fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", commandConns())}, shared.([]string)...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

@@ -62,30 +62,11 @@ func TestSplitModuleKilledMidCheckout(t *testing.T) {
 	// The saga retries a failed step for longer than payments is away.
 	sp := startPaymentsSplit(t, "SHOP_EVENTS_BACKOFF_MAX=4s", "SHOP_EVENTS_MAX_ATTEMPTS=30")
 	s := sp.rest
-	admin := s.login(adminEmail, adminPassword)
-	const onHand, each = 50, 2
-	product := s.product(admin, "KILL-1", 1000, onHand)
-	type buyer struct{ token, card, order string }
-	buyers := make([]buyer, 8)
-	for i := range buyers {
-		buyers[i] = buyer{token: s.register(fmt.Sprintf("buyer%d@example.com", i)), card: payments.CardApprove}
-		s.addToCart(buyers[i].token, product, each)
-	}
-	buyers[0].card = payments.CardDecline
+	r := newCheckoutRush(s, "KILL-1")
 
 	// From now on orders never hears payments' answer to an authorization.
 	sp.proxy.holdAnswers("Authorize")
-	placed := make([]response, len(buyers))
-	var wg sync.WaitGroup
-	for i, b := range buyers {
-		wg.Go(func() { placed[i] = s.checkout(b.token, b.card) })
-	}
-	wg.Wait()
-	for i, r := range placed {
-		var o order
-		s.must(http.StatusCreated, r).json(t, &o)
-		buyers[i].order = o.ID
-	}
+	r.placeAll()
 	select {
 	case <-sp.proxy.held:
 	case <-time.After(60 * time.Second):
@@ -93,21 +74,71 @@ func TestSplitModuleKilledMidCheckout(t *testing.T) {
 	}
 	sp.pay.kill()
 	sp.proxy.holdAnswers()
-	// Payments recorded a payment that orders does not know of.
-	var unheard int
-	queryOwner(t, s.dbURL, func(conn *pgx.Conn) error {
-		return conn.QueryRow(context.Background(), `SELECT count(*) FROM orders.orders o
-			JOIN payments.payments p ON p.order_id = o.id::text WHERE o.status = 'stock_reserved'`).Scan(&unheard)
-	})
-	if unheard == 0 {
-		t.Fatal("no authorization committed by payments is unknown to orders: the kill came at no particular moment")
-	}
-	t.Logf("killed payments with %d committed authorizations unknown to orders", unheard)
+	t.Logf("killed payments with %d committed authorizations unknown to orders", unheardAuthorizations(t, s.dbURL))
 	sp.pay.start(append(sp.payEnv, "SHOP_HTTP_INTERNAL_ADDR="+sp.internal)...)
 
+	r.checkSettled()
+	if s.remoteCalls("orders", "payments", "unavailable")+s.remoteCalls("orders", "payments", "circuit_open") == 0 {
+		t.Error("orders counted no failed call to payments: no saga step met the dead process")
+	}
+}
+
+// checkoutRush is several customers checking out at once, one of them with
+// a card that is declined, each buying a few units of one product.
+type checkoutRush struct {
+	s       *shop
+	product string
+	buyers  []rushBuyer
+}
+
+type rushBuyer struct{ token, card, order string }
+
+const (
+	rushBuyers = 8
+	rushOnHand = 50 // units of the product in stock
+	rushEach   = 2  // units each buyer orders
+)
+
+// newCheckoutRush creates the product (with sku) and the buyers, and fills
+// their carts.
+func newCheckoutRush(s *shop, sku string) *checkoutRush {
+	s.t.Helper()
+	admin := s.login(adminEmail, adminPassword)
+	r := &checkoutRush{s: s, product: s.product(admin, sku, 1000, rushOnHand), buyers: make([]rushBuyer, rushBuyers)}
+	for i := range r.buyers {
+		r.buyers[i] = rushBuyer{token: s.register(fmt.Sprintf("%s-buyer%d@example.com", strings.ToLower(sku), i)), card: payments.CardApprove}
+		s.addToCart(r.buyers[i].token, r.product, rushEach)
+	}
+	r.buyers[0].card = payments.CardDecline
+	return r
+}
+
+// placeAll checks every buyer out at once; each order is placed.
+func (r *checkoutRush) placeAll() {
+	r.s.t.Helper()
+	placed := make([]response, len(r.buyers))
+	var wg sync.WaitGroup
+	for i, b := range r.buyers {
+		wg.Go(func() { placed[i] = r.s.checkout(b.token, b.card) })
+	}
+	wg.Wait()
+	for i, resp := range placed {
+		var o order
+		r.s.must(http.StatusCreated, resp).json(r.s.t, &o)
+		r.buyers[i].order = o.ID
+	}
+}
+
+// checkSettled waits for every order to settle as its card says, each
+// payment authorized and captured exactly once (or declined once), each
+// step recorded once, the stock adding up, and every event delivered with
+// none dead-lettered.
+func (r *checkoutRush) checkSettled() {
+	s, t := r.s, r.s.t
+	t.Helper()
 	confirmed := []string{"placed", "stock_reserved", "payment_authorized", "confirmed", "stock_committed", "payment_captured"}
 	sold := 0
-	for _, b := range buyers {
+	for _, b := range r.buyers {
 		o := s.awaitOrder(b.token, b.order, order.settled)
 		if steps := o.steps(); len(slices.Compact(slices.Clone(steps))) != len(steps) {
 			t.Errorf("order %s: a step recorded twice: %v", o.ID, steps)
@@ -122,7 +153,7 @@ func TestSplitModuleKilledMidCheckout(t *testing.T) {
 			}
 			continue
 		}
-		sold += each
+		sold += rushEach
 		if o.Status != "confirmed" || !slices.Equal(o.steps(), confirmed) {
 			t.Errorf("order = %s %v, want confirmed %v", o.Status, o.steps(), confirmed)
 		}
@@ -130,14 +161,11 @@ func TestSplitModuleKilledMidCheckout(t *testing.T) {
 			t.Errorf("order %s's payment records = %s %s %s, want %s", o.ID, payment, ledger, published, want)
 		}
 	}
-	if got, _, _ := s.stock(product); got != onHand-sold {
-		t.Errorf("on hand = %d, want %d", got, onHand-sold)
+	if got, _, _ := s.stock(r.product); got != rushOnHand-sold {
+		t.Errorf("on hand = %d, want %d", got, rushOnHand-sold)
 	}
-	if _, reserved, _ := s.stock(product); reserved != 0 {
+	if _, reserved, _ := s.stock(r.product); reserved != 0 {
 		t.Errorf("reserved = %d after every order settled, want 0", reserved)
-	}
-	if s.remoteCalls("orders", "payments", "unavailable")+s.remoteCalls("orders", "payments", "circuit_open") == 0 {
-		t.Error("orders counted no failed call to payments: no saga step met the dead process")
 	}
 	// Nothing is left behind: every event delivered, none dead-lettered.
 	eventstest.Eventually(t, 60*time.Second, "every inbox drained", func() bool {
@@ -147,6 +175,23 @@ func TestSplitModuleKilledMidCheckout(t *testing.T) {
 	if _, dead := inboxes(t, s.dbURL); dead != 0 {
 		t.Errorf("%d events dead-lettered", dead)
 	}
+}
+
+// unheardAuthorizations counts the payments authorized (and committed by
+// payments) for orders that do not know of them yet, and fails the test
+// when there is none: the kill that came before came at no particular
+// moment.
+func unheardAuthorizations(t *testing.T, url string) int {
+	t.Helper()
+	var unheard int
+	queryOwner(t, url, func(conn *pgx.Conn) error {
+		return conn.QueryRow(context.Background(), `SELECT count(*) FROM orders.orders o
+			JOIN payments.payments p ON p.order_id = o.id::text WHERE o.status = 'stock_reserved'`).Scan(&unheard)
+	})
+	if unheard == 0 {
+		t.Fatal("no authorization committed by payments is unknown to orders: the kill came at no particular moment")
+	}
+	return unheard
 }
 
 // paymentRecords returns, for an order, the status of its payments (one

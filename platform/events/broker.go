@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/health"
 )
 
@@ -593,4 +594,64 @@ func (b *Bus) receive(ctx context.Context, s *subscription, publisher string, ro
 	}
 	s.wakeOne()
 	return nil
+}
+
+// deleteConsumers deletes a subscriber id's durable consumers from every
+// stream of the shop's events (whichever process hosts the publisher) and
+// returns how many there were: a retired id's consumers would otherwise
+// keep every event for it until the stream's retention drops them. Deleting
+// what is already gone is no error.
+func (k *broker) deleteConsumers(ctx context.Context, subscriber string) (int, error) {
+	js, done, err := k.session(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	names := js.StreamNames(ctx, jetstream.WithStreamListSubject(subjectPrefix+">"))
+	var streams []string
+	for name := range names.Name() {
+		streams = append(streams, name)
+	}
+	if err := names.Err(); err != nil {
+		return 0, fmt.Errorf("list the event streams: %w", err)
+	}
+	n := 0
+	for _, stream := range streams {
+		err := js.DeleteConsumer(ctx, stream, durableName(subscriber))
+		switch {
+		case err == nil:
+			n++
+		case !errors.Is(err, jetstream.ErrConsumerNotFound):
+			return n, fmt.Errorf("delete consumer %s on %s: %w", durableName(subscriber), stream, err)
+		}
+	}
+	return n, nil
+}
+
+// session is a JetStream client for an operator's request: the running
+// bus's, or, in a process whose bus does not run (a command), one
+// connected for this request alone, closed by done. It returns
+// KindUnavailable when the server cannot be reached.
+func (k *broker) session(ctx context.Context) (js jetstream.JetStream, done func(), err error) {
+	if k.nc != nil {
+		if !k.nc.IsConnected() {
+			return nil, nil, errs.Wrap(errs.KindUnavailable, errBrokerDown, "the event broker cannot be reached")
+		}
+		return k.js, func() {}, nil
+	}
+	timeout := 10 * time.Second
+	if d, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(d))
+	}
+	nc, err := nats.Connect(k.cfg.NATSURL, nats.Name("shop"), nats.Timeout(timeout))
+	if err != nil {
+		return nil, nil, errs.Wrap(errs.KindUnavailable, err, "the event broker at %s cannot be reached", k.cfg.NATSURL)
+	}
+	if js, err = jetstream.New(nc); err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("events: jetstream: %w", err)
+	}
+	return js, nc.Close, nil
 }

@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -11,8 +12,10 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/events"
 	"github.com/shopmonolith/shop/platform/events/eventstest"
 	"github.com/shopmonolith/shop/platform/health"
 )
@@ -388,4 +391,64 @@ func TestEventsPublishedWhileNoProcessRunsTheSubscriberReachItLater(t *testing.T
 		t.Errorf("handler called %d times, want %d", n, total)
 	}
 	w.checkKeyOrder()
+}
+
+// Forgetting a retired subscriber id deletes its durable consumers from the
+// stream of every publisher it followed, hosted in the process or not, so
+// that the broker stops keeping events for it; the operator's command does
+// it from a process whose bus does not run. Publishing and delivery to the
+// other subscribers go on, and forgetting again deletes nothing.
+func TestForgetDeletesTheRetiredSubscribersConsumers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorldOf(t, fastConfig(config.EventsNATS), 3)
+	const retired, retiredDurable, otherStream = "evtsub.retired", "evtsub-retired", "SHOP_EVTOTHER"
+	old := w.replica(&sink{})
+	typ, h := events.On(func(context.Context, *gorm.DB, thingHappened, events.Envelope) error { return nil })
+	otherTyp, otherH := events.On(func(context.Context, *gorm.DB, stranger, events.Envelope) error { return nil })
+	if err := old.bus.Subscribe(old.sub, retired, typ, h); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.bus.Subscribe(old.sub, retired, otherTyp, otherH); err != nil {
+		t.Fatal(err)
+	}
+	old.start(t)
+	if err := old.bus.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// The next version has no such subscriber; its consumer keeps the
+	// events published since, for nobody.
+	js := w.jetStream()
+	current := w.replica(&sink{}).start(t)
+	current.publish(t, ctx, thing("k", 1), thing("k", 2))
+	eventstest.Eventually(t, 10*time.Second, "events handled", func() bool { return w.effects() == 2 })
+	eventstest.Eventually(t, 10*time.Second, "events kept for the retired id", func() bool {
+		c, err := js.Consumer(ctx, pubStream, retiredDurable)
+		return err == nil && c.CachedInfo().NumPending == 2
+	})
+	w.exec(`UPDATE evtpub.event_subscriptions SET seen_at = now() - interval '1 day' WHERE subscriber = $1`, retired)
+
+	command := w.replica(&sink{}) // an operator's command: its bus does not run
+	got, err := command.bus.Forget(ctx, retired)
+	if err != nil || got != (events.Forgotten{Registrations: 1, Consumers: 2}) {
+		t.Fatalf("Forget = %+v, %v; want 1 registration and 2 consumers", got, err)
+	}
+	for _, stream := range []string{pubStream, otherStream} {
+		if _, err := js.Consumer(ctx, stream, retiredDurable); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			t.Errorf("the retired id's consumer on %s after Forget: %v, want not found", stream, err)
+		}
+	}
+	if _, err := js.Consumer(ctx, pubStream, durable); err != nil {
+		t.Errorf("the running subscriber's consumer after Forget: %v", err)
+	}
+
+	current.publish(t, ctx, thing("k", 3))
+	eventstest.Eventually(t, 10*time.Second, "event handled after Forget", func() bool { return w.effects() == 3 })
+	if got, err := current.bus.Forget(ctx, retired); err != nil || got != (events.Forgotten{}) {
+		t.Errorf("Forget again = %+v, %v; want nothing deleted", got, err)
+	}
+	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE subscriber = $1`, retired); n != 0 {
+		t.Errorf("the forgotten id has %d inbox rows", n)
+	}
 }

@@ -142,15 +142,20 @@ func (b *Bus) sightings(ctx context.Context) (map[string]sighting, error) {
 // Forgotten is what Forget removed.
 type Forgotten struct {
 	Registrations int // rows of the publishers' subscription registries
+	Consumers     int // durable consumers on the broker's streams (nats transport)
 	Undelivered   int // pending and dead-lettered inbox rows
 }
 
 // Forget retires a subscriber id that no code runs any more: it leaves the
-// registry of every publisher (so relays stop sending it events) and its
-// undelivered events are deleted from its module's inbox. It returns
-// KindInvalid for a malformed id, KindConflict for an id this process
-// registers or that another process ran recently (stop that first), and
-// KindNotFound when this process has no connection to the id's module.
+// registry of every publisher (so relays stop sending it events), with the
+// nats transport its durable consumers are deleted from every publisher's
+// stream (so the broker stops keeping events for it), and its undelivered
+// events are deleted from its module's inbox. Forgetting an id again finds
+// nothing and deletes nothing. It returns KindInvalid for a malformed id,
+// KindConflict for an id this process registers or that another process ran
+// recently (stop that first), KindNotFound when this process has no
+// connection to the id's module, and KindUnavailable when the broker cannot
+// be reached (the registry and the inbox are left alone then, for a retry).
 func (b *Bus) Forget(ctx context.Context, subscriber string) (Forgotten, error) {
 	var out Forgotten
 	if !subscriberPattern.MatchString(subscriber) {
@@ -173,6 +178,11 @@ func (b *Bus) Forget(ctx context.Context, subscriber string) (Forgotten, error) 
 	b.mu.Unlock()
 	if inbox == nil {
 		return out, errs.E(errs.KindNotFound, "module %s has no event tables in use in this process", module)
+	}
+	if b.broker != nil {
+		if out.Consumers, err = b.broker.deleteConsumers(ctx, subscriber); err != nil {
+			return out, err
+		}
 	}
 	for _, db := range pubs {
 		n, err := unregister(ctx, db, subscriber)

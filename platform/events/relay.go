@@ -146,8 +146,8 @@ func (b *Bus) deliver(ctx context.Context, publisher string, batch []outboxRow, 
 		// that JetStream's duplicate window drops).
 		b.hook("relay.before-forward")
 		n, again, err = b.publishBatch(ctx, publisher, batch)
-		if err == nil {
-			b.hook("relay.after-forward")
+		if n > 0 {
+			b.hook("relay.after-forward") // stored in the stream; the outbox does not know yet
 		}
 		return n, 0, again, err
 	}
