@@ -31,7 +31,7 @@ func Descriptor() kernel.Descriptor {
 	return kernel.Descriptor{
 		Name:      "inventory",
 		Summary:   "stock per product and reservations for orders",
-		DependsOn: []string{"catalog"}, // the products to stock for a demo (StockCatalog)
+		DependsOn: []string{"catalog"},                               // the products to stock for a demo (StockCatalog)
 		Routes:    func(r *httpapi.Router) { rest.Register(r, nil) }, // declared only: the handlers of a nil API never run
 	}
 }
