@@ -92,7 +92,10 @@ func TestWalkthrough(t *testing.T) {
 	t.Parallel()
 	haproxy, err := exec.LookPath("haproxy")
 	if err != nil {
-		t.Fatal("the walkthrough needs HAProxy on PATH (apt-get install haproxy)")
+		// Debian installs it in /usr/sbin, off a user's PATH.
+		if haproxy, err = exec.LookPath("/usr/sbin/haproxy"); err != nil {
+			t.Fatal("the walkthrough needs HAProxy (apt-get install haproxy)")
+		}
 	}
 	blocks := walkthroughBlocks(t)
 	bin := buildShop(t)
