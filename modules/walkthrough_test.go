@@ -179,49 +179,52 @@ func buildShop(t *testing.T) string {
 // freePorts returns n loopback ports that were free a moment ago.
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	var ports []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
+	return portRuns(t, n, 1)
 }
 
-// freePortRuns returns n first ports of three free consecutive ones: a
-// process's public, internal and operators' ports.
+// freePortRuns returns the first ports of n runs of three free consecutive
+// ones: a process's public, internal and operators' ports.
 func freePortRuns(t *testing.T, n int) []int {
 	t.Helper()
-	var runs []int
+	return portRuns(t, n, 3)
+}
+
+// portRuns finds n runs of size free consecutive loopback ports below the
+// kernel's ephemeral range: the blocks listen on some of them only minutes
+// later, and a port of that range could meanwhile be the local end of any
+// outgoing connection.
+func portRuns(t *testing.T, n, size int) []int {
+	t.Helper()
+	low := 32768
+	if data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(data)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil && v > 12000 {
+				low = v
+			}
+		}
+	}
 	var held []net.Listener
 	defer func() {
 		for _, ln := range held {
 			ln.Close()
 		}
 	}()
+	var runs []int
 	for attempt := 0; len(runs) < n; attempt++ {
-		if attempt == 100 {
-			t.Fatal("no three consecutive free ports")
+		if attempt == 1000 {
+			t.Fatalf("no %d runs of %d free ports below %d", n, size, low)
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, ln)
-		p := ln.Addr().(*net.TCPAddr).Port
-		run := []net.Listener{}
-		for i := 1; i <= 2; i++ {
-			next, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+i))
+		p := 10000 + rand.IntN(low-10000-size)
+		var run []net.Listener
+		for i := range size {
+			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+i))
 			if err != nil {
 				break
 			}
-			run = append(run, next)
+			run = append(run, ln)
 		}
 		held = append(held, run...)
-		if len(run) == 2 {
+		if len(run) == size {
 			runs = append(runs, p)
 		}
 	}
@@ -233,13 +236,14 @@ func freePortRuns(t *testing.T, n int) []int {
 // the test stops them all through it (or, if it died, through its process
 // group).
 type shell struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	in   io.WriteCloser
-	acks *bufio.Scanner
-	out  string // the file its output goes to
-	dir  string
-	n    int
+	t      *testing.T
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	acks   chan struct{} // one per block run to its end
+	exited chan struct{} // closed when bash has exited
+	out    string        // the file its output goes to
+	dir    string
+	n      int
 }
 
 func startShell(t *testing.T, dir string, env []string) *shell {
@@ -266,7 +270,15 @@ func startShell(t *testing.T, dir string, env []string) *shell {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s.acks = bufio.NewScanner(ackR)
+	// The processes the blocks start inherit the acknowledgement pipe, so
+	// its end does not say that bash exited: Wait does.
+	s.acks, s.exited = make(chan struct{}), make(chan struct{})
+	go func() {
+		for sc := bufio.NewScanner(ackR); sc.Scan(); {
+			s.acks <- struct{}{}
+		}
+	}()
+	go func() { _ = s.cmd.Wait(); close(s.exited) }()
 	t.Cleanup(func() { s.stop(); ackR.Close() })
 	fmt.Fprintln(s.in, "set -euo pipefail")
 	return s
@@ -282,13 +294,10 @@ func (s *shell) run(b block) {
 	}
 	start := time.Now()
 	fmt.Fprintf(s.in, "source %q\necho ok >&3\n", file)
-	acked := make(chan bool, 1)
-	go func() { acked <- s.acks.Scan() }()
 	select {
-	case ok := <-acked:
-		if !ok {
-			s.t.Fatalf("block %s %q failed:\n%s", b.phase, b.name, s.logs())
-		}
+	case <-s.acks:
+	case <-s.exited:
+		s.t.Fatalf("block %s %q failed:\n%s", b.phase, b.name, s.logs())
 	case <-time.After(3 * time.Minute):
 		s.t.Fatalf("block %s %q did not finish within 3 minutes:\n%s", b.phase, b.name, s.logs())
 	}
@@ -318,13 +327,11 @@ func (s *shell) logs() string {
 func (s *shell) stop() {
 	fmt.Fprintln(s.in, `kill -TERM $(jobs -p) 2>/dev/null || true; wait; exit 0`)
 	s.in.Close()
-	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
 	select {
-	case <-done:
+	case <-s.exited:
 	case <-time.After(time.Minute):
 		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-done
+		<-s.exited
 	}
 	// Anything left in the group (the session died first) goes too.
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
