@@ -3,13 +3,17 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,8 +33,12 @@ import (
 // split, …) so that the machine's noise falls on both; each round starts
 // the topology on a fresh database, prepares the products and customers,
 // runs a warm-up, then a closed loop of shoppers (the load of
-// BenchmarkCheckout) for a fixed time. It reports, for each topology, the
-// medians over its rounds of:
+// BenchmarkCheckout: a product into the cart and the checkout, through the
+// front) for a fixed time. A shopper learns of its order's confirmation
+// from the database (confirmations), not by polling the API, so that the
+// work measured is the sale's and not a number of polls that grows with
+// the latency. It reports, for each topology, the medians over its rounds
+// of:
 //   - checkouts/s confirmed;
 //   - p50 and p99 from the checkout request to the confirmed step on the
 //     order's timeline;
@@ -41,9 +49,10 @@ import (
 //     background processes are not counted);
 //
 // and then goal lines for split/monolith: p50 at most 2×, CPU per checkout at
-// most 2.5× (and the p99 ratio, for information).
+// most 2.5× (and the other ratios, for information). SHOP_BENCH_PROFILE_DIR
+// writes CPU profiles of every process (profileDirEnv).
 func BenchmarkCheckoutTopologies(b *testing.B) {
-	const rounds = 2
+	const rounds = 3
 	bin := buildOptimised(b)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	modules, err := topology.ModulesOf(ctx, bin)
@@ -165,7 +174,8 @@ func benchTopology(b *testing.B, bin string, tp topology.Topology) checkoutFigur
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	o := topology.Options{Binary: bin, DatabaseURL: dbURL, Env: shopEnv(dbURL, benchShopEnv...),
+	prof := newProfiler(os.Getenv(profileDirEnv))
+	o := topology.Options{Binary: bin, DatabaseURL: dbURL, Env: shopEnv(dbURL, append(benchShopEnv, prof.env()...)...), OnLine: prof.note,
 		ProcessEnv: func(g topology.Group) []string { return []string{fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", groupConns(g))} }}
 	if nats != nil {
 		o.NATSURL = nats.url
@@ -181,6 +191,8 @@ func benchTopology(b *testing.B, bin string, tp topology.Topology) checkoutFigur
 	}()
 
 	load := prepareCheckout(b, c.Front().URL(), adminEmail, adminPassword, topologyShoppers)
+	watch := watchConfirmations(b, dbURL)
+	load.await = watch.await
 	if warm, _ := load.closedLoop(b, topologyShoppers, topologyWarmUp); warm.failures > 0 {
 		b.Fatalf("%s: %d checkouts of the warm-up not confirmed", tp.Name, warm.failures)
 	}
@@ -188,13 +200,16 @@ func benchTopology(b *testing.B, bin string, tp topology.Topology) checkoutFigur
 	for _, p := range c.Processes() {
 		pids = append(pids, p.PID())
 	}
+	watch.resetCPU(b)
 	cpu0 := cpuOf(b, pids...)
 	nats0 := nats.cpu(b)
 	pg0 := backendsCPU(b, dbURL)
+	profiled := prof.start(b, tp.Name, topologyWindow)
 	run, elapsed := load.closedLoop(b, topologyShoppers, topologyWindow)
+	profiled()
 	cpu := cpuOf(b, pids...) - cpu0
 	natsCPU := nats.cpu(b) - nats0
-	pg := backendsCPU(b, dbURL).since(pg0)
+	pg := backendsCPU(b, dbURL).since(pg0) - watch.cpu(b)
 	if run.failures > 0 || len(run.latencies) == 0 {
 		b.Fatalf("%s: %d checkouts confirmed, %d not", tp.Name, len(run.latencies), run.failures)
 	}
@@ -409,4 +424,182 @@ func (p *natsProcess) stop(b *testing.B) {
 		b.Error("NATS process did not stop within 30s of its input closing; killed")
 		<-p.done
 	}
+}
+
+// confirmations learns when orders are confirmed from the orders module's
+// timeline in the database, for every order awaited at once, every 20 ms,
+// on a connection of its own whose PostgreSQL CPU it reports (to be taken
+// out of the topology's). Polling each order through the API instead
+// would add requests in proportion to the confirmation latency, and so
+// make CPU per checkout compound latency.
+type confirmations struct {
+	mu      sync.Mutex
+	waiting map[string]chan time.Time // order → its confirmation (zero: ended otherwise)
+	pid     int                       // the connection's backend
+	cpu0    time.Duration
+}
+
+// watchConfirmations starts the watcher; it stops when the benchmark ends.
+func watchConfirmations(b *testing.B, dbURL string) *confirmations {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	connectCtx, connected := context.WithTimeout(ctx, 10*time.Second)
+	conn, err := pgx.Connect(connectCtx, dbURL)
+	connected()
+	if err != nil {
+		cancel()
+		b.Fatal(err)
+	}
+	w := &confirmations{waiting: map[string]chan time.Time{}, pid: int(conn.PgConn().PID())}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer conn.Close(context.Background())
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				w.poll(ctx, conn)
+			}
+		}
+	}()
+	b.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return w
+}
+
+// poll reads the timelines of the orders awaited and answers those that
+// reached confirmation or an end.
+func (w *confirmations) poll(ctx context.Context, conn *pgx.Conn) {
+	w.mu.Lock()
+	ids := make([]string, 0, len(w.waiting))
+	for id := range w.waiting {
+		ids = append(ids, id)
+	}
+	w.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	rows, err := conn.Query(ctx, `SELECT order_id::text, step, at FROM orders.order_timeline
+		WHERE order_id = ANY($1::uuid[]) AND step IN ('confirmed', 'stock_rejected', 'payment_rejected', 'cancelled')`, ids)
+	if err != nil {
+		return // the next tick asks again; await's deadline bounds the wait
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, step string
+		var at time.Time
+		if rows.Scan(&id, &step, &at) != nil {
+			return
+		}
+		if step != "confirmed" {
+			at = time.Time{}
+		}
+		w.mu.Lock()
+		if ch, ok := w.waiting[id]; ok {
+			ch <- at
+			delete(w.waiting, id)
+		}
+		w.mu.Unlock()
+	}
+}
+
+// await waits up to a minute for the order's confirmation.
+func (w *confirmations) await(b *testing.B, _, order string) (time.Time, bool) {
+	ch := make(chan time.Time, 1)
+	w.mu.Lock()
+	w.waiting[order] = ch
+	w.mu.Unlock()
+	select {
+	case at := <-ch:
+		return at, !at.IsZero()
+	case <-time.After(time.Minute):
+		w.mu.Lock()
+		delete(w.waiting, order)
+		w.mu.Unlock()
+		return time.Time{}, false
+	}
+}
+
+// resetCPU starts counting the watcher's PostgreSQL CPU from now; cpu is
+// what it used since.
+func (w *confirmations) resetCPU(b *testing.B) { w.cpu0 = cpuOf(b, w.pid) }
+
+func (w *confirmations) cpu(b *testing.B) time.Duration { return cpuOf(b, w.pid) - w.cpu0 }
+
+// profileDirEnv names a folder where the benchmark writes a CPU profile of
+// every process of every round over its measured window
+// (<topology>-<process>.pprof, for go tool pprof), taken from the
+// process's operators' listener (/debug/pprof/profile); unset, none.
+const profileDirEnv = "SHOP_BENCH_PROFILE_DIR"
+
+// profiler collects the processes' operators' addresses from their log
+// lines, and their CPU profiles.
+type profiler struct {
+	dir string
+	mu  sync.Mutex
+	ops map[string]string // process → operators' listener
+}
+
+func newProfiler(dir string) *profiler { return &profiler{dir: dir, ops: map[string]string{}} }
+
+// env opens an operators' listener in every process when profiling.
+func (p *profiler) env() []string {
+	if p.dir == "" {
+		return nil
+	}
+	return []string{"SHOP_HTTP_OPS_ADDR=127.0.0.1:0"}
+}
+
+// note is the topology's OnLine: it keeps where each process's operators'
+// listener listens.
+func (p *profiler) note(process, line string) {
+	var rec struct{ Msg, Addr string }
+	if p.dir == "" || json.Unmarshal([]byte(line), &rec) != nil || rec.Msg != "ops server listening" {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ops[process] = rec.Addr
+}
+
+// start profiles every process for d; the function returned waits until
+// the profiles are written.
+func (p *profiler) start(b *testing.B, topo string, d time.Duration) (wait func()) {
+	var wg sync.WaitGroup
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for process, addr := range p.ops {
+		wg.Go(func() {
+			if err := p.profile(topo+"-"+process, addr, d); err != nil {
+				b.Errorf("profile %s: %v", process, err)
+			}
+		})
+	}
+	return wg.Wait
+}
+
+func (p *profiler) profile(name, addr string, d time.Duration) error {
+	client := &http.Client{Timeout: d + 30*time.Second}
+	resp, err := client.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	f, err := os.Create(filepath.Join(p.dir, name+".pprof"))
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, resp.Body)
+	return errors.Join(err, f.Close())
 }
