@@ -97,9 +97,10 @@ modules: ## list modules and print the module graph as Mermaid
 	$(GO) run ./cmd/shop modules
 
 .PHONY: bench
-bench: ## benchmarks: full stack vs bare net/http+pgx, checkout to confirmed order, the event pipeline, a remote call vs in process
+bench: ## benchmarks: full stack vs bare net/http+pgx, checkout to confirmed order (and split vs monolith), the event pipeline, a remote call vs in process
 	$(GO) test -run '^$$' -bench 'BenchmarkProductByID' -benchtime 3x -count 1 -timeout 20m ./cmd/shop
-	$(GO) test -run '^$$' -bench 'BenchmarkCheckout' -benchtime 1x -count 1 -timeout 20m ./cmd/shop
+	$(GO) test -run '^$$' -bench 'BenchmarkCheckout$$' -benchtime 1x -count 1 -timeout 20m ./cmd/shop
+	$(GO) test -run '^$$' -bench 'BenchmarkCheckoutTopologies' -benchtime 1x -count 1 -timeout 20m ./cmd/shop
 	$(GO) test -run '^$$' -bench 'BenchmarkEventPipeline' -benchtime 1x -count 3 -timeout 30m ./platform/events
 	$(GO) test -run '^$$' -bench 'Benchmark(Remote|InProcess)Call' -benchtime 5000x -count 1 ./platform/remote
 

@@ -69,70 +69,33 @@ func BenchmarkCheckout(b *testing.B) {
 		<-done
 	}()
 
-	c := &benchClient{base: base, http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
-	admin := c.login(b, "bench@shop.test", "bench admin password")
-	var products []string
-	for i := range 20 {
-		p := c.do(b, "POST", "/api/products", admin, map[string]any{
-			"sku": fmt.Sprintf("BENCH-%d", i), "name": "Bench product", "price_minor": 1000 + i, "currency": "EUR"}, http.StatusCreated)
-		id := p["id"].(string)
-		c.do(b, "PUT", "/api/inventory/"+id, admin, map[string]any{"on_hand": 1_000_000}, http.StatusOK)
-		products = append(products, id)
-	}
-
 	const (
 		shoppers = 16               // closed loop: as many checkouts at once
 		window   = 15 * time.Second // per phase
 	)
-	tokens := make([]string, 64)
-	for i := range tokens {
-		email := uuid.NewString() + "@bench.example"
-		c.do(b, "POST", "/api/identity/register", "", map[string]any{"email": email, "password": "bench password 123", "name": "Bench"}, http.StatusAccepted)
-		tokens[i] = c.login(b, email, "bench password 123")
-	}
-	// buy is one shopper's checkout: a product into the cart, the checkout,
-	// and the wait for its confirmation.
-	buy := func(token, product string) (confirm, answer time.Duration, ok bool) {
-		c.do(b, "POST", "/api/cart/items", token, map[string]any{"product_id": product, "quantity": 1}, http.StatusOK)
-		sent := time.Now()
-		o := c.do(b, "POST", "/api/orders", token, map[string]any{"card_number": payments.CardApprove}, http.StatusCreated,
-			"Idempotency-Key", uuid.NewString())
-		answer = time.Since(sent)
-		confirmed, ok := c.awaitConfirmed(b, token, o["id"].(string))
-		return confirmed.Sub(sent), answer, ok
-	}
+	load := prepareCheckout(b, base, "bench@shop.test", "bench admin password", 64)
 	b.ResetTimer()
 
 	// Phase 1, throughput: shoppers check out back to back.
-	saturated := checkoutRun{}
-	start := time.Now()
-	deadline := start.Add(window)
-	var wg sync.WaitGroup
-	for w := range shoppers {
-		wg.Go(func() {
-			for n := 0; time.Now().Before(deadline); n++ {
-				saturated.add(buy(tokens[w], products[(w+n)%len(products)]))
-			}
-		})
-	}
-	wg.Wait()
-	rate := saturated.confirmed() / time.Since(start).Seconds()
+	saturated, elapsed := load.closedLoop(b, shoppers, window)
+	rate := saturated.confirmed() / elapsed.Seconds()
 
 	// Phase 2, latency: checkouts arrive at half that rate, each on a free
 	// customer, whether or not earlier ones are done (an open loop).
 	paced := checkoutRun{}
-	free := make(chan string, len(tokens))
-	for _, tk := range tokens {
+	free := make(chan string, len(load.tokens))
+	for _, tk := range load.tokens {
 		free <- tk
 	}
 	tick := time.NewTicker(time.Duration(float64(time.Second) / (rate / 2)))
-	deadline = time.Now().Add(window)
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(window)
 	for n := 0; time.Now().Before(deadline); n++ {
 		<-tick.C
 		token := <-free
 		wg.Go(func() {
 			defer func() { free <- token }()
-			paced.add(buy(token, products[n%len(products)]))
+			paced.add(load.buy(b, token, load.products[n%len(load.products)]))
 		})
 	}
 	tick.Stop()
@@ -149,6 +112,79 @@ func BenchmarkCheckout(b *testing.B) {
 	b.ReportMetric(quantileMS(paced.answers, 0.50), "answer_p50_ms")
 	b.ReportMetric(quantileMS(paced.answers, 0.99), "answer_p99_ms")
 	b.ReportMetric(0, "ns/op")
+}
+
+// checkoutLoad is a shop ready for checkouts: products in stock, and
+// customers signed in.
+type checkoutLoad struct {
+	c        *benchClient
+	products []string
+	tokens   []string
+	// await waits for an order's confirmation and returns its time on the
+	// order's timeline; false when the order ended otherwise. Polling the
+	// order through the API unless set.
+	await func(b *testing.B, token, order string) (time.Time, bool)
+}
+
+// prepareCheckout signs in as the admin on the shop at base, creates 20
+// products with plenty in stock, and signs customers up.
+func prepareCheckout(b *testing.B, base, adminEmail, adminPassword string, customers int) *checkoutLoad {
+	b.Helper()
+	l := &checkoutLoad{c: newBenchClient(base)}
+	admin := l.c.login(b, adminEmail, adminPassword)
+	for i := range 20 {
+		p := l.c.do(b, "POST", "/api/products", admin, map[string]any{
+			"sku": fmt.Sprintf("BENCH-%d", i), "name": "Bench product", "price_minor": 1000 + i, "currency": "EUR"}, http.StatusCreated)
+		id := p["id"].(string)
+		l.c.do(b, "PUT", "/api/inventory/"+id, admin, map[string]any{"on_hand": 1_000_000}, http.StatusOK)
+		l.products = append(l.products, id)
+	}
+	for range customers {
+		email := uuid.NewString() + "@bench.example"
+		l.c.do(b, "POST", "/api/identity/register", "", map[string]any{"email": email, "password": "bench password 123", "name": "Bench"}, http.StatusAccepted)
+		l.tokens = append(l.tokens, l.c.login(b, email, "bench password 123"))
+	}
+	return l
+}
+
+// buy is one shopper's checkout: a product into the cart, the checkout,
+// and the wait for its confirmation. confirm runs from sending the
+// checkout to the confirmed step of the order's timeline, answer to the
+// checkout's response.
+func (l *checkoutLoad) buy(b *testing.B, token, product string) (confirm, answer time.Duration, ok bool) {
+	l.c.do(b, "POST", "/api/cart/items", token, map[string]any{"product_id": product, "quantity": 1}, http.StatusOK)
+	sent := time.Now()
+	o := l.c.do(b, "POST", "/api/orders", token, map[string]any{"card_number": payments.CardApprove}, http.StatusCreated,
+		"Idempotency-Key", uuid.NewString())
+	answer = time.Since(sent)
+	await := l.c.awaitConfirmed
+	if l.await != nil {
+		await = l.await
+	}
+	confirmed, ok := await(b, token, o["id"].(string))
+	return confirmed.Sub(sent), answer, ok
+}
+
+// closedLoop has shoppers, each a customer of its own, check out back to
+// back for d, and returns their checkouts and how long they took (the last
+// shopper finishes the checkout under way at d).
+func (l *checkoutLoad) closedLoop(b *testing.B, shoppers int, d time.Duration) (*checkoutRun, time.Duration) {
+	if shoppers > len(l.tokens) {
+		b.Fatalf("%d shoppers for %d customers", shoppers, len(l.tokens))
+	}
+	run := &checkoutRun{}
+	start := time.Now()
+	deadline := start.Add(d)
+	var wg sync.WaitGroup
+	for w := range shoppers {
+		wg.Go(func() {
+			for n := 0; time.Now().Before(deadline); n++ {
+				run.add(l.buy(b, l.tokens[w], l.products[(w+n)%len(l.products)]))
+			}
+		})
+	}
+	wg.Wait()
+	return run, time.Since(start)
 }
 
 // checkoutRun collects the outcomes of one phase.
@@ -183,6 +219,12 @@ func quantileMS(d []time.Duration, q float64) float64 {
 type benchClient struct {
 	base string
 	http *http.Client
+}
+
+// newBenchClient is a client of the shop at base that keeps a connection
+// per shopper.
+func newBenchClient(base string) *benchClient {
+	return &benchClient{base: base, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
 }
 
 func (c *benchClient) do(b *testing.B, method, path, token string, body any, want int, header ...string) map[string]any {

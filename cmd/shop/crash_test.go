@@ -180,7 +180,7 @@ func jetStreamClient(t *testing.T, url string) jetstream.JetStream {
 
 // queryOwner runs fn on a connection as the database owner (the test reads
 // across module schemas, which the modules themselves cannot).
-func queryOwner(t *testing.T, url string, fn func(*pgx.Conn) error) {
+func queryOwner(t testing.TB, url string, fn func(*pgx.Conn) error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

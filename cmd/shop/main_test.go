@@ -28,6 +28,9 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(natsStoreEnv); dir != "" {
+		os.Exit(serveNATS(dir))
+	}
 	os.Exit(runTests(m))
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/shopmonolith/shop/platform/benchtest"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
@@ -65,26 +67,20 @@ func BenchmarkEventPipeline(b *testing.B) {
 		return // a transport did not run (-bench filtered it out)
 	}
 	runs := fmt.Sprintf("median of %d runs", min(len(got[config.EventsPostgres]), len(got[config.EventsNATS])))
-	printGoal("events nats/postgres sustained throughput", ">=", 0.5, nats.sustained/pg.sustained,
+	benchtest.Goal(os.Stdout, "events nats/postgres sustained throughput", ">=", 0.5, nats.sustained/pg.sustained,
 		fmt.Sprintf("%.0f / %.0f events/s, %s", nats.sustained, pg.sustained, runs))
-	printGoal(fmt.Sprintf("events nats/postgres p99 commit→handled at %.0f/s", commonRate), "<=", 3,
+	benchtest.Goal(os.Stdout, fmt.Sprintf("events nats/postgres p99 commit→handled at %.0f/s", commonRate), "<=", 3,
 		float64(nats.p99Common)/float64(pg.p99Common), fmt.Sprintf("%.1f / %.1f ms, %s", ms(nats.p99Common), ms(pg.p99Common), runs))
 }
 
-// median takes each figure's median over runs (the upper one of an even
-// count).
+// median takes each figure's median over runs.
 func median(runs []pipelineResult) pipelineResult {
-	if len(runs) == 0 {
-		return pipelineResult{}
-	}
 	rates := make([]float64, len(runs))
 	p99s := make([]time.Duration, len(runs))
 	for i, r := range runs {
 		rates[i], p99s[i] = r.sustained, r.p99Common
 	}
-	slices.Sort(rates)
-	slices.Sort(p99s)
-	return pipelineResult{sustained: rates[len(runs)/2], p99Common: p99s[len(runs)/2]}
+	return pipelineResult{sustained: benchtest.Median(rates), p99Common: benchtest.Median(p99s)}
 }
 
 // commonRate is the rate, within both transports' reach, at which their
@@ -95,16 +91,6 @@ const commonRate = 250.0
 type pipelineResult struct {
 	sustained float64       // events/s
 	p99Common time.Duration // commit→handled at commonRate
-}
-
-// printGoal prints a goal line; op is ">=" or "<=".
-func printGoal(what, op string, want, measured float64, detail string) {
-	met := measured >= want
-	if op == "<=" {
-		met = measured <= want
-	}
-	verdict := map[bool]string{true: "met", false: "NOT met"}[met]
-	fmt.Printf("goal | %s | want %s %.2f× | measured %.2f× (%s) | %s\n", what, op, want, measured, detail, verdict)
 }
 
 func benchmarkPipeline(b *testing.B, transport string) pipelineResult {

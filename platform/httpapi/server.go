@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -123,7 +124,9 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 }
 
 // serveOps opens the operators' listener: metrics and health, for the
-// scraper and the load balancer, not for the internet. It stays up until
+// scraper and the load balancer, and the runtime's profiles
+// (/debug/pprof/), for an operator finding where the CPU goes; not for the
+// internet. It stays up until
 // the public listener has drained, so readiness keeps answering (failing)
 // during the drain.
 func (s *Server) serveOps() (stop func(), err error) {
@@ -131,6 +134,11 @@ func (s *Server) serveOps() (stop func(), err error) {
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /healthz", s.health.Live)
 	mux.HandleFunc("GET /readyz", s.health.Ready)
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index) // the named profiles: heap, goroutine, mutex…
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	srv, _, err := s.listenAside("ops", s.cfg.OpsAddr, mux, &s.opsAddr)
 	if err != nil {
 		return nil, err

@@ -714,26 +714,30 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-// With an ops address, metrics leave the public listener for their own.
+// With an ops address, metrics leave the public listener for their own,
+// where the runtime's profiles are too (and only there).
 func TestMetricsOnTheOpsListener(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, map[string]string{"SHOP_HTTP_ADDR": "127.0.0.1:0", "SHOP_HTTP_OPS_ADDR": "127.0.0.1:0"})
-	if rec := s.get(t, "/metrics"); rec.Code != http.StatusNotFound {
-		t.Errorf("public /metrics = %d, want 404", rec.Code)
+	for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/cmdline"} {
+		if rec := s.get(t, path); rec.Code != http.StatusNotFound {
+			t.Errorf("public %s = %d, want 404", path, rec.Code)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	listening := make(chan struct{})
 	go func() { done <- s.srv.Run(ctx, func(net.Addr) { close(listening) }) }()
 	<-listening
-	for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
+	for _, path := range []string{"/metrics", "/healthz", "/readyz", "/debug/pprof/", "/debug/pprof/heap?debug=1"} {
 		resp, err := http.Get("http://" + s.srv.OpsAddr() + path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || (path == "/metrics" && !strings.Contains(string(body), "go_goroutines")) {
+		if resp.StatusCode != http.StatusOK || (path == "/metrics" && !strings.Contains(string(body), "go_goroutines")) ||
+			(path == "/debug/pprof/heap?debug=1" && !strings.Contains(string(body), "heap profile")) {
 			t.Errorf("ops %s = %d %.80s", path, resp.StatusCode, body)
 		}
 	}

@@ -110,6 +110,9 @@ type Client struct {
 	http      *http.Client
 	now       func() time.Time
 	metrics   *instruments
+	// assertions are the user assertions the client signed (a process
+	// hosting identity) or verified (Sessions).
+	assertions assertions
 
 	mu         sync.Mutex
 	neighbours map[string]*neighbour
@@ -262,7 +265,7 @@ func (c *Client) principal(ctx context.Context) (assertion string, service bool,
 	}
 	// This process authenticated the user through the identity module it
 	// hosts: it speaks for identity.
-	a, err := AssertUser(c.keys, p, c.opts.TokenTTL, c.now())
+	a, err := c.assertions.sign(c.keys, p, c.opts.TokenTTL, c.now())
 	if err != nil {
 		return "", false, errs.E(errs.KindUnauthenticated, "the caller's session carries no assertion of identity")
 	}

@@ -71,6 +71,13 @@
 // it, so auth.Principal stays what it is in process and nothing of it is
 // hidden from the wire.
 //
+// Assertions spare the Ed25519 work a call needs beyond its own token: a
+// process signing them hands the same one out for the same principal for
+// the first half of its life (so that any receiver can still use it for a
+// whole request), and a process verifying them remembers the exact tokens
+// it verified until they expire. Call and forwarded tokens, one per call,
+// are signed and verified every time.
+//
 // # The edge
 //
 // Every process also signs as the pseudo-module "edge" (EdgeCaller), for
@@ -81,7 +88,7 @@
 //     the edge may call (AllowedCallers lets it call identity; the server
 //     refuses it any other method). The server answers such a call with
 //     identity's assertion of the user in Shop-User-Assertion, which
-//     Sessions puts in the request's context. Nothing is cached, so a
+//     Sessions puts in the request's context. No session is cached, so a
 //     logout anywhere is refused at once everywhere.
 //   - A process that forwards a public request to the process hosting its
 //     route's module signs a forwarded token (Shop-Forwarded-Token,

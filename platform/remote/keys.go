@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"maps"
 	"slices"
+	"sync"
 )
 
 // Keys holds the Ed25519 keys of service-to-service calls: the private keys
@@ -26,13 +27,25 @@ type Keys interface {
 // sign as any module: production keys are configured per module instead
 // (NewKeys).
 func DevKeys(secret string, hosted ...string) Keys {
-	return devKeys{secret: []byte(secret), hosted: slices.Clone(hosted)}
+	return devKeys{secret: []byte(secret), hosted: slices.Clone(hosted), derived: &derivedKeys{keys: map[string]ed25519.PrivateKey{}}}
 }
 
 type devKeys struct {
-	secret []byte
-	hosted []string
+	secret  []byte
+	hosted  []string
+	derived *derivedKeys
 }
+
+// derivedKeys remembers the key pairs derived so far: deriving one costs
+// as much as a signature, and every call signs and verifies. A module name
+// comes from a token before its signature is checked, so only the first
+// maxDerivedKeys names are remembered; the shop has a dozen.
+type derivedKeys struct {
+	mu   sync.Mutex
+	keys map[string]ed25519.PrivateKey
+}
+
+const maxDerivedKeys = 64
 
 func (k devKeys) Private(module string) (ed25519.PrivateKey, bool) {
 	if !slices.Contains(k.hosted, module) {
@@ -53,11 +66,23 @@ func (k devKeys) derive(module string) (ed25519.PrivateKey, bool) {
 	if module == "" {
 		return nil, false
 	}
+	k.derived.mu.Lock()
+	key, ok := k.derived.keys[module]
+	k.derived.mu.Unlock()
+	if ok {
+		return key, true
+	}
 	seed, err := hkdf.Key(sha256.New, k.secret, nil, "shop remote call key: "+module, ed25519.SeedSize)
 	if err != nil {
 		return nil, false
 	}
-	return ed25519.NewKeyFromSeed(seed), true
+	key = ed25519.NewKeyFromSeed(seed)
+	k.derived.mu.Lock()
+	defer k.derived.mu.Unlock()
+	if len(k.derived.keys) < maxDerivedKeys {
+		k.derived.keys[module] = key
+	}
+	return key, true
 }
 
 // NewKeys returns configured keys: the private keys of the modules this

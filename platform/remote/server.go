@@ -63,6 +63,9 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	ttl      time.Duration
+	// assertions are the user assertions the server signed for the edge
+	// or verified on calls.
+	assertions assertions
 }
 
 // NewServer serves the given modules' internal endpoints.
@@ -146,7 +149,7 @@ func (s *Server) assertSession(out []byte) (string, error) {
 	if err := json.Unmarshal(out, &a); err != nil || a.Result.UserID == "" {
 		return "", errs.E(errs.KindInternal, "%s.%s answered no principal to assert", IdentityModule, edgeMethod)
 	}
-	return AssertUser(s.keys, a.Result, s.ttl, s.now())
+	return s.assertions.sign(s.keys, a.Result, s.ttl, s.now())
 }
 
 // serve runs one call and returns its results and the calling module.
@@ -210,7 +213,7 @@ func (s *Server) authenticate(ctx context.Context, h http.Header, module, method
 	case c.Service:
 		return auth.AsService(ctx, c.Issuer), c.Issuer, nil
 	case assertion != "":
-		p, err := verifyUser(s.keys, assertion, now)
+		p, err := s.assertions.verify(s.keys, assertion, now)
 		if err != nil {
 			return ctx, "", err
 		}

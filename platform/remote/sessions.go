@@ -60,7 +60,7 @@ func (s *Sessions) WithSession(ctx context.Context, token string) (context.Conte
 		return ctx, err
 	}
 	assertion := answer.Get(HeaderUser)
-	p, err := verifyUser(s.c.keys, assertion, s.c.now())
+	p, err := s.c.assertions.verify(s.c.keys, assertion, s.c.now())
 	if err != nil || p != res.Result {
 		return ctx, errs.E(errs.KindInternal, "%s answered %s.%s without a valid assertion of the user", IdentityModule, IdentityModule, edgeMethod)
 	}

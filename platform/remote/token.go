@@ -140,16 +140,17 @@ func AssertUser(keys Keys, p auth.Principal, ttl time.Duration, now time.Time) (
 	return sign(key, claims{Type: typeUser, Issuer: IdentityModule, Principal: &p, Expires: now.Add(ttl).UnixMilli()})
 }
 
-// verifyUser checks a user assertion and returns the user it speaks for.
-func verifyUser(keys Keys, assertion string, now time.Time) (auth.Principal, error) {
+// verifyUserClaims checks a user assertion and returns its claims and the
+// user it speaks for.
+func verifyUserClaims(keys Keys, assertion string, now time.Time) (claims, auth.Principal, error) {
 	c, err := verify(keys, assertion, typeUser, "", now)
 	if err != nil {
-		return auth.Principal{}, err
+		return claims{}, auth.Principal{}, err
 	}
 	if c.Issuer != IdentityModule || c.Principal == nil || c.Principal.Role == auth.RoleService {
-		return auth.Principal{}, errs.E(errs.KindUnauthenticated, "the user assertion does not come from %s", IdentityModule)
+		return claims{}, auth.Principal{}, errs.E(errs.KindUnauthenticated, "the user assertion does not come from %s", IdentityModule)
 	}
-	return *c.Principal, nil
+	return c, *c.Principal, nil
 }
 
 // assertionKey carries the user assertion a context's principal came with.
