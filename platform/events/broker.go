@@ -166,7 +166,9 @@ func (k *broker) streamConfig(publisher string) jetstream.StreamConfig {
 // took the subscription up (a new subscriber is not back-filled, as in the
 // postgres transport), however late the broker became reachable; an
 // existing one resumes where it stopped (see ensureConsumer). Up to a batch
-// may be unacknowledged; take keeps the inbox in stream order.
+// may be unacknowledged. Its priority group pins it to one replica at a
+// time (see consume), which another takes over once the pinned one stopped
+// pulling for the pinned TTL.
 func (k *broker) consumerConfig(s *subscription, publisher string) jetstream.ConsumerConfig {
 	var subjects []string
 	for typ := range s.handlers {
@@ -184,6 +186,9 @@ func (k *broker) consumerConfig(s *subscription, publisher string) jetstream.Con
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        k.cfg.NATSAckWait,
 		MaxAckPending:  consumeBatch,
+		PriorityPolicy: jetstream.PriorityPolicyPinned,
+		PriorityGroups: []string{priorityGroup},
+		PinnedTTL:      k.cfg.NATSPinnedTTL,
 	}
 }
 

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,13 +36,25 @@ func (b *Bus) runConsumer(ctx context.Context, s *subscription, publisher string
 // written into the inbox in one transaction, then acknowledged.
 const consumeBatch = relayBatch
 
+// priorityGroup is the one priority group of every subscriber's consumer.
+// Its policy pins the consumer to one client: the server delivers its
+// messages to one replica at a time, answers another's pull only once the
+// pinned one stopped pulling for SHOP_NATS_PINNED_TTL (or gave the pin up),
+// and tells a replica that lost the pin by a 423 status.
+const priorityGroup = "inbox"
+
+// headerPinID carries the pin of the client a message was delivered to.
+const headerPinID = "Nats-Pin-Id"
+
 // consume feeds the inbox batch by batch: it takes every message the
 // consumer has ready (up to consumeBatch; when there is none, it waits for
-// the next), writes them in one transaction and acknowledges them once it
-// committed. A crash between the commit and the acks redelivers them, and
-// the inbox's primary key drops the duplicates. When the bus stops, the
-// batch in hand is still written; a wait for messages ends by its own
-// expiry, so that no message is left delivered to a request nobody reads.
+// the next), writes them in one transaction once it holds every message of
+// the consumer in flight, and acknowledges them once it committed. A crash
+// between the commit and the acks redelivers them, and the inbox's primary
+// key drops the duplicates. When the bus stops, a complete batch in hand is
+// still written; a wait for messages ends by its own expiry, so that no
+// message is left delivered to a request nobody reads. What is held when
+// the loop ends goes back to the server, and so does the pin.
 func (b *Bus) consume(ctx context.Context, s *subscription, publisher string) error {
 	if err := b.setupBroker(ctx); err != nil {
 		return err
@@ -54,82 +67,176 @@ func (b *Bus) consume(ctx context.Context, s *subscription, publisher string) er
 		}
 		return err
 	}
+	h := &holding{msgs: map[uint64]jetstream.Msg{}}
+	defer k.letGo(s, cons, h)
 	wait := min(b.cfg.PollInterval, time.Second)
 	for ctx.Err() == nil {
-		msgs, err := fetch(cons, wait)
-		if err != nil {
+		err := h.fetch(cons, wait)
+		switch {
+		case errors.Is(err, jetstream.ErrPinIDMismatch):
+			// Another replica holds the pin: it takes what this one held.
+			h.handBack()
+			h.pin = ""
+			continue
+		case err != nil:
 			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
 				k.ready.Store(false)
 			}
 			return err
-		}
-		if len(msgs) == 0 {
+		case len(h.msgs) == 0:
 			continue
 		}
-		if err := b.take(ctx, s, publisher, cons, msgs); err != nil {
+		all, err := h.holdsAll(context.WithoutCancel(ctx), cons)
+		switch {
+		case err != nil:
 			return err
+		case all:
+			b.take(ctx, s, publisher, h.batch())
+			h.clear()
+		case h.missing < 0 || time.Since(h.since) > b.cfg.NATSAckWait/2:
+			// Some of what it holds is no longer in flight (acknowledged
+			// or ended by another process), or its first message's ack wait
+			// is half gone: it starts over rather than hold a message the
+			// server may deliver again.
+			h.handBack()
 		}
 	}
 	return ctx.Err()
 }
 
-// fetch returns the consumer's ready messages, in stream order, up to
-// consumeBatch; when none is ready it waits up to wait for the next one and
-// then takes those that came with it. Every message delivered to a request
-// is in the result, so the caller knows exactly what it holds.
-func fetch(cons jetstream.Consumer, wait time.Duration) ([]jetstream.Msg, error) {
-	msgs, err := drain(cons.FetchNoWait(consumeBatch))
-	if len(msgs) > 0 || err != nil {
-		return msgs, err
-	}
-	first, err := cons.Next(jetstream.FetchMaxWait(wait))
-	if err != nil {
+// holding is what a consumer loop holds: the messages delivered to this
+// process and neither acknowledged nor handed back, by stream sequence (a
+// redelivered one replaces its earlier delivery), since when, how many in
+// flight it did not hold at the last check, and the pin it was given.
+type holding struct {
+	msgs    map[uint64]jetstream.Msg
+	since   time.Time
+	missing int
+	pin     string
+}
+
+// fetch adds the consumer's ready messages to h, in the priority group.
+// Holding none, it waits up to wait for the next message, then takes those
+// that were ready with it (up to consumeBatch). Holding some, it waits up to
+// wait for as many as were missing at the last check (held by another
+// process, or handed back). Every message delivered to a request is held,
+// failure or not, so the loop knows exactly what it holds.
+func (h *holding) fetch(cons jetstream.Consumer, wait time.Duration) error {
+	group, maxWait := jetstream.FetchPriorityGroup(priorityGroup), jetstream.FetchMaxWait(wait)
+	n := 0
+	if len(h.msgs) > 0 {
+		n = min(h.missing, consumeBatch-len(h.msgs))
+	} else {
+		first, err := cons.Next(group, maxWait)
 		if errors.Is(err, nats.ErrTimeout) {
-			return nil, nil
+			return nil
 		}
-		return nil, err
+		if err != nil {
+			return err
+		}
+		h.add(first)
+		if md, err := first.Metadata(); err == nil {
+			n = int(min(md.NumPending, consumeBatch-1))
+		}
 	}
-	msgs = []jetstream.Msg{first}
-	if md, err := first.Metadata(); err == nil && md.NumPending > 0 {
-		// The rest is taken all the same on a failure: what was delivered
-		// is held, and the next round fetches the remainder.
-		more, _ := drain(cons.FetchNoWait(consumeBatch - 1))
-		msgs = append(msgs, more...)
-	}
-	return msgs, nil
-}
-
-// drain reads a fetch's messages until its request ends.
-func drain(batch jetstream.MessageBatch, err error) ([]jetstream.Msg, error) {
-	if err != nil {
-		return nil, err
-	}
-	var msgs []jetstream.Msg
-	for m := range batch.Messages() {
-		msgs = append(msgs, m)
-	}
-	return msgs, batch.Error()
-}
-
-// take writes a fetched batch into the inbox and acknowledges it — but only
-// when it is every message of the consumer in flight. Messages are
-// delivered in stream order and acknowledged only once committed, so then
-// every earlier one is already in the inbox, and per-key order holds
-// however many processes share the consumer. Otherwise another process
-// holds some (a competing replica, or one that died holding them until
-// their ack wait ends), and an earlier event may be among them: the batch
-// is handed back for one process to take them all together.
-func (b *Bus) take(ctx context.Context, s *subscription, publisher string, cons jetstream.Consumer, msgs []jetstream.Msg) error {
-	info, err := cons.Info(ctx)
-	if err != nil {
-		nakAll(msgs, 0)
-		return err
-	}
-	if info.NumAckPending != len(msgs) {
-		nakAll(msgs, 0)
-		sleep(ctx, rand.N(min(b.cfg.PollInterval, 100*time.Millisecond))) // unequal pauses, so that one process takes all
+	if n <= 0 {
 		return nil
 	}
+	more, err := cons.Fetch(n, group, maxWait)
+	if err != nil {
+		return err
+	}
+	for m := range more.Messages() {
+		h.add(m)
+	}
+	return more.Error()
+}
+
+func (h *holding) add(m jetstream.Msg) {
+	md, err := m.Metadata()
+	if err != nil {
+		// Not a JetStream delivery: nothing to hold, and no reply to take it back.
+		return
+	}
+	if len(h.msgs) == 0 {
+		h.since = time.Now()
+	}
+	h.msgs[md.Sequence.Stream] = m
+	if pin := m.Headers().Get(headerPinID); pin != "" {
+		h.pin = pin
+	}
+}
+
+// holdsAll reports whether h holds every message of the consumer in flight
+// (NumAckPending, one request). Messages are delivered in stream order and
+// acknowledged only once committed, so then every earlier one is already in
+// the inbox, and per-key order holds whichever process held the pin before.
+// Otherwise another process holds some — one that held the pin before and
+// died or is still writing, until its acks or its ack wait — and an earlier
+// event may be among them: h keeps what it holds and waits for the rest.
+func (h *holding) holdsAll(ctx context.Context, cons jetstream.Consumer) (bool, error) {
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return false, err
+	}
+	h.missing = info.NumAckPending - len(h.msgs)
+	return h.missing == 0, nil
+}
+
+// batch lists the held messages in stream order.
+func (h *holding) batch() []jetstream.Msg {
+	seqs := slices.Sorted(maps.Keys(h.msgs))
+	msgs := make([]jetstream.Msg, len(seqs))
+	for i, seq := range seqs {
+		msgs[i] = h.msgs[seq]
+	}
+	return msgs
+}
+
+func (h *holding) clear() { clear(h.msgs) }
+
+// handBack returns what h holds for redelivery at once.
+func (h *holding) handBack() {
+	nakAll(h.batch(), 0)
+	h.clear()
+}
+
+// letGo ends a consumer loop: it hands back what it holds and, when this
+// process holds the consumer's pin, gives the pin up, so that another
+// replica takes over at once instead of after SHOP_NATS_PINNED_TTL. Should
+// the pin have moved meanwhile, the replica holding it now is unpinned and
+// pinned again by its next pull: a round lost, nothing else.
+func (k *broker) letGo(s *subscription, cons jetstream.Consumer, h *holding) {
+	h.handBack()
+	if h.pin == "" || !k.nc.IsConnected() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return
+	}
+	for _, g := range info.PriorityGroups {
+		if g.Group != priorityGroup || g.PinnedClientID != h.pin {
+			continue
+		}
+		stream, err := k.js.Stream(ctx, info.Stream)
+		if err == nil {
+			err = stream.UnpinConsumer(ctx, info.Name, priorityGroup)
+		}
+		if err != nil {
+			k.log.Warn("event consumer's pin not given up; another replica takes over after the pinned TTL",
+				slog.String("subscriber", s.id), slog.String("error", err.Error()))
+		}
+	}
+}
+
+// take writes a batch, every message of the consumer in flight, into the
+// inbox and acknowledges it. A message that is not an event of this shop is
+// terminated; a failed write hands the batch back, redelivered after the
+// poll interval.
+func (b *Bus) take(ctx context.Context, s *subscription, publisher string, msgs []jetstream.Msg) {
 	rows := make([]outboxRow, 0, len(msgs))
 	events := make([]jetstream.Msg, 0, len(msgs))
 	for _, msg := range msgs {
@@ -145,18 +252,17 @@ func (b *Bus) take(ctx context.Context, s *subscription, publisher string, cons 
 		rows, events = append(rows, o), append(events, msg)
 	}
 	if len(rows) == 0 {
-		return nil
+		return
 	}
 	if err := b.receive(context.WithoutCancel(ctx), s, publisher, rows); err != nil {
 		b.log.Warn("events not written to the inbox; they are redelivered", slog.String("subscriber", s.id),
 			slog.Int("events", len(rows)), slog.String("first_event_id", rows[0].id), slog.String("error", err.Error()))
 		nakAll(events, b.cfg.PollInterval)
 		sleep(ctx, b.cfg.PollInterval)
-		return nil
+		return
 	}
 	b.hook("consumer.after-commit")
 	b.ackAll(ctx, s, events)
-	return nil
 }
 
 // ackAll acknowledges a written batch. The last ack waits for the server's
