@@ -79,7 +79,10 @@ func (b *Bus) consume(ctx context.Context, s *subscription, publisher string) er
 			h.pin = ""
 			continue
 		case err != nil:
-			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+			// A bad request: the consumer's settings no longer fit this
+			// version's pulls (see errNotPinned).
+			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
+				errors.Is(err, jetstream.ErrBadRequest) {
 				k.ready.Store(false)
 			}
 			return err
@@ -89,6 +92,9 @@ func (b *Bus) consume(ctx context.Context, s *subscription, publisher string) er
 		all, err := h.holdsAll(context.WithoutCancel(ctx), cons)
 		switch {
 		case err != nil:
+			if errors.Is(err, errNotPinned) {
+				k.ready.Store(false)
+			}
 			return err
 		case all:
 			b.take(ctx, s, publisher, h.batch())
@@ -103,6 +109,11 @@ func (b *Bus) consume(ctx context.Context, s *subscription, publisher string) er
 	}
 	return ctx.Err()
 }
+
+// errNotPinned ends a consumer loop whose consumer lost its priority policy
+// (a replica of an earlier version set it up again during a rolling
+// deploy): the loop's next round sets it up again, pinned.
+var errNotPinned = errors.New("the consumer is not pinned to one client: set up again")
 
 // holding is what a consumer loop holds: the messages delivered to this
 // process and neither acknowledged nor handed back, by stream sequence (a
@@ -178,6 +189,9 @@ func (h *holding) holdsAll(ctx context.Context, cons jetstream.Consumer) (bool, 
 	info, err := cons.Info(ctx)
 	if err != nil {
 		return false, err
+	}
+	if info.Config.PriorityPolicy != jetstream.PriorityPolicyPinned {
+		return false, errNotPinned
 	}
 	h.missing = info.NumAckPending - len(h.msgs)
 	return h.missing == 0, nil

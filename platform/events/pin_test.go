@@ -104,7 +104,9 @@ func TestCompetingReplicasTakeOverFromAPinnedProcessThatDied(t *testing.T) {
 // A durable consumer made by an earlier version, without a priority group,
 // is updated in place at start: pinned from then on, and resuming where it
 // stopped — an event the earlier version took and acknowledged does not
-// come again, and those published since all do.
+// come again, and those published since all do. A replica of the earlier
+// version that sets it up again meanwhile (a reconnection during a rolling
+// deploy) does not stop delivery: the consumer is pinned again.
 func TestAnEarlierVersionsConsumerIsPinnedInPlace(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -120,9 +122,13 @@ func TestAnEarlierVersionsConsumerIsPinnedInPlace(t *testing.T) {
 	}
 	earlier := c.CachedInfo().Config
 	earlier.PriorityPolicy, earlier.PriorityGroups, earlier.PinnedTTL = jetstream.PriorityPolicyNone, nil, 0
-	if _, err := js.UpdateConsumer(ctx, pubStream, earlier); err != nil {
-		t.Fatalf("make the consumer as the earlier version did: %v", err)
+	setUpByEarlierVersion := func() {
+		t.Helper()
+		if _, err := js.UpdateConsumer(ctx, pubStream, earlier); err != nil {
+			t.Fatalf("set the consumer up as the earlier version did: %v", err)
+		}
 	}
+	setUpByEarlierVersion()
 
 	relay := w.replica(nil).start(t)
 	relay.publish(t, ctx, thing("k", 1))
@@ -158,10 +164,21 @@ func TestAnEarlierVersionsConsumerIsPinnedInPlace(t *testing.T) {
 	if !info.Created.Equal(c.CachedInfo().Created) {
 		t.Errorf("the consumer was created again at %s (first %s)", info.Created, c.CachedInfo().Created)
 	}
-	if n := current.sink.calls.Load(); n != 2 {
-		t.Errorf("handler called %d times, want the 2 events published since", n)
+
+	setUpByEarlierVersion()
+	relay.publish(t, ctx, thing("k", 4))
+	eventstest.Eventually(t, 10*time.Second, "an event published after the earlier version set the consumer up again", func() bool {
+		return w.effects() == 3
+	})
+	eventstest.Eventually(t, 10*time.Second, "the consumer pinned again", func() bool {
+		info, err := c.Info(ctx)
+		return err == nil && info.Config.PriorityPolicy == jetstream.PriorityPolicyPinned
+	})
+	if n := current.sink.calls.Load(); n != 3 {
+		t.Errorf("handler called %d times, want the 3 events published since", n)
 	}
-	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox`); n != 2 {
-		t.Errorf("inbox holds %d rows, want 2", n)
+	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox`); n != 3 {
+		t.Errorf("inbox holds %d rows, want 3", n)
 	}
+	w.checkKeyOrder()
 }
