@@ -275,7 +275,9 @@ func (b *Bus) setupBroker(ctx context.Context) error {
 
 // ensureConsumer creates a durable consumer, or updates an existing one
 // while keeping where it starts (a consumer's start cannot change, and it
-// must not: it resumes where it stopped).
+// must not: it resumes where it stopped). Its filters, ack wait, limits and
+// priority settings are updated in place, so one made by an earlier version
+// becomes pinned without losing its position.
 func (k *broker) ensureConsumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) error {
 	for range 2 {
 		c, err := k.js.Consumer(ctx, stream, cfg.Durable)
