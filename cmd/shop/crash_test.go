@@ -69,9 +69,10 @@ func crashAndRecover(t *testing.T, transport, point string) {
 	s := &shop{t: t, dbURL: dbtest.NewURL(t), topo: e2eTopology}
 	if transport == config.EventsNATS {
 		// The broker outlives the shop (every process of it); a message
-		// whose ack the kill lost is delivered again after 2 s.
+		// whose ack the kill lost is delivered again after 2 s, to the
+		// restarted process once the killed one's pin ran out (2 s).
 		s.nats = natstest.Start(t).URL()
-		env = append(env, "SHOP_EVENTS_TRANSPORT=nats", "SHOP_NATS_URL="+s.nats, "SHOP_NATS_ACK_WAIT=2s")
+		env = append(env, "SHOP_EVENTS_TRANSPORT=nats", "SHOP_NATS_URL="+s.nats, "SHOP_NATS_ACK_WAIT=2s", "SHOP_NATS_PINNED_TTL=2s")
 		idle = func(t *testing.T, url string) bool { return pipelineIdle(t, url) && brokerIdle(t, s.nats, url) }
 	}
 	s.start(append(env, "SHOP_EVENTS_CRASHPOINT="+point)...)

@@ -118,6 +118,7 @@ type Events struct {
 	NATSReplicas        int           `env:"SHOP_NATS_REPLICAS" envDefault:"1" help:"copies of each event stream in a NATS cluster (1 to 5)"`
 	NATSDuplicateWindow time.Duration `env:"SHOP_NATS_DUPLICATE_WINDOW" envDefault:"2m" help:"how long JetStream drops a re-published event (by id) after a relay crash"`
 	NATSAckWait         time.Duration `env:"SHOP_NATS_ACK_WAIT" envDefault:"30s" help:"how long JetStream waits for a subscriber's inbox write before delivering the event again"`
+	NATSPinnedTTL       time.Duration `env:"SHOP_NATS_PINNED_TTL" envDefault:"5s" help:"how long a subscriber's events stay pinned to a replica that stopped fetching them before another replica takes over"`
 }
 
 // The event transports (SHOP_EVENTS_TRANSPORT).

@@ -137,6 +137,9 @@ func (c Config) Validate() error {
 		if c.Events.NATSAckWait < time.Second {
 			bad("SHOP_NATS_ACK_WAIT", "must be at least 1s")
 		}
+		if c.Events.NATSPinnedTTL < 2*time.Second {
+			bad("SHOP_NATS_PINNED_TTL", "must be at least 2s (a pinned replica's fetch waits up to 1s; a shorter pin would move between healthy replicas)")
+		}
 	default:
 		bad("SHOP_EVENTS_TRANSPORT", "must be %q or %q, got %q", EventsPostgres, EventsNATS, c.Events.Transport)
 	}

@@ -146,6 +146,7 @@ func TestEventTransportSettingsAreChecked(t *testing.T) {
 		{nats("SHOP_NATS_DUPLICATE_WINDOW", "0s"), "SHOP_NATS_DUPLICATE_WINDOW"},
 		{nats("SHOP_NATS_DUPLICATE_WINDOW", "200h"), "SHOP_NATS_DUPLICATE_WINDOW"}, // above the 168h retention
 		{nats("SHOP_NATS_ACK_WAIT", "10ms"), "SHOP_NATS_ACK_WAIT"},
+		{nats("SHOP_NATS_PINNED_TTL", "1s"), "SHOP_NATS_PINNED_TTL"},
 	} {
 		t.Run(fmt.Sprint(tt.env), func(t *testing.T) {
 			t.Parallel()
@@ -156,7 +157,8 @@ func TestEventTransportSettingsAreChecked(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a valid nats configuration refused: %v", err)
 	}
-	if c.Events.NATSReplicas != 1 || c.Events.NATSDuplicateWindow != 2*time.Minute || c.Events.NATSAckWait != 30*time.Second {
+	if c.Events.NATSReplicas != 1 || c.Events.NATSDuplicateWindow != 2*time.Minute || c.Events.NATSAckWait != 30*time.Second ||
+		c.Events.NATSPinnedTTL != 5*time.Second {
 		t.Errorf("defaults = %+v", c.Events)
 	}
 	// The default transport needs no broker settings.

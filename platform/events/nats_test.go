@@ -28,6 +28,7 @@ import (
 const (
 	pubStream     = "SHOP_EVTPUB"
 	durable       = "evtsub-effects"
+	priorityGroup = "inbox" // of every subscriber's consumer, pinned to one client at a time
 	eventsSubject = "shop.events."
 )
 
@@ -187,7 +188,8 @@ func (w *world) dieBeforeAck(ctx context.Context) (jetstream.Consumer, jetstream
 
 // holdUnacked publishes thing("k", 1) for the subscriber, whose durable
 // consumer exists but which no process runs, and takes its message from the
-// consumer as a subscriber process would, without acknowledging it. It uses
+// consumer as a subscriber process would, without acknowledging it: that
+// client holds the consumer's pin until it expires. It uses
 // two of the world's replicas and returns the consumer, the message and the
 // running replica that publishes (it hosts evtpub only).
 func (w *world) holdUnacked(ctx context.Context) (jetstream.Consumer, jetstream.Msg, *replica) {
@@ -205,7 +207,7 @@ func (w *world) holdUnacked(ctx context.Context) (jetstream.Consumer, jetstream.
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second), jetstream.FetchPriorityGroup(priorityGroup))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/events/eventstest"
 )
 
@@ -24,13 +23,7 @@ func TestCompetingReplicasHandleEachEventOnceInKeyOrder(t *testing.T) {
 		}
 
 		const keys, perTx = 100, 200
-		total := 10_000
-		if transport == config.EventsNATS {
-			// Competing replicas hand batches back to one another until one
-			// holds every message in flight, and the race detector slows
-			// them further: 2,000 still spread over every replica and key.
-			total = 2_000
-		}
+		const total = 10_000
 		began := time.Now()
 		for first := 0; first < total; first += perTx {
 			evs := make([]thingHappened, 0, perTx)

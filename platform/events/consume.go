@@ -1,0 +1,330 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// runConsumer feeds a subscriber's inbox from its durable consumer on one
+// publisher's stream until the bus stops, resuming after broker outages.
+func (b *Bus) runConsumer(ctx context.Context, s *subscription, publisher string) {
+	for ctx.Err() == nil {
+		err := b.consume(ctx, s, publisher)
+		if ctx.Err() != nil {
+			return
+		}
+		if !errors.Is(err, errBrokerDown) {
+			b.log.Warn("event consumer failed", slog.String("subscriber", s.id), slog.String("publisher", publisher),
+				slog.String("error", err.Error()))
+		}
+		if !sleep(ctx, b.cfg.PollInterval) {
+			return
+		}
+	}
+}
+
+// consumeBatch is how many messages a consumer takes at once, and so how
+// many of its messages may be unacknowledged (MaxAckPending): a batch is
+// written into the inbox in one transaction, then acknowledged.
+const consumeBatch = relayBatch
+
+// priorityGroup is the one priority group of every subscriber's consumer.
+// Its policy pins the consumer to one client: the server delivers its
+// messages to one replica at a time, answers another's pull only once the
+// pinned one stopped pulling for SHOP_NATS_PINNED_TTL (or gave the pin up),
+// and tells a replica that lost the pin by a 423 status.
+const priorityGroup = "inbox"
+
+// headerPinID carries the pin of the client a message was delivered to.
+const headerPinID = "Nats-Pin-Id"
+
+// consume feeds the inbox batch by batch: it takes every message the
+// consumer has ready (up to consumeBatch; when there is none, it waits for
+// the next), writes them in one transaction once it holds every message of
+// the consumer in flight, and acknowledges them once it committed. A crash
+// between the commit and the acks redelivers them, and the inbox's primary
+// key drops the duplicates. When the bus stops, a complete batch in hand is
+// still written; a wait for messages ends by its own expiry, so that no
+// message is left delivered to a request nobody reads. What is held when
+// the loop ends goes back to the server, and so does the pin.
+func (b *Bus) consume(ctx context.Context, s *subscription, publisher string) error {
+	if err := b.setupBroker(ctx); err != nil {
+		return err
+	}
+	k := b.broker
+	cons, err := k.js.Consumer(ctx, streamName(publisher), durableName(s.id))
+	if err != nil {
+		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+			k.ready.Store(false)
+		}
+		return err
+	}
+	h := &holding{msgs: map[uint64]jetstream.Msg{}}
+	defer k.letGo(s, cons, h)
+	wait := min(b.cfg.PollInterval, time.Second)
+	for ctx.Err() == nil {
+		err := h.fetch(cons, wait)
+		switch {
+		case errors.Is(err, jetstream.ErrPinIDMismatch):
+			// Another replica holds the pin: it takes what this one held.
+			h.handBack()
+			h.pin = ""
+			continue
+		case err != nil:
+			// A bad request: the consumer's settings no longer fit this
+			// version's pulls (see errNotPinned).
+			if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) ||
+				errors.Is(err, jetstream.ErrBadRequest) {
+				k.ready.Store(false)
+			}
+			return err
+		case len(h.msgs) == 0:
+			continue
+		}
+		all, err := h.holdsAll(context.WithoutCancel(ctx), cons)
+		switch {
+		case err != nil:
+			if errors.Is(err, errNotPinned) {
+				k.ready.Store(false)
+			}
+			return err
+		case all:
+			b.take(ctx, s, publisher, h.batch())
+			h.clear()
+		case h.missing < 0 || time.Since(h.since) > b.cfg.NATSAckWait/2:
+			// Some of what it holds is no longer in flight (acknowledged
+			// or ended by another process), or its first message's ack wait
+			// is half gone: it starts over rather than hold a message the
+			// server may deliver again.
+			h.handBack()
+		}
+	}
+	return ctx.Err()
+}
+
+// errNotPinned ends a consumer loop whose consumer lost its priority policy
+// (a replica of an earlier version set it up again during a rolling
+// deploy): the loop's next round sets it up again, pinned.
+var errNotPinned = errors.New("the consumer is not pinned to one client: set up again")
+
+// holding is what a consumer loop holds: the messages delivered to this
+// process and neither acknowledged nor handed back, by stream sequence (a
+// redelivered one replaces its earlier delivery), since when, how many in
+// flight it did not hold at the last check, and the pin it was given.
+type holding struct {
+	msgs    map[uint64]jetstream.Msg
+	since   time.Time
+	missing int
+	pin     string
+}
+
+// fetch adds the consumer's ready messages to h, in the priority group.
+// Holding none, it waits up to wait for the next message, then takes those
+// that were ready with it (up to consumeBatch). Holding some, it waits up to
+// wait for as many as were missing at the last check (held by another
+// process, or handed back). Every message delivered to a request is held,
+// failure or not, so the loop knows exactly what it holds.
+func (h *holding) fetch(cons jetstream.Consumer, wait time.Duration) error {
+	group, maxWait := jetstream.FetchPriorityGroup(priorityGroup), jetstream.FetchMaxWait(wait)
+	n := 0
+	if len(h.msgs) > 0 {
+		n = min(h.missing, consumeBatch-len(h.msgs))
+	} else {
+		first, err := cons.Next(group, maxWait)
+		if errors.Is(err, nats.ErrTimeout) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		h.add(first)
+		if md, err := first.Metadata(); err == nil {
+			n = int(min(md.NumPending, consumeBatch-1))
+		}
+	}
+	if n <= 0 {
+		return nil
+	}
+	more, err := cons.Fetch(n, group, maxWait)
+	if err != nil {
+		return err
+	}
+	for m := range more.Messages() {
+		h.add(m)
+	}
+	return more.Error()
+}
+
+func (h *holding) add(m jetstream.Msg) {
+	md, err := m.Metadata()
+	if err != nil {
+		// Not a JetStream delivery: nothing to hold, and no reply to take it back.
+		return
+	}
+	if len(h.msgs) == 0 {
+		h.since = time.Now()
+	}
+	h.msgs[md.Sequence.Stream] = m
+	if pin := m.Headers().Get(headerPinID); pin != "" {
+		h.pin = pin
+	}
+}
+
+// holdsAll reports whether h holds every message of the consumer in flight
+// (NumAckPending, one request). Messages are delivered in stream order and
+// acknowledged only once committed, so then every earlier one is already in
+// the inbox, and per-key order holds whichever process held the pin before.
+// Otherwise another process holds some — one that held the pin before and
+// died or is still writing, until its acks or its ack wait — and an earlier
+// event may be among them: h keeps what it holds and waits for the rest.
+func (h *holding) holdsAll(ctx context.Context, cons jetstream.Consumer) (bool, error) {
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return false, err
+	}
+	if info.Config.PriorityPolicy != jetstream.PriorityPolicyPinned {
+		return false, errNotPinned
+	}
+	h.missing = info.NumAckPending - len(h.msgs)
+	return h.missing == 0, nil
+}
+
+// batch lists the held messages in stream order.
+func (h *holding) batch() []jetstream.Msg {
+	seqs := slices.Sorted(maps.Keys(h.msgs))
+	msgs := make([]jetstream.Msg, len(seqs))
+	for i, seq := range seqs {
+		msgs[i] = h.msgs[seq]
+	}
+	return msgs
+}
+
+func (h *holding) clear() { clear(h.msgs) }
+
+// handBack returns what h holds for redelivery at once.
+func (h *holding) handBack() {
+	nakAll(h.batch(), 0)
+	h.clear()
+}
+
+// letGo ends a consumer loop: it hands back what it holds and, when this
+// process holds the consumer's pin, gives the pin up, so that another
+// replica takes over at once instead of after SHOP_NATS_PINNED_TTL. Should
+// the pin have moved meanwhile, the replica holding it now is unpinned and
+// pinned again by its next pull: a round lost, nothing else.
+func (k *broker) letGo(s *subscription, cons jetstream.Consumer, h *holding) {
+	h.handBack()
+	if h.pin == "" || !k.nc.IsConnected() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return
+	}
+	for _, g := range info.PriorityGroups {
+		if g.Group != priorityGroup || g.PinnedClientID != h.pin {
+			continue
+		}
+		stream, err := k.js.Stream(ctx, info.Stream)
+		if err == nil {
+			err = stream.UnpinConsumer(ctx, info.Name, priorityGroup)
+		}
+		if err != nil {
+			k.log.Warn("event consumer's pin not given up; another replica takes over after the pinned TTL",
+				slog.String("subscriber", s.id), slog.String("error", err.Error()))
+		}
+	}
+}
+
+// take writes a batch, every message of the consumer in flight, into the
+// inbox and acknowledges it. A message that is not an event of this shop is
+// terminated; a failed write hands the batch back, redelivered after the
+// poll interval.
+func (b *Bus) take(ctx context.Context, s *subscription, publisher string, msgs []jetstream.Msg) {
+	rows := make([]outboxRow, 0, len(msgs))
+	events := make([]jetstream.Msg, 0, len(msgs))
+	for _, msg := range msgs {
+		o, err := received(msg)
+		if err != nil {
+			// Nothing can ever write it into an inbox; redelivering it
+			// would hold back every later event of the subscriber.
+			b.log.Error("event message dropped: it is not an event of this shop", slog.String("subscriber", s.id),
+				slog.String("subject", msg.Subject()), slog.String("error", err.Error()))
+			_ = msg.Term()
+			continue
+		}
+		rows, events = append(rows, o), append(events, msg)
+	}
+	if len(rows) == 0 {
+		return
+	}
+	if err := b.receive(context.WithoutCancel(ctx), s, publisher, rows); err != nil {
+		b.log.Warn("events not written to the inbox; they are redelivered", slog.String("subscriber", s.id),
+			slog.Int("events", len(rows)), slog.String("first_event_id", rows[0].id), slog.String("error", err.Error()))
+		nakAll(events, b.cfg.PollInterval)
+		sleep(ctx, b.cfg.PollInterval)
+		return
+	}
+	b.hook("consumer.after-commit")
+	b.ackAll(ctx, s, events)
+}
+
+// ackAll acknowledges a written batch. The last ack waits for the server's
+// confirmation, by which time it has applied the others (one connection,
+// one consumer, in order): the next batch's check must not count these as
+// still in flight. A lost ack redelivers after the ack wait; the inbox drops
+// the copy then.
+func (b *Bus) ackAll(ctx context.Context, s *subscription, msgs []jetstream.Msg) {
+	last := len(msgs) - 1
+	var err error
+	for _, msg := range msgs[:last] {
+		err = errors.Join(err, msg.Ack())
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err = errors.Join(err, msgs[last].DoubleAck(actx)); err != nil {
+		b.log.Warn("event ack failed", slog.String("subscriber", s.id), slog.String("error", err.Error()))
+	}
+}
+
+// nakAll hands messages back for redelivery after delay (at once for 0).
+func nakAll(msgs []jetstream.Msg, delay time.Duration) {
+	for _, msg := range msgs {
+		if delay > 0 {
+			_ = msg.NakWithDelay(delay)
+		} else {
+			_ = msg.Nak()
+		}
+	}
+}
+
+// receive writes events into the subscriber's inbox and wakes the
+// dispatchers of every replica, in one round trip: the statements of a
+// pipeline run in one implicit transaction, committed synchronously — once
+// acknowledged, the events exist only here. Then it wakes this process's.
+func (b *Bus) receive(ctx context.Context, s *subscription, publisher string, rows []outboxRow) error {
+	ib := &inboxBatch{db: s.db}
+	for _, o := range rows {
+		ib.add(s.id, o)
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.NATSAckWait)
+	defer cancel()
+	q := &pgx.Batch{}
+	q.Queue(`SELECT pg_notify($1, $2)`, notifyChannel, "inbox:"+s.db.Module+":"+b.id)
+	q.Queue(insertInboxSQL, ib.args(publisher)...)
+	if err := s.db.Pool.SendBatch(ctx, q).Close(); err != nil {
+		return err
+	}
+	s.wakeOne()
+	return nil
+}
