@@ -135,10 +135,16 @@ func newTransport(opts Options) *http.Transport {
 	return &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: opts.MaxInFlight,
-		IdleConnTimeout:     90 * time.Second,
+		IdleConnTimeout:     idleConnTimeout,
 		DisableCompression:  true,
 	}
 }
+
+// idleConnTimeout closes a connection to a neighbour left idle this long:
+// before the neighbour's server does (SHOP_HTTP_IDLE_TIMEOUT, 60 s by
+// default), so that a call is seldom sent on a connection the other end is
+// closing at that moment, which fails a call that is not retried.
+const idleConnTimeout = 30 * time.Second
 
 // neighbour is the per-callee state: its circuit and its in-flight slots.
 type neighbour struct {
