@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -277,6 +279,56 @@ func TestConcurrencyLimitPerNeighbour(t *testing.T) {
 	}
 	if n, err := call(context.Background(), c, "Block", false, 3); err != nil || n != 3 {
 		t.Fatalf("third call: %d, %v", n, err)
+	}
+}
+
+// Bursts of calls as many as may be in flight find their connections open
+// again: the client keeps one per call in flight instead of closing all
+// but two after each burst and dialling the rest anew.
+func TestBurstsOfCallsReuseTheirConnections(t *testing.T) {
+	t.Parallel()
+	const burst = 8
+	arrived := make(chan struct{}, burst)
+	release := make(chan struct{})
+	srv := remote.NewServer(remote.ServerConfig{Keys: remote.DevKeys(secret, "callee"), Callers: callers},
+		remote.Service{Module: "callee", Methods: map[string]remote.Method{"Wait": returning(func(_ context.Context, n int) (int, error) {
+			arrived <- struct{}{}
+			<-release // every call of the burst holds its connection at once
+			return n, nil
+		})}})
+	var dialled atomic.Int32
+	ts := httptest.NewUnstartedServer(srv)
+	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dialled.Add(1)
+		}
+	}
+	ts.Start()
+	t.Cleanup(ts.Close)
+	c := client(t, ts.URL, func(cfg *remote.ClientConfig) { cfg.Options.MaxInFlight = burst })
+
+	for round := 1; round <= 3; round++ {
+		errc := make(chan error, burst)
+		for i := range burst {
+			go func() {
+				_, err := call(context.Background(), c, "Wait", false, i)
+				errc <- err
+			}()
+		}
+		for range burst {
+			<-arrived
+		}
+		for range burst {
+			release <- struct{}{}
+		}
+		for range burst {
+			if err := <-errc; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+	if n := dialled.Load(); n != burst {
+		t.Errorf("%d connections opened over 3 bursts of %d calls, want %d", n, burst, burst)
 	}
 }
 
