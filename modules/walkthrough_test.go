@@ -8,12 +8,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,6 +23,7 @@ import (
 	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/natstest"
+	"github.com/shopmonolith/shop/platform/topology"
 )
 
 // A block of README.md that the walkthrough runs: a ```sh block whose first
@@ -195,38 +194,9 @@ func freePortRuns(t *testing.T, n int) []int {
 // outgoing connection.
 func portRuns(t *testing.T, n, size int) []int {
 	t.Helper()
-	low := 32768
-	if data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(data)); len(f) == 2 {
-			if v, err := strconv.Atoi(f[0]); err == nil && v > 12000 {
-				low = v
-			}
-		}
-	}
-	var held []net.Listener
-	defer func() {
-		for _, ln := range held {
-			ln.Close()
-		}
-	}()
-	var runs []int
-	for attempt := 0; len(runs) < n; attempt++ {
-		if attempt == 1000 {
-			t.Fatalf("no %d runs of %d free ports below %d", n, size, low)
-		}
-		p := 10000 + rand.IntN(low-10000-size)
-		var run []net.Listener
-		for i := range size {
-			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+i))
-			if err != nil {
-				break
-			}
-			run = append(run, ln)
-		}
-		held = append(held, run...)
-		if len(run) == size {
-			runs = append(runs, p)
-		}
+	runs, err := topology.FreePortRuns(n, size)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return runs
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
+	"github.com/shopmonolith/shop/platform/topology"
 )
 
 // `serve --seed-demo` given to every process of a split shop: catalog alone
@@ -77,12 +77,11 @@ func demoCounts(t *testing.T, url string) (products, deals, created, stocked, st
 // kernel knows), for a process that must be named before it starts.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := topology.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addr
 }
 
 // inProcess is a shop command run by realMain inside the test's process,

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -214,14 +213,13 @@ func (c *Cluster) env(g Group, common []string, internalAddr string) []string {
 	return env
 }
 
-// freePort returns a loopback address no one listens on now. Another
-// program could take it before the process does; the process then fails to
-// start and says so.
+// freePort returns a loopback address for a process to listen on later
+// (see FreePortRuns). Another program could still take it first; the
+// process then fails to start and says so.
 func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := FreeAddr()
 	if err != nil {
 		return "", fmt.Errorf("choose an internal port: %w", err)
 	}
-	addr := ln.Addr().String()
-	return addr, ln.Close()
+	return addr, nil
 }
