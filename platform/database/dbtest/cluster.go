@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopmonolith/shop/platform/topology"
 )
 
 // PasswordServer starts a throw-away PostgreSQL cluster that checks the
@@ -160,12 +161,12 @@ func run(ctx context.Context, as *user.User, program string, args ...string) *ex
 	return cmd
 }
 
-// freePort returns a loopback port nothing listens on now.
+// freePort returns a loopback port nothing listens on now, below the
+// ephemeral range (the server binds it only once started).
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := topology.FreePortRuns(1, 1)
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports[0], nil
 }
