@@ -36,16 +36,7 @@ const (
 // consumers as an operator would.
 func (w *world) jetStream() jetstream.JetStream {
 	w.t.Helper()
-	nc, err := nats.Connect(w.nats.URL())
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	w.t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return js
+	return w.nats.JetStream(w.t)
 }
 
 // streamSeqs lists the outbox seqs of the messages in evtpub's stream, in
