@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/shopmonolith/shop/platform/config"
@@ -71,9 +70,11 @@ func crashAndRecover(t *testing.T, transport, point string) {
 		// The broker outlives the shop (every process of it); a message
 		// whose ack the kill lost is delivered again after 2 s, to the
 		// restarted process once the killed one's pin ran out (2 s).
-		s.nats = natstest.Start(t).URL()
+		broker := natstest.Start(t)
+		s.nats = broker.URL()
+		js := broker.JetStream(t)
 		env = append(env, "SHOP_EVENTS_TRANSPORT=nats", "SHOP_NATS_URL="+s.nats, "SHOP_NATS_ACK_WAIT=2s", "SHOP_NATS_PINNED_TTL=2s")
-		idle = func(t *testing.T, url string) bool { return pipelineIdle(t, url) && brokerIdle(t, s.nats, url) }
+		idle = func(t *testing.T, url string) bool { return pipelineIdle(t, url) && brokerIdle(t, js, url) }
 	}
 	s.start(append(env, "SHOP_EVENTS_CRASHPOINT="+point)...)
 	reached := s.lines.await(func(line string) bool {
@@ -143,11 +144,11 @@ func pipelineIdle(t *testing.T, url string) bool {
 // outbox once (a publish again after a crash was dropped as a duplicate)
 // and the welcome message's consumer has had every message delivered and
 // acknowledged.
-func brokerIdle(t *testing.T, natsURL, dbURL string) bool {
+func brokerIdle(t *testing.T, js jetstream.JetStream, dbURL string) bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	stream, err := jetStreamClient(t, natsURL).Stream(ctx, "SHOP_IDENTITY")
+	stream, err := js.Stream(ctx, "SHOP_IDENTITY")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,22 +162,6 @@ func brokerIdle(t *testing.T, natsURL, dbURL string) bool {
 	})
 	info := cons.CachedInfo()
 	return stream.CachedInfo().State.Msgs == published && info.NumPending == 0 && info.NumAckPending == 0
-}
-
-// jetStreamClient is a client of the broker at url for the rest of the
-// test, to look at streams and consumers as an operator would.
-func jetStreamClient(t *testing.T, url string) jetstream.JetStream {
-	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
 }
 
 // queryOwner runs fn on a connection as the database owner (the test reads

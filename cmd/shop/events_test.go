@@ -98,7 +98,7 @@ func forgetRetiredSubscriber(t *testing.T, transport string) {
 	if transport == config.EventsNATS {
 		broker := natstest.Start(t)
 		env = []string{"SHOP_EVENTS_TRANSPORT=nats", "SHOP_NATS_URL=" + broker.URL()}
-		js = jetStreamClient(t, broker.URL())
+		js = broker.JetStream(t)
 	}
 	s := startShopForCommands(t, env...)
 	// What an earlier version, which ran notifications.retired_welcome,

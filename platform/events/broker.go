@@ -61,6 +61,9 @@ type broker struct {
 	// durable consumer created later, once the broker is reachable, starts
 	// there, so nothing published in between is missed.
 	since time.Time
+
+	seqMu    sync.Mutex
+	lastSeqs map[string]uint64 // by stream: its last sequence as this process's relay left it (see publishBatch)
 }
 
 // clockMargin is how much earlier than the bus's start a new durable
@@ -75,7 +78,7 @@ func newBroker(cfg config.Events, log *slog.Logger, reg prometheus.Registerer) (
 	if err := reg.Register(connected); err != nil {
 		return nil, err
 	}
-	return &broker{cfg: cfg, log: log, connected: connected}, nil
+	return &broker{cfg: cfg, log: log, connected: connected, lastSeqs: map[string]uint64{}}, nil
 }
 
 // streamName is the JetStream stream of a publishing module's events.
@@ -307,6 +310,20 @@ func (k *broker) ensureConsumer(ctx context.Context, stream string, cfg jetstrea
 // of the batch is refused too. again reports a batch cut short only because
 // a duplicate (a re-publish after a crash) did not advance the stream: the
 // relay goes on at once.
+//
+// The first message expects the stream's last sequence as this process's
+// previous batch left it (its last ack's), without asking the server; only
+// when that is unknown (at start, after a failure or a duplicate), or when
+// the stream refuses it because another replica's relay published since,
+// does it ask the stream (one info request) and publish the batch again.
+// A remembered sequence can only be behind the stream's (another relay
+// published since), and then the first message is refused but a later one's
+// expected sequence could match: so every message after the first also
+// expects its predecessor to be the stream's last message (by its
+// Nats-Msg-Id), which holds only if that one was just stored. Nothing after
+// a refused message is stored, so the guarantees are the same as with a
+// fresh sequence: a stale expectation costs a round trip, never an event
+// out of order.
 func (b *Bus) publishBatch(ctx context.Context, publisher string, batch []outboxRow) (stored int, again bool, err error) {
 	if err := b.setupBroker(ctx); err != nil {
 		return 0, false, err
@@ -316,31 +333,75 @@ func (b *Bus) publishBatch(ctx context.Context, publisher string, batch []outbox
 		return 0, false, errBrokerDown
 	}
 	name := streamName(publisher)
+	last, known := k.lastSeq(name)
+	if !known {
+		if last, err = k.streamLastSeq(ctx, name); err != nil {
+			return 0, false, err
+		}
+	}
+	stored, again, err = k.publish(ctx, name, batch, last)
+	if known && stored == 0 && wrongLastSequence(err) {
+		if last, err = k.streamLastSeq(ctx, name); err != nil {
+			return 0, false, err
+		}
+		stored, again, err = k.publish(ctx, name, batch, last)
+	}
+	return stored, again, err
+}
+
+// streamLastSeq asks the server for a stream's last sequence.
+func (k *broker) streamLastSeq(ctx context.Context, name string) (uint64, error) {
 	stream, err := k.js.Stream(ctx, name)
 	if err != nil {
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			k.ready.Store(false)
 		}
-		return 0, false, fmt.Errorf("stream %s: %w", name, err)
+		return 0, fmt.Errorf("stream %s: %w", name, err)
 	}
-	last := stream.CachedInfo().State.LastSeq
+	return stream.CachedInfo().State.LastSeq, nil
+}
+
+// lastSeq is a stream's last sequence as this process's relay last stored
+// it, if known.
+func (k *broker) lastSeq(name string) (uint64, bool) {
+	k.seqMu.Lock()
+	defer k.seqMu.Unlock()
+	seq, ok := k.lastSeqs[name]
+	return seq, ok
+}
+
+// publish publishes a batch after the stream's last sequence last (see
+// publishBatch) and remembers where it left the stream: the sequence of its
+// last message when the stream stored every one anew, unknown otherwise (a
+// duplicate's ack carries the sequence of its original, not the stream's
+// last).
+func (k *broker) publish(ctx context.Context, name string, batch []outboxRow, last uint64) (stored int, again bool, err error) {
 	acks := make([]jetstream.PubAckFuture, 0, len(batch))
 	var sendErr error
 	for i, o := range batch {
-		ack, err := k.js.PublishMsgAsync(message(o),
-			jetstream.WithMsgID(o.id), jetstream.WithExpectStream(name), jetstream.WithExpectLastSequence(last+uint64(i)))
+		opts := []jetstream.PublishOpt{
+			jetstream.WithMsgID(o.id), jetstream.WithExpectStream(name), jetstream.WithExpectLastSequence(last + uint64(i)),
+		}
+		if i > 0 {
+			opts = append(opts, jetstream.WithExpectLastMsgID(batch[i-1].id))
+		}
+		ack, err := k.js.PublishMsgAsync(message(o), opts...)
 		if err != nil {
 			sendErr = err
 			break
 		}
 		acks = append(acks, ack)
 	}
-	duplicate := false
+	k.seqMu.Lock()
+	delete(k.lastSeqs, name)
+	k.seqMu.Unlock()
+	duplicate, end := false, uint64(0)
 	for _, ack := range acks {
 		select {
 		case a := <-ack.Ok():
 			stored++
 			duplicate = duplicate || a.Duplicate
+			end = a.Sequence
 		case err := <-ack.Err():
 			if duplicate && wrongLastSequence(err) {
 				return stored, true, nil
@@ -353,16 +414,28 @@ func (b *Bus) publishBatch(ctx context.Context, publisher string, batch []outbox
 	if sendErr != nil {
 		return stored, false, fmt.Errorf("publish to %s: %w", name, sendErr)
 	}
+	if !duplicate && stored > 0 {
+		k.seqMu.Lock()
+		k.lastSeqs[name] = end
+		k.seqMu.Unlock()
+	}
 	return stored, false, nil
 }
 
+// jsErrCodeStreamWrongLastMsgID refuses a message whose expected last
+// message id is not the stream's (the client library names no constant).
+const jsErrCodeStreamWrongLastMsgID jetstream.ErrorCode = 10070
+
+// wrongLastSequence reports a message refused because the stream's last
+// message was not the one it expected.
 func wrongLastSequence(err error) bool {
 	var jerr jetstream.JetStreamError
 	if !errors.As(err, &jerr) || jerr.APIError() == nil {
 		return false
 	}
 	code := jerr.APIError().ErrorCode
-	return code == jetstream.JSErrCodeStreamWrongLastSequence || code == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+	return code == jetstream.JSErrCodeStreamWrongLastSequence || code == jetstream.JSErrCodeStreamWrongLastSequenceConstant ||
+		code == jsErrCodeStreamWrongLastMsgID
 }
 
 // message is an outbox row as a JetStream message; the event id is its

@@ -97,7 +97,8 @@ func (b *Bus) consume(ctx context.Context, s *subscription, publisher string) er
 			}
 			return err
 		case all:
-			b.take(ctx, s, publisher, h.batch())
+			batch := h.batch()
+			h.written(batch, b.take(ctx, s, publisher, batch))
 			h.clear()
 		case h.missing < 0 || time.Since(h.since) > b.cfg.NATSAckWait/2:
 			// Some of what it holds is no longer in flight (acknowledged
@@ -124,6 +125,13 @@ type holding struct {
 	since   time.Time
 	missing int
 	pin     string
+
+	// The session in which nothing else is in flight (see follows): the pin
+	// under which this loop last wrote a batch holding every message in
+	// flight, and the highest consumer sequence delivered in it; zero when
+	// there is none.
+	sessionPin    string
+	lastDelivered uint64
 }
 
 // fetch adds the consumer's ready messages to h, in the priority group.
@@ -186,6 +194,10 @@ func (h *holding) add(m jetstream.Msg) {
 // died or is still writing, until its acks or its ack wait — and an earlier
 // event may be among them: h keeps what it holds and waits for the rest.
 func (h *holding) holdsAll(ctx context.Context, cons jetstream.Consumer) (bool, error) {
+	if h.follows() {
+		h.missing = 0
+		return true, nil
+	}
 	info, err := cons.Info(ctx)
 	if err != nil {
 		return false, err
@@ -195,6 +207,64 @@ func (h *holding) holdsAll(ctx context.Context, cons jetstream.Consumer) (bool, 
 	}
 	h.missing = info.NumAckPending - len(h.msgs)
 	return h.missing == 0, nil
+}
+
+// follows reports whether the held messages are the consumer's deliveries
+// right after the last batch this loop wrote, so that no other client can
+// hold one of its messages and the consumer-info request is skipped.
+//
+// Why that suffices: when the last batch was written, nothing else was in
+// flight (checked by NumAckPending, or by this same argument), and every
+// message delivered up to it was then in the inbox. Each delivery of the
+// consumer, a redelivery too, takes the next consumer sequence. If every
+// held message carries the pin of that session (the server gives a new pin
+// id whenever the pin moves, so no other client had it meanwhile), is a
+// first delivery (none of them is an earlier message coming back) and
+// their consumer sequences run on from the last one delivered with none
+// missing, then every delivery since went to this loop and is held: none
+// is in flight elsewhere, and no earlier message waits for redelivery (a
+// nak or an expired ack wait keeps it in flight, and it would come back
+// first, as a redelivery). Any doubt — the first batch of a loop or of a
+// pin, a gap (a message delivered to a request this loop no longer reads,
+// or to another client), a redelivery, a hand-back or a failed write —
+// takes the full check.
+func (h *holding) follows() bool {
+	if h.lastDelivered == 0 {
+		return false
+	}
+	seqs := make([]uint64, 0, len(h.msgs))
+	for _, m := range h.msgs {
+		md, err := m.Metadata()
+		if err != nil || md.NumDelivered != 1 || m.Headers().Get(headerPinID) != h.sessionPin {
+			return false
+		}
+		seqs = append(seqs, md.Sequence.Consumer)
+	}
+	slices.Sort(seqs)
+	for i, seq := range seqs {
+		if seq != h.lastDelivered+1+uint64(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// written records the outcome of writing a batch that held every message
+// in flight: written, it starts or continues the session of follows;
+// otherwise (handed back for redelivery) it ends it.
+func (h *holding) written(batch []jetstream.Msg, ok bool) {
+	h.sessionPin, h.lastDelivered = "", 0
+	if !ok || h.pin == "" {
+		return
+	}
+	for _, m := range batch {
+		md, err := m.Metadata()
+		if err != nil || m.Headers().Get(headerPinID) != h.pin {
+			return
+		}
+		h.lastDelivered = max(h.lastDelivered, md.Sequence.Consumer)
+	}
+	h.sessionPin = h.pin
 }
 
 // batch lists the held messages in stream order.
@@ -213,6 +283,7 @@ func (h *holding) clear() { clear(h.msgs) }
 func (h *holding) handBack() {
 	nakAll(h.batch(), 0)
 	h.clear()
+	h.sessionPin, h.lastDelivered = "", 0
 }
 
 // letGo ends a consumer loop: it hands back what it holds and, when this
@@ -249,8 +320,9 @@ func (k *broker) letGo(s *subscription, cons jetstream.Consumer, h *holding) {
 // take writes a batch, every message of the consumer in flight, into the
 // inbox and acknowledges it. A message that is not an event of this shop is
 // terminated; a failed write hands the batch back, redelivered after the
-// poll interval.
-func (b *Bus) take(ctx context.Context, s *subscription, publisher string, msgs []jetstream.Msg) {
+// poll interval. It reports whether the batch is written (or had nothing to
+// write); false when it was handed back.
+func (b *Bus) take(ctx context.Context, s *subscription, publisher string, msgs []jetstream.Msg) bool {
 	rows := make([]outboxRow, 0, len(msgs))
 	events := make([]jetstream.Msg, 0, len(msgs))
 	for _, msg := range msgs {
@@ -266,17 +338,18 @@ func (b *Bus) take(ctx context.Context, s *subscription, publisher string, msgs 
 		rows, events = append(rows, o), append(events, msg)
 	}
 	if len(rows) == 0 {
-		return
+		return true
 	}
 	if err := b.receive(context.WithoutCancel(ctx), s, publisher, rows); err != nil {
 		b.log.Warn("events not written to the inbox; they are redelivered", slog.String("subscriber", s.id),
 			slog.Int("events", len(rows)), slog.String("first_event_id", rows[0].id), slog.String("error", err.Error()))
 		nakAll(events, b.cfg.PollInterval)
 		sleep(ctx, b.cfg.PollInterval)
-		return
+		return false
 	}
 	b.hook("consumer.after-commit")
 	b.ackAll(ctx, s, events)
+	return true
 }
 
 // ackAll acknowledges a written batch. The last ack waits for the server's

@@ -36,16 +36,7 @@ const (
 // consumers as an operator would.
 func (w *world) jetStream() jetstream.JetStream {
 	w.t.Helper()
-	nc, err := nats.Connect(w.nats.URL())
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	w.t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return js
+	return w.nats.JetStream(w.t)
 }
 
 // streamSeqs lists the outbox seqs of the messages in evtpub's stream, in
@@ -453,4 +444,68 @@ func TestForgetDeletesTheRetiredSubscribersConsumers(t *testing.T) {
 	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE subscriber = $1`, retired); n != 0 {
 		t.Errorf("the forgotten id has %d inbox rows", n)
 	}
+}
+
+// Events relayed and received one batch at a time cost no stream-info or
+// consumer-info request each once the relay and the pinned consumer are
+// under way: the relay knows the stream's last sequence from its previous
+// acks, and the consumer knows that nothing but what it holds is in flight
+// while its deliveries run on unbroken. (The held-event and competing-
+// replica tests show the consumer-info check still runs when they do not.)
+func TestInfoRequestsDoNotGrowWithTheEvents(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorldOf(t, fastConfig(config.EventsNATS), 1)
+	nc, err := nats.Connect(w.nats.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	// A plain subscriber gets a copy of every request to the JetStream API
+	// on these subjects, besides the server.
+	streamInfo, err := nc.SubscribeSync("$JS.API.STREAM.INFO." + pubStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumerInfo, err := nc.SubscribeSync("$JS.API.CONSUMER.INFO." + pubStream + "." + durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// requests counts the requests so far: the server delivers them to this
+	// connection before its answer to the flush's ping.
+	requests := func() (stream, consumer int) {
+		t.Helper()
+		if err := nc.FlushTimeout(5 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		s, _, err := streamInfo.Pending()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := consumerInfo.Pending()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, c
+	}
+
+	r := w.replica(&sink{}).start(t)
+	r.publish(t, ctx, thing("k", 0))
+	eventstest.Eventually(t, 10*time.Second, "the first event handled", func() bool { return w.effects() == 1 })
+	stream0, consumer0 := requests()
+	if stream0 == 0 || consumer0 == 0 {
+		t.Fatalf("%d stream-info and %d consumer-info requests for the first event, want some of each", stream0, consumer0)
+	}
+	const n = 20
+	for i := 1; i <= n; i++ {
+		r.publish(t, ctx, thing("k", i))
+		eventstest.Eventually(t, 10*time.Second, "the event handled", func() bool { return w.effects() == i+1 })
+	}
+	if stream, consumer := requests(); stream != stream0 || consumer != consumer0 {
+		t.Errorf("%d more events took %d stream-info and %d consumer-info requests, want none", n, stream-stream0, consumer-consumer0)
+	}
+	w.checkKeyOrder()
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Server is one embedded NATS server.
@@ -40,6 +42,22 @@ func Start(t testing.TB) *Server {
 // URL is the client URL (nats://127.0.0.1:<port>), the same across restarts.
 func (s *Server) URL() string {
 	return fmt.Sprintf("nats://%s:%d", s.opts.Host, s.opts.Port)
+}
+
+// JetStream is a client of the server for the rest of the test, to set up or
+// look at streams and consumers as an operator would.
+func (s *Server) JetStream(t testing.TB) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
 
 // Stop shuts the server down and waits until it is gone; its store stays.
