@@ -37,7 +37,7 @@ build: ## build bin/shop
 .PHONY: test
 test: generate-check ## run every test (unit, PostgreSQL integration, architecture, end-to-end)
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 	$(MAKE) --no-print-directory test-e2e-catalog test-e2e-split
 
 # The end-to-end tests that run on every topology: the shopping walks,
@@ -46,11 +46,11 @@ E2E_TESTS := ^(TestEndToEnd.*|TestCheckout(GoldenPath|FailurePaths|IdempotentRet
 
 .PHONY: test-e2e-catalog
 test-e2e-catalog: ## the end-to-end tests on catalog in a process of its own, the rest in a second (events over NATS)
-	SHOP_E2E_TOPOLOGY=catalog $(GO) test -count=1 -timeout 15m -run '$(E2E_TESTS)' ./cmd/shop
+	SHOP_E2E_TOPOLOGY=catalog $(GO) test -count=1 -timeout 30m -run '$(E2E_TESTS)' ./cmd/shop
 
 .PHONY: test-e2e-split
 test-e2e-split: ## the end-to-end tests on every module in a process of its own behind an edge (events over NATS)
-	SHOP_E2E_TOPOLOGY=split $(GO) test -count=1 -timeout 15m -run '$(E2E_TESTS)' ./cmd/shop
+	SHOP_E2E_TOPOLOGY=split $(GO) test -count=1 -timeout 30m -run '$(E2E_TESTS)' ./cmd/shop
 
 .PHONY: test-short
 test-short: ## unit tests only (no database)

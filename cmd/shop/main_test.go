@@ -232,7 +232,7 @@ func connBudget(t *testing.T, env []string) int32 {
 
 // holdConns takes n connections of the budget tests share.
 func holdConns(n int32) (release func(), err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	return dbtest.Hold(ctx, n)
 }

@@ -31,6 +31,9 @@ func TestSplitServeSeedDemo(t *testing.T) {
 	restEnv := shopEnv(dbURL, "SHOP_MODULES=identity,inventory,cart,payments,orders,notifications,reporting",
 		"SHOP_MODULE_URLS=catalog=http://"+internal, "SHOP_HTTP_INTERNAL_ADDR="+restInternal, "SHOP_MODULE_READY_TIMEOUT=60s",
 		fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", database.OwnerConns+database.ListenConns+7*3))
+	// Both processes' connections, taken before either starts: the rest
+	// waits for catalog only SHOP_MODULE_READY_TIMEOUT, not for the budget.
+	dbtest.Reserve(t, connBudget(t, restEnv)+connBudget(t, catalogEnv))
 	for round := 1; round <= 2; round++ {
 		rest := serveInProcess(t, restEnv, "serve", "--seed-demo")
 		catalog := serveInProcess(t, catalogEnv, "serve", "--seed-demo")
@@ -93,19 +96,16 @@ type inProcess struct {
 	done   chan error
 }
 
+// serveInProcess runs a shop command inside the test's process; the test
+// has reserved its connections (dbtest.Reserve).
 func serveInProcess(t *testing.T, env []string, args ...string) *inProcess {
 	t.Helper()
-	release, err := holdConns(connBudget(t, env))
-	if err != nil {
-		t.Fatal(err)
-	}
 	feed := &lineFeed{}
 	p := &inProcess{logs: &lockedBuffer{}, done: make(chan error, 1),
 		listen: feed.await(func(line string) bool { return strings.Contains(line, `"msg":"http server listening"`) })}
 	var ctx context.Context
 	ctx, p.cancel = context.WithCancel(context.Background())
 	go func() {
-		defer release()
 		p.done <- realMain(ctx, args, io.Discard, feedWriter{p.logs, feed}, mapEnv(env...))
 	}()
 	t.Cleanup(func() {

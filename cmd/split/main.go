@@ -153,8 +153,10 @@ func realMain(ctx context.Context, args []string, stderr io.Writer, environ []st
 }
 
 // connsPerModule is each hosted module's share of a process's connections:
-// SHOP_EVENTS_WORKERS (2) event handlers and two more.
-const connsPerModule = 4
+// SHOP_EVENTS_WORKERS (2) event handlers and one more, the least serve
+// accepts, so that the split shop fits a default PostgreSQL beside other
+// programs.
+const connsPerModule = 3
 
 // conns is a process's SHOP_DB_MAX_CONNS: small, so that the processes of
 // a split shop fit in a local PostgreSQL's default 100 connections. An edge

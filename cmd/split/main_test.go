@@ -54,12 +54,14 @@ func TestSplitRunsTheShopAndStopsEveryProcessOnInterrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The seed's connections, then every process's.
-	budget := int32(seedConns(len(modules)))
+	// The seed's connections, then every process's: the seed has exited
+	// before the processes start.
+	var budget int32
 	for _, g := range tp.Groups {
 		budget += int32(conns(g))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	budget = max(budget, int32(seedConns(len(modules))))
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	release, err := dbtest.Hold(ctx, budget)
 	if err != nil {

@@ -43,7 +43,7 @@ const DefaultTestConns = 56
 // reserveTimeout bounds a wait for the budget: a test that waits longer
 // than this is stuck (it holds a reservation itself while asking for more
 // than is left) and fails with a message instead of hanging the run.
-const reserveTimeout = 5 * time.Minute
+const reserveTimeout = 15 * time.Minute
 
 // TestConns is the shared budget of every test process using this server.
 func TestConns() (int32, error) {
