@@ -139,7 +139,7 @@ func TestDevKeysAreDerivedOnce(t *testing.T) { // not parallel: AllocsPerRun
 	for i := range 2 * maxDerivedKeys {
 		keys.Public(fmt.Sprint("forged-issuer-", i))
 	}
-	if n := len(keys.(devKeys).derived.keys); n != maxDerivedKeys {
+	if n := len(keys.(*devKeys).derived.keys); n != maxDerivedKeys {
 		t.Errorf("%d keys remembered, want at most %d", n, maxDerivedKeys)
 	}
 	pub, _ := keys.Public("orders")

@@ -28,11 +28,10 @@ type Forwarded struct {
 // needs to believe f.Client. KindInternal when this process holds no edge
 // key.
 func SignForwarded(keys Keys, f Forwarded, ttl time.Duration, now time.Time) (string, error) {
-	key, ok := keys.Private(EdgeCaller)
-	if !ok {
+	if _, ok := keys.Private(EdgeCaller); !ok {
 		return "", errs.E(errs.KindInternal, "this process holds no %s key and cannot forward requests", EdgeCaller)
 	}
-	return sign(key, claims{Type: typeForward, Issuer: EdgeCaller, Audience: f.Module, Method: f.Method, Path: f.Path,
+	return mac(keys, claims{Type: typeForward, Issuer: EdgeCaller, Audience: f.Module, Method: f.Method, Path: f.Path,
 		Client: f.Client, Expires: now.Add(ttl).UnixMilli()})
 }
 
@@ -41,7 +40,7 @@ func SignForwarded(keys Keys, f Forwarded, ttl time.Duration, now time.Time) (st
 // with KindUnauthenticated when the token is malformed, not the edge's,
 // expired, or for another module, method or path.
 func VerifyForwarded(keys Keys, token, module, method, path string, now time.Time) (client string, err error) {
-	c, err := verify(keys, token, typeForward, module, now)
+	c, err := verifyMAC(keys, token, typeForward, module, now)
 	if err != nil {
 		return "", err
 	}

@@ -109,6 +109,15 @@ func (k keysWith) Public(module string) (ed25519.PublicKey, bool) {
 	return k.pick(module).Public(module)
 }
 
+// PairKey works the key out with the keys of the module on side.
+func (k keysWith) PairKey(caller, callee string, side remote.Side) ([]byte, bool) {
+	local := caller
+	if side == remote.AsCallee {
+		local = callee
+	}
+	return k.pick(local).PairKey(caller, callee, side)
+}
+
 // rewrite serves target with the module of the path replaced: a token
 // meant for one module presented to another.
 func rewrite(t *testing.T, target http.Handler, from, to string) string {

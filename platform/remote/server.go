@@ -195,7 +195,7 @@ func (s *Server) authenticate(ctx context.Context, h http.Header, module, method
 		return ctx, "", errs.E(errs.KindUnauthenticated, "the call carries no caller token")
 	}
 	now := s.now()
-	c, err := verify(s.keys, token, typeCall, module, now)
+	c, err := verifyMAC(s.keys, token, typeCall, module, now)
 	if err != nil {
 		return ctx, "", err
 	}

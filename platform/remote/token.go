@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -26,11 +27,19 @@ const IdentityModule = "identity"
 // Authenticate only.
 const EdgeCaller = "edge"
 
-// Token types, so that no kind of token can pass for another.
+// Token types, so that no kind of token can pass for another. A type
+// also fixes how its tokens are authenticated, and its name says how:
+// call and forwarded tokens, each from one known module to one other, carry
+// an HMAC-SHA256 tag under the key of that pair of modules (mac,
+// verifyMAC); user assertions, which travel along a chain of calls and any
+// module checks, carry identity's Ed25519 signature (sign, verifySigned).
+// A token is checked only by the scheme of the type expected, and its type
+// claim must be that type: a signed token never passes as a tagged one, nor
+// the other way round, nor a call token of the signed days ("call").
 const (
-	typeCall    = "call"
+	typeCall    = "call-hmac"
 	typeUser    = "user"
-	typeForward = "forward"
+	typeForward = "forward-hmac"
 )
 
 // claims are what a token states. A call token: Issuer is the calling
@@ -56,8 +65,9 @@ type claims struct {
 	Client    string          `json:"cip,omitempty"`
 }
 
-// sign returns the compact form base64url(claims) "." base64url(signature).
-func sign(key ed25519.PrivateKey, c claims) (string, error) {
+// seal returns the compact form base64url(claims) "." base64url(tag) of
+// c with a fresh id, tag authenticating the encoded claims.
+func seal(c claims, tag func(payload []byte) []byte) (string, error) {
 	id := make([]byte, 16)
 	if _, err := rand.Read(id); err != nil {
 		return "", err
@@ -68,37 +78,85 @@ func sign(key ed25519.PrivateKey, c claims) (string, error) {
 		return "", err
 	}
 	enc := base64.RawURLEncoding
-	return enc.EncodeToString(payload) + "." + enc.EncodeToString(ed25519.Sign(key, payload)), nil
+	return enc.EncodeToString(payload) + "." + enc.EncodeToString(tag(payload)), nil
 }
 
-// verify checks a token's form, type, signature (with the issuer's public
-// key), audience and expiry, and returns its claims; every failure is
+// sign returns c signed with key: a user assertion.
+func sign(key ed25519.PrivateKey, c claims) (string, error) {
+	return seal(c, func(payload []byte) []byte { return ed25519.Sign(key, payload) })
+}
+
+// mac returns c tagged with the key of the pair c.Issuer, c.Audience,
+// which this process works out as the issuer: a call or forwarded token.
+func mac(keys Keys, c claims) (string, error) {
+	key, ok := keys.PairKey(c.Issuer, c.Audience, AsCaller)
+	if !ok {
+		return "", errs.E(errs.KindInternal, "this process holds no key of module %q, or knows none of %q", c.Issuer, c.Audience)
+	}
+	return seal(c, func(payload []byte) []byte { return macTag(key, payload) })
+}
+
+// macTag is the HMAC-SHA256 of payload under key.
+func macTag(key, payload []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write(payload)
+	return h.Sum(nil)
+}
+
+// open checks a token's form and type, its tag with authentic, then its
+// audience and expiry, and returns its claims; every failure is
 // KindUnauthenticated.
-func verify(keys Keys, token, typ, audience string, now time.Time) (claims, error) {
+func open(token, typ, audience string, now time.Time, authentic func(c claims, payload, tag []byte) error) (claims, error) {
 	var c claims
 	fail := func(format string, args ...any) (claims, error) {
 		return claims{}, errs.E(errs.KindUnauthenticated, format, args...)
 	}
-	p, s, ok := strings.Cut(token, ".")
+	p, t, ok := strings.Cut(token, ".")
 	enc := base64.RawURLEncoding
 	payload, err1 := enc.DecodeString(p)
-	sig, err2 := enc.DecodeString(s)
+	tag, err2 := enc.DecodeString(t)
 	if !ok || err1 != nil || err2 != nil || json.Unmarshal(payload, &c) != nil {
 		return fail("the %s token is malformed", typ)
 	}
-	pub, ok := keys.Public(c.Issuer)
-	if !ok || !ed25519.Verify(pub, payload, sig) {
-		return fail("the %s token's signature is not %q's", typ, c.Issuer)
+	if c.Type != typ {
+		return fail("a %s token is not a %s token", c.Type, typ)
+	}
+	if err := authentic(c, payload, tag); err != nil {
+		return claims{}, err
 	}
 	switch {
-	case c.Type != typ:
-		return fail("a %s token is not a %s token", c.Type, typ)
 	case c.Audience != audience:
 		return fail("the %s token is for %q, not %q", typ, c.Audience, audience)
 	case !now.Before(time.UnixMilli(c.Expires)):
 		return fail("the %s token expired", typ)
 	}
 	return c, nil
+}
+
+// verifySigned opens a signed token: its signature must be its issuer's.
+func verifySigned(keys Keys, token, typ, audience string, now time.Time) (claims, error) {
+	return open(token, typ, audience, now, func(c claims, payload, sig []byte) error {
+		if pub, ok := keys.Public(c.Issuer); !ok || !ed25519.Verify(pub, payload, sig) {
+			return errs.E(errs.KindUnauthenticated, "the %s token's signature is not %q's", typ, c.Issuer)
+		}
+		return nil
+	})
+}
+
+// verifyMAC opens a tagged token: its audience must be a module this
+// process hosts, and its tag that of the pair of its issuer and audience,
+// which only those two modules can work out.
+func verifyMAC(keys Keys, token, typ, audience string, now time.Time) (claims, error) {
+	return open(token, typ, audience, now, func(c claims, payload, tag []byte) error {
+		key, ok := keys.PairKey(c.Issuer, c.Audience, AsCallee)
+		switch {
+		case !ok:
+			return errs.E(errs.KindUnauthenticated, "the %s token is for %q, which this process does not host, or from unknown %q", typ, c.Audience, c.Issuer)
+		case !hmac.Equal(macTag(key, payload), tag):
+			return errs.E(errs.KindUnauthenticated, "the %s token's tag is not that of %q to %q", typ, c.Issuer, c.Audience)
+		}
+		return nil
+	})
 }
 
 // call is what a call token is for.
@@ -114,14 +172,9 @@ func bodyHash(body []byte) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// callToken signs the token of one call.
+// callToken makes the token of one call.
 func callToken(keys Keys, c call, ttl time.Duration, now time.Time) (string, error) {
-	caller := c.caller
-	key, ok := keys.Private(caller)
-	if !ok {
-		return "", errs.E(errs.KindInternal, "this process holds no key of module %q", caller)
-	}
-	return sign(key, claims{Type: typeCall, Issuer: caller, Audience: c.callee, Method: c.method, Body: bodyHash(c.body),
+	return mac(keys, claims{Type: typeCall, Issuer: c.caller, Audience: c.callee, Method: c.method, Body: bodyHash(c.body),
 		Service: c.service, Expires: now.Add(ttl).UnixMilli()})
 }
 
@@ -143,7 +196,7 @@ func AssertUser(keys Keys, p auth.Principal, ttl time.Duration, now time.Time) (
 // verifyUserClaims checks a user assertion and returns its claims and the
 // user it speaks for.
 func verifyUserClaims(keys Keys, assertion string, now time.Time) (claims, auth.Principal, error) {
-	c, err := verify(keys, assertion, typeUser, "", now)
+	c, err := verifySigned(keys, assertion, typeUser, "", now)
 	if err != nil {
 		return claims{}, auth.Principal{}, err
 	}
