@@ -86,7 +86,7 @@ func (o Options) withDefaults() Options {
 
 // ClientConfig builds a Client.
 type ClientConfig struct {
-	// Caller is the module whose code makes the calls: it signs them.
+	// Caller is the module whose code makes the calls: their tokens are its.
 	Caller string
 	// Endpoints maps each callee module to the base URL of a process
 	// hosting it (a load balancer's in production), without /internal/.

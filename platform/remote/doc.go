@@ -40,17 +40,16 @@
 //
 // Every call carries a call token (Shop-Caller-Token): issuer the calling
 // module, audience the callee, the method and the SHA-256 of the arguments,
-// expiry (Options.TokenTTL, a minute) and a unique id, signed with the
-// calling module's Ed25519 key. The server answers 401 when it is missing,
-// malformed, forged, expired or meant for another module, method or
-// arguments (so a token that leaks serves no other call; a replay of the
-// same call within the minute is not detected: no cache of the ids seen is
-// kept), and 403 when the issuer
-// may not call the callee: a module
-// may call only the modules it depends on (AllowedCallers, from the module
-// descriptors' DependsOn). Which principal may use which method stays the
-// API's own business (auth.RequireRole and the like), exactly as in
-// process.
+// expiry (Options.TokenTTL, a minute) and a unique id, tagged with
+// HMAC-SHA256 under the key of that pair of modules. The server answers 401
+// when it is missing, malformed, forged, expired or meant for another
+// module, method or arguments (so a token that leaks serves no other call;
+// a replay of the same call within the minute is not detected: no cache of
+// the ids seen is kept), and 403 when the issuer may not call the callee: a
+// module may call only the modules it depends on (AllowedCallers, from the
+// module descriptors' DependsOn). Which principal may use which method
+// stays the API's own business (auth.RequireRole and the like), exactly as
+// in process.
 //
 // The principal travels in one of two ways, never merely asserted by the
 // calling module:
@@ -76,7 +75,44 @@
 // the first half of its life (so that any receiver can still use it for a
 // whole request), and a process verifying them remembers the exact tokens
 // it verified until they expire. Call and forwarded tokens, one per call,
-// are signed and verified every time.
+// are tagged and checked every time, under remembered pair keys.
+//
+// # Tokens and keys
+//
+// A token is base64url(claims) "." base64url(tag). Its type claim fixes how
+// the tag is made, and a token is checked only by the scheme of the type
+// expected: call tokens ("call-hmac") and forwarded tokens
+// ("forward-hmac") carry an HMAC-SHA256 tag, user assertions ("user") an
+// Ed25519 signature; so a signed token never passes for a tagged one, nor
+// the other way round.
+//
+// Each module has an Ed25519 key pair (Keys). A call and a forwarded
+// token go from one known module to one other, so they need no signature
+// anyone can verify, only proof for the one receiver: each module's key
+// also serves as an X25519 key (the conversion libsodium's
+// crypto_sign_ed25519_*_to_curve25519 makes), and the key of the tokens
+// module A sends module B is HKDF-SHA256 of the X25519 shared secret of A
+// and B, with "shop call mac v1: A -> B" as info (DerivePairKey). A works
+// it out from its private key and B's public key, B from its private key
+// and A's public key, and no one else can: no new setting, and another key
+// for each direction. Keys remembers the pair keys worked out (one X25519
+// exchange costs about a signature, an HMAC about a microsecond), and
+// a process works one out only as a module it hosts: a server checks only
+// tokens addressed to a module it hosts, and refuses the others with 401,
+// as any token meant for another module.
+//
+// What the tag proves: a MAC shared by two parties proves to the callee
+// that the caller, or the callee itself, made the token; no third module,
+// holding only its own private key and the public keys, can forge it, nor
+// can it check one (it does not learn whether a token it saw is genuine).
+// The callee could make tokens that seem to come from the caller, but only
+// to itself: nobody else accepts them. (So whoever steals a module's
+// private key can call others in that module's name, as with a signing
+// key, and also call that module in any module's name.) A token that
+// leaks is still bound to its callee, method and arguments' hash and
+// expires within a minute, as a signed one was. What a tag cannot do is
+// convince a third party, which is why user assertions, which travel along
+// a chain of calls and any module checks, stay signed by identity.
 //
 // # The edge
 //
@@ -91,16 +127,18 @@
 //     Sessions puts in the request's context. No session is cached, so a
 //     logout anywhere is refused at once everywhere.
 //   - A process that forwards a public request to the process hosting its
-//     route's module signs a forwarded token (Shop-Forwarded-Token,
-//     SignForwarded): audience the module, the method and path, and the
+//     route's module makes a forwarded token (Shop-Forwarded-Token,
+//     SignForwarded), tagged under the key of the edge and the module:
+//     audience the module, the method and path, and the
 //     client address the edge resolved, short-lived. The owner believes
 //     that address for its per-IP limits only with a valid token
 //     (VerifyForwarded). The body is not covered, since it is streamed.
 //
 // Keys come through the Keys interface: the private keys of the modules
-// this process hosts and the public keys of all. DevKeys derives them all
-// from one development secret; keys per module are not configurable yet,
-// so production refuses a split topology.
+// this process hosts, the public keys of all, and the pair keys worked out
+// from them. DevKeys derives them all from one development secret; NewKeys
+// takes configured ones (the hosted modules' and the edge's private keys,
+// every public key), which a production split topology needs.
 //
 // # Mounting
 //

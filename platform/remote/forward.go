@@ -23,10 +23,10 @@ type Forwarded struct {
 	Client string
 }
 
-// SignForwarded returns the token vouching for f, signed with the edge's
-// key (EdgeCaller) and valid for ttl: what the owner's internal listener
-// needs to believe f.Client. KindInternal when this process holds no edge
-// key.
+// SignForwarded returns the token vouching for f, tagged with the key of
+// the edge (EdgeCaller) and f.Module and valid for ttl: what the owner's
+// internal listener needs to believe f.Client. KindInternal when this
+// process holds no edge key.
 func SignForwarded(keys Keys, f Forwarded, ttl time.Duration, now time.Time) (string, error) {
 	if _, ok := keys.Private(EdgeCaller); !ok {
 		return "", errs.E(errs.KindInternal, "this process holds no %s key and cannot forward requests", EdgeCaller)

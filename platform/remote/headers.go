@@ -16,7 +16,7 @@ const (
 	// HeaderTimeout is the time the caller has left, in milliseconds:
 	// relative, so that it does not depend on the two clocks agreeing.
 	HeaderTimeout = "Shop-Timeout"
-	// HeaderCaller is the call token the calling module signed.
+	// HeaderCaller is the call token the calling module made.
 	HeaderCaller = "Shop-Caller-Token"
 	// HeaderUser is identity's assertion of the user the call acts for.
 	HeaderUser = "Shop-User-Assertion"

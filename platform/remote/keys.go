@@ -156,9 +156,9 @@ type devKeys struct {
 }
 
 // derivedKeys remembers the key pairs derived so far: deriving one costs
-// as much as a signature, and every call signs and verifies. A module name
-// comes from a token before its signature is checked, so only the first
-// maxDerivedKeys names are remembered; the shop has a dozen.
+// as much as a signature, and a pair key or an assertion needs them. A
+// module name comes from a token before the token is checked, so only the
+// first maxDerivedKeys names are remembered; the shop has a dozen.
 type derivedKeys struct {
 	mu   sync.Mutex
 	keys map[string]ed25519.PrivateKey
