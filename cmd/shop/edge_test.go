@@ -24,7 +24,13 @@ import (
 // moduleConns is the SHOP_DB_MAX_CONNS of a process hosting n modules:
 // three connections each, the least serve accepts.
 func moduleConns(n int) string {
-	return fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", database.OwnerConns+database.ListenConns+3*n)
+	return fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", processConns(n))
+}
+
+// processConns is the connections of a process hosting n modules with
+// moduleConns.
+func processConns(n int) int32 {
+	return database.OwnerConns + database.ListenConns + 3*int32(n)
 }
 
 // startOwner starts a process on db that serves its modules' internal
@@ -49,6 +55,7 @@ func TestEdgeServesEveryRoute(t *testing.T) {
 	t.Parallel()
 	broker := natstest.Start(t)
 	dbURL := dbtest.NewURL(t)
+	reserveShops(t, processConns(1)+processConns(2)+processConns(5)+5)
 	nats := []string{"SHOP_EVENTS_TRANSPORT=nats", "SHOP_NATS_URL=" + broker.URL()}
 	_, p1 := startOwner(t, dbURL, append(nats, "SHOP_MODULES=identity", moduleConns(1))...)
 	p2, p2URL := startOwner(t, dbURL, append(nats, "SHOP_MODULES=catalog,inventory", moduleConns(2), "SHOP_MODULE_URLS=identity="+p1)...)
@@ -144,6 +151,7 @@ func TestEdgeGivesUpOnAHangingOwner(t *testing.T) {
 func TestOwnerBelievesOnlyTheEdgesClientAddress(t *testing.T) {
 	t.Parallel()
 	dbURL := dbtest.NewURL(t)
+	reserveShops(t, processConns(1)+processConns(2))
 	_, p1 := startOwner(t, dbURL, "SHOP_MODULES=identity", moduleConns(1))
 	p2, p2URL := startOwner(t, dbURL, "SHOP_MODULES=catalog,inventory", moduleConns(2), "SHOP_MODULE_URLS=identity="+p1)
 

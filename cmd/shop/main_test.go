@@ -343,11 +343,57 @@ func (s *shop) hold(env []string) {
 		s.release = func() {}
 		return
 	}
+	if p, ok := testPools.Load(t); ok {
+		s.release = p.(*connPool).take(t, n)
+		return
+	}
 	release, err := holdConns(n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.release = release
+}
+
+// testPools are the connections tests that run several shops reserved for
+// all of them at once (reserveShops).
+var testPools sync.Map // *testing.T → *connPool
+
+// reserveShops reserves, before the test starts any, the connections of
+// every shop it runs at the same time: each shop then takes its share from
+// the test's pool, never from the budget tests share. A test that held one
+// shop's connections while waiting for another's could wait for good on a
+// test doing the same.
+func reserveShops(t *testing.T, n int32) {
+	t.Helper()
+	dbtest.Reserve(t, n)
+	testPools.Store(t, &connPool{free: n})
+	t.Cleanup(func() { testPools.Delete(t) })
+}
+
+// connPool is what is left of a test's reservation.
+type connPool struct {
+	mu   sync.Mutex
+	free int32
+}
+
+// take takes n connections of the pool until release is called; the test
+// fails when its reservation does not cover them.
+func (p *connPool) take(t *testing.T, n int32) (release func()) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n > p.free {
+		t.Fatalf("a shop needs %d connections, %d of the test's reservation are left", n, p.free)
+	}
+	p.free -= n
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.free += n
+		})
+	}
 }
 
 // stop stops every process (SIGTERM) and returns how those that did not

@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/shopmonolith/shop/modules/payments"
-	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/events/eventstest"
 	"github.com/shopmonolith/shop/platform/natstest"
@@ -36,17 +35,18 @@ func startPaymentsSplit(t *testing.T, restEnv ...string) *paymentsSplit {
 	broker := natstest.Start(t)
 	dbURL := dbtest.NewURL(t)
 	events := []string{"SHOP_EVENTS_TRANSPORT=nats", "SHOP_NATS_URL=" + broker.URL()}
+	reserveShops(t, processConns(1)+processConns(7))
 	sp := &paymentsSplit{pay: &shop{t: t, dbURL: dbURL, partial: true}, rest: &shop{t: t, dbURL: dbURL, partial: true}}
 	// Payments checks the sessions of its own routes at the rest's identity.
 	restInternal := freeAddr(t)
 	sp.payEnv = append([]string{"SHOP_MODULES=payments", "SHOP_MODULE_URLS=identity=http://" + restInternal,
-		fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", database.OwnerConns+database.ListenConns+3)}, events...)
+		moduleConns(1)}, events...)
 	sp.pay.start(append(sp.payEnv, "SHOP_HTTP_INTERNAL_ADDR=127.0.0.1:0")...)
 	sp.internal = sp.pay.loggedAddr("internal server listening")
 	sp.proxy = startFaultProxy(t, sp.internal)
 	env := append([]string{"SHOP_MODULES=identity,catalog,inventory,cart,orders,notifications,reporting",
 		"SHOP_MODULE_URLS=payments=http://" + sp.proxy.addr(), "SHOP_HTTP_INTERNAL_ADDR=" + restInternal,
-		fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", database.OwnerConns+database.ListenConns+7*3)}, events...)
+		moduleConns(7)}, events...)
 	sp.rest.start(append(env, restEnv...)...)
 	return sp
 }

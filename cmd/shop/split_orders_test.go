@@ -31,6 +31,7 @@ func TestSplitOrdersKilledMidSaga(t *testing.T) {
 	// S's and O's internal addresses are known before they start: P checks
 	// sessions at S, S forwards to O, and O comes back on its own.
 	shopAddr, ordersAddr := freeAddr(t), freeAddr(t)
+	reserveShops(t, processConns(1)+processConns(4)+processConns(3))
 	_, payURL := startOwner(t, dbURL, append(events, "SHOP_MODULES=payments", moduleConns(1),
 		"SHOP_MODULE_URLS=identity=http://"+shopAddr)...)
 	proxy := startFaultProxy(t, strings.TrimPrefix(payURL, "http://"))

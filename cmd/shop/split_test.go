@@ -47,6 +47,7 @@ func TestSplitCatalogInItsOwnProcess(t *testing.T) {
 
 	// I: identity; A: catalog, sessions checked at I; one module's share
 	// of connections each.
+	reserveShops(t, processConns(1)+processConns(1)+processConns(6))
 	_, identityURL := startOwner(t, dbURL, "SHOP_MODULES=identity", moduleConns(1))
 	catalogEnv := []string{"SHOP_MODULES=catalog", moduleConns(1), "SHOP_MODULE_URLS=identity=" + identityURL}
 	a := &shop{t: t, dbURL: dbURL, partial: true}
