@@ -48,7 +48,7 @@ const headerPinID = "Nats-Pin-Id"
 
 // consume feeds the inbox batch by batch from one long-lived pull (see
 // pullExpiry): the server delivers the consumer's messages as they come,
-// without a request per batch, and renews nothing while the loop writes. The
+// without a request per batch, while the loop writes the previous one. The
 // loop takes every message delivered so far and those the server said were
 // pending behind them (up to consumeBatch; when there is none, it waits for
 // the next), writes them in one transaction once it holds every message of
@@ -384,12 +384,18 @@ func (k *broker) letGo(s *subscription, cons jetstream.Consumer, pull jetstream.
 	if h.pin != "" && k.nc.IsConnected() {
 		k.unpin(s, cons, h.pin)
 	}
-	pull.Drain()
-	select {
-	case <-pull.Closed():
-	case <-time.After(5 * time.Second):
-		// Not drained (the connection is down): nothing more comes, and
-		// what did is redelivered after the ack wait.
+	if k.nc.IsConnected() {
+		pull.Drain()
+		select {
+		case <-pull.Closed():
+		case <-time.After(5 * time.Second):
+			// Not drained (the connection went down): what was not queued
+			// is redelivered after the ack wait.
+		}
+	} else {
+		// Nothing more comes; what was not queued is redelivered after the
+		// ack wait.
+		pull.Stop()
 	}
 	for _, d := range q.take() {
 		if d.msg != nil {
