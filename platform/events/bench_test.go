@@ -48,6 +48,9 @@ var benchSchema = fstest.MapFS{
 //   - commit-to-handled latency at half that rate, and at commonRate, the
 //     same on both transports;
 //   - the CPU the idle bus uses (its loops, the listener, the safety poll);
+//   - with nats, the messages the broker receives and sends per event at
+//     commonRate (publishes, deliveries, pulls, acks and their replies), and
+//     per second while idle;
 //   - the throughput of a write with its outbox event relative to the same
 //     write without it, side by side, with the pipeline stopped so only the
 //     write path is compared.
@@ -101,8 +104,10 @@ func benchmarkPipeline(b *testing.B, transport string) pipelineResult {
 		b.Fatal(err)
 	}
 	cfg.Events.Transport = transport
+	var broker *natstest.Server
 	if transport == config.EventsNATS {
-		cfg.Events.NATSURL = natstest.Start(b).URL()
+		broker = natstest.Start(b)
+		cfg.Events.NATSURL = broker.URL()
 	}
 	url := dbtest.NewURL(b)
 	for range b.N {
@@ -149,27 +154,45 @@ func benchmarkPipeline(b *testing.B, transport string) pipelineResult {
 		}
 
 		// Latency at a rate: from each publishing commit to its handler's
-		// start and to its handler's commit.
-		latencyAt := func(rate float64) (start50, start99, p50, p99 time.Duration) {
+		// start and to its handler's commit; with nats, also the messages
+		// the broker received and sent per event meanwhile.
+		latencyAt := func(rate float64) (start50, start99, p50, p99 time.Duration, brokerMsgs float64) {
 			handled.Store(0)
 			commits.Clear()
 			handledAt.Clear()
 			startedAt.Clear()
+			var in0, out0 int64
+			if broker != nil {
+				in0, out0 = broker.Messages()
+			}
 			n, _ := publishPaced(b, pub, outbox, 8, 5*time.Second, rate)
 			waitHandled(b, &handled, n, time.Minute)
+			if broker != nil {
+				in, out := broker.Messages()
+				brokerMsgs = float64(in-in0+out-out0) / float64(n)
+			}
 			start50, start99 = latencies(&commits, &startedAt)
 			p50, p99 = latencies(&commits, &handledAt)
-			return start50, start99, p50, p99
+			return start50, start99, p50, p99, brokerMsgs
 		}
 		// Below the lowest step, latency is measured at half of it: pacing
 		// at a rate of 0 would publish without pause.
-		start50, start99, p50, p99 := latencyAt(max(sustained, 100) / 2)
-		_, _, common50, common99 := latencyAt(commonRate)
+		start50, start99, p50, p99, _ := latencyAt(max(sustained, 100) / 2)
+		_, _, common50, common99, brokerMsgs := latencyAt(commonRate)
 
+		var idleIn, idleOut int64
+		if broker != nil {
+			idleIn, idleOut = broker.Messages()
+		}
 		idle := cpuTime()
 		t0 := time.Now()
 		time.Sleep(10 * time.Second) // the quantity measured is CPU used while idle
 		cpu := (cpuTime() - idle).Seconds() / time.Since(t0).Seconds() * 100
+		idleMsgs := 0.0
+		if broker != nil {
+			in, out := broker.Messages()
+			idleMsgs = float64(in-idleIn+out-idleOut) / time.Since(t0).Seconds()
+		}
 		if err := bus.Stop(ctx); err != nil {
 			b.Fatal(err)
 		}
@@ -183,6 +206,10 @@ func benchmarkPipeline(b *testing.B, transport string) pipelineResult {
 		b.ReportMetric(ms(common99), "to_handled_p99_ms@common")
 		b.ReportMetric(cpu, "idle_cpu_%")
 		b.ReportMetric(ratio, "outbox_write_ratio")
+		if broker != nil {
+			b.ReportMetric(brokerMsgs, "broker_msgs/event@common")
+			b.ReportMetric(idleMsgs, "broker_idle_msgs/s")
+		}
 		b.ReportMetric(0, "ns/op")
 		res = pipelineResult{sustained: sustained, p99Common: common99}
 	}

@@ -6,10 +6,10 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -46,15 +46,17 @@ const priorityGroup = "inbox"
 // headerPinID carries the pin of the client a message was delivered to.
 const headerPinID = "Nats-Pin-Id"
 
-// consume feeds the inbox batch by batch: it takes every message the
-// consumer has ready (up to consumeBatch; when there is none, it waits for
+// consume feeds the inbox batch by batch from one long-lived pull (see
+// pullExpiry): the server delivers the consumer's messages as they come,
+// without a request per batch, while the loop writes the previous one. The
+// loop takes every message delivered so far and those the server said were
+// pending behind them (up to consumeBatch; when there is none, it waits for
 // the next), writes them in one transaction once it holds every message of
 // the consumer in flight, and acknowledges them once it committed. A crash
 // between the commit and the acks redelivers them, and the inbox's primary
 // key drops the duplicates. When the bus stops, a complete batch in hand is
-// still written; a wait for messages ends by its own expiry, so that no
-// message is left delivered to a request nobody reads. What is held when
-// the loop ends goes back to the server, and so does the pin.
+// still written. What is held or delivered when the loop ends goes back to
+// the server, and so does the pin.
 func (b *Bus) consume(ctx context.Context, s *subscription, publisher string) error {
 	if err := b.setupBroker(ctx); err != nil {
 		return err
@@ -67,17 +69,29 @@ func (b *Bus) consume(ctx context.Context, s *subscription, publisher string) er
 		}
 		return err
 	}
+	q := newDeliveries()
+	pull, err := cons.Consume(func(m jetstream.Msg) { q.push(delivery{msg: m}) },
+		jetstream.PullPriorityGroup(priorityGroup),
+		jetstream.PullMaxMessages(consumeBatch),
+		jetstream.PullExpiry(pullExpiry(b.cfg.NATSPinnedTTL)),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) { q.push(delivery{err: err}) }))
+	if err != nil {
+		// The consumer as the server has it has no priority group: an
+		// earlier version set it up again (see errNotPinned).
+		k.ready.Store(false)
+		return err
+	}
 	h := &holding{msgs: map[uint64]jetstream.Msg{}}
-	defer k.letGo(s, cons, h)
+	defer k.letGo(s, cons, pull, q, h)
 	wait := min(b.cfg.PollInterval, time.Second)
 	for ctx.Err() == nil {
-		err := h.fetch(cons, wait)
+		if !k.ready.Load() {
+			// Disconnected since (a restarted server may have lost the
+			// consumer): the next round sets it up again.
+			return errBrokerDown
+		}
+		err := h.fetch(ctx, q, pull.Closed(), wait)
 		switch {
-		case errors.Is(err, jetstream.ErrPinIDMismatch):
-			// Another replica holds the pin: it takes what this one held.
-			h.handBack()
-			h.pin = ""
-			continue
 		case err != nil:
 			// A bad request: the consumer's settings no longer fit this
 			// version's pulls (see errNotPinned).
@@ -111,6 +125,53 @@ func (b *Bus) consume(ctx context.Context, s *subscription, publisher string) er
 	return ctx.Err()
 }
 
+// pullExpiry is how long one pull of a consumer loop waits at the server
+// before the client renews it: half the pinned TTL (at least a second), so
+// that a healthy pinned replica pulls well within the TTL even when no
+// message comes — its pin moves only when it stalls. An idle consumer costs
+// the server one pull, its heartbeat and its expiry per period.
+func pullExpiry(pinnedTTL time.Duration) time.Duration {
+	return min(max(pinnedTTL/2, time.Second), 30*time.Second)
+}
+
+// delivery is one thing the consumer's pull subscription received: a
+// message, or a status or failure the client reports (a lost pin, a missing
+// heartbeat, a refused pull).
+type delivery struct {
+	msg jetstream.Msg
+	err error
+}
+
+// deliveries queues what the pull subscription receives, in the order
+// received, for the consumer loop; pushing never blocks the subscription.
+// Messages are bounded by MaxAckPending.
+type deliveries struct {
+	mu    sync.Mutex
+	items []delivery
+	ready chan struct{}
+}
+
+func newDeliveries() *deliveries { return &deliveries{ready: make(chan struct{}, 1)} }
+
+func (q *deliveries) push(d delivery) {
+	q.mu.Lock()
+	q.items = append(q.items, d)
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// take returns everything queued, emptying the queue.
+func (q *deliveries) take() []delivery {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	items := q.items
+	q.items = nil
+	return items
+}
+
 // errNotPinned ends a consumer loop whose consumer lost its priority policy
 // (a replica of an earlier version set it up again during a rolling
 // deploy): the loop's next round sets it up again, pinned.
@@ -134,41 +195,66 @@ type holding struct {
 	lastDelivered uint64
 }
 
-// fetch adds the consumer's ready messages to h, in the priority group.
-// Holding none, it waits up to wait for the next message, then takes those
-// that were ready with it (up to consumeBatch). Holding some, it waits up to
-// wait for as many as were missing at the last check (held by another
-// process, or handed back). Every message delivered to a request is held,
-// failure or not, so the loop knows exactly what it holds.
-func (h *holding) fetch(cons jetstream.Consumer, wait time.Duration) error {
-	group, maxWait := jetstream.FetchPriorityGroup(priorityGroup), jetstream.FetchMaxWait(wait)
-	n := 0
+// fetch adds the messages delivered to the loop to h: every one delivered
+// so far, and then, while the last one said more were pending behind it (or,
+// holding some, while fewer have come than were missing at the last check),
+// those that follow, up to consumeBatch in all. Holding none, it waits for
+// the first. It waits up to wait, or until the bus stops or the pull ends. A
+// lost pin hands back what h holds (another replica takes it); every message
+// delivered is held, failure or not, so the loop knows exactly what it holds.
+func (h *holding) fetch(ctx context.Context, q *deliveries, ended <-chan struct{}, wait time.Duration) error {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	want := 1
 	if len(h.msgs) > 0 {
-		n = min(h.missing, consumeBatch-len(h.msgs))
-	} else {
-		first, err := cons.Next(group, maxWait)
-		if errors.Is(err, nats.ErrTimeout) {
+		want = h.missing
+	}
+	got, pending := 0, uint64(0)
+	for {
+		for _, d := range q.take() {
+			switch {
+			case d.msg != nil:
+				h.add(d.msg)
+				got++
+				if md, err := d.msg.Metadata(); err == nil {
+					pending = md.NumPending
+				}
+			case errors.Is(d.err, jetstream.ErrPinIDMismatch):
+				// Another replica holds the pin: it takes what this one held.
+				// The client pulls again, unpinned, and waits as a standby.
+				h.handBack()
+				h.pin = ""
+				got, pending = 0, 0
+			case errors.Is(d.err, jetstream.ErrConsumerDeleted) || errors.Is(d.err, jetstream.ErrBadRequest) ||
+				errors.Is(d.err, jetstream.ErrConnectionClosed):
+				return d.err
+			}
+			// Other reports (a missing heartbeat, a pull the server ended)
+			// leave the pull to the client, which renews it.
+		}
+		if len(h.msgs) >= consumeBatch || (got >= want && pending == 0) {
 			return nil
 		}
-		if err != nil {
-			return err
+		select {
+		case <-q.ready:
+		case <-timer.C:
+			return nil
+		case <-ctx.Done():
+			return nil
+		case <-ended:
+			// The client ended the pull (a refused or deleted consumer, a
+			// closed connection); what it reported is queued.
+			for _, d := range q.take() {
+				if d.err != nil {
+					return d.err
+				}
+				if d.msg != nil {
+					h.add(d.msg)
+				}
+			}
+			return errors.New("the consumer's pull ended")
 		}
-		h.add(first)
-		if md, err := first.Metadata(); err == nil {
-			n = int(min(md.NumPending, consumeBatch-1))
-		}
 	}
-	if n <= 0 {
-		return nil
-	}
-	more, err := cons.Fetch(n, group, maxWait)
-	if err != nil {
-		return err
-	}
-	for m := range more.Messages() {
-		h.add(m)
-	}
-	return more.Error()
 }
 
 func (h *holding) add(m jetstream.Msg) {
@@ -286,16 +372,41 @@ func (h *holding) handBack() {
 	h.sessionPin, h.lastDelivered = "", 0
 }
 
-// letGo ends a consumer loop: it hands back what it holds and, when this
-// process holds the consumer's pin, gives the pin up, so that another
-// replica takes over at once instead of after SHOP_NATS_PINNED_TTL. Should
-// the pin have moved meanwhile, the replica holding it now is unpinned and
-// pinned again by its next pull: a round lost, nothing else.
-func (k *broker) letGo(s *subscription, cons jetstream.Consumer, h *holding) {
-	h.handBack()
-	if h.pin == "" || !k.nc.IsConnected() {
-		return
+// letGo ends a consumer loop: when this process holds the consumer's pin,
+// it gives the pin up first, so that the server delivers nothing more to
+// this replica's pull and another replica takes over at once instead of
+// after SHOP_NATS_PINNED_TTL; then it ends the pull, waits until every
+// message delivered to it has been queued, and hands back what it holds and
+// what was queued. Should the pin have moved meanwhile, the replica holding
+// it now is unpinned and pinned again by its next pull: a round lost,
+// nothing else.
+func (k *broker) letGo(s *subscription, cons jetstream.Consumer, pull jetstream.ConsumeContext, q *deliveries, h *holding) {
+	if h.pin != "" && k.nc.IsConnected() {
+		k.unpin(s, cons, h.pin)
 	}
+	if k.nc.IsConnected() {
+		pull.Drain()
+		select {
+		case <-pull.Closed():
+		case <-time.After(5 * time.Second):
+			// Not drained (the connection went down): what was not queued
+			// is redelivered after the ack wait.
+		}
+	} else {
+		// Nothing more comes; what was not queued is redelivered after the
+		// ack wait.
+		pull.Stop()
+	}
+	for _, d := range q.take() {
+		if d.msg != nil {
+			h.add(d.msg)
+		}
+	}
+	h.handBack()
+}
+
+// unpin gives up the consumer's pin if it is still pin.
+func (k *broker) unpin(s *subscription, cons jetstream.Consumer, pin string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	info, err := cons.Info(ctx)
@@ -303,7 +414,7 @@ func (k *broker) letGo(s *subscription, cons jetstream.Consumer, h *holding) {
 		return
 	}
 	for _, g := range info.PriorityGroups {
-		if g.Group != priorityGroup || g.PinnedClientID != h.pin {
+		if g.Group != priorityGroup || g.PinnedClientID != pin {
 			continue
 		}
 		stream, err := k.js.Stream(ctx, info.Stream)
@@ -348,24 +459,21 @@ func (b *Bus) take(ctx context.Context, s *subscription, publisher string, msgs 
 		return false
 	}
 	b.hook("consumer.after-commit")
-	b.ackAll(ctx, s, events)
+	b.ackAll(s, events)
 	return true
 }
 
-// ackAll acknowledges a written batch. The last ack waits for the server's
-// confirmation, by which time it has applied the others (one connection,
-// one consumer, in order): the next batch's check must not count these as
-// still in flight. A lost ack redelivers after the ack wait; the inbox drops
-// the copy then.
-func (b *Bus) ackAll(ctx context.Context, s *subscription, msgs []jetstream.Msg) {
-	last := len(msgs) - 1
+// ackAll acknowledges a written batch, each message with a plain ack that
+// the server does not answer. A lost ack redelivers the message after the
+// ack wait, and the inbox drops the copy then. An ack the server has not yet
+// applied when the loop next asks how many messages are in flight is counted
+// as still in flight: the loop then waits for it, and never writes early.
+func (b *Bus) ackAll(s *subscription, msgs []jetstream.Msg) {
 	var err error
-	for _, msg := range msgs[:last] {
+	for _, msg := range msgs {
 		err = errors.Join(err, msg.Ack())
 	}
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err = errors.Join(err, msgs[last].DoubleAck(actx)); err != nil {
+	if err != nil {
 		b.log.Warn("event ack failed", slog.String("subscriber", s.id), slog.String("error", err.Error()))
 	}
 }

@@ -184,6 +184,8 @@ func TestRefusedConnectionIsRetriedWithoutUsingAnAttempt(t *testing.T) {
 		r := w.replica(s).start(t)
 		r.publish(t, ctx, thing("busy", 1))
 		eventstest.Eventually(t, 10*time.Second, "event handled after the refusals", func() bool { return w.effects() == 1 })
+		// A call handler's outcome is recorded after its own transaction commits.
+		eventstest.Eventually(t, 10*time.Second, "the outcome recorded", func() bool { return inboxStatus(t, w) == "done" })
 		if n := s.calls.Load(); n != refusals+1 {
 			t.Errorf("handler called %d times, want %d", n, refusals+1)
 		}

@@ -509,3 +509,42 @@ func TestInfoRequestsDoNotGrowWithTheEvents(t *testing.T) {
 	}
 	w.checkKeyOrder()
 }
+
+// Each event relayed and received one at a time costs the server four
+// messages in steady state: the relay's publish and the stream's ack of it,
+// the delivery to the pinned consumer and the consumer's ack — no pull
+// request, no confirmation of the ack, no info request per event. (An idle
+// consumer renews its pull once per pull expiry, half the pinned TTL, up to
+// 30 s: a long TTL here keeps that out of the count, which is the cost per
+// event; should the run take longer than a heartbeat period, 15 s, the
+// heartbeat, the pull's end and its renewal are allowed for.)
+func TestTheBrokerHandlesFourMessagesPerEvent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := fastConfig(config.EventsNATS)
+	cfg.Events.PollInterval = 2 * time.Second // the default: the safety poll, not the pipeline
+	cfg.Events.NATSPinnedTTL = time.Minute
+	w := newWorldOf(t, cfg, 1)
+	r := w.replica(&sink{}).start(t)
+	r.publish(t, ctx, thing("k", 0))
+	eventstest.Eventually(t, 10*time.Second, "the first event handled", func() bool { return w.effects() == 1 })
+	in0, out0 := w.nats.Messages()
+	start := time.Now()
+
+	const n = 40
+	for i := 1; i <= n; i++ {
+		r.publish(t, ctx, thing("k", i))
+		eventstest.Eventually(t, 10*time.Second, "the event handled", func() bool { return w.effects() == i+1 })
+	}
+	in, out := w.nats.Messages()
+	in, out = in-in0, out-out0
+	// Each window's edge may hold one event's ack on either side.
+	const perEvent, slack = 4, 2
+	idle := 3 * int64(time.Since(start)/(15*time.Second))
+	t.Logf("%d events in %s: the server received %d messages and sent %d (%.2f per event)",
+		n, time.Since(start).Round(time.Millisecond), in, out, float64(in+out)/n)
+	if in+out > perEvent*n+slack+idle {
+		t.Errorf("%d events cost the server %d messages (%d in, %d out), want at most %d per event", n, in+out, in, out, perEvent)
+	}
+	w.checkKeyOrder()
+}

@@ -94,3 +94,21 @@ func (s *Server) Restart() {
 	}
 	s.srv = srv
 }
+
+// Messages returns how many messages the running server has received from
+// its clients and sent to them since it (last) started: every publish,
+// request, ack and pull it was sent, and every delivery, reply, status and
+// heartbeat it sent — the work its clients give it, message by message.
+func (s *Server) Messages() (in, out int64) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv == nil {
+		s.t.Fatal("natstest: the server is stopped")
+	}
+	v, err := s.srv.Varz(nil)
+	if err != nil {
+		s.t.Fatalf("natstest: varz: %v", err)
+	}
+	return v.InMsgs, v.OutMsgs
+}
