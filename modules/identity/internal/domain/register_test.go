@@ -32,7 +32,7 @@ func TestRegisterOverTheLimitDoesNotHash(t *testing.T) {
 	hasher := NewHasher(fastParams, 1)
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	policy := Policy{RegisterWindow: time.Hour, RegisterPerIP: 10}
-	svc, err := NewService(ctx, fullWindowRepo{}, hasher, policy, func() time.Time { return now })
+	svc, err := NewService(fullWindowRepo{}, hasher, policy, func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestAuthenticateTouchesAtMostOnceAMinute(t *testing.T) {
 	repo := &touchRepo{sess: sess, user: u}
 	clock := now
 	policy := Policy{SessionTTL: 24 * time.Hour, SessionIdle: time.Hour}
-	svc, err := NewService(ctx, repo, NewHasher(fastParams, 1), policy, func() time.Time { return clock })
+	svc, err := NewService(repo, NewHasher(fastParams, 1), policy, func() time.Time { return clock })
 	if err != nil {
 		t.Fatal(err)
 	}
