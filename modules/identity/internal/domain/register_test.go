@@ -98,3 +98,39 @@ func TestAuthenticateTouchesAtMostOnceAMinute(t *testing.T) {
 		t.Errorf("%d updates of the last use in two minutes of requests, want 2", repo.touches)
 	}
 }
+
+// adminRepo answers BootstrapAdmin as the store does: decide runs only
+// when no admin exists.
+type adminRepo struct {
+	Repository
+	adminExists bool
+}
+
+func (r adminRepo) BootstrapAdmin(_ context.Context, email string, decide func(User, bool) (User, []any, error)) (bool, error) {
+	if r.adminExists {
+		return false, nil
+	}
+	_, _, err := decide(User{}, false)
+	return err == nil, err
+}
+
+// The bootstrap, which runs at every start, pays for a hash only when it
+// creates the admin.
+func TestEnsureAdminHashesOnlyWhenItCreates(t *testing.T) {
+	t.Parallel()
+	for _, exists := range []bool{true, false} {
+		hasher := NewHasher(fastParams, 1)
+		svc, err := NewService(adminRepo{adminExists: exists}, hasher, Policy{}, time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		created, err := svc.EnsureAdmin(context.Background(), "root@example.com", "a long password")
+		if err != nil || created == exists {
+			t.Fatalf("admin existed %v: EnsureAdmin = %v, %v", exists, created, err)
+		}
+		want := map[bool]int64{true: 0, false: 1}[exists]
+		if n := hasher.hashed.Load(); n != want {
+			t.Errorf("admin existed %v: %d Argon2 hashes, want %d", exists, n, want)
+		}
+	}
+}

@@ -127,17 +127,19 @@ func (s *Service) User(ctx context.Context, id string) (User, error) {
 // EnsureAdmin makes sure an admin exists: when none does, the user with
 // email is promoted (gets password, loses its sessions) or created as admin
 // (a registration, published as such). It returns
-// whether it created or promoted one, KindInvalid for bad input.
+// whether it created or promoted one, KindInvalid for bad input. The
+// password is hashed only when no admin exists: every start of a process
+// with the bootstrap settings calls this, and most find an admin.
 func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (bool, error) {
 	reg, err := NewRegistration(email, password, "Administrator")
 	if err != nil {
 		return false, err
 	}
-	admin, err := s.newUser(ctx, reg, auth.RoleAdmin)
-	if err != nil {
-		return false, err
-	}
 	created, err := s.repo.BootstrapAdmin(ctx, reg.email, func(existing User, found bool) (User, []any, error) {
+		admin, err := s.newUser(ctx, reg, auth.RoleAdmin)
+		if err != nil {
+			return User{}, nil, err
+		}
 		if found {
 			return existing.promoted(admin.passwordHash), nil, nil
 		}
