@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -18,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shopmonolith/shop/modules/catalog"
+	"github.com/shopmonolith/shop/platform/benchtest"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 )
@@ -98,6 +101,15 @@ func BenchmarkProductByID(b *testing.B) {
 	b.ReportMetric(stackRes.allocsPerReq()-client, "stack_allocs/req")
 	b.ReportMetric(bareRes.allocsPerReq()-client, "bare_allocs/req")
 	b.ReportMetric(0, "ns/op")
+	detail := func(unit string, stack, bare float64) string {
+		return fmt.Sprintf("%.2f / %.2f %s, %d rounds of %v each", stack, bare, unit, b.N*rounds, perLeg)
+	}
+	benchtest.Goal(os.Stdout, "product read full stack/bare throughput", ">=", 0.9,
+		stackRes.rps()/bareRes.rps(), detail("req/s", stackRes.rps(), bareRes.rps()))
+	benchtest.Goal(os.Stdout, "product read full stack/bare p99", "<=", 1.2,
+		stackRes.p(0.99)/bareRes.p(0.99), detail("ms", stackRes.p(0.99), bareRes.p(0.99)))
+	fmt.Printf("info | product read allocations per request, server side | full stack %.1f, bare %.1f\n",
+		stackRes.allocsPerReq()-client, bareRes.allocsPerReq()-client)
 }
 
 type loadResult struct {

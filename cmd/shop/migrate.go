@@ -71,7 +71,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 		}
 		switch action {
 		case "up":
-			err = migrate.Up(db, src)
+			err = migrate.Up(ctx, db, src)
 		case "down":
 			err = migrate.Down(db, src)
 		}

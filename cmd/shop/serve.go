@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"time"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, lookup Env) error {
+	begin := time.Now()
 	c := newCommand("serve", "shop [serve] [--seed-demo]",
 		"Runs the shop: the modules this process hosts (SHOP_MODULES; default every one), the event pipeline\nand the HTTP edge, until SIGINT or SIGTERM. Settings come from the environment (shop config lists them).")
 	seedDemo := c.flags.Bool("seed-demo", false, "add the demo catalog's categories, products and deals that are missing (where catalog\nis hosted), and stock for its first products (where inventory is)")
@@ -52,7 +55,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 			return err
 		}
 	}
-	return app.Kernel.Run(ctx, nil)
+	run := time.Now()
+	return app.Kernel.Run(ctx, func(net.Addr) {
+		// What the start took, step by step (see composeApp), for operators
+		// and the start-up benchmark: "start" is the modules' and workers'
+		// Start and the listener.
+		e.log.Info("started", append([]any{slog.Duration("elapsed", time.Since(begin))},
+			append(e.took, slog.Duration("start", time.Since(run)))...)...)
+	})
 }
 
 // seedDemoData seeds what this process hosts: the demo catalog where

@@ -105,12 +105,17 @@ func (o *Owner) password(module string) string {
 	return hex.EncodeToString(mac.Sum(nil))[:40]
 }
 
-// Provision makes sure the module's role and schema exist, that the role owns
-// the schema and can reach nothing else, with the role's password derived
-// from SHOP_DB_ROLE_SECRET. It is idempotent and safe when several replicas
-// run it at once.
-func (o *Owner) Provision(ctx context.Context, module string) error {
-	return o.provision(ctx, module, o.RoleName(module), o.password(module))
+// Provision makes sure each module's role and schema exist, that the role
+// owns the schema and can reach nothing else, with the role's password
+// derived from SHOP_DB_ROLE_SECRET. It is idempotent and safe when several
+// replicas run it at once. The modules are provisioned together, in one
+// transaction and one round trip of statements.
+func (o *Owner) Provision(ctx context.Context, modules ...string) error {
+	logins := make([]login, len(modules))
+	for i, m := range modules {
+		logins[i] = login{module: m, role: o.RoleName(m), password: o.password(m)}
+	}
+	return o.provision(ctx, logins...)
 }
 
 // ProvisionLogin provisions the module as Provision does, for the role and
@@ -137,47 +142,61 @@ func (o *Owner) ProvisionLogin(ctx context.Context, module, url string) error {
 	if own.User == "" || own.User == owner.User {
 		return fmt.Errorf("module %s: its URL must name the module's own role (like %s), not the owner's", module, o.RoleName(module))
 	}
-	return o.provision(ctx, module, own.User, own.Password)
+	return o.provision(ctx, login{module: module, role: own.User, password: own.Password})
 }
 
-// provision creates or updates role (with password, unless empty) and the
-// module's schema, owned by role; see Provision.
-func (o *Owner) provision(ctx context.Context, module, roleName, password string) error {
-	if !moduleName.MatchString(module) {
-		return fmt.Errorf("module name %q: want lower case letters, digits and _", module)
+// login is a module's role and its password (empty: left as it is).
+type login struct{ module, role, password string }
+
+// statements are the statements that provision l (see Provision).
+func (l login) statements() ([]string, error) {
+	if !moduleName.MatchString(l.module) {
+		return nil, fmt.Errorf("module name %q: want lower case letters, digits and _", l.module)
 	}
-	role := pgx.Identifier{roleName}.Sanitize()
-	schema := pgx.Identifier{module}.Sanitize()
+	role := pgx.Identifier{l.role}.Sanitize()
+	schema := pgx.Identifier{l.module}.Sanitize()
 	alter := fmt.Sprintf(`ALTER ROLE %s WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT`, role)
-	if password != "" {
-		alter += " PASSWORD " + quoteLiteral(password)
+	if l.password != "" {
+		alter += " PASSWORD " + quoteLiteral(l.password)
 	}
-	stmts := []string{
+	return []string{
 		fmt.Sprintf(`DO $$ BEGIN
 			IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = %s) THEN
 				CREATE ROLE %s LOGIN;
 			END IF;
-		END $$`, quoteLiteral(roleName), role),
+		END $$`, quoteLiteral(l.role), role),
 		alter,
 		fmt.Sprintf(`CREATE SCHEMA IF NOT EXISTS %s AUTHORIZATION %s`, schema, role),
 		fmt.Sprintf(`ALTER SCHEMA %s OWNER TO %s`, schema, role),
 		fmt.Sprintf(`REVOKE ALL ON SCHEMA %s FROM PUBLIC`, schema),
-		`REVOKE CREATE ON SCHEMA public FROM PUBLIC`,
+	}, nil
+}
+
+// provision creates or updates each login's role (with its password,
+// unless empty) and its module's schema, owned by the role; see Provision.
+// Every statement goes in one simple-protocol batch (no parameters, so
+// pgx sends them so), inside a transaction that holds the provisioning
+// lock: the round trips stay three whatever the number of modules.
+func (o *Owner) provision(ctx context.Context, logins ...login) error {
+	// The advisory lock serialises replicas sharing this database.
+	stmts := []string{fmt.Sprintf(`SELECT pg_advisory_xact_lock(%d)`, provisionLock)}
+	for _, l := range logins {
+		ss, err := l.statements()
+		if err != nil {
+			return err
+		}
+		stmts = append(stmts, ss...)
 	}
-	// The advisory lock serialises replicas sharing this database. Roles are
-	// global to the server, though, so provisioning in another database of
-	// the same server can still collide on the role's catalog row; such a
-	// collision is retried.
+	stmts = append(stmts, `REVOKE CREATE ON SCHEMA public FROM PUBLIC`)
+	batch := strings.Join(stmts, ";\n")
+	// Roles are global to the server, though, so provisioning in another
+	// database of the same server can still collide on the role's catalog
+	// row; such a collision is retried.
 	var err error
 	for attempt := range 5 {
 		err = pgx.BeginFunc(ctx, o.pool, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, provisionLock); err != nil {
-				return fmt.Errorf("lock provisioning: %w", err)
-			}
-			for _, s := range stmts {
-				if _, err := tx.Exec(ctx, s); err != nil {
-					return fmt.Errorf("provision module %s: %w", module, err)
-				}
+			if _, err := tx.Exec(ctx, batch); err != nil {
+				return fmt.Errorf("provision %s: %w", describeModules(logins), err)
 			}
 			return nil
 		})
@@ -193,6 +212,18 @@ func (o *Owner) provision(ctx context.Context, module, roleName, password string
 		}
 	}
 	return err
+}
+
+// describeModules names the modules of logins for an error.
+func describeModules(logins []login) string {
+	names := make([]string, len(logins))
+	for i, l := range logins {
+		names[i] = l.module
+	}
+	if len(names) == 1 {
+		return "module " + names[0]
+	}
+	return "modules " + strings.Join(names, ", ")
 }
 
 // concurrentCatalogUpdate reports the errors PostgreSQL raises when two

@@ -1,6 +1,7 @@
 package events
 
 import (
+	"context"
 	"embed"
 	"io/fs"
 
@@ -22,6 +23,6 @@ func Schema() fs.FS {
 }
 
 // Migrate creates or upgrades the event tables in a module's schema.
-func Migrate(db *database.DB) error {
-	return migrate.UpTable(db, Schema(), SchemaTable)
+func Migrate(ctx context.Context, db *database.DB) error {
+	return migrate.UpTable(ctx, db, Schema(), SchemaTable)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,8 +35,9 @@ type Databases struct {
 	autoMigrate bool
 	log         *slog.Logger
 
-	mu     sync.Mutex
-	opened []*database.DB
+	mu       sync.Mutex
+	opened   []*database.DB
+	prepared map[string]*database.DB // by Prepare, until Open hands it out
 }
 
 // NewDatabases returns the opener of modules the owner provisions and logs
@@ -68,28 +70,91 @@ func (d *Databases) Migrations(module string) (fs.FS, error) {
 	return sub, nil
 }
 
-// Open connects a module (see Databases). Every opened module is closed by Close.
+// Prepare opens the modules at once, as Open does, and keeps them for
+// Open to hand out: the roles and schemas the owner provisions go in one
+// transaction, then each module connects and migrates concurrently with the
+// others (their schemas, version tables and migration locks are apart), so
+// that their round trips to the database overlap instead of adding up; that
+// is most of a start. On failure nothing stays open.
+func (d *Databases) Prepare(ctx context.Context, modules ...string) error {
+	var viaOwner []string
+	for _, m := range modules {
+		if _, own := d.own[m]; !own && d.owner != nil {
+			viaOwner = append(viaOwner, m)
+		}
+	}
+	if len(viaOwner) > 0 {
+		if err := d.owner.Provision(ctx, viaOwner...); err != nil {
+			return err
+		}
+	}
+	dbs := make([]*database.DB, len(modules))
+	errs := make([]error, len(modules))
+	var wg sync.WaitGroup
+	for i, m := range modules {
+		wg.Go(func() { dbs[i], errs[i] = d.open(ctx, m, !slices.Contains(viaOwner, m)) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for _, db := range dbs {
+			if db != nil {
+				db.Close()
+			}
+		}
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.prepared == nil {
+		d.prepared = map[string]*database.DB{}
+	}
+	for i, m := range modules {
+		d.prepared[m] = dbs[i]
+		d.opened = append(d.opened, dbs[i])
+	}
+	return nil
+}
+
+// Open connects a module (see Databases), or hands out what Prepare opened
+// for it. Every opened module is closed by Close.
 func (d *Databases) Open(ctx context.Context, module string) (*database.DB, error) {
-	db, err := d.login(ctx, module)
+	d.mu.Lock()
+	db, ok := d.prepared[module]
+	delete(d.prepared, module)
+	d.mu.Unlock()
+	if ok {
+		return db, nil
+	}
+	db, err := d.open(ctx, module, true)
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	d.opened = append(d.opened, db)
+	d.mu.Unlock()
+	return db, nil
+}
+
+// open logs a module in (provisioning it first when provision is set) and
+// migrates it when the opener is asked to.
+func (d *Databases) open(ctx context.Context, module string, provision bool) (*database.DB, error) {
+	db, err := d.login(ctx, module, provision)
 	if err != nil {
 		return nil, err
 	}
 	if d.autoMigrate {
 		src, err := d.Migrations(module)
 		if err == nil {
-			err = migrate.Up(db, src)
+			err = migrate.Up(ctx, db, src)
 		}
 		if err == nil {
-			err = events.Migrate(db)
+			err = events.Migrate(ctx, db)
 		}
 		if err != nil {
 			db.Close()
 			return nil, err
 		}
 	}
-	d.mu.Lock()
-	d.opened = append(d.opened, db)
-	d.mu.Unlock()
 	return db, nil
 }
 
@@ -100,23 +165,25 @@ func (d *Databases) Close() {
 	for _, db := range d.opened {
 		db.Close()
 	}
-	d.opened = nil
+	d.opened, d.prepared = nil, nil
 	if d.owner != nil {
 		d.owner.Close()
 	}
 }
 
-// login provisions the module where there is an owner, then connects as
-// the module's role.
-func (d *Databases) login(ctx context.Context, module string) (*database.DB, error) {
+// login provisions the module where there is an owner (unless provision is
+// false: Prepare did it), then connects as the module's role.
+func (d *Databases) login(ctx context.Context, module string, provision bool) (*database.DB, error) {
 	log := logging.ForModule(d.log, module)
 	url, own := d.own[module]
 	if !own {
 		if d.owner == nil {
 			return nil, fmt.Errorf("module %s has no database URL of its own and there is no owner connection to log in through", module)
 		}
-		if err := d.owner.Provision(ctx, module); err != nil {
-			return nil, err
+		if provision {
+			if err := d.owner.Provision(ctx, module); err != nil {
+				return nil, err
+			}
 		}
 		return d.owner.Open(ctx, module, log)
 	}

@@ -7,11 +7,13 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
+	"github.com/shopmonolith/shop/platform/events/eventstest"
 	"github.com/shopmonolith/shop/platform/kernel"
 )
 
@@ -201,4 +203,60 @@ func TestOpenWithoutMigrations(t *testing.T) {
 	if _, err := migrating.Open(ctx, "Bad-Name"); err == nil {
 		t.Error("Open(Bad-Name) = nil error")
 	}
+}
+
+// Prepare provisions and migrates the modules together and Open hands out
+// what it opened: each module logged in as its own role, migrated once,
+// isolated as Open's modules are.
+func TestPrepareOpensTheModulesForOpen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL, cfg := newDatabase(t)
+	dbs := openDatabases(t, dbURL, cfg, true)
+	if err := dbs.Prepare(ctx, "alpha", "beta"); err != nil {
+		t.Fatal(err)
+	}
+	other := map[string]string{"alpha": "beta", "beta": "alpha"}
+	for _, m := range []string{"alpha", "beta"} {
+		db, err := dbs.Open(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := dbs.Open(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again == db {
+			t.Errorf("%s: Open handed out the prepared access twice", m)
+		}
+		var user, name string
+		if err := db.Pool.QueryRow(ctx, `SELECT current_user, (SELECT name FROM things WHERE id = 1)`).Scan(&user, &name); err != nil {
+			t.Fatalf("%s reads its own table: %v", m, err)
+		}
+		if user != cfg.RolePrefix+"_"+m || name != m+"-thing" {
+			t.Errorf("%s sees user %q and thing %q", m, user, name)
+		}
+		if _, err := db.Pool.Exec(ctx, `SELECT count(*) FROM `+other[m]+`.things`); sqlState(err) != "42501" {
+			t.Errorf("%s reads %s's table: err = %v, want 42501", m, other[m], err)
+		}
+	}
+}
+
+// A module Prepare cannot open fails it, and the others it opened are
+// closed, not left holding connections.
+func TestPrepareFailsWhole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL, cfg := newDatabase(t)
+	dbs := openDatabases(t, dbURL, cfg, true)
+	if err := dbs.Prepare(ctx, "alpha", "gamma"); err == nil { // gamma has no migrations
+		t.Fatal("Prepare(alpha, gamma) = nil error")
+	}
+	// A closed connection's backend leaves pg_stat_activity once it exits.
+	eventstest.Eventually(t, 10*time.Second, "no connection of alpha left open", func() bool {
+		var n int
+		err := dbs.Owner().Pool().QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND usename = $1`,
+			cfg.RolePrefix+"_alpha").Scan(&n)
+		return err == nil && n == 0
+	})
 }

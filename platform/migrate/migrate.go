@@ -6,6 +6,7 @@
 package migrate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +14,7 @@ import (
 	"github.com/golang-migrate/migrate/v4"
 	"github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
+	pgxv5 "github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/shopmonolith/shop/platform/database"
@@ -53,24 +55,48 @@ func withTable(db *database.DB, src fs.FS, table string, fn func(*migrate.Migrat
 }
 
 // Up applies every pending migration of the module.
-func Up(db *database.DB, src fs.FS) error {
-	return with(db, src, func(m *migrate.Migrate) error {
+func Up(ctx context.Context, db *database.DB, src fs.FS) error {
+	return up(ctx, db, src, Table, "")
+}
+
+// UpTable applies a platform-owned migration set (such as the event tables)
+// inside the module's schema, tracked in its own version table.
+func UpTable(ctx context.Context, db *database.DB, src fs.FS, table string) error {
+	return up(ctx, db, src, table, " "+table)
+}
+
+// up applies src's pending migrations, tracked in table; what names the
+// set in errors. A schema already at src's latest version, as it is on
+// every start but the first after an upgrade, costs one query: golang-migrate,
+// whose set-up takes a dozen round trips and its lock, runs only when there
+// may be something to apply.
+func up(ctx context.Context, db *database.DB, src fs.FS, table, what string) error {
+	if applied(ctx, db, src, table) {
+		return nil
+	}
+	return withTable(db, src, table, func(m *migrate.Migrate) error {
 		if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
-			return fmt.Errorf("migrate %s up: %w", db.Module, err)
+			return fmt.Errorf("migrate %s%s up: %w", db.Module, what, err)
 		}
 		return nil
 	})
 }
 
-// UpTable applies a platform-owned migration set (such as the event tables)
-// inside the module's schema, tracked in its own version table.
-func UpTable(db *database.DB, src fs.FS, table string) error {
-	return withTable(db, src, table, func(m *migrate.Migrate) error {
-		if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
-			return fmt.Errorf("migrate %s %s up: %w", db.Module, table, err)
-		}
-		return nil
-	})
+// applied reports whether table records src's latest version, applied
+// completely (not dirty). golang-migrate marks a version dirty before
+// applying it and clean after, so this holds only once every migration of
+// src has run; any doubt (no table yet, an error) answers false and leaves
+// the decision to golang-migrate.
+func applied(ctx context.Context, db *database.DB, src fs.FS, table string) bool {
+	want, err := latest(src)
+	if err != nil || want == 0 {
+		return false
+	}
+	var version int64
+	var dirty bool
+	err = db.Pool.QueryRow(ctx, `SELECT version, dirty FROM `+pgxv5.Identifier{db.Module, table}.Sanitize()+` LIMIT 1`).
+		Scan(&version, &dirty)
+	return err == nil && !dirty && version == int64(want)
 }
 
 // Down reverts the module's last applied migration.

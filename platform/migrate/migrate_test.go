@@ -3,8 +3,12 @@ package migrate_test
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"testing"
 	"testing/fstest"
+	"time"
+
+	mdatabase "github.com/golang-migrate/migrate/v4/database"
 
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
@@ -64,14 +68,14 @@ func TestUpDownState(t *testing.T) {
 	}
 
 	state(0)
-	if err := migrate.Up(db, alphaMigrations); err != nil {
+	if err := migrate.Up(context.Background(), db, alphaMigrations); err != nil {
 		t.Fatalf("Up: %v", err)
 	}
 	state(5)
 	if n := rows(); n != 1 {
 		t.Errorf("%d rows after Up, want 1", n)
 	}
-	if err := migrate.Up(db, alphaMigrations); err != nil {
+	if err := migrate.Up(context.Background(), db, alphaMigrations); err != nil {
 		t.Errorf("second Up (no change) = %v, want nil", err)
 	}
 	state(5)
@@ -94,7 +98,7 @@ func TestUpDownState(t *testing.T) {
 	if _, err := db.Pool.Exec(context.Background(), `SELECT 1 FROM things`); err == nil {
 		t.Error("things still exists after reverting every migration")
 	}
-	if err := migrate.Up(db, alphaMigrations); err != nil {
+	if err := migrate.Up(context.Background(), db, alphaMigrations); err != nil {
 		t.Fatalf("Up again: %v", err)
 	}
 	state(5)
@@ -109,7 +113,7 @@ func TestUpReportsBrokenMigration(t *testing.T) {
 		"0002_bad.up.sql":    {Data: []byte(`CREATE TABLE oops (id no_such_type);`)},
 		"0002_bad.down.sql":  {Data: []byte(`DROP TABLE oops;`)},
 	}
-	if err := migrate.Up(db, broken); err == nil {
+	if err := migrate.Up(context.Background(), db, broken); err == nil {
 		t.Fatal("Up with a broken migration = nil error")
 	}
 	st, err := migrate.State(db, broken)
@@ -118,5 +122,62 @@ func TestUpReportsBrokenMigration(t *testing.T) {
 	}
 	if st.Version != 2 || !st.Dirty || st.Latest != 2 {
 		t.Errorf("State = %+v, want version 2 dirty, latest 2", st)
+	}
+}
+
+// A schema at the latest version is migrated with one read of its version
+// table: Up does not wait for golang-migrate's lock, which a replica
+// applying migrations holds (here, another session).
+func TestUpOnACurrentSchemaTakesNoLock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openAlpha(t)
+	if err := migrate.Up(ctx, db, alphaMigrations); err != nil {
+		t.Fatal(err)
+	}
+	var database string
+	if err := db.Pool.QueryRow(ctx, `SELECT current_database()`).Scan(&database); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := mdatabase.GenerateAdvisoryLockId(database, "alpha", migrate.Table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Release()
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_lock($1)`, lock); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = holder.Exec(ctx, `SELECT pg_advisory_unlock($1)`, lock) }()
+	// Were the lock taken, Up would wait for as long as the other session
+	// holds it: the bound below only turns that into a failure.
+	done := make(chan error, 1)
+	go func() { done <- migrate.Up(ctx, db, alphaMigrations) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Up on a current schema while the migration lock is held = %v, want nil", err)
+		}
+	case <-time.After(30 * time.Second):
+		_, _ = holder.Exec(ctx, `SELECT pg_advisory_unlock($1)`, lock)
+		<-done
+		t.Fatal("Up on a current schema waited for the migration lock")
+	}
+
+	// A pending migration still goes through golang-migrate, and its lock.
+	more := fstest.MapFS{"0006_more.up.sql": {Data: []byte(`ALTER TABLE things ADD COLUMN note text;`)},
+		"0006_more.down.sql": {Data: []byte(`ALTER TABLE things DROP COLUMN note;`)}}
+	maps.Copy(more, alphaMigrations)
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_unlock($1)`, lock); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate.Up(ctx, db, more); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := migrate.State(db, more); err != nil || st.Version != 6 || st.Dirty {
+		t.Errorf("State after the pending migration = %+v, %v; want version 6, clean", st, err)
 	}
 }

@@ -87,7 +87,7 @@ func newModule(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg
 	params.Memory, params.Time = cfg.Auth.Argon2MemoryKiB, cfg.Auth.Argon2Iterations
 	hasher := domain.NewHasher(params, runtime.GOMAXPROCS(0))
 	repo := store.New(db, now, publisher(bus.Outbox(db)))
-	svc, err := domain.NewService(ctx, repo, hasher, policy, now)
+	svc, err := domain.NewService(repo, hasher, policy, now)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}

@@ -76,7 +76,7 @@ func newShop(t *testing.T, adjust ...func(*config.Config)) *shop {
 		t.Fatal(err)
 	}
 	// The event tables, whatever the orders module's own migrations hold.
-	if err := events.Migrate(ordersDB); err != nil {
+	if err := events.Migrate(context.Background(), ordersDB); err != nil {
 		t.Fatal(err)
 	}
 	ob := bus.Outbox(ordersDB)

@@ -158,11 +158,11 @@ func (s *Store) productWhere(ctx context.Context, cond string, arg any, includeI
 	if !includeInactive {
 		sql += " AND " + visible
 	}
-	rows, err := s.db.Pool.Query(ctx, sql+" LIMIT 1", arg)
-	if err != nil {
-		return domain.Product{}, readError(err, "product")
-	}
-	row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[productRow])
+	// Scanned field by field: RowToStructByPos would reflect over the
+	// struct on every read.
+	var row productRow
+	err := s.db.Pool.QueryRow(ctx, sql+" LIMIT 1", arg).Scan(&row.ID, &row.SKU, &row.Name, &row.Description,
+		&row.PriceMinor, &row.Currency, &row.CategoryID, &row.Active, &row.CreatedAt, &row.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.Product{}, errs.E(errs.KindNotFound, "product not found")
 	}

@@ -46,7 +46,7 @@ func TestUnknownEmailAndWrongPasswordDoTheSameWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	policy := Policy{SessionTTL: time.Hour, LoginWindow: time.Minute, LoginPerAccount: 5, LoginPerIP: 5}
-	svc, err := NewService(ctx, loginRepo{user: u}, hasher, policy, func() time.Time { return now })
+	svc, err := NewService(loginRepo{user: u}, hasher, policy, func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,5 +59,42 @@ func TestUnknownEmailAndWrongPasswordDoTheSameWork(t *testing.T) {
 		if n := hasher.verified.Load() - before; n != 1 {
 			t.Errorf("login as %s ran %d Argon2 verifications, want 1", email, n)
 		}
+	}
+}
+
+// The dummy hash costs nothing to make and, to verify, what a real hash of
+// the hasher's parameters costs: the same parameters, read back from it.
+func TestDecoyHasTheHashersCostAndMatchesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := Params{Memory: 64, Time: 3, Threads: 2, SaltLen: 16, KeyLen: 32}
+	hasher := NewHasher(p, 1)
+	svc, err := NewService(loginRepo{}, hasher, Policy{}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := hasher.hashed.Load(); n != 0 {
+		t.Errorf("building the service ran %d Argon2 hashes, want none", n)
+	}
+	got, salt, key, err := decodePHC(svc.dummyHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != p || len(salt) != p.SaltLen || len(key) != p.KeyLen {
+		t.Errorf("decoy parameters = %+v (salt %d, key %d bytes), want the hasher's %+v", got, len(salt), len(key), p)
+	}
+	other, err := hasher.Decoy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other == svc.dummyHash {
+		t.Error("two decoys are equal: their salt and key are not random")
+	}
+	ok, stale, err := hasher.Verify(ctx, svc.dummyHash, "")
+	if err != nil || ok || stale {
+		t.Errorf("Verify(decoy) = %v, %v, %v; want a mismatch with current parameters", ok, stale, err)
+	}
+	if n := hasher.verified.Load(); n != 1 {
+		t.Errorf("verifying the decoy ran %d Argon2 verifications, want 1", n)
 	}
 }

@@ -71,6 +71,19 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	return encodePHC(p, salt, key), nil
 }
 
+// Decoy returns a PHC string with the hasher's parameters, a random salt
+// and a random key, made without running Argon2. Verifying a password
+// against it costs what verifying against a real hash of these parameters
+// costs (the work depends on the parameters alone) and fails, but for a
+// chance of one in 2^(8·KeyLen).
+func (h *Hasher) Decoy() (string, error) {
+	b := make([]byte, h.params.SaltLen+h.params.KeyLen)
+	if _, err := rand.Read(b); err != nil {
+		return "", errs.Internal(fmt.Errorf("read decoy: %w", err), "decoy password hash")
+	}
+	return encodePHC(h.params, b[:h.params.SaltLen], b[h.params.SaltLen:]), nil
+}
+
 // Verify reports whether password matches the PHC string encoded, using the
 // parameters stored in it. stale is true when those parameters differ from
 // the hasher's, so the caller may store a fresh hash.

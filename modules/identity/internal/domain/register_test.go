@@ -32,7 +32,7 @@ func TestRegisterOverTheLimitDoesNotHash(t *testing.T) {
 	hasher := NewHasher(fastParams, 1)
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	policy := Policy{RegisterWindow: time.Hour, RegisterPerIP: 10}
-	svc, err := NewService(ctx, fullWindowRepo{}, hasher, policy, func() time.Time { return now })
+	svc, err := NewService(fullWindowRepo{}, hasher, policy, func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestAuthenticateTouchesAtMostOnceAMinute(t *testing.T) {
 	repo := &touchRepo{sess: sess, user: u}
 	clock := now
 	policy := Policy{SessionTTL: 24 * time.Hour, SessionIdle: time.Hour}
-	svc, err := NewService(ctx, repo, NewHasher(fastParams, 1), policy, func() time.Time { return clock })
+	svc, err := NewService(repo, NewHasher(fastParams, 1), policy, func() time.Time { return clock })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,5 +96,41 @@ func TestAuthenticateTouchesAtMostOnceAMinute(t *testing.T) {
 	}
 	if repo.touches != 2 {
 		t.Errorf("%d updates of the last use in two minutes of requests, want 2", repo.touches)
+	}
+}
+
+// adminRepo answers BootstrapAdmin as the store does: decide runs only
+// when no admin exists.
+type adminRepo struct {
+	Repository
+	adminExists bool
+}
+
+func (r adminRepo) BootstrapAdmin(_ context.Context, email string, decide func(User, bool) (User, []any, error)) (bool, error) {
+	if r.adminExists {
+		return false, nil
+	}
+	_, _, err := decide(User{}, false)
+	return err == nil, err
+}
+
+// The bootstrap, which runs at every start, pays for a hash only when it
+// creates the admin.
+func TestEnsureAdminHashesOnlyWhenItCreates(t *testing.T) {
+	t.Parallel()
+	for _, exists := range []bool{true, false} {
+		hasher := NewHasher(fastParams, 1)
+		svc, err := NewService(adminRepo{adminExists: exists}, hasher, Policy{}, time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		created, err := svc.EnsureAdmin(context.Background(), "root@example.com", "a long password")
+		if err != nil || created == exists {
+			t.Fatalf("admin existed %v: EnsureAdmin = %v, %v", exists, created, err)
+		}
+		want := map[bool]int64{true: 0, false: 1}[exists]
+		if n := hasher.hashed.Load(); n != want {
+			t.Errorf("admin existed %v: %d Argon2 hashes, want %d", exists, n, want)
+		}
 	}
 }

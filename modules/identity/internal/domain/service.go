@@ -35,9 +35,10 @@ type Service struct {
 }
 
 // NewService builds the service; now is the clock (time.Now in production).
-// It hashes one throw-away password to obtain the dummy hash.
-func NewService(ctx context.Context, repo Repository, hasher *Hasher, policy Policy, now func() time.Time) (*Service, error) {
-	dummy, err := hasher.Hash(ctx, uuid.NewString())
+// The dummy hash is a decoy (see Hasher.Decoy): building the service runs
+// no Argon2, so it neither delays the start nor leaves its memory behind.
+func NewService(repo Repository, hasher *Hasher, policy Policy, now func() time.Time) (*Service, error) {
+	dummy, err := hasher.Decoy()
 	if err != nil {
 		return nil, fmt.Errorf("dummy password hash: %w", err)
 	}
@@ -126,17 +127,19 @@ func (s *Service) User(ctx context.Context, id string) (User, error) {
 // EnsureAdmin makes sure an admin exists: when none does, the user with
 // email is promoted (gets password, loses its sessions) or created as admin
 // (a registration, published as such). It returns
-// whether it created or promoted one, KindInvalid for bad input.
+// whether it created or promoted one, KindInvalid for bad input. The
+// password is hashed only when no admin exists: every start of a process
+// with the bootstrap settings calls this, and most find an admin.
 func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (bool, error) {
 	reg, err := NewRegistration(email, password, "Administrator")
 	if err != nil {
 		return false, err
 	}
-	admin, err := s.newUser(ctx, reg, auth.RoleAdmin)
-	if err != nil {
-		return false, err
-	}
 	created, err := s.repo.BootstrapAdmin(ctx, reg.email, func(existing User, found bool) (User, []any, error) {
+		admin, err := s.newUser(ctx, reg, auth.RoleAdmin)
+		if err != nil {
+			return User{}, nil, err
+		}
 		if found {
 			return existing.promoted(admin.passwordHash), nil, nil
 		}
