@@ -251,7 +251,8 @@ func TestAnExpiredLeaseIsClaimedAgainAndTheLateOutcomeIgnored(t *testing.T) {
 		ctx := context.Background()
 		cfg := fastConfig(transport)
 		cfg.Events.HandlerTimeout = time.Second // a lease of 1.5 s
-		cfg.Events.Workers = 1                  // the first replica's only worker is stuck
+		cfg.Events.Workers = 1                  // the first replica's only worker and
+		cfg.Events.CallWorkers = 1              // only call slot are stuck
 		w := newWorldOf(t, cfg, 2)
 		entered1, release1 := make(chan struct{}), make(chan struct{})
 		first := w.replica(nil)
