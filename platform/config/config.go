@@ -108,6 +108,7 @@ type Events struct {
 	BackoffBase    time.Duration `env:"SHOP_EVENTS_BACKOFF_BASE" envDefault:"1s" help:"first retry delay; doubles per attempt, with jitter"`
 	BackoffMax     time.Duration `env:"SHOP_EVENTS_BACKOFF_MAX" envDefault:"10m"`
 	Workers        int           `env:"SHOP_EVENTS_WORKERS" envDefault:"2" help:"concurrent handlers per subscriber"`
+	CallWorkers    int           `env:"SHOP_EVENTS_CALL_WORKERS" envDefault:"32" help:"call handlers (saga steps) in flight per subscriber, each on a different key; they hold no connection while a neighbour answers"`
 	HandlerTimeout time.Duration `env:"SHOP_EVENTS_HANDLER_TIMEOUT" envDefault:"30s"`
 	Retention      time.Duration `env:"SHOP_EVENTS_RETENTION" envDefault:"168h" help:"how long delivered events are kept"`
 	Crashpoint     string        `env:"SHOP_EVENTS_CRASHPOINT" help:"testing aid: stop dead at this point of the pipeline"`

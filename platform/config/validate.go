@@ -124,6 +124,9 @@ func (c Config) Validate() error {
 	if c.Events.MaxAttempts < 1 || c.Events.Workers < 1 || c.Events.HandlerTimeout <= 0 || c.Events.Retention < time.Minute {
 		bad("SHOP_EVENTS_MAX_ATTEMPTS/SHOP_EVENTS_WORKERS/SHOP_EVENTS_HANDLER_TIMEOUT/SHOP_EVENTS_RETENTION", "must be positive (retention at least 1m)")
 	}
+	if c.Events.CallWorkers < 1 || c.Events.CallWorkers > 1024 {
+		bad("SHOP_EVENTS_CALL_WORKERS", "must be between 1 and 1024")
+	}
 	switch c.Events.Transport {
 	case EventsPostgres:
 	case EventsNATS:

@@ -25,9 +25,13 @@ type txConn struct {
 
 	mu         sync.Mutex
 	pending    []deferred
-	savepoints map[string]int // savepoint name → len(pending) when it was set
+	savepoints map[string]mark // savepoint name → what was registered when it was set
 	hooks      []func()
 }
+
+// mark is how many deferred statements and after-commit functions a
+// transaction had when a savepoint was set.
+type mark struct{ pending, hooks int }
 
 type deferred struct {
 	sql  string
@@ -56,22 +60,26 @@ func (t *txConn) QueryRowContext(ctx context.Context, query string, args ...any)
 	return t.conn.QueryRowContext(ctx, query, args...)
 }
 
-// trackSavepoint keeps deferred statements in step with savepoints: a
-// rollback to a savepoint also drops what was deferred after it. gorm's
-// PostgreSQL dialect issues exactly these statements for nested
-// transactions.
+// trackSavepoint keeps deferred statements and after-commit functions in
+// step with savepoints: a rollback to a savepoint also drops what was
+// deferred or registered after it. gorm's PostgreSQL dialect issues exactly
+// these statements for nested transactions.
 func (t *txConn) trackSavepoint(query string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
 	case strings.HasPrefix(query, "SAVEPOINT "):
 		if t.savepoints == nil {
-			t.savepoints = map[string]int{}
+			t.savepoints = map[string]mark{}
 		}
-		t.savepoints[strings.TrimPrefix(query, "SAVEPOINT ")] = len(t.pending)
+		t.savepoints[strings.TrimPrefix(query, "SAVEPOINT ")] = mark{pending: len(t.pending), hooks: len(t.hooks)}
 	case strings.HasPrefix(query, "ROLLBACK TO SAVEPOINT "):
-		if mark, ok := t.savepoints[strings.TrimPrefix(query, "ROLLBACK TO SAVEPOINT ")]; ok && mark <= len(t.pending) {
-			t.pending = t.pending[:mark]
+		m, ok := t.savepoints[strings.TrimPrefix(query, "ROLLBACK TO SAVEPOINT ")]
+		if ok && m.pending <= len(t.pending) {
+			t.pending = t.pending[:m.pending]
+		}
+		if ok && m.hooks <= len(t.hooks) {
+			t.hooks = t.hooks[:m.hooks]
 		}
 	}
 }
@@ -201,8 +209,15 @@ func txOf(tx *gorm.DB) (*txConn, bool) {
 	return t, ok
 }
 
+// Holds reports whether tx is a transaction of db opened by InTx.
+func (db *DB) Holds(tx *gorm.DB) bool {
+	t, ok := txOf(tx)
+	return ok && t.db == db
+}
+
 // AfterCommit registers fn to run once tx, a transaction opened by InTx, has
-// committed; it reports false (and registers nothing) for any other tx.
+// committed (not if the savepoint it was registered under was rolled back);
+// it reports false (and registers nothing) for any other tx.
 func AfterCommit(tx *gorm.DB, fn func()) bool {
 	t, ok := txOf(tx)
 	if !ok {

@@ -64,6 +64,12 @@ type subscription struct {
 	db       *database.DB
 	wakes    []chan struct{} // one per worker
 	next     atomic.Uint32   // the worker the next wake-up goes to
+
+	// Call handlers in flight (calls only): at most callSlots at once, each
+	// on an event of its own key, whichever worker leased it.
+	callSlots int
+	inflight  atomic.Int32
+	starved   atomic.Bool // a worker found every slot taken and waits for one
 }
 
 // handler is one of the two kinds a subscription runs: in the dispatch
@@ -91,12 +97,15 @@ type SubscribeOption func(*subscription)
 // handlers that only write their own tables quickly; a slow one would hold
 // the batch's transaction, and the events behind it, for its whole run. (A
 // handler that calls another module holds no transaction at all: it
-// subscribes with SubscribeCalls, which takes one event at a time anyway.)
+// subscribes with SubscribeCalls, where OneAtATime leases one event per
+// claim.)
 func OneAtATime() SubscribeOption { return func(s *subscription) { s.batch = 1 } }
 
-// outside makes a subscription's handlers run outside any transaction, one
-// event per claim (a call handler's lease covers one handler's run).
-func outside(s *subscription) { s.calls, s.batch = true, 1 }
+// outside makes a subscription's handlers run outside any transaction, each
+// in a goroutine of its own as soon as its event is leased; one claim leases
+// up to callLeaseBatch events (a lease covers one handler's run, which starts
+// at once).
+func outside(s *subscription) { s.calls, s.batch = true, callLeaseBatch }
 
 // handlerOf returns the handler of the envelope's type. An event of a type
 // the subscriber no longer handles fails (and so is retried, then
@@ -248,6 +257,10 @@ func (b *Bus) Start(ctx context.Context) error {
 		s.wakes = make([]chan struct{}, b.cfg.Workers)
 		for i := range s.wakes {
 			s.wakes[i] = make(chan struct{}, 1)
+		}
+		s.callSlots = b.cfg.CallWorkers
+		if s.callSlots < 1 { // a configuration not loaded from the environment
+			s.callSlots = b.cfg.Workers
 		}
 	}
 	if b.broker != nil {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"github.com/shopmonolith/shop/platform/database"
 )
 
 // leaseSQL leases the subscriber's next claimable event (readySQL) to a
@@ -36,55 +39,155 @@ var errLeaseExpired = errors.New(leaseExpired)
 // timeout, and half as much again for recording the outcome after it.
 func (b *Bus) lease() time.Duration { return b.cfg.HandlerTimeout * 3 / 2 }
 
-// dispatchCall leases the subscriber's next ready event, runs its call
-// handler with no transaction open and no connection held, then records the
-// outcome in a statement of its own: handled, or failed (retried with
-// backoff, dead-lettered after the last attempt) as in dispatch. Every
-// record is guarded by the lease token: a worker whose lease expired and
-// went to another records nothing. The handler runs to completion even when
-// the bus is stopping. It reports how many events it took (0 or 1).
+// dispatchCall leases up to as many of the subscriber's ready events as it
+// has call slots free (SHOP_EVENTS_CALL_WORKERS per subscriber and process),
+// in one statement — each event the head of its key, so the keys differ and
+// per-key order holds — and starts each handler in a goroutine of its own.
+// A handler runs with no transaction open and no connection held, then its
+// outcome is recorded (handleLeased). It reports how many events it leased;
+// none when every slot is taken (the slot freed next wakes a worker).
 func (b *Bus) dispatchCall(ctx context.Context, s *subscription) (int, error) {
+	want := s.reserve(s.batch)
+	if want == 0 {
+		return 0, nil
+	}
 	var leased []claimed
-	err := s.db.Gorm.WithContext(ctx).Raw(leaseSQL, s.id, 1, uuid.NewString(), b.lease().Seconds(), leaseExpired).
+	err := s.db.Gorm.WithContext(ctx).Raw(leaseSQL, s.id, want, uuid.NewString(), b.lease().Seconds(), leaseExpired).
 		Scan(&leased).Error
-	if err != nil || len(leased) == 0 {
+	s.release(want - len(leased))
+	if err != nil {
+		s.release(len(leased)) // nothing came back to run; the leases expire
 		return 0, err
 	}
-	c := leased[0]
+	for _, c := range leased {
+		b.wg.Go(func() {
+			defer s.release(1)
+			if err := b.handleLeased(ctx, s, c); err != nil && ctx.Err() == nil {
+				b.log.Warn("recording a call handler's outcome failed", slog.String("subscriber", s.id),
+					slog.String("event_id", c.EventID), slog.String("error", err.Error()))
+			}
+		})
+	}
+	return len(leased), nil
+}
+
+// callLeaseBatch bounds how many events one lease statement takes (unless
+// OneAtATime): a worker that leased that many leases again at once, and
+// wakes another to help.
+const callLeaseBatch = 16
+
+// reserve takes up to n of the subscription's free call slots and returns
+// how many it took; with none free it notes that a worker waits for one.
+func (s *subscription) reserve(n int) int {
+	for {
+		used := s.inflight.Load()
+		free := int32(s.callSlots) - used
+		if free <= 0 {
+			s.starved.Store(true)
+			// A slot freed between the load and the flag would have found
+			// no worker waiting: look again.
+			if s.inflight.Load() < int32(s.callSlots) && s.starved.CompareAndSwap(true, false) {
+				continue
+			}
+			return 0
+		}
+		take := min(int32(n), free)
+		if s.inflight.CompareAndSwap(used, used+take) {
+			return int(take)
+		}
+	}
+}
+
+// release gives n call slots back and wakes a worker if one waits for a slot.
+func (s *subscription) release(n int) {
+	if n <= 0 {
+		return
+	}
+	s.inflight.Add(-int32(n))
+	if s.starved.CompareAndSwap(true, false) {
+		s.wakeOne()
+	}
+}
+
+// handleLeased runs a leased event's call handler, then records its outcome
+// in a statement of its own — unless the handler recorded it in its own
+// last transaction (Handled): handled, or failed (retried with backoff,
+// dead-lettered after the last attempt) as in dispatch. Every record is
+// guarded by the lease token: a worker whose lease expired and went to
+// another records nothing. The handler runs to completion even when the bus
+// is stopping.
+func (b *Bus) handleLeased(ctx context.Context, s *subscription, c claimed) error {
 	db := s.db.Gorm.WithContext(context.WithoutCancel(ctx))
 	if c.Attempts >= b.cfg.MaxAttempts {
 		// Its leases expired one after another (a handler that takes its
 		// process down): the attempts are used up without a recorded failure.
-		return 1, b.deadLetterLeased(db, s, c)
+		return b.deadLetterLeased(db, s, c)
 	}
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.HandlerTimeout)
 	env := c.envelope()
-	failure := s.call(contextFrom(hctx, env.Metadata), env)
+	rec := &leaseRecord{db: s.db, subscriber: s.id, eventID: c.EventID, token: c.LeaseToken}
+	failure := s.call(context.WithValue(contextFrom(hctx, env.Metadata), leaseKey{}, rec), env)
 	cancel()
 	if failure != nil {
 		recorded, dead, err := b.recordFailure(db, s, c, failure)
 		switch {
 		case recorded:
 			b.reportFailure(s, c, failure, dead)
-		case err == nil:
+		case err == nil && !rec.done.Load():
 			b.lostLease(s, c)
 		}
-		return 1, err
+		return err
 	}
-	b.hook("handler.before-commit")
-	res := db.Exec(`UPDATE event_inbox SET status = 'done', attempts = attempts + 1, handled_at = now(), last_error = NULL, lease_token = NULL
-		WHERE subscriber = ? AND event_id = ? AND lease_token = ?::uuid`, s.id, c.EventID, c.LeaseToken)
-	if res.Error != nil {
-		return 1, res.Error // the lease expires and the event is handled again
-	}
-	b.hook("handler.after-commit")
-	if res.RowsAffected == 0 {
-		b.lostLease(s, c)
-		return 1, nil
+	if !rec.done.Load() {
+		b.hook("handler.before-commit")
+		res := db.Exec(markHandledSQL, s.id, c.EventID, c.LeaseToken)
+		if res.Error != nil {
+			return res.Error // the lease expires and the event is handled again
+		}
+		b.hook("handler.after-commit")
+		if res.RowsAffected == 0 {
+			b.lostLease(s, c)
+			return nil
+		}
 	}
 	b.m.delivered.WithLabelValues(c.Type, s.id).Inc()
 	b.m.latency.WithLabelValues(c.Type, s.id).Observe(time.Since(c.OccurredAt).Seconds())
-	return 1, nil
+	return nil
+}
+
+// markHandledSQL records a leased event handled, guarded by its lease
+// token. Parameters: subscriber, event id, token.
+const markHandledSQL = `UPDATE event_inbox SET status = 'done', attempts = attempts + 1, handled_at = now(), last_error = NULL, lease_token = NULL
+	WHERE subscriber = $1 AND event_id = $2::uuid AND lease_token = $3::uuid`
+
+// leaseRecord is what a call handler's context carries of its lease, for
+// Handled.
+type leaseRecord struct {
+	db                  *database.DB
+	subscriber, eventID string
+	token               *string
+	done                atomic.Bool // the record committed with the handler's transaction
+}
+
+type leaseKey struct{}
+
+// Handled records the event a call handler is running as handled in tx, a
+// transaction of the subscribing module's own database opened by
+// database.InTx: the record travels with tx's COMMIT, in the same round trip,
+// so the handler's last transaction and the inbox record commit together and
+// the pipeline writes no record of its own. Call it in the transaction that
+// records the handler's final outcome; once that transaction has committed
+// the handler must not fail (the event is handled). It reports false, and
+// records nothing, outside a call handler or for any other transaction; the
+// pipeline then records the outcome after the handler returns, as usual. The
+// record is guarded by the lease token like the pipeline's own.
+func Handled(ctx context.Context, tx *gorm.DB) bool {
+	rec, ok := ctx.Value(leaseKey{}).(*leaseRecord)
+	if !ok || !rec.db.Holds(tx) {
+		return false
+	}
+	return database.DeferToCommit(tx, markHandledSQL, rec.subscriber, rec.eventID, rec.token) &&
+		database.AfterCommit(tx, func() { rec.done.Store(true) })
 }
 
 // deadLetterLeased dead-letters a leased event whose attempts were all lost

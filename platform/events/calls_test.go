@@ -2,6 +2,8 @@ package events_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -98,6 +100,147 @@ func TestAHandlerInProgressHoldsBackTheLaterEventsOfItsKey(t *testing.T) {
 	})
 }
 
+// Call handlers of different keys run at once, up to SHOP_EVENTS_CALL_WORKERS
+// per process whatever SHOP_EVENTS_WORKERS is: each of n events (n keys) is
+// held in its handler until all n are inside, which only n handlers in
+// flight at once can reach; with one handler per worker the barrier would
+// never open and the test would fail at its deadline. The later event of
+// each key still waits for the first.
+func TestCallHandlersOfDifferentKeysRunAtOnce(t *testing.T) {
+	t.Parallel()
+	onEachTransport(t, func(t *testing.T, transport string) {
+		ctx := context.Background()
+		const n = 12
+		cfg := fastConfig(transport)
+		cfg.Events.Workers = 2
+		cfg.Events.CallWorkers = n
+		w := newWorld(t, cfg)
+		w.calls = true
+		var (
+			mu      sync.Mutex
+			inside  int
+			firsts  = map[string]bool{}
+			overlap []string // a key's second event started while its first was inside
+		)
+		all := make(chan struct{})
+		free := closer(t, all)
+		s := &sink{before: func(ctx context.Context, e thingHappened, _ events.Envelope) error {
+			mu.Lock()
+			if e.N == 2 && firsts[e.Key] {
+				overlap = append(overlap, e.Key)
+			}
+			if e.N != 1 {
+				mu.Unlock()
+				return nil
+			}
+			firsts[e.Key] = true
+			if inside++; inside == n {
+				free()
+			}
+			mu.Unlock()
+			defer func() {
+				mu.Lock()
+				delete(firsts, e.Key)
+				mu.Unlock()
+			}()
+			select {
+			case <-all:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}}
+		r := w.replica(s).start(t)
+		evs := make([]thingHappened, 0, 2*n)
+		for i := range n {
+			evs = append(evs, thing(fmt.Sprintf("k%d", i), 1), thing(fmt.Sprintf("k%d", i), 2))
+		}
+		r.publish(t, ctx, evs...)
+		select {
+		case <-all:
+		case <-time.After(20 * time.Second):
+			mu.Lock()
+			got := inside
+			mu.Unlock()
+			t.Fatalf("%d of %d call handlers of different keys were in flight at once", got, n)
+		}
+		eventstest.Eventually(t, 20*time.Second, "all handled", func() bool { return w.effects() == 2*n })
+		mu.Lock()
+		defer mu.Unlock()
+		if len(overlap) > 0 {
+			t.Errorf("the second event of keys %v started while their first was in its handler", overlap)
+		}
+		w.checkKeyOrder()
+	})
+}
+
+// A call handler that calls events.Handled in its transaction has the event
+// recorded handled by that transaction's commit: the inbox row is done as
+// soon as it commits, before the handler returns; a transaction that rolls
+// back records nothing, and the event is retried. Handled refuses another
+// module's transaction and a context that is not a call handler's.
+func TestHandledRecordsTheEventWithTheHandlersTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t, fastConfig(config.EventsPostgres))
+	r := w.replica(nil)
+	statuses := make(chan string, 4)
+	var attempts atomic.Int32
+	typ, h := events.OnCall(func(ctx context.Context, e thingHappened, env events.Envelope) error {
+		failing := attempts.Add(1) == 1
+		if err := r.pub.InTx(ctx, func(tx *gorm.DB) error {
+			if events.Handled(ctx, tx) {
+				return errors.New("Handled accepted a transaction of another module")
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		err := r.sub.InTx(ctx, func(tx *gorm.DB) error {
+			if !events.Handled(ctx, tx) {
+				return errors.New("Handled refused the handler's own transaction")
+			}
+			if err := tx.Exec(`INSERT INTO effects (event_id, key, seq, n) VALUES (?, ?, ?, ?)`, env.ID, env.Key, env.Seq, e.N).Error; err != nil {
+				return err
+			}
+			if failing {
+				return errors.New("first attempt rolls back")
+			}
+			return nil
+		})
+		var status string
+		if qerr := w.owner.QueryRow(ctx, `SELECT status FROM evtsub.event_inbox WHERE event_id = $1`, env.ID).Scan(&status); qerr != nil {
+			return qerr
+		}
+		statuses <- status
+		return err
+	})
+	if err := r.bus.SubscribeCalls(r.sub, subscriber, typ, h); err != nil {
+		t.Fatal(err)
+	}
+	r.start(t)
+	if events.Handled(ctx, r.sub.Gorm) {
+		t.Error("Handled accepted a context that is not a call handler's")
+	}
+	r.publish(t, ctx, thing("a", 1))
+	for i, want := range []string{"pending", "done"} {
+		select {
+		case got := <-statuses:
+			if got != want {
+				t.Errorf("attempt %d: inbox row %s right after the handler's transaction, want %s", i+1, got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("attempt %d never ran", i+1)
+		}
+	}
+	eventstest.Eventually(t, 10*time.Second, "event handled", func() bool {
+		return w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND attempts = 2`) == 1
+	})
+	if n := w.effects(); n != 1 {
+		t.Errorf("%d effects, want 1", n)
+	}
+}
+
 // A call handler whose process stops dead (here: a handler that does not
 // return, as far as the pipeline can tell) keeps its event only for its
 // lease: another replica then takes it, and when the first handler returns
@@ -108,7 +251,8 @@ func TestAnExpiredLeaseIsClaimedAgainAndTheLateOutcomeIgnored(t *testing.T) {
 		ctx := context.Background()
 		cfg := fastConfig(transport)
 		cfg.Events.HandlerTimeout = time.Second // a lease of 1.5 s
-		cfg.Events.Workers = 1                  // the first replica's only worker is stuck
+		cfg.Events.Workers = 1                  // the first replica's only worker and
+		cfg.Events.CallWorkers = 1              // only call slot are stuck
 		w := newWorldOf(t, cfg, 2)
 		entered1, release1 := make(chan struct{}), make(chan struct{})
 		first := w.replica(nil)

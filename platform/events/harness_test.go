@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -65,7 +66,7 @@ func (stranger) EventKey() string  { return "x" }
 func fastConfig(transport string) config.Config {
 	return config.Config{Events: config.Events{
 		PollInterval: 50 * time.Millisecond, BackoffBase: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond,
-		MaxAttempts: 3, Workers: 2, HandlerTimeout: 30 * time.Second, Retention: time.Hour,
+		MaxAttempts: 3, Workers: 2, CallWorkers: 8, HandlerTimeout: 30 * time.Second, Retention: time.Hour,
 		Transport: transport, NATSReplicas: 1, NATSDuplicateWindow: time.Minute, NATSAckWait: 2 * time.Second, NATSPinnedTTL: 2 * time.Second,
 	}}
 }
@@ -259,10 +260,18 @@ func (s *sink) handle(ctx context.Context, tx *gorm.DB, e thingHappened, env eve
 }
 
 // handleOutside is the sink as a call handler: before runs with no
-// transaction open, the effect is written in a transaction of its own.
+// transaction open, the effect is written in a transaction of its own, which
+// also records the event handled (events.Handled).
 func (s *sink) handleOutside(db *database.DB) func(context.Context, thingHappened, events.Envelope) error {
 	return func(ctx context.Context, e thingHappened, env events.Envelope) error {
-		return s.run(ctx, e, env, func(write func(*gorm.DB) error) error { return db.InTx(ctx, write) })
+		return s.run(ctx, e, env, func(write func(*gorm.DB) error) error {
+			return db.InTx(ctx, func(tx *gorm.DB) error {
+				if !events.Handled(ctx, tx) {
+					return errors.New("events.Handled refused the call handler's own transaction")
+				}
+				return write(tx)
+			})
+		})
 	}
 }
 

@@ -57,6 +57,11 @@ type Repository interface {
 	Orders(ctx context.Context, f Filter) ([]*Order, error)
 	// Publish records facts in the outbox of the transaction.
 	Publish(ctx context.Context, facts ...Fact) error
+	// Handled records, with the transaction's commit, the event whose saga
+	// step runs in ctx as handled, so the step's last transaction is also
+	// its record in the event pipeline (no commit of its own); outside a
+	// step it does nothing.
+	Handled(ctx context.Context)
 }
 
 // Transactor runs fn in one transaction with a repository bound to it.

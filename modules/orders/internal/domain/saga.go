@@ -190,7 +190,8 @@ type record func(*Order) ([]Fact, error)
 // returns how to record their outcome (nil: nothing to record). That record
 // runs in one transaction on the locked order, and only if the order is
 // still in that status: an order that moved meanwhile records nothing, and
-// the step of its move gives back what the calls took.
+// the step of its move gives back what the calls took. That transaction
+// also records the step's event handled (Repository.Handled).
 func (s *Service) step(ctx context.Context, orderID, want string, call func(*Order) (record, error)) error {
 	o, err := s.repo.Order(ctx, orderID, false)
 	if err != nil {
@@ -204,6 +205,10 @@ func (s *Service) step(ctx context.Context, orderID, want string, call func(*Ord
 		return err
 	}
 	return s.tx(ctx, func(r Repository) error {
+		// This transaction is the step's last: whatever it records (nothing,
+		// for an order that moved meanwhile), its commit also marks the
+		// step's event handled.
+		r.Handled(ctx)
 		o, err := r.Order(ctx, orderID, true)
 		if err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 	"github.com/shopmonolith/shop/modules/orders/internal/domain"
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/events"
 )
 
 // Publisher records facts in the outbox of tx; the module root turns facts
@@ -337,3 +338,7 @@ func (s *Store) Publish(ctx context.Context, facts ...domain.Fact) error {
 	}
 	return s.publish(ctx, s.db, facts...)
 }
+
+// Handled implements domain.Repository: inside a transaction, the event
+// whose call handler runs in ctx is recorded handled with its commit.
+func (s *Store) Handled(ctx context.Context) { events.Handled(ctx, s.db) }

@@ -242,16 +242,32 @@ func (s *Service) drive(ctx context.Context, orderID string, begin func(*Payment
 		if err := s.atGateway(ctx, p, op); err != nil {
 			return Payment{}, err
 		}
-		if _, err := s.repo.UpdatePayment(ctx, orderID, func(p *Payment) ([]any, error) {
+		settled, err := s.repo.UpdatePayment(ctx, orderID, func(p *Payment) ([]any, error) {
 			if fact := p.Settle(op, s.now()); fact != nil {
 				return []any{fact}, nil
 			}
 			return nil, nil
-		}); err != nil {
+		})
+		if err != nil {
 			return Payment{}, err
+		}
+		// The settled payment was read under its row lock and is current as
+		// of that commit. When it leaves nothing to do, asking again under
+		// the lock would commit a transaction that only locked the row (a
+		// WAL flush that records nothing); a change made since is another
+		// caller's, who drives it on.
+		if next := settled; nothingLeft(&next, begin) {
+			return settled, nil
 		}
 	}
 	return Payment{}, errs.Internal(fmt.Errorf("payment of order %s: no settled state after %d steps", orderID, maxSteps), "move payment")
+}
+
+// nothingLeft reports whether begin finds no operation to start on p (a
+// copy: begin may change it).
+func nothingLeft(p *Payment, begin func(*Payment) (string, error)) bool {
+	op, err := begin(p)
+	return err == nil && op == ""
 }
 
 // atGateway runs op for p within the gateway deadline.
