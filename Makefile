@@ -34,6 +34,21 @@ run-split: ## run the shop split, every module in its own process behind an edge
 build: ## build bin/shop
 	$(GO) build -trimpath -o bin/shop ./cmd/shop
 
+# make image: the container image, built with podman from the static binary the
+# local Go builds (no base image is pulled); docker build . builds it from source.
+IMAGE ?= localhost/shop:dev
+
+.PHONY: image
+image: ## build the container image $(IMAGE) with podman (static binary, FROM scratch, non-root)
+	rm -rf bin/image
+	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=true -ldflags='-s -w' -o bin/image/shop ./cmd/shop
+	.deploy/image/rootfs.sh bin/image
+	podman build --target runtime-local -t $(IMAGE) .
+
+.PHONY: image-check
+image-check: image ## inspect the built image (user, entrypoint, ports, size) and run commands of the binary it holds
+	.ci/image-check $(IMAGE)
+
 .PHONY: test
 test: generate-check ## run every test (unit, PostgreSQL integration, architecture, end-to-end)
 	$(GO) vet $(PKGS)

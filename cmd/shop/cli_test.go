@@ -203,6 +203,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{[]string{"reporting", "rebuild", "--help"}, []string{"usage: shop reporting rebuild"}},
 		{[]string{"modules", "--help"}, []string{"usage: shop modules [--mermaid|--json]", "-mermaid", "-json"}},
 		{[]string{"config", "--help"}, []string{"usage: shop config"}},
+		{[]string{"version", "--help"}, []string{"usage: shop version"}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -11,6 +11,7 @@
 //	shop modules [--mermaid|--json]       list modules, where each runs, and their dependencies
 //	shop config                           print the effective configuration
 //	shop keys                             print a new set of keys for calls between modules
+//	shop version                          print the commit this binary was built from
 package main
 
 import (
@@ -49,6 +50,7 @@ const usage = `usage:
   shop modules [--mermaid|--json]       list modules, where each runs (local or remote), and their dependencies
   shop config                           print the effective configuration (secrets masked)
   shop keys                             print a new set of keys for calls between modules (one per module)
+  shop version                          print the commit this binary was built from
   shop help [command]                   this help, or a command's (also: shop <command> --help)
 `
 
@@ -97,6 +99,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) 
 		return runConfig(args, stdout, stderr, env)
 	case "keys":
 		return runKeys(args, stdout)
+	case "version":
+		return runVersion(args, stdout)
 	case "help":
 		if len(args) == 1 && !isHelp(args[0]) {
 			return run(ctx, []string{args[0], "--help"}, stdout, stderr, env)

@@ -21,16 +21,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 	if c.flags.NArg() > 0 {
 		return usageError{fmt.Sprintf("serve takes no arguments, got %q", c.flags.Args())}
 	}
-	if e, err := settings(lookup); err == nil {
-		if err := errors.Join(e.checkServeBudget(), e.checkServeCredentials()); err != nil {
-			return err
-		}
-		if err := e.place.checkServe(); err != nil {
-			return fmt.Errorf("configuration: %w", err)
-		}
-		if err := awaitRemotes(ctx, e.place, e.cfg.Topology.ReadyTimeout); err != nil {
-			return err
-		}
+	checked, err := serveSettings(lookup)
+	if err != nil {
+		return err
+	}
+	if err := awaitRemotes(ctx, checked.place, checked.cfg.Topology.ReadyTimeout); err != nil {
+		return err
 	}
 	e, app, closeApp, err := composeApp(ctx, lookup, stderr, "serve")
 	if err != nil {
@@ -63,6 +59,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, look
 		e.log.Info("started", append([]any{slog.Duration("elapsed", time.Since(begin))},
 			append(e.took, slog.Duration("start", time.Since(run)))...)...)
 	})
+}
+
+// serveSettings makes every check of the settings that serve makes before
+// it reaches anything outside the process: the configuration, the
+// topology, the connection budget and the credentials of a split process.
+func serveSettings(lookup Env) (env, error) {
+	e, err := settings(lookup)
+	if err != nil {
+		return e, err
+	}
+	if err := errors.Join(e.checkServeBudget(), e.checkServeCredentials()); err != nil {
+		return e, err
+	}
+	if err := e.place.checkServe(); err != nil {
+		return e, fmt.Errorf("configuration: %w", err)
+	}
+	return e, nil
 }
 
 // seedDemoData seeds what this process hosts: the demo catalog where
