@@ -21,8 +21,9 @@ import (
 // searchCatalog is a store on a catalog of n products in three categories
 // (one of them hidden), every product named after its number i so that
 // words land at known densities: "every" on every product, "half" on every
-// second, "sparse" on every 60th (denser than the rare words, sparser than
-// one in SearchWindow), "rare" on three, and "hidden" on every product
+// second (the probe's walk finds a page), "tenth" on every tenth (the
+// window's walk finds it), "sparse" on every 60th (denser than the rare
+// words, sparser than one in SearchWindow), "rare" on three, and "hidden" on every product
 // that is inactive (every 97th).
 type searchCatalog struct {
 	s          *store.Store
@@ -61,6 +62,9 @@ func newSearchCatalog(t *testing.T, n int) *searchCatalog {
 		words := []string{"every"}
 		if i%2 == 0 {
 			words = append(words, "half")
+		}
+		if i%10 == 3 {
+			words = append(words, "tenth")
 		}
 		if i%60 == 7 {
 			words = append(words, "sparse")
@@ -151,7 +155,7 @@ func TestSearchPagesAreTheFilteredListing(t *testing.T) {
 	t.Parallel()
 	c := newSearchCatalog(t, 2000)
 	ctx := context.Background()
-	for _, terms := range [][]string{{"every"}, {"half"}, {"sparse"}, {"rare"}, {"hidden"}, {"half", "sparse"}, {"nothing"}} {
+	for _, terms := range [][]string{{"every"}, {"half"}, {"tenth"}, {"sparse"}, {"rare"}, {"hidden"}, {"half", "sparse"}, {"nothing"}} {
 		for _, category := range []string{"", c.categories[0].ID(), c.categories[2].ID()} {
 			for _, inactive := range []bool{false, true} {
 				f := domain.ProductFilter{Terms: terms, CategoryID: category, IncludeInactive: inactive, Limit: 5}

@@ -209,15 +209,18 @@ func (s *Store) Products(ctx context.Context, ids []string, includeInactive bool
 // before sorting them, a quarter of the catalog for a common word. So a
 // search takes whichever of the two is bounded for its term:
 //
-//  1. the next searchWindow pages of the listing, walked in id order, and the
-//     matches among them: enough for a word on at least one product in
-//     searchWindow (a common one), at a cost fixed by the page size;
-//  2. failing a full page there, every match from the text index (through
-//     product_matches, migrations/catalog/0003: neither a walk in id order
-//     nor a scan of every row), sorted for the page: a rare word, at the
-//     cost of its few matches.
+//  1. the next searchProbe pages of the listing, walked in id order, and the
+//     matches among them; when there are some, but not a page, the next
+//     searchWindow pages. Walked lazily, they stop at a full page: a common
+//     word fills it after a few rows, and the walk costs at most the window,
+//     fixed by the page size (on a large catalog that is a heap page read
+//     per row of a category, whose products are spread over the table);
+//  2. when the probe finds nothing, or the window not a page, every match
+//     from the text index (through product_matches, migrations/catalog/0003:
+//     neither a walk in id order nor a scan of every row), sorted for the
+//     page: a rare word, at the cost of its few matches.
 //
-// Only a word on fewer than one product in searchWindow, yet on many
+// Only a word on fewer than about one product in searchWindow, yet on many
 // products in all, costs more than both: its matches from the cursor on.
 func (s *Store) ListProducts(ctx context.Context, f domain.ProductFilter) ([]domain.Product, error) {
 	var rows []productRow
@@ -233,15 +236,14 @@ func (s *Store) ListProducts(ctx context.Context, f domain.ProductFilter) ([]dom
 	return domain.Map(rows, toProduct), nil
 }
 
-// search is ListProducts for a filter with terms: the walk of the next
-// searchWindow pages, then, short of a page, the text index.
+// search is ListProducts for a filter with terms: the walks of the probe
+// and of the window, then, short of a page, the text index.
 func (s *Store) search(ctx context.Context, f domain.ProductFilter) ([]productRow, error) {
-	const match = "products.search @@ to_tsquery('simple', ?)"
 	query := prefixQuery(f.Terms)
-	var rows []productRow
-	window := s.listing(ctx, f).Select("products.*").Order("products.id").Limit(searchWindow * f.Limit)
-	err := s.db.Gorm.WithContext(ctx).Table("(?) AS products", window).Where(match, query).
-		Order("products.id").Limit(f.Limit).Find(&rows).Error
+	rows, err := s.walk(ctx, f, query, searchProbe)
+	if err == nil && len(rows) > 0 && len(rows) < f.Limit {
+		rows, err = s.walk(ctx, f, query, searchWindow)
+	}
 	if err != nil || len(rows) == f.Limit {
 		return rows, err
 	}
@@ -250,10 +252,24 @@ func (s *Store) search(ctx context.Context, f domain.ProductFilter) ([]productRo
 	return rows, err
 }
 
-// searchWindow is how many pages of the listing a search walks in id order
-// before it asks the text index instead (see ListProducts): a word on at
-// least one product in 50 fills its page from the walk.
-const searchWindow = 50
+// walk returns the products among the next pages of the listing that match
+// query, up to a page.
+func (s *Store) walk(ctx context.Context, f domain.ProductFilter, query string, pages int) ([]productRow, error) {
+	var rows []productRow
+	window := s.listing(ctx, f).Select("products.*").Order("products.id").Limit(pages * f.Limit)
+	err := s.db.Gorm.WithContext(ctx).Table("(?) AS products", window).Where("products.search @@ to_tsquery('simple', ?)", query).
+		Order("products.id").Limit(f.Limit).Find(&rows).Error
+	return rows, err
+}
+
+// How many pages of the listing a search walks in id order before it asks
+// the text index instead (see ListProducts): a probe of 2, where a word on
+// no product stops, then a window of 50, which a word on at least one
+// product in 50 fills.
+const (
+	searchProbe  = 2
+	searchWindow = 50
+)
 
 // listing is the query of a page of products without the text match: the
 // visible ones (unless f includes inactive ones), of f's category, after
