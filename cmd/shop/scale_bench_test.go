@@ -244,7 +244,9 @@ func benchScale(b *testing.B, bin string, n int) scaleRun {
 		b.Fatal(err)
 	}
 	defer release()
-	env := shopEnv(dbURL, benchShopEnv...)
+	// A rebuild of the largest journal over HTTP outlasts the default
+	// request deadline (10 s) on a busy machine; the CLI has none.
+	env := shopEnv(dbURL, append(benchShopEnv, "SHOP_HTTP_REQUEST_TIMEOUT=2m")...)
 	run.rebuild, run.rebuilt = rebuildReports(b, bin, env)
 
 	modules, err := topology.ModulesOf(ctx, bin)
