@@ -119,6 +119,10 @@ bench: ## benchmarks: full stack vs bare net/http+pgx, checkout to confirmed ord
 	$(GO) test -run '^$$' -bench 'BenchmarkEventPipeline' -benchtime 1x -count 3 -timeout 30m ./platform/events
 	$(GO) test -run '^$$' -bench 'Benchmark(Remote|InProcess)Call' -benchtime 5000x -count 1 ./platform/remote
 
+.PHONY: bench-scale
+bench-scale: ## how cost grows with the data: reads, the sales rebuild and an event backlog at 10k, 100k and 1M products (SHOP_BENCH_SCALE_SIZES=10000,100000 for fewer)
+	$(GO) test -run '^$$' -bench 'BenchmarkScale$$' -benchtime 1x -count 1 -timeout 90m ./cmd/shop
+
 .PHONY: clean
 clean: ## remove build output and the embedded PostgreSQL data
 	rm -rf bin .shop

@@ -198,7 +198,83 @@ func (s *Store) Products(ctx context.Context, ids []string, includeInactive bool
 }
 
 // ListProducts implements domain.Repository with keyset pagination on id.
+//
+// A listing walks the products in id order (products_pkey, or
+// products_category_id_idx on (category_id, id) for one category) and stops
+// after a page. A search cannot simply add its text match to that walk: the
+// planner then still walks in id order and filters every row, which reads the
+// whole catalog for a word few or no products contain (its estimate for a
+// prefix match is a fixed guess, so it cannot tell). Nor can it always go
+// through the text index (products_search_idx), which finds every match
+// before sorting them, a quarter of the catalog for a common word. So a
+// search takes whichever of the two is bounded for its term:
+//
+//  1. the next searchProbe pages of the listing, walked in id order, and the
+//     matches among them; when there are some, but not a page, the next
+//     searchWindow pages. Walked lazily, they stop at a full page: a common
+//     word fills it after a few rows, and the walk costs at most the window,
+//     fixed by the page size (on a large catalog that is a heap page read
+//     per row of a category, whose products are spread over the table);
+//  2. when the probe finds nothing, or the window not a page, every match
+//     from the text index (through product_matches, migrations/catalog/0003:
+//     neither a walk in id order nor a scan of every row), sorted for the
+//     page: a rare word, at the cost of its few matches.
+//
+// Only a word on fewer than about one product in searchWindow, yet on many
+// products in all, costs more than both: its matches from the cursor on.
 func (s *Store) ListProducts(ctx context.Context, f domain.ProductFilter) ([]domain.Product, error) {
+	var rows []productRow
+	var err error
+	if len(f.Terms) == 0 {
+		err = s.listing(ctx, f).Order("products.id").Limit(f.Limit).Find(&rows).Error
+	} else {
+		rows, err = s.search(ctx, f)
+	}
+	if err != nil {
+		return nil, errs.Internal(fmt.Errorf("list products: %w", err), "list products")
+	}
+	return domain.Map(rows, toProduct), nil
+}
+
+// search is ListProducts for a filter with terms: the walks of the probe
+// and of the window, then, short of a page, the text index.
+func (s *Store) search(ctx context.Context, f domain.ProductFilter) ([]productRow, error) {
+	query := prefixQuery(f.Terms)
+	rows, err := s.walk(ctx, f, query, searchProbe)
+	if err == nil && len(rows) > 0 && len(rows) < f.Limit {
+		rows, err = s.walk(ctx, f, query, searchWindow)
+	}
+	if err != nil || len(rows) == f.Limit {
+		return rows, err
+	}
+	rows = nil
+	err = s.listing(ctx, f).Table("product_matches(?) AS products", query).Order("products.id").Limit(f.Limit).Find(&rows).Error
+	return rows, err
+}
+
+// walk returns the products among the next pages of the listing that match
+// query, up to a page.
+func (s *Store) walk(ctx context.Context, f domain.ProductFilter, query string, pages int) ([]productRow, error) {
+	var rows []productRow
+	window := s.listing(ctx, f).Select("products.*").Order("products.id").Limit(pages * f.Limit)
+	err := s.db.Gorm.WithContext(ctx).Table("(?) AS products", window).Where("products.search @@ to_tsquery('simple', ?)", query).
+		Order("products.id").Limit(f.Limit).Find(&rows).Error
+	return rows, err
+}
+
+// How many pages of the listing a search walks in id order before it asks
+// the text index instead (see ListProducts): a probe of 2, where a word on
+// no product stops, then a window of 50, which a word on at least one
+// product in 50 fills.
+const (
+	searchProbe  = 2
+	searchWindow = 50
+)
+
+// listing is the query of a page of products without the text match: the
+// visible ones (unless f includes inactive ones), of f's category, after
+// f's cursor.
+func (s *Store) listing(ctx context.Context, f domain.ProductFilter) *gorm.DB {
 	q := s.db.Gorm.WithContext(ctx).Model(&productRow{})
 	if !f.IncludeInactive {
 		q = q.Where(visible)
@@ -209,14 +285,7 @@ func (s *Store) ListProducts(ctx context.Context, f domain.ProductFilter) ([]dom
 	if f.After != "" {
 		q = q.Where("products.id > ?", f.After)
 	}
-	if len(f.Terms) > 0 {
-		q = q.Where("products.search @@ to_tsquery('simple', ?)", prefixQuery(f.Terms))
-	}
-	var rows []productRow
-	if err := q.Order("products.id").Limit(f.Limit).Find(&rows).Error; err != nil {
-		return nil, errs.Internal(fmt.Errorf("list products: %w", err), "list products")
-	}
-	return domain.Map(rows, toProduct), nil
+	return q
 }
 
 // prefixQuery ANDs the terms, each matching as a word prefix ("mu" finds

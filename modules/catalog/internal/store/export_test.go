@@ -1,0 +1,4 @@
+package store
+
+// SearchWindow is searchWindow, for the tests of the search's plans.
+const SearchWindow = searchWindow
