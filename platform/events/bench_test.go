@@ -190,7 +190,9 @@ func measure(b *testing.B, rec *benchRecorder, write func() error, halfRate floa
 		n, achieved := publishPaced(b, write, 8, 4*time.Second, rate)
 		// Sustained means no backlog builds up: the last events are
 		// handled within 100 ms of their publication.
-		if !handledWithin(&rec.handled, n, 100*time.Millisecond) || achieved < 0.95*rate {
+		caughtUp := handledWithin(&rec.handled, n, 100*time.Millisecond)
+		b.Logf("step %.0f/s: published %d at %.0f/s, all handled within 100 ms: %v", rate, n, achieved, caughtUp)
+		if !caughtUp || achieved < 0.95*rate {
 			waitHandled(b, &rec.handled, n, time.Minute)
 			break
 		}
