@@ -20,12 +20,18 @@ import (
 // want (op ">=") or at most want (op "<="), with detail saying what the
 // ratio was made of. It reports whether the goal is met.
 func Goal(w io.Writer, what, op string, want, measured float64, detail string) bool {
+	return GoalIn(w, what, op, want, measured, "×", detail)
+}
+
+// GoalIn is Goal for a figure in unit (" ms", " %"): an absolute bound
+// rather than a ratio.
+func GoalIn(w io.Writer, what, op string, want, measured float64, unit, detail string) bool {
 	met := measured >= want
 	if op == "<=" {
 		met = measured <= want
 	}
 	verdict := map[bool]string{true: "met", false: "NOT met"}[met]
-	fmt.Fprintf(w, "goal | %s | want %s %.2f× | measured %.2f× (%s) | %s\n", what, op, want, measured, detail, verdict)
+	fmt.Fprintf(w, "goal | %s | want %s %.2f%s | measured %.2f%s (%s) | %s\n", what, op, want, unit, measured, unit, detail, verdict)
 	return met
 }
 

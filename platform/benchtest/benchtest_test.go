@@ -42,3 +42,11 @@ func TestMedian(t *testing.T) {
 		t.Errorf("median of nothing = %v, want 0", got)
 	}
 }
+
+func TestGoalIn(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	if met := GoalIn(&out, "p50", "<=", 5, 6.5, " ms", "at 750/s"); met || out.String() != "goal | p50 | want <= 5.00 ms | measured 6.50 ms (at 750/s) | NOT met\n" {
+		t.Errorf("GoalIn = %v, %q", met, out.String())
+	}
+}

@@ -3,12 +3,15 @@ package database
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 )
@@ -26,7 +29,9 @@ type txConn struct {
 	mu         sync.Mutex
 	pending    []deferred
 	savepoints map[string]mark // savepoint name → what was registered when it was set
+	unsent     []string        // SAVEPOINT statements not sent yet: they travel with the next statement
 	hooks      []func()
+	trips      int // round trips to the server, for tests
 }
 
 // mark is how many deferred statements and after-commit functions a
@@ -41,47 +46,143 @@ type deferred struct {
 var _ gorm.TxCommitter = (*txConn)(nil)
 
 func (t *txConn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
 	return t.conn.PrepareContext(ctx, query)
 }
 
+// ExecContext runs a statement in the transaction. A savepoint (gorm's
+// PostgreSQL dialect sets one for each nested transaction) is not sent on
+// its own: it travels with the next statement, in the same round trip, and
+// a rollback to it before anything else was sent costs nothing.
 func (t *txConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := t.conn.ExecContext(ctx, query, args...)
-	if err == nil {
-		t.trackSavepoint(query)
+	if t.trackSavepoint(query, args) {
+		return driver.RowsAffected(0), nil
 	}
-	return res, err
+	if unsent := t.takeUnsent(); len(unsent) > 0 {
+		return t.execAfter(ctx, unsent, query, args)
+	}
+	t.trips++
+	return t.conn.ExecContext(ctx, query, args...)
 }
 
 func (t *txConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
+	t.trips++
 	return t.conn.QueryContext(ctx, query, args...)
 }
 
 func (t *txConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	// A savepoint that failed to be set leaves the transaction aborted (or
+	// the connection broken), so the query fails too, and its row says so.
+	_ = t.flush(ctx)
+	t.trips++
 	return t.conn.QueryRowContext(ctx, query, args...)
 }
 
 // trackSavepoint keeps deferred statements and after-commit functions in
 // step with savepoints: a rollback to a savepoint also drops what was
-// deferred or registered after it. gorm's PostgreSQL dialect issues exactly
-// these statements for nested transactions.
-func (t *txConn) trackSavepoint(query string) {
+// deferred or registered after it. gorm's
+// PostgreSQL dialect issues exactly these statements for nested
+// transactions. It reports whether it took care of the statement itself: a
+// SAVEPOINT is kept to be sent with the next statement, and a rollback to a
+// savepoint still unsent only forgets it.
+func (t *txConn) trackSavepoint(query string, args []any) bool {
+	if len(args) > 0 {
+		return false
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	switch {
-	case strings.HasPrefix(query, "SAVEPOINT "):
+	if name, ok := strings.CutPrefix(query, "SAVEPOINT "); ok {
 		if t.savepoints == nil {
 			t.savepoints = map[string]mark{}
 		}
-		t.savepoints[strings.TrimPrefix(query, "SAVEPOINT ")] = mark{pending: len(t.pending), hooks: len(t.hooks)}
-	case strings.HasPrefix(query, "ROLLBACK TO SAVEPOINT "):
-		m, ok := t.savepoints[strings.TrimPrefix(query, "ROLLBACK TO SAVEPOINT ")]
-		if ok && m.pending <= len(t.pending) {
+		t.savepoints[name] = mark{pending: len(t.pending), hooks: len(t.hooks)}
+		t.unsent = append(t.unsent, query)
+		return true
+	}
+	name, ok := strings.CutPrefix(query, "ROLLBACK TO SAVEPOINT ")
+	if !ok {
+		return false
+	}
+	if m, ok := t.savepoints[name]; ok {
+		if m.pending <= len(t.pending) {
 			t.pending = t.pending[:m.pending]
 		}
-		if ok && m.hooks <= len(t.hooks) {
+		if m.hooks <= len(t.hooks) {
 			t.hooks = t.hooks[:m.hooks]
 		}
 	}
+	// The savepoints still unsent are the latest ones: a rollback to one of
+	// them drops it and those after it; a rollback to one sent before them
+	// drops them all, and is sent.
+	if i := slices.Index(t.unsent, "SAVEPOINT "+name); i >= 0 {
+		t.unsent = t.unsent[:i]
+		return true
+	}
+	t.unsent = nil
+	return false
+}
+
+func (t *txConn) takeUnsent() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	unsent := t.unsent
+	t.unsent = nil
+	return unsent
+}
+
+// flush sends the savepoints still unsent, before a statement that cannot
+// travel with them (a query, whose rows database/sql reads).
+func (t *txConn) flush(ctx context.Context) error {
+	unsent := t.takeUnsent()
+	if len(unsent) == 0 {
+		return nil
+	}
+	t.trips++
+	_, err := t.conn.ExecContext(ctx, strings.Join(unsent, "; "))
+	return err
+}
+
+// execAfter sends the unsent savepoints and then the statement, in one
+// round trip (a pipeline).
+func (t *txConn) execAfter(ctx context.Context, unsent []string, query string, args []any) (sql.Result, error) {
+	stmts := make([]deferred, 0, len(unsent)+1)
+	for _, sp := range unsent {
+		stmts = append(stmts, deferred{sql: sp})
+	}
+	tag, err := t.send(ctx, append(stmts, deferred{sql: query, args: args}))
+	if err != nil {
+		return nil, err
+	}
+	return driver.RowsAffected(tag.RowsAffected()), nil
+}
+
+// send runs statements in one round trip (a pipeline), up to the first that
+// fails, and returns the last one's command tag.
+func (t *txConn) send(ctx context.Context, stmts []deferred) (tag pgconn.CommandTag, err error) {
+	t.trips++
+	err = t.conn.Raw(func(dc any) error {
+		b := &pgx.Batch{}
+		for _, d := range stmts {
+			b.Queue(d.sql, d.args...)
+		}
+		br := dc.(*stdlib.Conn).Conn().SendBatch(ctx, b)
+		var err error
+		for range stmts {
+			if tag, err = br.Exec(); err != nil {
+				break
+			}
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+	return tag, err
 }
 
 // Commit and Rollback exist for gorm's TxCommitter; InTx ends the
@@ -94,32 +195,12 @@ func (t *txConn) Rollback() error {
 // commit sends the deferred statements and COMMIT in one round trip (one
 // pipelined batch), and reports a transaction PostgreSQL rolled back.
 func (t *txConn) commit(ctx context.Context) error {
-	return t.conn.Raw(func(dc any) error {
-		conn := dc.(*stdlib.Conn).Conn()
-		b := &pgx.Batch{}
-		for _, d := range t.pending {
-			b.Queue(d.sql, d.args...)
-		}
-		b.Queue("COMMIT")
-		br := conn.SendBatch(ctx, b)
-		var err error
-		for range t.pending {
-			if _, err = br.Exec(); err != nil {
-				break
-			}
-		}
-		if err == nil {
-			var tag interface{ String() string }
-			tag, err = br.Exec()
-			if err == nil && tag.String() == "ROLLBACK" {
-				err = errors.New("the transaction was rolled back: a statement in it failed")
-			}
-		}
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-		return err
-	})
+	t.takeUnsent() // savepoints nothing used
+	tag, err := t.send(ctx, append(t.pending, deferred{sql: "COMMIT"}))
+	if err == nil && tag.String() == "ROLLBACK" {
+		err = errors.New("the transaction was rolled back: a statement in it failed")
+	}
+	return err
 }
 
 // rollback ends the transaction, whatever state it is in.
@@ -141,7 +222,68 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if outer, ok := ctx.Value(txKey{}).(*txConn); ok && outer.db == db {
 		return db.session(ctx, outer).Transaction(fn)
 	}
-	return db.run(ctx, "BEGIN", fn)
+	return db.run(ctx, begin("BEGIN"), fn)
+}
+
+// InTxFrom is InTx for a transaction that opens with a query: query is sent
+// with the BEGIN, in one round trip, and scan reads its rows before fn
+// runs. An error from scan rolls the transaction back and is returned; fn
+// does not run. (Inside a transaction of this database, the query runs in
+// it and fn in a savepoint, as with InTx.)
+func (db *DB) InTxFrom(ctx context.Context, query string, args []any, scan func(pgx.Rows) error, fn func(tx *gorm.DB) error) error {
+	if outer, ok := ctx.Value(txKey{}).(*txConn); ok && outer.db == db {
+		if err := outer.flush(ctx); err != nil {
+			return err
+		}
+		outer.trips++
+		err := outer.conn.Raw(func(dc any) error {
+			rows, err := dc.(*stdlib.Conn).Conn().Query(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			return scan(rows)
+		})
+		if err != nil {
+			return err
+		}
+		return db.session(ctx, outer).Transaction(fn)
+	}
+	return db.run(ctx, func(ctx context.Context, conn *sql.Conn) error {
+		return conn.Raw(func(dc any) error {
+			b := &pgx.Batch{}
+			b.Queue("BEGIN")
+			b.Queue(query, args...)
+			br := dc.(*stdlib.Conn).Conn().SendBatch(ctx, b)
+			defer br.Close()
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+			rows, err := br.Query()
+			if err != nil {
+				return err
+			}
+			err = scan(rows)
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+			if cerr := br.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		})
+	}, fn)
+}
+
+// begin opens a transaction with a statement of its own.
+func begin(stmt string) func(context.Context, *sql.Conn) error {
+	return func(ctx context.Context, conn *sql.Conn) error {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		return nil
+	}
 }
 
 // ReadSnapshot runs fn, a read of several statements that returns one
@@ -158,20 +300,18 @@ func (db *DB) ReadSnapshot(ctx context.Context, fn func(tx *gorm.DB) error) erro
 	if outer, ok := ctx.Value(txKey{}).(*txConn); ok && outer.db == db {
 		return fn(db.session(ctx, outer))
 	}
-	return db.run(ctx, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", fn)
+	return db.run(ctx, begin("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"), fn)
 }
 
-// run runs fn in a transaction that begin opens, on a connection of its own.
-func (db *DB) run(ctx context.Context, begin string, fn func(tx *gorm.DB) error) (err error) {
+// run runs fn in a transaction that start opens, on a connection of its
+// own.
+func (db *DB) run(ctx context.Context, start func(context.Context, *sql.Conn) error, fn func(tx *gorm.DB) error) (err error) {
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, begin); err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	t := &txConn{db: db, conn: conn}
+	t := &txConn{db: db, conn: conn, trips: 1}
 	ctx = context.WithValue(ctx, txKey{}, t)
 	committed := false
 	defer func() {
@@ -181,6 +321,9 @@ func (db *DB) run(ctx context.Context, begin string, fn func(tx *gorm.DB) error)
 			}
 		}
 	}()
+	if err := start(ctx, conn); err != nil {
+		return err
+	}
 	if err := fn(db.session(ctx, t)); err != nil {
 		return err
 	}

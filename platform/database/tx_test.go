@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/database"
@@ -213,5 +214,89 @@ func TestReadSnapshot(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A savepoint (a nested transaction's) travels with the statement after it:
+// setting one costs no round trip of its own, nor does rolling back to one
+// before anything else was sent. A statement that fails in the round trip
+// that set its savepoint is undone alone by the rollback to it.
+func TestInTxSavepointsTravelWithTheNextStatement(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Open(t, "catalog")
+	err := db.InTx(context.Background(), func(tx *gorm.DB) error {
+		if err := tx.Exec(insertOutbox, outboxRow("t.before.v1")...).Error; err != nil {
+			return err
+		}
+		before := database.Trips(tx)
+		if err := tx.Transaction(func(htx *gorm.DB) error {
+			return htx.Exec(insertOutbox, outboxRow("t.nested.v1")...).Error
+		}); err != nil {
+			return err
+		}
+		if got := database.Trips(tx) - before; got != 1 {
+			t.Errorf("a savepoint and an insert took %d round trips, want 1", got)
+		}
+		before = database.Trips(tx)
+		failed := tx.Transaction(func(htx *gorm.DB) error {
+			return htx.Exec(`INSERT INTO event_outbox (id) VALUES (NULL)`).Error // violates NOT NULL
+		})
+		if failed == nil {
+			t.Error("the failing nested insert succeeded")
+		}
+		// The savepoint and the insert, then the rollback to it.
+		if got := database.Trips(tx) - before; got != 2 {
+			t.Errorf("a failing nested insert took %d round trips, want 2", got)
+		}
+		before = database.Trips(tx)
+		if err := tx.Transaction(func(htx *gorm.DB) error { return errors.New("nothing sent") }); err == nil {
+			t.Error("the nested transaction did not fail")
+		}
+		if got := database.Trips(tx) - before; got != 0 {
+			t.Errorf("a nested transaction that sent nothing took %d round trips, want 0", got)
+		}
+		return tx.Exec(insertOutbox, outboxRow("t.after.v1")...).Error
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for typ, want := range map[string]int{"t.before.v1": 1, "t.nested.v1": 1, "t.after.v1": 1} {
+		if n := countOutbox(t, db, typ); n != want {
+			t.Errorf("%s: %d rows, want %d", typ, n, want)
+		}
+	}
+}
+
+// InTxFrom sends its first query with the BEGIN: fn starts after one round
+// trip, with the query's rows read; an error from reading them rolls back
+// without running fn.
+func TestInTxFromOpensWithItsQuery(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Open(t, "catalog")
+	ctx := context.Background()
+	var got []int
+	scan := func(rows pgx.Rows) (err error) {
+		got, err = pgx.CollectRows(rows, pgx.RowTo[int])
+		return err
+	}
+	err := db.InTxFrom(ctx, `SELECT generate_series(1, $1)`, []any{3}, scan, func(tx *gorm.DB) error {
+		if n := database.Trips(tx); n != 1 {
+			t.Errorf("fn started after %d round trips, want 1", n)
+		}
+		if len(got) != 3 || got[2] != 3 {
+			t.Errorf("rows %v, want 1, 2, 3", got)
+		}
+		return tx.Exec(insertOutbox, outboxRow("t.from.v1")...).Error
+	})
+	if err != nil || countOutbox(t, db, "t.from.v1") != 1 {
+		t.Fatalf("err=%v rows=%d", err, countOutbox(t, db, "t.from.v1"))
+	}
+
+	stop := errors.New("nothing to do")
+	ran := false
+	err = db.InTxFrom(ctx, `INSERT INTO event_outbox (id, type, key, payload, occurred_at) VALUES ($1, 't.scanned.v1', 'k', '{}', now()) RETURNING 1`,
+		[]any{uuid.NewString()}, func(pgx.Rows) error { return stop }, func(*gorm.DB) error { ran = true; return nil })
+	if !errors.Is(err, stop) || ran || countOutbox(t, db, "t.scanned.v1") != 0 {
+		t.Fatalf("err=%v ran=%v rows=%d, want the scan's error, fn not run and the insert rolled back", err, ran, countOutbox(t, db, "t.scanned.v1"))
 	}
 }

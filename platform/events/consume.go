@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -500,10 +499,7 @@ func (b *Bus) receive(ctx context.Context, s *subscription, publisher string, ro
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.NATSAckWait)
 	defer cancel()
-	q := &pgx.Batch{}
-	q.Queue(`SELECT pg_notify($1, $2)`, notifyChannel, "inbox:"+s.db.Module+":"+b.id)
-	q.Queue(insertInboxSQL, ib.args(publisher)...)
-	if err := s.db.Pool.SendBatch(ctx, q).Close(); err != nil {
+	if err := ib.write(ctx, publisher, "inbox:"+s.db.Module+":"+b.id, false); err != nil {
 		return err
 	}
 	s.wakeOne()

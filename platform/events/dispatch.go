@@ -6,10 +6,14 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
+	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/errs"
 )
 
@@ -26,6 +30,33 @@ var errNothing = errors.New("no ready event")
 // seconds with 10,000 pending events.)
 const claimSQL = `SELECT i.event_id::text, i.publisher, i.source_seq, i.type, i.key, i.payload::text, i.metadata::text, i.occurred_at, i.attempts
 	` + readySQL
+
+// claimPgx is claimSQL for pgx, which numbers its parameters.
+var claimPgx = numbered(claimSQL)
+
+// numbered replaces gorm's placeholders (?) with PostgreSQL's ($1, $2, …).
+func numbered(query string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r != '?' {
+			b.WriteRune(r)
+			continue
+		}
+		n++
+		b.WriteString("$" + strconv.Itoa(n))
+	}
+	return b.String()
+}
+
+// scanClaimed reads claimSQL's rows.
+func scanClaimed(rows pgx.Rows) ([]claimed, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (claimed, error) {
+		var c claimed
+		err := r.Scan(&c.EventID, &c.Publisher, &c.SourceSeq, &c.Type, &c.Key, &c.Payload, &c.Metadata, &c.OccurredAt, &c.Attempts)
+		return c, err
+	})
+}
 
 // readySQL selects and locks the claimable events (see claimSQL); its
 // parameters are the subscriber and how many to take.
@@ -111,13 +142,17 @@ func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
 		outcomes []outcome
 		current  = -1
 	)
-	err := s.db.InTx(hctx, func(tx *gorm.DB) error {
-		if err := tx.Raw(claimSQL, s.id, s.batch).Scan(&batch).Error; err != nil {
-			return err
+	// The claim travels with the BEGIN, and the record of the events handled
+	// with the COMMIT: with a handler's statement (and its savepoint), a
+	// batch costs three round trips.
+	scan := func(rows pgx.Rows) (err error) {
+		batch, err = scanClaimed(rows)
+		if err == nil && len(batch) == 0 {
+			err = errNothing
 		}
-		if len(batch) == 0 {
-			return errNothing
-		}
+		return err
+	}
+	err := s.db.InTxFrom(hctx, claimPgx, []any{s.id, s.batch}, scan, func(tx *gorm.DB) error {
 		var done []string
 		for i, c := range batch {
 			current = i
@@ -139,8 +174,9 @@ func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
 		if len(done) == 0 {
 			return nil
 		}
-		return tx.Exec(`UPDATE event_inbox SET status = 'done', attempts = attempts + 1, handled_at = now(), last_error = NULL
-			WHERE subscriber = ? AND event_id IN ?`, s.id, done).Error
+		database.DeferToCommit(tx, `UPDATE event_inbox SET status = 'done', attempts = attempts + 1, handled_at = now(), last_error = NULL
+			WHERE subscriber = $1 AND event_id = ANY($2::text[]::uuid[])`, s.id, done)
+		return nil
 	})
 	switch {
 	case errors.Is(err, errNothing):

@@ -84,22 +84,27 @@ type relayed struct {
 // them again, and the inbox's primary key (or the stream's duplicate
 // window, then the inbox) drops the duplicates. Events delivered before a
 // failure are marked, and the failure returned.
-func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (relayed, error) {
-	tx, err := db.Pool.Begin(ctx)
+//
+// Its own transaction costs two round trips: BEGIN, the lock, the batch and
+// the registry in one pipeline, and the marks with the COMMIT in another
+// (an empty round: the ROLLBACK instead).
+func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (r relayed, err error) {
+	conn, err := db.Pool.Acquire(ctx)
 	if err != nil {
-		return relayed{}, err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit this is a no-op
-	// Losing this transaction's commit in a server crash only means
-	// forwarding again (the inbox drops duplicates), so it need not wait for
-	// its WAL flush: set_config(…, true) is SET LOCAL, in the same round trip.
-	r := relayed{}
-	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1), set_config('synchronous_commit', 'off', true) IS NOT NULL`,
-		lockKey("relay."+db.Module)).Scan(&r.mine, new(bool)); err != nil || !r.mine {
 		return r, err
 	}
-	batch, regs, err := readBatch(ctx, tx)
-	if err != nil || len(batch) == 0 {
+	defer conn.Release()
+	open := true
+	defer func() {
+		if open {
+			// Also after a failed round trip: a connection left in a
+			// transaction is closed by the pool on release.
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	batch, regs, mine, err := readBatch(ctx, conn.Conn(), db.Module)
+	r.mine = mine
+	if err != nil || !mine || len(batch) == 0 {
 		return r, err
 	}
 	n, held, again, deliverErr := b.deliver(ctx, db.Module, batch, regs)
@@ -112,12 +117,13 @@ func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (relayed, error) {
 	for i, o := range batch {
 		seqs[i] = o.seq
 	}
-	if _, err := tx.Exec(ctx, `UPDATE event_outbox SET forwarded_at = now() WHERE seq = ANY($1)`, seqs); err != nil {
+	q := &pgx.Batch{}
+	q.Queue(`UPDATE event_outbox SET forwarded_at = now() WHERE seq = ANY($1)`, seqs)
+	q.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, q).Close(); err != nil {
 		return r, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return r, err
-	}
+	open = false
 	for _, o := range batch {
 		b.m.published.WithLabelValues(o.typ).Inc()
 	}
@@ -166,36 +172,51 @@ func (b *Bus) deliver(ctx context.Context, publisher string, batch []outboxRow, 
 	return ready, held, false, nil
 }
 
-// readBatch reads the oldest unforwarded events and then, in the same round
-// trip, the publisher's registry (a few rows).
-func readBatch(ctx context.Context, tx pgx.Tx) ([]outboxRow, map[string][]registration, error) {
+// readBatch opens the relay's transaction and takes the publisher's relay
+// lock, then reads the oldest unforwarded events and the publisher's
+// registry (a few rows), all in one round trip; the transaction stays open.
+// Losing its commit in a server crash only means forwarding again (the inbox
+// drops duplicates), so it need not wait for its WAL flush: set_config(…,
+// true) is SET LOCAL. The registry is read after the batch, so an event
+// committed after a registration is never read before it. The batch is read
+// only under the lock (the same lock again, which a transaction holding it
+// takes again at once), and used only when the first statement took it.
+func readBatch(ctx context.Context, conn *pgx.Conn, publisher string) (batch []outboxRow, regs map[string][]registration, mine bool, err error) {
+	key := lockKey("relay." + publisher)
 	q := &pgx.Batch{}
+	q.Queue("BEGIN")
+	q.Queue(`SELECT pg_try_advisory_xact_lock($1), set_config('synchronous_commit', 'off', true) IS NOT NULL`, key)
 	q.Queue(`SELECT seq, id::text, type, key, payload::text, metadata::text, occurred_at
-		FROM event_outbox WHERE forwarded_at IS NULL ORDER BY seq LIMIT $1`, relayBatch)
+		FROM event_outbox WHERE forwarded_at IS NULL AND (SELECT pg_try_advisory_xact_lock($2)) ORDER BY seq LIMIT $1`, relayBatch, key)
 	q.Queue(`SELECT subscriber, event_type, module FROM event_subscriptions`)
-	res := tx.SendBatch(ctx, q)
+	res := conn.SendBatch(ctx, q)
 	defer res.Close()
+	if _, err := res.Exec(); err != nil {
+		return nil, nil, false, err
+	}
+	if err := res.QueryRow().Scan(&mine, new(bool)); err != nil {
+		return nil, nil, false, err
+	}
 	rows, err := res.Query()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	batch, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (outboxRow, error) {
+	batch, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (outboxRow, error) {
 		var o outboxRow
 		err := r.Scan(&o.seq, &o.id, &o.typ, &o.key, &o.payload, &o.metadata, &o.occurredAt)
 		return o, err
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	rows, err = res.Query()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	regs, err := registry(rows)
-	if err != nil {
-		return nil, nil, err
+	if regs, err = registry(rows); err != nil {
+		return nil, nil, false, err
 	}
-	return batch, regs, res.Close()
+	return batch, regs, mine, res.Close()
 }
 
 // reachable returns how many events, from the start of the batch, have all
@@ -254,10 +275,19 @@ func (ib *inboxBatch) args(publisher string) []any {
 	return []any{ib.subscriber, ib.eventID, publisher, ib.seq, ib.typ, ib.key, ib.payload, ib.metadata, ib.occurredAt}
 }
 
-// insert writes the batch into the module's inbox in tx.
-func (ib *inboxBatch) insert(ctx context.Context, tx pgx.Tx, publisher string) error {
-	_, err := tx.Exec(ctx, insertInboxSQL, ib.args(publisher)...)
-	return err
+// write inserts the batch into its module's inbox and notifies notice on the
+// channel, in one round trip: the statements of a pipeline run in one
+// implicit transaction. With async its commit does not wait for the WAL
+// flush.
+func (ib *inboxBatch) write(ctx context.Context, publisher, notice string, async bool) error {
+	q := &pgx.Batch{}
+	if async {
+		q.Queue(`SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`, notifyChannel, notice)
+	} else {
+		q.Queue(`SELECT pg_notify($1, $2)`, notifyChannel, notice)
+	}
+	q.Queue(insertInboxSQL, ib.args(publisher)...)
+	return ib.db.Pool.SendBatch(ctx, q).Close()
 }
 
 // forward inserts a batch into the inbox of every registered subscriber of
@@ -276,18 +306,12 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 		}
 	}
 	for module, ib := range byModule {
-		err := pgx.BeginFunc(ctx, ib.db.Pool, func(tx pgx.Tx) error {
-			// Asynchronous commit is safe here: WAL is written in order, so if
-			// this commit were lost in a crash, the later one marking the
-			// outbox rows forwarded would be lost too, and they would be
-			// forwarded again. (Across two databases this no longer holds;
-			// split modules take the broker path.)
-			if _, err := tx.Exec(ctx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)`, notifyChannel, "inbox:"+module+":"+b.id); err != nil {
-				return err
-			}
-			return ib.insert(ctx, tx, publisher)
-		})
-		if err != nil {
+		// Asynchronous commit is safe here: WAL is written in order, so if
+		// this commit were lost in a crash, the later one marking the outbox
+		// rows forwarded would be lost too, and they would be forwarded
+		// again. (Across two databases this no longer holds; split modules
+		// take the broker path.)
+		if err := ib.write(ctx, publisher, "inbox:"+module+":"+b.id, true); err != nil {
 			return fmt.Errorf("forward to %s: %w", module, err)
 		}
 		// The NOTIFY reaches other replicas' dispatchers; this process's

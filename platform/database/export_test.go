@@ -1,0 +1,10 @@
+package database
+
+import "gorm.io/gorm"
+
+// Trips returns how many round trips tx, a transaction of InTx, has taken so
+// far (its BEGIN included).
+func Trips(tx *gorm.DB) int {
+	t, _ := txOf(tx)
+	return t.trips
+}
