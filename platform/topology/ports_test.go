@@ -1,13 +1,11 @@
 package topology
 
 import (
-	"net"
-	"strconv"
 	"testing"
 )
 
-// Ports for later are below the ephemeral range, free, in runs, and never
-// handed out twice by one program.
+// Ports for later are below the ephemeral range, in runs, and never handed
+// out twice by one program.
 func TestFreePortRunsAreBelowTheEphemeralRangeAndHandedOutOnce(t *testing.T) {
 	t.Parallel()
 	seen := map[int]bool{}
@@ -25,12 +23,9 @@ func TestFreePortRunsAreBelowTheEphemeralRangeAndHandedOutOnce(t *testing.T) {
 				if seen[port] {
 					t.Fatalf("port %d handed out twice", port)
 				}
+				// Whether it is still free is not asserted: another test
+				// process may take a port between the probe and a check.
 				seen[port] = true
-				ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-				if err != nil {
-					t.Fatalf("port %d is not free: %v", port, err)
-				}
-				ln.Close()
 			}
 		}
 	}
