@@ -89,53 +89,101 @@ func Hold(ctx context.Context, n int32) (release func(), err error) {
 	return hold(ctx, dir, capacity, n)
 }
 
+// A request waits in two ways. At first it takes its units all at once or
+// none: it never holds some while waiting for the rest, so a test that
+// already holds a reservation and asks for more (hold and wait) cannot stop
+// requests that fit. A request still unserved after patience claims: it
+// keeps the allocator and gathers units as they are given back, for at most
+// claimWindow, so that a large request is not starved by a stream of small
+// ones; then it gives back what it gathered and lets others in again.
+const (
+	patience    = 10 * time.Second
+	claimWindow = 5 * time.Second
+)
+
+// units are the lock files of one budget.
+type units struct {
+	dir      string
+	capacity int32
+	// patience and claimWindow (tests shorten them).
+	patience, claimWindow time.Duration
+	// claims, when set, hears of every claim as it starts.
+	claims chan<- struct{}
+}
+
 // hold takes n of the capacity units under dir.
 func hold(ctx context.Context, dir string, capacity, n int32) (release func(), err error) {
-	// One allocator at a time, across processes: it alone takes units (others
-	// only give theirs back), so two waiters never each hold half of what the
-	// other needs.
-	alloc, err := lockFile(filepath.Join(dir, "alloc"), true)
+	return units{dir: dir, capacity: capacity, patience: patience, claimWindow: claimWindow}.hold(ctx, n)
+}
+
+func (u units) hold(ctx context.Context, n int32) (release func(), err error) {
+	start := time.Now()
+	for {
+		held, err := u.attempt(ctx, n, time.Since(start) >= u.patience)
+		if err != nil || int32(len(held)) == n {
+			return releaser(held), err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%d connections not free after waiting (SHOP_TEST_DB_CONNS=%d): %w", n, u.capacity, ctx.Err())
+		case <-time.After(20 * time.Millisecond): // units are given back by other processes; there is nothing to wait on but the files
+		}
+	}
+}
+
+// attempt takes n units under the allocator's lock, all or none; claiming,
+// it keeps gathering them for up to claimWindow.
+func (u units) attempt(ctx context.Context, n int32, claiming bool) (held []*os.File, err error) {
+	// One allocator at a time, across processes: it alone takes units
+	// (others only give theirs back).
+	alloc, err := lockFile(filepath.Join(u.dir, "alloc"), true)
 	if err != nil {
 		return nil, err
 	}
 	defer alloc.Close()
-	held := make([]*os.File, 0, n)
-	taken := make([]bool, capacity)
-	var once sync.Once
-	releaseAll := func() {
-		once.Do(func() {
-			for _, f := range held {
-				_ = f.Close()
-			}
-		})
+	taken := make([]bool, u.capacity)
+	deadline := time.Now().Add(u.claimWindow)
+	if claiming && u.claims != nil {
+		u.claims <- struct{}{}
 	}
 	for {
-		for i := range capacity {
+		for i := range u.capacity {
 			if int32(len(held)) == n {
-				return releaseAll, nil
+				return held, nil
 			}
 			if taken[i] {
 				continue
 			}
-			f, err := lockFile(filepath.Join(dir, strconv.Itoa(int(i))), false)
+			f, err := lockFile(filepath.Join(u.dir, strconv.Itoa(int(i))), false)
 			if errors.Is(err, syscall.EWOULDBLOCK) {
 				continue
 			}
 			if err != nil {
-				releaseAll()
+				releaser(held)()
 				return nil, err
 			}
 			held, taken[i] = append(held, f), true
 		}
 		if int32(len(held)) == n {
-			return releaseAll, nil
+			return held, nil
 		}
-		select {
-		case <-ctx.Done():
-			releaseAll()
-			return nil, fmt.Errorf("only %d of %d connections free after waiting (SHOP_TEST_DB_CONNS=%d): %w", len(held), n, capacity, ctx.Err())
-		case <-time.After(20 * time.Millisecond): // units are given back by other processes; there is nothing to wait on but the files
+		if !claiming || time.Now().After(deadline) || ctx.Err() != nil {
+			releaser(held)()
+			return nil, nil
 		}
+		time.Sleep(20 * time.Millisecond) // as in hold: only the files tell
+	}
+}
+
+// releaser closes the held units once.
+func releaser(held []*os.File) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			for _, f := range held {
+				_ = f.Close()
+			}
+		})
 	}
 }
 
