@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
@@ -130,21 +131,25 @@ func (c *Config) loadModules(lookup func(string) (string, bool), modules []strin
 	return errors.Join(problems...)
 }
 
-// hosted lists the modules this process hosts, when it knows them: those
-// of SHOP_MODULES, else every module Load was given (none: unknown).
-func (c Config) hosted() []string {
-	if len(c.Topology.Modules) > 0 {
-		return c.Topology.Modules
+// hosted lists the modules this process hosts, and whether it knows them:
+// those of SHOP_MODULES (none for a pure edge), else every module Load was
+// given (none given: unknown).
+func (c Config) hosted() (modules []string, known bool) {
+	switch {
+	case c.Topology.HostsNone():
+		return nil, true
+	case len(c.Topology.Modules) > 0:
+		return c.Topology.Modules, true
 	}
-	return c.modules
+	return c.modules, len(c.modules) > 0
 }
 
 // OwnLogins reports whether every module this process hosts logs in with
 // its own URL: then it needs neither the owner's DATABASE_URL nor
 // SHOP_DB_ROLE_SECRET to serve.
 func (c Config) OwnLogins() bool {
-	hosted := c.hosted()
-	if len(hosted) == 0 {
+	hosted, known := c.hosted()
+	if !known {
 		return false
 	}
 	for _, m := range hosted {
@@ -158,14 +163,20 @@ func (c Config) OwnLogins() bool {
 // validateModules checks the settings named after modules, and what they
 // change of the others.
 func (c Config) validateModules(bad func(string, string, ...any)) {
-	hosted := c.hosted()
+	hosted, known := c.hosted()
+	notHosted := func(name, module string) {
+		if known && !slices.Contains(hosted, module) {
+			bad(name, "is set for %s, which this process does not host (SHOP_MODULES=%s): a process holds the credentials of its own modules only",
+				module, cmp.Or(strings.Join(hosted, ","), NoModules))
+		}
+	}
 	for _, m := range slices.Sorted(maps.Keys(c.DB.ModuleURLs)) {
 		name := ModuleDBURLName(m)
 		checkDatabaseURL(bad, name, c.DB.ModuleURLs[m])
 		if !namesUser(c.DB.ModuleURLs[m]) {
 			bad(name, "must name the module's own role (postgres://ROLE:PASSWORD@HOST/DB)")
 		}
-		notHosted(bad, name, m, hosted)
+		notHosted(name, m)
 	}
 	for _, m := range slices.Sorted(maps.Keys(c.Calls.PublicKeys)) {
 		if len(c.modules) > 0 && m != EdgeKey && !slices.Contains(c.modules, m) {
@@ -175,7 +186,7 @@ func (c Config) validateModules(bad func(string, string, ...any)) {
 	for _, m := range slices.Sorted(maps.Keys(c.Calls.PrivateKeys)) {
 		name := CallKeyName(m)
 		if m != EdgeKey {
-			notHosted(bad, name, m, hosted)
+			notHosted(name, m)
 		}
 		switch pub, ok := c.Calls.PublicKeys[m]; {
 		case !ok:
@@ -225,14 +236,6 @@ func (c Config) validateModules(bad func(string, string, ...any)) {
 		if _, ok := c.Calls.PublicKeys[m]; !ok && len(c.Calls.PublicKeys) > 0 {
 			bad("SHOP_CALL_PUBLIC_KEYS", "has no key of %s: every process needs every module's public key", m)
 		}
-	}
-}
-
-// notHosted refuses a module's secret in a process that does not host it.
-func notHosted(bad func(string, string, ...any), name, module string, hosted []string) {
-	if len(hosted) > 0 && !slices.Contains(hosted, module) {
-		bad(name, "is set for %s, which this process does not host (SHOP_MODULES=%s): a process holds the credentials of its own modules only",
-			module, strings.Join(hosted, ","))
 	}
 }
 

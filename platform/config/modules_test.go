@@ -132,6 +132,12 @@ func TestModuleSettingsAreChecked(t *testing.T) {
 		"SHOP_CALL_PUBLIC_KEYS": public, "SHOP_CALL_KEY_CATALOG": private["catalog"], "SHOP_CALL_KEY_EDGE": private["edge"],
 		"SHOP_EVENTS_TRANSPORT": "nats",
 	}
+	// A pure edge hosts no module: it needs no database at all.
+	prodEdge := map[string]string{
+		"SHOP_ENV": "production", "SHOP_HTTP_OPS_ADDR": ":9090", "SHOP_MODULES": "none",
+		"SHOP_MODULE_URLS":      "identity=http://identity.internal,catalog=http://catalog.internal",
+		"SHOP_CALL_PUBLIC_KEYS": public, "SHOP_CALL_KEY_EDGE": private["edge"], "SHOP_EVENTS_TRANSPORT": "nats",
+	}
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -153,6 +159,9 @@ func TestModuleSettingsAreChecked(t *testing.T) {
 		{"production, every module, each on its URL", map[string]string{"SHOP_ENV": "production", "SHOP_HTTP_OPS_ADDR": ":9090",
 			"SHOP_DB_IDENTITY_URL": "postgres://i:p@db/shop", "SHOP_DB_CATALOG_URL": catalogURL, "SHOP_DB_CART_URL": "postgres://c:p@db/shop"}, nil},
 		{"production split", prodSplit, nil},
+		{"production pure edge", prodEdge, nil},
+		{"a module's URL on a pure edge", with(prodEdge, "SHOP_DB_CATALOG_URL", catalogURL), []string{"SHOP_DB_CATALOG_URL", "does not host", "SHOP_MODULES=none"}},
+		{"a module's call key on a pure edge", with(prodEdge, "SHOP_CALL_KEY_CATALOG", private["catalog"]), []string{"SHOP_CALL_KEY_CATALOG", "does not host"}},
 		{"production split without its URL", with(prodSplit, "SHOP_DB_CATALOG_URL", "", "DATABASE_URL", "postgres://owner@db/shop", "SHOP_DB_ROLE_SECRET", "a-real-production-secret"), []string{"SHOP_DB_CATALOG_URL", "every module of a split process", "SHOP_DB_ROLE_SECRET: must not be set"}},
 		{"production split on development keys", with(prodSplit, "SHOP_CALL_PUBLIC_KEYS", "", "SHOP_CALL_KEY_CATALOG", ""), []string{"SHOP_CALL_PUBLIC_KEYS", "shop keys"}},
 		{"production split without the edge's key", with(prodSplit, "SHOP_CALL_KEY_EDGE", ""), []string{"SHOP_CALL_KEY_EDGE", "must be set"}},
