@@ -112,12 +112,18 @@ modules: ## list modules and print the module graph as Mermaid
 	$(GO) run ./cmd/shop modules
 
 .PHONY: bench
-bench: ## benchmarks: full stack vs bare net/http+pgx, checkout to confirmed order (and split vs monolith), the event pipeline, a remote call vs in process
-	$(GO) test -run '^$$' -bench 'BenchmarkProductByID' -benchtime 3x -count 1 -timeout 20m ./cmd/shop
-	$(GO) test -run '^$$' -bench 'BenchmarkCheckout$$' -benchtime 1x -count 1 -timeout 20m ./cmd/shop
-	$(GO) test -run '^$$' -bench 'BenchmarkCheckoutTopologies' -benchtime 1x -count 1 -timeout 20m ./cmd/shop
-	$(GO) test -run '^$$' -bench 'BenchmarkEventPipeline' -benchtime 1x -count 3 -timeout 30m ./platform/events
-	$(GO) test -run '^$$' -bench 'Benchmark(Remote|InProcess)Call' -benchtime 5000x -count 1 ./platform/remote
+bench: ## benchmarks, then one table of every goal (bin/bench-summary.md): full stack vs bare net/http+pgx, checkout (split vs monolith), the event pipeline vs watermill-sql, a remote call vs in process, start-up
+	@mkdir -p bin; set -o pipefail; { \
+	$(GO) test -run '^$$' -bench 'BenchmarkProductByID' -benchtime 3x -count 1 -timeout 20m ./cmd/shop && \
+	$(GO) test -run '^$$' -bench 'BenchmarkCheckout$$' -benchtime 1x -count 1 -timeout 20m ./cmd/shop && \
+	$(GO) test -run '^$$' -bench 'BenchmarkCheckoutTopologies' -benchtime 1x -count 1 -timeout 20m ./cmd/shop && \
+	$(GO) test -run '^$$' -bench 'BenchmarkEventPipeline' -benchtime 1x -count 3 -timeout 30m ./platform/events && \
+	$(GO) test -run '^$$' -bench 'Benchmark(Remote|InProcess)Call' -benchtime 5000x -count 1 ./platform/remote && \
+	$(GO) test -run '^$$' -bench 'BenchmarkStartup' -benchtime 1x -count 1 -timeout 10m ./cmd/shop; \
+	} 2>&1 | tee bin/bench.log
+	@{ echo '| goal | want | measured | |'; echo '|---|---|---|---|'; \
+	grep -h '^goal |' bin/bench.log | sed 's/^goal //; s/$$/ |/'; } | tee bin/bench-summary.md
+	@echo "$$(grep -c '| met |' bin/bench-summary.md) goals met, $$(grep -c '| NOT met |' bin/bench-summary.md) not (bin/bench-summary.md)"
 
 .PHONY: bench-scale
 bench-scale: ## how cost grows with the data: reads, the sales rebuild and an event backlog at 10k, 100k and 1M products (SHOP_BENCH_SCALE_SIZES=10000,100000 for fewer)
