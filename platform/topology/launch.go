@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -206,12 +208,23 @@ func (c *Cluster) env(g Group, common []string, internalAddr string) []string {
 		env = append(env, "SHOP_MODULES="+modules, "SHOP_MODULE_URLS="+strings.Join(urls, ","),
 			"SHOP_HTTP_INTERNAL_ADDR="+internalAddr, "SHOP_MODULE_READY_TIMEOUT="+c.opts.ReadyTimeout.String(),
 			"SHOP_EVENTS_TRANSPORT=nats", "SHOP_NATS_URL="+c.opts.NATSURL)
+		if !slices.ContainsFunc(common, func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") }) {
+			env = append(env, "GOMAXPROCS="+strconv.Itoa(SharedProcs(len(c.topo.Groups))))
+		}
 	}
 	if c.opts.ProcessEnv != nil {
 		env = append(env, c.opts.ProcessEnv(g)...)
 	}
 	return env
 }
+
+// SharedProcs is the GOMAXPROCS of each of n Go processes sharing this
+// machine's cores: its share of them, at least one. Each process's
+// scheduler otherwise keeps as many threads ready as there are cores and
+// spins them looking for work, so n co-located processes oversubscribe the
+// cores n times and burn CPU on the spinning. Processes given cores of
+// their own keep Go's default (GOMAXPROCS in Options.Env overrides it).
+func SharedProcs(n int) int { return max(1, runtime.NumCPU()/max(n, 1)) }
 
 // freePort returns a loopback address for a process to listen on later
 // (see FreePortRuns). Another program could still take it first; the

@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -161,6 +163,11 @@ func TestSplitStartsEveryProcessWithItsNeighbours(t *testing.T) {
 			env["DATABASE_URL"] != "postgres://db/shop" || env["SHOP_DB_MAX_CONNS"] != wantBudget {
 			t.Errorf("%s runs with %v", p.Name(), env)
 		}
+		// Nine schedulers on the machine's cores: together no more
+		// threads running Go than cores, but one each at least.
+		if procs, err := strconv.Atoi(env["GOMAXPROCS"]); err != nil || procs < 1 || 9*procs > max(runtime.NumCPU(), 9) {
+			t.Errorf("%s runs with GOMAXPROCS=%q, one of nine processes on %d cores", p.Name(), env["GOMAXPROCS"], runtime.NumCPU())
+		}
 		if "http://"+env["SHOP_HTTP_INTERNAL_ADDR"] != p.Internal() {
 			t.Errorf("%s listens inside on %s, the others reach it at %s", p.Name(), env["SHOP_HTTP_INTERNAL_ADDR"], p.Internal())
 		}
@@ -266,4 +273,23 @@ func TestStopKillsAProcessThatIgnoresSIGTERMAndRestartKeepsTheAddress(t *testing
 		t.Errorf("stop took %s", d)
 	}
 	<-catalog.Done()
+}
+
+// The processes of a topology share the machine's cores; a GOMAXPROCS the
+// caller sets is theirs instead.
+func TestCoLocatedProcessesShareTheCores(t *testing.T) {
+	t.Parallel()
+	tp, err := Named(Catalog, shopModules, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := launch(t, tp, Options{Env: []string{"GOMAXPROCS=7"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range c.Processes() {
+		if got := envOf(t, p)["GOMAXPROCS"]; got != "7" {
+			t.Errorf("%s runs with GOMAXPROCS=%s, want the caller's 7", p.Name(), got)
+		}
+	}
 }
