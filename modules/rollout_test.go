@@ -127,7 +127,7 @@ func newRollout(t *testing.T, name string) *rollout {
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("the processes' last lines:\n%s", tail(r.logs.Name(), 30000))
+			t.Logf("the processes' warnings and errors:\n%s\nthe processes' last lines:\n%s", warnings(r.logs.Name(), 100), tail(r.logs.Name(), 10000))
 		}
 		r.logs.Close()
 	})
@@ -382,6 +382,18 @@ func (b *balancer) await(backend, server, want string) error {
 }
 
 func loopback(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+
+// warnings are the last n lines of a log logged at WARN or ERROR.
+func warnings(name string, n int) string {
+	data, _ := os.ReadFile(name)
+	var out []string
+	for line := range strings.Lines(string(data)) {
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out[max(len(out)-n, 0):], "")
+}
 
 // tail is the end of a file, at most n bytes.
 func tail(name string, n int) string {
