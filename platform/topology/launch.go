@@ -186,8 +186,8 @@ func (c *Cluster) Host(module string) *Process {
 }
 
 // Restart starts the exited processes of ps again, with env in place of
-// Options.Env (nil keeps it), on the same internal addresses, and waits
-// until they are ready.
+// Options.Env (nil keeps it), on the same internal addresses (and the
+// listeners Options.Listen fixed), and waits until they are ready.
 func (c *Cluster) Restart(ctx context.Context, env []string, ps ...*Process) error {
 	var started []*Process
 	for _, p := range ps {
