@@ -67,6 +67,14 @@ test-e2e-catalog: ## the end-to-end tests on catalog in a process of its own, th
 test-e2e-split: ## the end-to-end tests on every module in a process of its own behind an edge (events over NATS)
 	SHOP_E2E_TOPOLOGY=split $(GO) test -count=1 -timeout 30m -run '$(E2E_TESTS)' ./cmd/shop
 
+# The rolling restarts behind HAProxy (build tag rollout, not part of
+# go test ./...): three monolith replicas, and catalog's two replicas in
+# the split, replaced one at a time under load; each prints its counts. They
+# hold 81 and 59 test connections (SHOP_TEST_DB_CONNS; .ci/run sets 200).
+.PHONY: test-rollout
+test-rollout: ## rolling restarts behind HAProxy lose no request and double no checkout (monolith replicas, a split module's replicas); prints the counts
+	$(GO) test -tags rollout -count=1 -v -timeout 10m -run '^TestRollout' ./modules
+
 .PHONY: test-short
 test-short: ## unit tests only (no database)
 	$(GO) test -short -count=1 $(PKGS)

@@ -73,6 +73,7 @@ func serve(t *testing.T) string {
 		"DATABASE_URL=" + dbtest.NewURL(t), "SHOP_HTTP_ADDR=127.0.0.1:0", "SHOP_LOG_FORMAT=json",
 		"SHOP_BOOTSTRAP_ADMIN_EMAIL=admin@shop.test", "SHOP_BOOTSTRAP_ADMIN_PASSWORD=admin password 123",
 		"SHOP_DB_MAX_CONNS=" + strconv.Itoa(conns),
+		"SHOP_HTTP_DRAIN_DELAY=0s", // no load balancer to wait for
 	}
 	dbtest.Reserve(t, conns)
 	stderr, err := cmd.StderrPipe()

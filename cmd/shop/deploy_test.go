@@ -74,6 +74,7 @@ func TestDeploymentCheckCatchesBrokenArtefacts(t *testing.T) {
 		{"check on a port that is no listener", ".deploy/haproxy/monolith.cfg", "shop-2:8080 check port 9090", "shop-2:8080 check port 9091", "shop-2:8080 check port 9091"},
 		{"check path not served", ".deploy/haproxy/split.cfg", "GET /readyz", "GET /ready", "GET /ready: not served"},
 		{"checks slower than the drain", ".deploy/haproxy/monolith.cfg", "inter 1s fall 3", "inter 2s fall 3", "longer than"},
+		{"checks slower than the default drain", ".deploy/compose.split.yaml", "  SHOP_HTTP_DRAIN_DELAY: 5s\n", "", "longer than its SHOP_HTTP_DRAIN_DELAY 1s"},
 		{"probe path not served", base + "deployment.yaml", "httpGet: {path: /readyz, port: ops}", "httpGet: {path: /ready, port: ops}", "/ready: not served"},
 		{"probe on a port the pod lacks", overlay + "catalog.yaml", "httpGet: {path: /healthz, port: ops}\n            periodSeconds: 10", "httpGet: {path: /healthz, port: admin}\n            periodSeconds: 10", `port "admin"`},
 		{"container port no listener serves", base + "deployment.yaml", "{name: ops, containerPort: 9090}", "{name: ops, containerPort: 9191}", "9191"},
@@ -195,6 +196,7 @@ type process struct {
 	probes   []probe
 	grace    time.Duration
 	graceSet bool
+	drain    *time.Duration    // SHOP_HTTP_DRAIN_DELAY as the binary reads it (its default when unset); nil when refused
 	requests bool              // resource requests declared (Kubernetes)
 	labels   map[string]string // pod labels (Kubernetes)
 	hosted   []string          // the modules it hosts, once checked
@@ -545,6 +547,8 @@ func (c *checker) process(tp deployment, p *process) {
 	}
 	if err != nil {
 		c.bad("%s: the binary refuses these settings: %v", p.where, err)
+	} else {
+		p.drain = &e.cfg.HTTP.DrainDelay
 	}
 	// What it hosts, read as the binary reads SHOP_MODULES, even from
 	// settings it refuses.
@@ -703,9 +707,8 @@ func (c *checker) loadBalancer(tp deployment) {
 			continue
 		}
 		c.served(s.where+": option httpchk", check, s.checkPath)
-		drain, err := time.ParseDuration(cmpOr(p.env["SHOP_HTTP_DRAIN_DELAY"], "0s"))
-		if taken := s.inter * time.Duration(s.fall); err == nil && taken >= drain {
-			c.bad("%s: server %s is taken out after %s (inter × fall), longer than its SHOP_HTTP_DRAIN_DELAY %s: it would get requests after its listener closed", s.where, s.host, taken, drain)
+		if taken := s.inter * time.Duration(s.fall); p.drain != nil && taken >= *p.drain {
+			c.bad("%s: server %s is taken out after %s (inter × fall), longer than its SHOP_HTTP_DRAIN_DELAY %s: it would get requests after its listener closed", s.where, s.host, taken, *p.drain)
 		}
 	}
 }

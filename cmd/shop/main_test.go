@@ -173,6 +173,8 @@ func shopEnv(dbURL string, extra ...string) []string {
 		"SHOP_DB_MAX_CONNS=" + strconv.Itoa(shopConns),
 		// Every customer of a test shop signs up from loopback.
 		"SHOP_AUTH_REGISTER_PER_IP=100000",
+		// No load balancer to wait for: a test shop stops at once.
+		"SHOP_HTTP_DRAIN_DELAY=0s",
 	}, extra...)
 	if dbURL == "" {
 		env = slices.DeleteFunc(env, func(kv string) bool { return kv == "DATABASE_URL=" })

@@ -44,14 +44,18 @@ type Config struct {
 	modules []string // the binary's modules, whose own settings were read
 }
 
-// HTTP configures the HTTP edge.
+// HTTP configures the HTTP edge. DrainDelay defaults to a second: a load
+// balancer checking /readyz a few times a second takes a stopping replica
+// out before its listener closes, so a balancer that does not retry a
+// refused connection loses no request in a rolling restart; 0 closes at
+// once (no balancer, tests).
 type HTTP struct {
 	Addr              string        `env:"SHOP_HTTP_ADDR" envDefault:":8080" help:"listen address"`
 	BodyLimitBytes    int64         `env:"SHOP_HTTP_BODY_LIMIT_BYTES" envDefault:"1048576" help:"largest accepted request body"`
 	RequestTimeout    time.Duration `env:"SHOP_HTTP_REQUEST_TIMEOUT" envDefault:"10s" help:"deadline for handling one request"`
 	ReadHeaderTimeout time.Duration `env:"SHOP_HTTP_READ_HEADER_TIMEOUT" envDefault:"5s"`
 	IdleTimeout       time.Duration `env:"SHOP_HTTP_IDLE_TIMEOUT" envDefault:"60s"`
-	DrainDelay        time.Duration `env:"SHOP_HTTP_DRAIN_DELAY" envDefault:"0s" help:"how long /readyz fails before the listener closes on SIGTERM"`
+	DrainDelay        time.Duration `env:"SHOP_HTTP_DRAIN_DELAY" envDefault:"1s" help:"how long /readyz fails before the listener closes on SIGTERM (keep it above the load balancer's time to take a server out)"`
 	ShutdownTimeout   time.Duration `env:"SHOP_HTTP_SHUTDOWN_TIMEOUT" envDefault:"20s" help:"how long in-flight requests may take to finish"`
 	CORSOrigins       []string      `env:"SHOP_HTTP_CORS_ORIGINS" envSeparator:"," help:"allowed CORS origins, comma separated; empty disables CORS"`
 	OpsAddr           string        `env:"SHOP_HTTP_OPS_ADDR" help:"listen address of /metrics (with /healthz and /readyz), apart from the public listener; required in production; empty serves /metrics on the public one in development"`

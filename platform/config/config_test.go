@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopmonolith/shop/platform/config"
 )
@@ -34,6 +35,11 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	if c.Auth.CookieSecure == nil || *c.Auth.CookieSecure {
 		t.Errorf("Auth.CookieSecure = %v, want false in development", c.Auth.CookieSecure)
+	}
+	// A load balancer that checks /readyz a few times a second takes a
+	// stopping replica out before its listener closes.
+	if c.HTTP.DrainDelay != time.Second {
+		t.Errorf("HTTP.DrainDelay = %s, want 1s", c.HTTP.DrainDelay)
 	}
 	if c.HTTP.BodyLimitBytes != 1<<20 || c.DB.RoleSecret != config.DevRoleSecret || c.DB.MaxConns != 32 {
 		t.Errorf("unexpected defaults: %+v", c)

@@ -24,8 +24,9 @@ type Options struct {
 	// ProcessEnv adds settings of one process (its connection budget, say),
 	// after what the topology sets; nil adds none.
 	ProcessEnv func(Group) []string
-	// FrontAddr is the front's public listener (SHOP_HTTP_ADDR); default
-	// 127.0.0.1:0. Every other listener is on loopback.
+	// FrontAddr is the front's public listener (SHOP_HTTP_ADDR), unless
+	// Listen sets one; default 127.0.0.1:0. Every other listener is on
+	// loopback.
 	FrontAddr string
 	// Output receives every log line of every process, prefixed with the
 	// process's name; nil drops them.
@@ -37,6 +38,30 @@ type Options struct {
 	// (default 60 s); StopTimeout how long it may take to exit on SIGTERM
 	// before it is killed (default 30 s).
 	ReadyTimeout, StopTimeout time.Duration
+	// Replicas runs several processes of a group, by the group's name
+	// (default one): alike but for their listeners, named <group>-1,
+	// <group>-2 …, so that a load balancer in front of them can lose one
+	// while it restarts. In a distributed topology the others reach a
+	// replicated group's modules through ModuleURLs.
+	Replicas map[string]int
+	// ModuleURLs are where every process reaches a module, by module name,
+	// instead of the internal listener of the process hosting it: a load
+	// balancer in front of its replicas.
+	ModuleURLs map[string]string
+	// Listen fixes the listeners of some processes, by process name, in
+	// place of the loopback ports chosen at start: a load balancer in front
+	// of them is configured before they start, and a restart listens on the
+	// same ones.
+	Listen map[string]Listeners
+}
+
+// Listeners are the addresses (host:port) a process listens on; an empty
+// one is chosen as usual (Ops: none, the operators' routes stay on the
+// public listener, unless Options.Env sets one).
+type Listeners struct {
+	Public   string // SHOP_HTTP_ADDR
+	Internal string // SHOP_HTTP_INTERNAL_ADDR, in a distributed topology
+	Ops      string // SHOP_HTTP_OPS_ADDR
 }
 
 func (o Options) withDefaults() Options {
@@ -57,10 +82,12 @@ func (o Options) withDefaults() Options {
 
 // Cluster is a started topology: its processes, in start order.
 type Cluster struct {
-	topo  Topology
-	opts  Options
-	procs []*Process
-	urls  map[string]string // module → internal base URL
+	topo    Topology
+	opts    Options
+	procs   []*Process
+	urls    map[string]string // module → the base URL the processes reach it at
+	width   int               // of the longest process name, to align log prefixes
+	planned int               // processes, replicas included: they share the cores
 }
 
 // Start starts the topology's processes in start order, each on loopback
@@ -76,21 +103,12 @@ func Start(ctx context.Context, t Topology, o Options) (*Cluster, error) {
 		return nil, fmt.Errorf("topology %s has %d processes: events between them need a NATS URL", t.Name, len(t.Groups))
 	}
 	c := &Cluster{topo: t, opts: o, urls: map[string]string{}}
-	internal := map[string]string{}
-	if t.Distributed() {
-		for _, g := range t.Groups {
-			addr, err := freePort()
-			if err != nil {
-				return nil, err
-			}
-			internal[g.Name] = addr
-			for _, m := range g.Modules {
-				c.urls[m] = "http://" + addr
-			}
-		}
+	planned, err := c.plan()
+	if err != nil {
+		return nil, err
 	}
-	for _, g := range t.Groups {
-		p := &Process{group: g, cluster: c, internalAddr: internal[g.Name]}
+	c.planned = len(planned)
+	for _, p := range planned {
 		if err := p.start(nil); err != nil {
 			return nil, errors.Join(err, c.Stop())
 		}
@@ -100,6 +118,46 @@ func Start(ctx context.Context, t Topology, o Options) (*Cluster, error) {
 		return nil, errors.Join(err, c.Stop())
 	}
 	return c, nil
+}
+
+// plan names the processes of every group, gives each its internal
+// address (in a distributed topology), and sets where each module is
+// reached.
+func (c *Cluster) plan() ([]*Process, error) {
+	var procs []*Process
+	for _, g := range c.topo.Groups {
+		n := max(c.opts.Replicas[g.Name], 1)
+		for i := range n {
+			p := &Process{name: g.Name, group: g, cluster: c, listen: c.opts.Listen[g.Name]}
+			if n > 1 {
+				p.name = fmt.Sprintf("%s-%d", g.Name, i+1)
+				p.listen = c.opts.Listen[p.name]
+			}
+			if c.topo.Distributed() {
+				p.internalAddr = p.listen.Internal
+				if p.internalAddr == "" {
+					addr, err := freePort()
+					if err != nil {
+						return nil, err
+					}
+					p.internalAddr = addr
+				}
+			}
+			c.width = max(c.width, len(p.name))
+			procs = append(procs, p)
+		}
+		for _, m := range g.Modules {
+			switch url, ok := c.opts.ModuleURLs[m]; {
+			case ok:
+				c.urls[m] = url
+			case n > 1 && c.topo.Distributed():
+				return nil, fmt.Errorf("group %s runs %d replicas: the others reach %s at an address of Options.ModuleURLs (a load balancer), not one replica's", g.Name, n, m)
+			default:
+				c.urls[m] = "http://" + procs[len(procs)-1].internalAddr
+			}
+		}
+	}
+	return procs, nil
 }
 
 // Topology is the topology the cluster runs.
@@ -114,14 +172,14 @@ func (c *Cluster) Front() *Process { return c.procs[len(c.procs)-1] }
 // Process returns the process called name, or nil.
 func (c *Cluster) Process(name string) *Process {
 	for _, p := range c.procs {
-		if p.group.Name == name {
+		if p.name == name {
 			return p
 		}
 	}
 	return nil
 }
 
-// Host returns the process that hosts module.
+// Host returns the (first) process that hosts module.
 func (c *Cluster) Host(module string) *Process {
 	for _, p := range c.procs {
 		if slices.Contains(p.group.Modules, module) {
@@ -132,8 +190,8 @@ func (c *Cluster) Host(module string) *Process {
 }
 
 // Restart starts the exited processes of ps again, with env in place of
-// Options.Env (nil keeps it), on the same internal addresses, and waits
-// until they are ready.
+// Options.Env (nil keeps it), on the same internal addresses (and the
+// listeners Options.Listen fixed), and waits until they are ready.
 func (c *Cluster) Restart(ctx context.Context, env []string, ps ...*Process) error {
 	var started []*Process
 	for _, p := range ps {
@@ -185,17 +243,24 @@ func (c *Cluster) awaitReady(ctx context.Context, ps []*Process) error {
 
 // env is the environment of process p: the common settings, what the
 // topology sets, and the process's own.
-func (c *Cluster) env(g Group, common []string, internalAddr string) []string {
+func (c *Cluster) env(p *Process, common []string) []string {
+	g := p.group
 	env := slices.Clone(common)
 	if c.opts.DatabaseURL != "" {
 		env = append(env, "DATABASE_URL="+c.opts.DatabaseURL)
 	}
 	env = append(env, "SHOP_LOG_FORMAT=json")
 	addr := "127.0.0.1:0"
-	if g.Name == c.topo.Front().Name {
+	switch {
+	case p.listen.Public != "":
+		addr = p.listen.Public
+	case g.Name == c.topo.Front().Name:
 		addr = c.opts.FrontAddr
 	}
 	env = append(env, "SHOP_HTTP_ADDR="+addr)
+	if p.listen.Ops != "" {
+		env = append(env, "SHOP_HTTP_OPS_ADDR="+p.listen.Ops)
+	}
 	if c.topo.Distributed() {
 		modules := "none"
 		if !g.Edge() {
@@ -206,10 +271,10 @@ func (c *Cluster) env(g Group, common []string, internalAddr string) []string {
 			urls = append(urls, m+"="+c.urls[m])
 		}
 		env = append(env, "SHOP_MODULES="+modules, "SHOP_MODULE_URLS="+strings.Join(urls, ","),
-			"SHOP_HTTP_INTERNAL_ADDR="+internalAddr, "SHOP_MODULE_READY_TIMEOUT="+c.opts.ReadyTimeout.String(),
+			"SHOP_HTTP_INTERNAL_ADDR="+p.internalAddr, "SHOP_MODULE_READY_TIMEOUT="+c.opts.ReadyTimeout.String(),
 			"SHOP_EVENTS_TRANSPORT=nats", "SHOP_NATS_URL="+c.opts.NATSURL)
 		if !slices.ContainsFunc(common, func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") }) {
-			env = append(env, "GOMAXPROCS="+strconv.Itoa(SharedProcs(len(c.topo.Groups))))
+			env = append(env, "GOMAXPROCS="+strconv.Itoa(SharedProcs(c.planned)))
 		}
 	}
 	if c.opts.ProcessEnv != nil {

@@ -275,6 +275,66 @@ func TestStopKillsAProcessThatIgnoresSIGTERMAndRestartKeepsTheAddress(t *testing
 	<-catalog.Done()
 }
 
+// A group of replicas: each is a process of its own with its fixed
+// listeners, which a restart keeps; the others reach the group's module at
+// the balancer's URL, never at one replica. Replicas without such a URL are
+// refused.
+func TestReplicasListenWhereToldBehindTheModulesURL(t *testing.T) {
+	t.Parallel()
+	tp, err := Named(Catalog, shopModules, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := launch(t, tp, Options{Replicas: map[string]int{"catalog": 2}}); err == nil ||
+		!strings.Contains(err.Error(), "group catalog runs 2 replicas") {
+		t.Fatalf("start without catalog's URL = %v, want refused", err)
+	}
+	addrs := make([]string, 4)
+	for i := range addrs {
+		if addrs[i], err = FreeAddr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const balancer = "http://balancer.test:8081"
+	c, err := launch(t, tp, Options{Replicas: map[string]int{"catalog": 2}, ModuleURLs: map[string]string{"catalog": balancer},
+		Listen: map[string]Listeners{"catalog-2": {Public: addrs[0], Internal: addrs[1], Ops: addrs[2]}, "rest": {Public: addrs[3]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range c.Processes() {
+		names = append(names, p.Name())
+	}
+	if !slices.Equal(names, []string{"catalog-1", "catalog-2", "rest"}) {
+		t.Fatalf("processes %v, want catalog-1, catalog-2, rest", names)
+	}
+	one, two := c.Process("catalog-1"), c.Process("catalog-2")
+	if one.Internal() == "" || one.Internal() == two.Internal() || c.Host("catalog") != one {
+		t.Errorf("catalog's replicas listen inside at %q and %q", one.Internal(), two.Internal())
+	}
+	want := map[string]string{"SHOP_HTTP_ADDR": addrs[0], "SHOP_HTTP_INTERNAL_ADDR": addrs[1], "SHOP_HTTP_OPS_ADDR": addrs[2], "SHOP_MODULES": "catalog"}
+	check := func() {
+		t.Helper()
+		env := envOf(t, two)
+		for k, v := range want {
+			if env[k] != v {
+				t.Errorf("catalog-2: %s=%s, want %s", k, env[k], v)
+			}
+		}
+	}
+	check()
+	if env := envOf(t, c.Front()); !strings.Contains(env["SHOP_MODULE_URLS"], "catalog="+balancer) || env["SHOP_HTTP_ADDR"] != addrs[3] {
+		t.Errorf("rest reaches catalog with SHOP_MODULE_URLS=%s, listens on %s", env["SHOP_MODULE_URLS"], env["SHOP_HTTP_ADDR"])
+	}
+	if err := two.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Restart(context.Background(), nil, two); err != nil {
+		t.Fatal(err)
+	}
+	check()
+}
+
 // The processes of a topology share the machine's cores; a GOMAXPROCS the
 // caller sets is theirs instead.
 func TestCoLocatedProcessesShareTheCores(t *testing.T) {

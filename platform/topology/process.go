@@ -21,9 +21,11 @@ import (
 // Process is one process of a cluster. It can be stopped, killed and
 // started again (Cluster.Restart) on the same internal address.
 type Process struct {
+	name         string // the group's, or <group>-<n> for one of its replicas
 	group        Group
 	cluster      *Cluster
-	internalAddr string // "" in a one-process topology
+	internalAddr string    // "" in a one-process topology
+	listen       Listeners // fixed by Options.Listen
 
 	mu  sync.Mutex
 	cur *run // the latest start
@@ -45,7 +47,7 @@ type run struct {
 const tailLines = 20
 
 // Name is the process's name in the topology (its log prefix).
-func (p *Process) Name() string { return p.group.Name }
+func (p *Process) Name() string { return p.name }
 
 // Modules lists the modules the process hosts; none for the edge.
 func (p *Process) Modules() []string { return slices.Clone(p.group.Modules) }
@@ -104,7 +106,7 @@ func (p *Process) start(env []string) error {
 		env = c.opts.Env
 	}
 	cmd := exec.Command(c.opts.Binary, c.opts.Args...)
-	cmd.Env = c.env(p.group, env, p.internalAddr)
+	cmd.Env = c.env(p, env)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -131,7 +133,7 @@ func (p *Process) read(r *run, out io.Reader) {
 	for sc.Scan() {
 		line := sc.Text()
 		if c.opts.Output != nil {
-			fmt.Fprintf(c.opts.Output, "%-*s | %s\n", c.nameWidth(), p.Name(), line)
+			fmt.Fprintf(c.opts.Output, "%-*s | %s\n", c.width, p.Name(), line)
 		}
 		if c.opts.OnLine != nil {
 			c.opts.OnLine(p.Name(), line)
@@ -172,15 +174,6 @@ func listening(line, msg string) (string, bool) {
 		return "", false
 	}
 	return rec.Addr, true
-}
-
-// nameWidth aligns the log prefixes.
-func (c *Cluster) nameWidth() int {
-	w := 0
-	for _, g := range c.topo.Groups {
-		w = max(w, len(g.Name))
-	}
-	return w
 }
 
 // awaitReady waits for the public address, then until GET /readyz answers
