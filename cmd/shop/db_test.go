@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
+	"github.com/shopmonolith/shop/platform/natstest"
 )
 
 // moveConns is what shop db move holds: one connection to the source, and
@@ -174,5 +178,169 @@ func fencedOff(t *testing.T, login string) {
 		if _, err := conn.Exec(context.Background(), sql); sqlState(err) != "42501" {
 			t.Errorf("%s on the moved schema: %v, want permission denied", sql, err)
 		}
+	}
+}
+
+// Catalog's data moves out while the split shop serves: process I hosts
+// identity, A catalog, B the rest (events over NATS). A product's creation
+// is still in catalog's outbox, not relayed, when A stops (as after a crash
+// right after the commit). While A is down and shop db move copies
+// catalog's schema to a second database, B keeps serving: the cart shows
+// the last known prices, marked stale, and checkout says when to come back.
+// A starts again on the printed SHOP_DB_CATALOG_URL alone: no product is
+// lost, the event left in the outbox is relayed from the new database, a
+// checkout goes through at catalog's price, and products an admin creates
+// and reprices land in the new database, never in the old one.
+func TestSplitCatalogMovesToADatabaseOfItsOwn(t *testing.T) {
+	t.Parallel()
+	dbURL, newDB := dbtest.NewURL(t), dbtest.NewEmptyURL(t)
+	reserveShops(t, processConns(1)+processConns(1)+processConns(6)+moveConns)
+	nats := []string{"SHOP_EVENTS_TRANSPORT=nats", "SHOP_NATS_URL=" + natstest.Start(t).URL()}
+	_, identityURL := startOwner(t, dbURL, append(nats, "SHOP_MODULES=identity", moduleConns(1))...)
+	catalogEnv := append(nats, "SHOP_MODULES=catalog", moduleConns(1), "SHOP_MODULE_URLS=identity="+identityURL)
+	a := &shop{t: t, dbURL: dbURL, partial: true}
+	a.start(append(catalogEnv, "SHOP_HTTP_INTERNAL_ADDR=127.0.0.1:0")...)
+	internal := a.loggedAddr("internal server listening")
+	b := &shop{t: t, dbURL: dbURL, partial: true}
+	b.start(append(nats, "SHOP_MODULES=inventory,cart,payments,orders,notifications,reporting", moduleConns(6),
+		"SHOP_MODULE_URLS=catalog=http://"+internal+",identity="+identityURL, "SHOP_CART_CATALOG_TIMEOUT=5s")...)
+
+	admin := b.login(adminEmail, adminPassword)
+	const price = 1250
+	product := b.product(admin, "MOVE-1", price, 20)
+	unrelayed := b.product(admin, "MOVE-2", 990, 5)
+	customer := b.register("move@example.com")
+	b.addToCart(customer, product, 1)
+	if c := b.cart(customer); c.Stale || len(c.Items) != 1 || c.Items[0].UnitPrice.Amount != price {
+		t.Fatalf("cart = %+v, want one fresh line at %d", c, price)
+	}
+
+	if err := a.stop(); err != nil {
+		t.Fatalf("A's shutdown: %v", err)
+	}
+	owner := connectTo(t, dbURL)
+	ctx := context.Background()
+	var eventID string
+	if err := owner.QueryRow(ctx, `UPDATE catalog.event_outbox SET forwarded_at = NULL
+		WHERE key = $1 AND type = 'catalog.product_created.v1' RETURNING id::text`, unrelayed).Scan(&eventID); err != nil {
+		t.Fatalf("the creation of %s in catalog's outbox: %v", unrelayed, err)
+	}
+	var products int64
+	if err := owner.QueryRow(ctx, `SELECT count(*) FROM catalog.products`).Scan(&products); err != nil {
+		t.Fatal(err)
+	}
+
+	// The move, with B serving meanwhile.
+	pool, _ := testPools.Load(t)
+	release := pool.(*connPool).take(t, moveConns)
+	type result struct {
+		out string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := dbMove(mapEnv("DATABASE_URL="+dbURL, "SHOP_MODULES=catalog", "SHOP_LOG_LEVEL=warn",
+			fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", processConns(1))), "catalog", "--to", newDB)
+		done <- result{out, err}
+	}()
+	var moved result
+	for served := 0; ; served++ {
+		c := b.cart(customer)
+		if !c.Stale || len(c.Items) != 1 || c.Items[0].UnitPrice.Amount != price {
+			t.Errorf("cart while catalog moves = %+v, want the stale line at %d", c, price)
+		}
+		r := b.must(http.StatusServiceUnavailable, b.checkout(customer, payments.CardApprove))
+		if secs, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || secs < 1 {
+			t.Errorf("checkout while catalog moves: Retry-After %q, want whole seconds", r.Header.Get("Retry-After"))
+		}
+		select {
+		case moved = <-done:
+		default:
+			continue
+		}
+		t.Logf("B answered %d rounds of cart and checkout during the move", served+1)
+		break
+	}
+	release()
+	if moved.err != nil {
+		t.Fatalf("db move: %v\n%s", moved.err, moved.out)
+	}
+	t.Logf("db move:\n%s", moved.out)
+
+	// A again, on the new database alone.
+	a2 := &shop{t: t, partial: true}
+	a2.start(append(catalogEnv, "SHOP_HTTP_INTERNAL_ADDR="+internal, "SHOP_DB_CATALOG_URL="+movedSetting(t, "catalog", moved.out))...)
+	moved2 := connectTo(t, newDB)
+	awaitTrue(t, "the event left in the outbox relayed from the new database", func() bool {
+		var relayed bool
+		err := moved2.QueryRow(ctx, `SELECT forwarded_at IS NOT NULL FROM catalog.event_outbox WHERE id = $1`, eventID).Scan(&relayed)
+		return err == nil && relayed
+	})
+	var page struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	b.must(http.StatusOK, b.call("GET", "/api/products?limit=100", "", nil)).json(t, &page)
+	if int64(len(page.Items)) != products {
+		t.Errorf("%d products after the move, %d before", len(page.Items), products)
+	}
+
+	// The golden path on the moved catalog: once B's circuit to catalog
+	// lets a call through, checkout at catalog's price.
+	var r response
+	awaitTrue(t, "checkout with catalog back", func() bool {
+		r = b.checkout(customer, payments.CardApprove)
+		if r.Status != http.StatusCreated && r.Status != http.StatusServiceUnavailable {
+			t.Fatalf("checkout with catalog back = %d %s", r.Status, r.Body)
+		}
+		return r.Status == http.StatusCreated
+	})
+	var placed order
+	r.json(t, &placed)
+	if o := b.awaitOrder(customer, placed.ID, order.settled); o.Status != "confirmed" || o.Total.Amount != price {
+		t.Errorf("order on the moved catalog = %s, total %d; want confirmed at %d", o.Status, o.Total.Amount, price)
+	}
+	// Product admin writes to the new database only.
+	added := b.product(admin, "MOVE-3", 4200, 3)
+	b.must(http.StatusOK, b.call("PATCH", "/api/products/"+added, admin, map[string]any{"price_minor": 4100}))
+	var newPrice, inNew, inOld int64
+	if err := moved2.QueryRow(ctx, `SELECT price_minor, (SELECT count(*) FROM catalog.products) FROM catalog.products WHERE id = $1`, added).
+		Scan(&newPrice, &inNew); err != nil || newPrice != 4100 || inNew != products+1 {
+		t.Errorf("new database: %v, price %d, %d products; want 4100, %d", err, newPrice, inNew, products+1)
+	}
+	if err := owner.QueryRow(ctx, `SELECT count(*) FROM catalog.products`).Scan(&inOld); err != nil || inOld != products {
+		t.Errorf("old database: %v, %d products; want the %d it had", err, inOld, products)
+	}
+}
+
+// cartView is a customer's cart as the API shows it.
+type cartView struct {
+	Stale bool `json:"stale"`
+	Items []struct {
+		UnitPrice struct {
+			Amount int64 `json:"amount"`
+		} `json:"unit_price"`
+	} `json:"items"`
+}
+
+func (s *shop) cart(token string) cartView {
+	s.t.Helper()
+	var c cartView
+	s.must(http.StatusOK, s.call("GET", "/api/cart", token, nil)).json(s.t, &c)
+	return c
+}
+
+// awaitTrue polls cond until it holds, for 30 s at most.
+func awaitTrue(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 30s", what)
+		}
+		<-poll.C
 	}
 }
