@@ -354,18 +354,22 @@ func copySchema(ctx context.Context, src *pgx.Conn, dst *database.DB, p Plan, r 
 		return err
 	}
 	for _, t := range tables {
+		began := time.Now()
 		n, err := copyTable(ctx, stx.Conn().PgConn(), dtx.Conn().PgConn(), p.Module, t)
 		if err != nil {
 			return fmt.Errorf("copy %s.%s: %w", p.Module, t.Name, err)
 		}
+		p.Log.Info("copied", slog.String("table", t.Name), slog.Int64("rows", n), slog.Duration("took", time.Since(began)))
 		r.Rows += n
 	}
 	if err := copySequences(ctx, stx, dtx, p.Module); err != nil {
 		return err
 	}
+	began := time.Now()
 	if r.Tables, err = compare(ctx, stx, dtx, p.Module, tables); err != nil {
 		return err
 	}
+	p.Log.Info("compared", slog.Int("tables", len(tables)), slog.Duration("took", time.Since(began)))
 	if err := dtx.Commit(ctx); err != nil {
 		return fmt.Errorf("target database: commit: %w", err)
 	}
