@@ -218,7 +218,7 @@ func (r *rollout) roll(c *topology.Cluster, backend string, procs []*topology.Pr
 	for i := range customers {
 		customers[i] = lb.register(fmt.Sprintf("roll%d@example.com", i))
 	}
-	traffic := startTraffic(lb, customers, products, 2)
+	traffic := startTraffic(lb, customers, products, 2, false)
 	t.Cleanup(func() { traffic.stop() })
 	if !traffic.awaitConfirmed(trafficCounts{}, len(customers), time.Minute) {
 		did := traffic.stop()

@@ -284,6 +284,8 @@ type traffic struct {
 	quit     chan struct{}
 	stopping sync.Once
 	wg       sync.WaitGroup
+	// catalogPaused: see startTraffic.
+	catalogPaused bool
 
 	mu     sync.Mutex
 	counts trafficCounts
@@ -313,8 +315,11 @@ const (
 
 // startTraffic starts the customers' rounds and browsers anonymous
 // visitors.
-func startTraffic(lb *client, customers []*customer, products []product, browsers int) *traffic {
-	tr := &traffic{lb: lb, products: products, quit: make(chan struct{})}
+// catalogPaused: catalog is stopped on purpose (while its data moves), so
+// what needs it may answer 503 and carts may be stale; anything else still
+// fails.
+func startTraffic(lb *client, customers []*customer, products []product, browsers int, catalogPaused bool) *traffic {
+	tr := &traffic{lb: lb, products: products, catalogPaused: catalogPaused, quit: make(chan struct{})}
 	every := func(d time.Duration, round func()) {
 		tr.wg.Go(func() {
 			pace := time.NewTicker(d)
@@ -391,6 +396,9 @@ func (tr *traffic) call(want int, out any, method, path, token string, body any,
 		return tr.fail("%s %s: %v", method, path, err)
 	}
 	if status != want {
+		if status == http.StatusServiceUnavailable && tr.catalogPaused && needsCatalog(method, path) {
+			return false
+		}
 		return tr.fail("%s %s: %d %s", method, path, status, data)
 	}
 	if out != nil {
@@ -420,6 +428,9 @@ func (tr *traffic) shop(c *customer) bool {
 		!tr.call(http.StatusOK, nil, "POST", "/api/cart/items", c.token, map[string]any{"product_id": p.id, "quantity": 1}) ||
 		!tr.call(http.StatusOK, &cart, "GET", "/api/cart", c.token, nil) {
 		return false
+	}
+	if cart.Stale && tr.catalogPaused {
+		return false // the last known prices; checkout would refuse them
 	}
 	if cart.Stale {
 		return tr.fail("GET /api/cart: stale prices (catalog unreachable)")
@@ -463,4 +474,11 @@ func (tr *traffic) shop(c *customer) bool {
 		}
 		<-poll.C
 	}
+}
+
+// needsCatalog reports whether a request of the traffic needs catalog to
+// answer: the product pages, adding to the cart (the product must exist)
+// and checkout (the prices must be confirmed).
+func needsCatalog(method, path string) bool {
+	return strings.HasPrefix(path, "/api/products") || method == "POST" && (path == "/api/cart/items" || path == "/api/orders")
 }

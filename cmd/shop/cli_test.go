@@ -201,6 +201,8 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		{[]string{"events", "forget", "--help"}, []string{"usage: shop events", "shop events forget SUBSCRIBER"}},
 		{[]string{"reporting", "--help"}, []string{"usage: shop reporting rebuild"}},
 		{[]string{"reporting", "rebuild", "--help"}, []string{"usage: shop reporting rebuild"}},
+		{[]string{"db", "--help"}, []string{"usage: shop db move MODULE --to URL", "-replace", "-wait"}},
+		{[]string{"db", "move", "catalog", "--help"}, []string{"usage: shop db move MODULE --to URL", "-to"}},
 		{[]string{"modules", "--help"}, []string{"usage: shop modules [--mermaid|--json]", "-mermaid", "-json"}},
 		{[]string{"config", "--help"}, []string{"usage: shop config"}},
 		{[]string{"version", "--help"}, []string{"usage: shop version"}},

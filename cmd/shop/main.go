@@ -8,6 +8,7 @@
 //	shop events dead | replay ID|--all    inspect and replay dead-lettered events
 //	shop events forget SUBSCRIBER         retire a subscriber id no process runs any more
 //	shop reporting rebuild                recompute the sales figures from events
+//	shop db move MODULE --to URL          move a module's schema to another database
 //	shop modules [--mermaid|--json]       list modules, where each runs, and their dependencies
 //	shop config                           print the effective configuration
 //	shop keys                             print a new set of keys for calls between modules
@@ -47,6 +48,7 @@ const usage = `usage:
   shop events replay ID|--all           deliver dead-lettered events again
   shop events forget SUBSCRIBER         retire a subscriber id no process runs any more
   shop reporting rebuild                recompute the sales figures from the journal of order events
+  shop db move MODULE --to URL          copy a module's schema, data and migration state to another database
   shop modules [--mermaid|--json]       list modules, where each runs (local or remote), and their dependencies
   shop config                           print the effective configuration (secrets masked)
   shop keys                             print a new set of keys for calls between modules (one per module)
@@ -93,6 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) 
 		return runEvents(ctx, args, stdout, stderr, env)
 	case "reporting":
 		return runReporting(ctx, args, stdout, stderr, env)
+	case "db":
+		return runDB(ctx, args, stdout, stderr, env)
 	case "modules":
 		return runModules(args, stdout, env)
 	case "config":

@@ -80,15 +80,7 @@ func TestSplitCatalogInItsOwnProcess(t *testing.T) {
 
 	before := b.catalogCalls("ok")
 	b.addToCart(customer, product, 2)
-	var c struct {
-		Stale bool `json:"stale"`
-		Items []struct {
-			UnitPrice struct {
-				Amount int64 `json:"amount"`
-			} `json:"unit_price"`
-		} `json:"items"`
-	}
-	b.must(http.StatusOK, b.call("GET", "/api/cart", customer, nil)).json(t, &c)
+	c := b.cart(customer)
 	if c.Stale || len(c.Items) != 1 || c.Items[0].UnitPrice.Amount != price {
 		t.Fatalf("cart = %+v, want one fresh line at A's price %d", c, price)
 	}
@@ -108,7 +100,7 @@ func TestSplitCatalogInItsOwnProcess(t *testing.T) {
 	if err := a.stop(); err != nil {
 		t.Fatalf("A's shutdown: %v", err)
 	}
-	b.must(http.StatusOK, b.call("GET", "/api/cart", customer, nil)).json(t, &c)
+	c = b.cart(customer)
 	if !c.Stale || len(c.Items) != 1 || c.Items[0].UnitPrice.Amount != price {
 		t.Errorf("cart while catalog is down = %+v, want the stale line at %d", c, price)
 	}

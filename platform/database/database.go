@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -95,14 +96,53 @@ func (o *Owner) Close() { o.pool.Close() }
 func (o *Owner) Pool() *pgxpool.Pool { return o.pool }
 
 // RoleName is the database role of a module.
-func (o *Owner) RoleName(module string) string { return o.cfg.RolePrefix + "_" + module }
+func (o *Owner) RoleName(module string) string { return roleName(o.cfg, module) }
+
+func roleName(cfg config.DB, module string) string { return cfg.RolePrefix + "_" + module }
 
 // password derives a module role's password from the configured secret, so
 // every replica computes the same one without storing it anywhere.
 func (o *Owner) password(module string) string {
-	mac := hmac.New(sha256.New, []byte(o.cfg.RoleSecret))
-	mac.Write([]byte(o.RoleName(module)))
-	return hex.EncodeToString(mac.Sum(nil))[:40]
+	_, password := RoleLogin(o.cfg, module)
+	return password
+}
+
+// RoleLogin returns the role and password a module logs in with through
+// the owner (see Open): the password is derived from SHOP_DB_ROLE_SECRET.
+func RoleLogin(cfg config.DB, module string) (role, password string) {
+	role = roleName(cfg, module)
+	mac := hmac.New(sha256.New, []byte(cfg.RoleSecret))
+	mac.Write([]byte(role))
+	return role, hex.EncodeToString(mac.Sum(nil))[:40]
+}
+
+// WithLogin returns the connection string conn (a postgres:// URL or
+// key=value pairs) with user and password in place of its own; an empty
+// password leaves none.
+func WithLogin(conn, user, password string) (string, error) {
+	if !strings.Contains(conn, "://") {
+		// Of repeated keys, the last one counts.
+		kv := conn + " user=" + quoteValue(user)
+		if password != "" {
+			kv += " password=" + quoteValue(password)
+		}
+		return kv, nil
+	}
+	u, err := url.Parse(conn)
+	if err != nil {
+		return "", fmt.Errorf("parse database URL: %w", errors.Unwrap(err))
+	}
+	u.User = url.User(user)
+	if password != "" {
+		u.User = url.UserPassword(user, password)
+	}
+	q := u.Query()
+	if q.Has("user") || q.Has("password") {
+		q.Del("user")
+		q.Del("password")
+		u.RawQuery = q.Encode()
+	}
+	return u.String(), nil
 }
 
 // Provision makes sure each module's role and schema exist, that the role
@@ -342,6 +382,11 @@ func quoteLiteral(s string) string {
 		out = append(out, s[i])
 	}
 	return string(append(out, '\''))
+}
+
+// quoteValue quotes a value of a key=value connection string.
+func quoteValue(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 func describe(c *pgx.ConnConfig) string {

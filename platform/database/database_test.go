@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/config"
@@ -292,5 +293,25 @@ func TestProvisionLoginTakesTheRoleOfTheModulesURL(t *testing.T) {
 	}
 	if user != o.RoleName("alpha") || schema != "alpha" {
 		t.Errorf("logged in as %s in schema %s, want %s in alpha", user, schema, o.RoleName("alpha"))
+	}
+}
+
+// WithLogin puts a module's role and password in either form of
+// connection string, in place of the owner's.
+func TestWithLoginReplacesTheCredentials(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ conn, want string }{
+		{"postgres://postgres:secret@db:5432/shop?sslmode=disable", "postgres://shop_catalog:p%40ss@db:5432/shop?sslmode=disable"},
+		{"postgres://db/shop?user=postgres&password=secret", "postgres://shop_catalog:p%40ss@db/shop"},
+		{"host=db dbname=shop user=postgres", `host=db dbname=shop user=postgres user='shop_catalog' password='p@ss'`},
+	} {
+		got, err := database.WithLogin(tt.conn, "shop_catalog", "p@ss")
+		if err != nil || got != tt.want {
+			t.Errorf("WithLogin(%q) = %q, %v; want %q", tt.conn, got, err, tt.want)
+		}
+		c, err := pgx.ParseConfig(got)
+		if err != nil || c.User != "shop_catalog" || c.Password != "p@ss" || c.Host != "db" || c.Database != "shop" {
+			t.Errorf("%q parses as %+v, %v", got, c, err)
+		}
 	}
 }

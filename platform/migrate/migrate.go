@@ -88,7 +88,7 @@ func up(ctx context.Context, db *database.DB, src fs.FS, table, what string) err
 // src has run; any doubt (no table yet, an error) answers false and leaves
 // the decision to golang-migrate.
 func applied(ctx context.Context, db *database.DB, src fs.FS, table string) bool {
-	want, err := latest(src)
+	want, err := Latest(src)
 	if err != nil || want == 0 {
 		return false
 	}
@@ -123,11 +123,12 @@ func State(db *database.DB, src fs.FS) (Status, error) {
 	if err != nil {
 		return st, err
 	}
-	st.Latest, err = latest(src)
+	st.Latest, err = Latest(src)
 	return st, err
 }
 
-func latest(src fs.FS) (uint, error) {
+// Latest returns the latest version among a migration set's files (0 for none).
+func Latest(src fs.FS) (uint, error) {
 	source, err := iofs.New(src, ".")
 	if err != nil {
 		return 0, err
