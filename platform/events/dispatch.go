@@ -15,6 +15,7 @@ import (
 
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/tracing"
 )
 
 // errNothing ends a claim transaction that found no ready event.
@@ -157,8 +158,10 @@ func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
 		for i, c := range batch {
 			current = i
 			env := c.envelope()
-			hc := contextFrom(tx.Statement.Context, env.Metadata) // keeps the transaction's after-commit list
-			if failure := tx.WithContext(hc).Transaction(func(htx *gorm.DB) error { return s.handle(hc, htx, env) }); failure != nil {
+			hc, span := handling(tx.Statement.Context, b.tr, s, env) // keeps the transaction's after-commit list
+			failure := tx.WithContext(hc).Transaction(func(htx *gorm.DB) error { return s.handle(hc, htx, env) })
+			tracing.End(span, failure)
+			if failure != nil {
 				_, dead, err := b.recordFailure(tx, s, c, failure)
 				if err != nil {
 					return err
