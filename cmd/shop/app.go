@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/shopmonolith/shop/modules/cart/cartmodule"
 	"github.com/shopmonolith/shop/modules/catalog"
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
@@ -45,7 +47,7 @@ type App struct {
 	Reporting        *reportingmodule.Module
 }
 
-func newApp(cfg config.Config, srv *httpapi.Server, h *health.State, log *slog.Logger, bus *events.Bus, p placement, keys remote.Keys, r remotes,
+func newApp(cfg config.Config, srv *httpapi.Server, h *health.State, log *slog.Logger, tp trace.TracerProvider, bus *events.Bus, p placement, keys remote.Keys, r remotes,
 	id *identitymodule.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *paymentsmodule.Module,
 	ord *ordersmodule.Module, notes *notificationsmodule.Module, rep *reportingmodule.Module) (*App, error) {
 	var mods []kernel.Module
@@ -68,7 +70,7 @@ func newApp(cfg config.Config, srv *httpapi.Server, h *health.State, log *slog.L
 	if err := forwardRoutes(srv, p, keys); err != nil {
 		return nil, err
 	}
-	if in := internalEndpoints(cfg, keys, log, p, id, cat, inv, c, pay, ord, notes, rep); in != nil {
+	if in := internalEndpoints(cfg, keys, log, tp, p, id, cat, inv, c, pay, ord, notes, rep); in != nil {
 		srv.MountInternal(in, keys)
 	}
 	a := &App{Kernel: k, Server: srv, Bus: bus, Identity: id, Catalog: cat, Inventory: inv, Notifications: notes, Reporting: rep}
@@ -161,12 +163,12 @@ func localOr[A, M any, P interface {
 // SHOP_MODULE_URLS, asked on every request (remote.Sessions). A process
 // that does neither serves no route that needs a session (serve refuses
 // to start otherwise: placement.checkServe); it refuses session tokens.
-func provideAuthenticator(m *identitymodule.Module, p placement, keys remote.Keys, mt *metrics.Metrics) (auth.Authenticator, error) {
+func provideAuthenticator(m *identitymodule.Module, p placement, keys remote.Keys, mt *metrics.Metrics, tp trace.TracerProvider) (auth.Authenticator, error) {
 	if m != nil {
 		return identitymodule.ProvideAuthenticator(m), nil
 	}
 	if _, ok := p.urls[identitymodule.Descriptor().Name]; ok {
-		s, err := remote.NewSessions(remote.ClientConfig{Endpoints: p.urls, Keys: keys, Registerer: mt.Registry})
+		s, err := remote.NewSessions(remote.ClientConfig{Endpoints: p.urls, Keys: keys, Registerer: mt.Registry, Tracer: tp})
 		if err != nil {
 			return nil, fmt.Errorf("sessions at a remote identity: %w", err)
 		}
@@ -201,8 +203,8 @@ func forwardRoutes(srv *httpapi.Server, p placement, keys remote.Keys) error {
 	return nil
 }
 
-func provideBus(cfg config.Config, log *slog.Logger, m *metrics.Metrics, dbs *kernel.Databases) (*events.Bus, error) {
-	return events.NewBus(cfg, log, m, dbs)
+func provideBus(cfg config.Config, log *slog.Logger, m *metrics.Metrics, dbs *kernel.Databases, tp trace.TracerProvider) (*events.Bus, error) {
+	return events.NewBus(cfg, log, m, dbs, tp)
 }
 
 func provideHealth(log *slog.Logger) *health.State {

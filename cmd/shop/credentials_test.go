@@ -165,7 +165,7 @@ func TestCatalogProcessCannotLogInAsIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer owner.Close()
-	if db, err := owner.Open(ctx, "identity", slog.New(slog.DiscardHandler)); sqlState(err) != "28P01" {
+	if db, err := owner.Open(ctx, "identity", slog.New(slog.DiscardHandler), nil); sqlState(err) != "28P01" {
 		if db != nil {
 			db.Close()
 		}

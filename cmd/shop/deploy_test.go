@@ -147,7 +147,7 @@ func startListeners(t *testing.T) listeners {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), nil)
+	srv := httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), nil, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	public := make(chan net.Addr, 1)
 	done := make(chan error, 1)

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"slices"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/shopmonolith/shop/modules/cart"
 	"github.com/shopmonolith/shop/modules/cart/cartmodule"
 	"github.com/shopmonolith/shop/modules/cart/cartremote"
@@ -76,7 +78,7 @@ var remoteCalls = []remoteCall{
 // with the addresses of SHOP_MODULE_URLS, the default call options, and its
 // metrics in the process's registry. With no module addressed it builds
 // nothing.
-func remoteAPIs(p placement, keys remote.Keys, m *metrics.Metrics) (remotes, error) {
+func remoteAPIs(p placement, keys remote.Keys, m *metrics.Metrics, tp trace.TracerProvider) (remotes, error) {
 	var r remotes
 	clients := map[string]*remote.Client{}
 	for _, call := range remoteCalls {
@@ -86,7 +88,7 @@ func remoteAPIs(p placement, keys remote.Keys, m *metrics.Metrics) (remotes, err
 		c, ok := clients[call.caller]
 		if !ok {
 			var err error
-			c, err = remote.NewClient(remote.ClientConfig{Caller: call.caller, Endpoints: p.urls, Keys: keys, Registerer: m.Registry})
+			c, err = remote.NewClient(remote.ClientConfig{Caller: call.caller, Endpoints: p.urls, Keys: keys, Registerer: m.Registry, Tracer: tp})
 			if err != nil {
 				return remotes{}, fmt.Errorf("remote calls of %s: %w", call.caller, err)
 			}
@@ -133,7 +135,7 @@ func remoteKeys(cfg config.Config, p placement) (remote.Keys, error) {
 // module this process hosts (a nil module is hosted elsewhere), accepting
 // each module's callers by the descriptors' DependsOn; nil when the process
 // serves none (SHOP_HTTP_INTERNAL_ADDR is empty).
-func internalEndpoints(cfg config.Config, keys remote.Keys, log *slog.Logger, p placement,
+func internalEndpoints(cfg config.Config, keys remote.Keys, log *slog.Logger, tp trace.TracerProvider, p placement,
 	id *identitymodule.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *paymentsmodule.Module,
 	ord *ordersmodule.Module, notes *notificationsmodule.Module, rep *reportingmodule.Module) *remote.Server {
 	if cfg.HTTP.InternalAddr == "" {
@@ -152,7 +154,7 @@ func internalEndpoints(cfg config.Config, keys remote.Keys, log *slog.Logger, p 
 	for _, d := range p.all {
 		dependsOn[d.Name] = d.DependsOn
 	}
-	return remote.NewServer(remote.ServerConfig{Keys: keys, Callers: remote.AllowedCallers(dependsOn), Log: log}, svcs...)
+	return remote.NewServer(remote.ServerConfig{Keys: keys, Callers: remote.AllowedCallers(dependsOn), Log: log, Tracer: tp}, svcs...)
 }
 
 // appendService appends the internal endpoints of m unless it is nil.

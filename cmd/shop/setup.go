@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
 	"github.com/shopmonolith/shop/migrations"
 	"github.com/shopmonolith/shop/modules/cart/cartmodule"
 	"github.com/shopmonolith/shop/modules/catalog/catalogmodule"
@@ -22,6 +24,7 @@ import (
 	"github.com/shopmonolith/shop/platform/devdb"
 	"github.com/shopmonolith/shop/platform/kernel"
 	"github.com/shopmonolith/shop/platform/logging"
+	"github.com/shopmonolith/shop/platform/tracing"
 )
 
 // descriptors lists every module this binary holds, in registration order.
@@ -156,24 +159,46 @@ func composeApp(ctx context.Context, lookup Env, stderr io.Writer, command strin
 		return env{}, nil, nil, err
 	}
 	begin := time.Now()
+	tp, err := tracing.New(ctx, e.cfg.Tracing, e.modules, len(e.modules) == len(e.place.all))
+	if err != nil {
+		return env{}, nil, nil, err
+	}
 	dbs, closeDB, err := e.openDatabases(ctx, true)
 	if err != nil {
 		return env{}, nil, nil, err
 	}
+	closeAll := func() {
+		closeDB()
+		e.flushSpans(tp)
+	}
+	dbs.TraceWith(tp)
 	// The hosted modules' databases open together; building each module
 	// then takes its own.
 	if err := dbs.Prepare(ctx, e.modules...); err != nil {
-		closeDB()
+		closeAll()
 		return env{}, nil, nil, err
 	}
 	opened := time.Now()
-	app, err := buildApp(ctx, e.cfg, e.log, dbs, e.place)
+	app, err := buildApp(ctx, e.cfg, e.log, dbs, e.place, tp)
 	if err != nil {
-		closeDB()
+		closeAll()
 		return env{}, nil, nil, err
 	}
 	e.took = []any{slog.Duration("databases", opened.Sub(begin)), slog.Duration("modules", time.Since(opened))}
-	return e, app, closeDB, nil
+	return e, app, closeAll, nil
+}
+
+// spanFlushTimeout bounds how long a stopping process tries to export the
+// spans it has not sent yet.
+const spanFlushTimeout = 5 * time.Second
+
+// flushSpans exports the spans not sent yet and stops tracing.
+func (e env) flushSpans(tp *sdktrace.TracerProvider) {
+	ctx, cancel := context.WithTimeout(context.Background(), spanFlushTimeout)
+	defer cancel()
+	if err := tp.Shutdown(ctx); err != nil {
+		e.log.Warn("export the last spans", slog.String("error", err.Error()))
+	}
 }
 
 func stopEmbedded(loc devdb.Located, log *slog.Logger) {

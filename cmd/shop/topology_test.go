@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
@@ -27,17 +28,35 @@ import (
 	"github.com/shopmonolith/shop/platform/kernel"
 	"github.com/shopmonolith/shop/platform/metrics"
 	"github.com/shopmonolith/shop/platform/remote"
+	"github.com/shopmonolith/shop/platform/tracing"
 )
 
 // buildMonolith composes every module in one process, as the default
-// topology does.
+// topology does, traced as serve traces it without a collector.
 func buildMonolith(tb testing.TB, ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases) *App {
+	tb.Helper()
+	mods, err := moduleNames()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tp, err := tracing.New(ctx, cfg.Tracing, mods, true)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	return buildTracedMonolith(tb, ctx, cfg, log, dbs, tp)
+}
+
+// buildTracedMonolith composes every module in one process, traced with
+// tp; dbs must not have opened a module yet.
+func buildTracedMonolith(tb testing.TB, ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases, tp trace.TracerProvider) *App {
 	tb.Helper()
 	p, err := place(cfg.Topology)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	app, err := buildApp(ctx, cfg, log, dbs, p)
+	dbs.TraceWith(tp)
+	app, err := buildApp(ctx, cfg, log, dbs, p, tp)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -293,7 +312,7 @@ func TestRemoteCallsAreSignedByTheCallingModule(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := metrics.New()
-	r, err := remoteAPIs(p, keys, m)
+	r, err := remoteAPIs(p, keys, m, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +346,7 @@ func TestRemoteCallsAreSignedByTheCallingModule(t *testing.T) {
 		}
 	}
 
-	if r, err := remoteAPIs(placement{hosted: []string{"cart", "orders"}}, keys, metrics.New()); err != nil || r != (remotes{}) {
+	if r, err := remoteAPIs(placement{hosted: []string{"cart", "orders"}}, keys, metrics.New(), nil); err != nil || r != (remotes{}) {
 		t.Errorf("nothing addressed: remotes %+v, err %v", r, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/google/wire"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/httpapi"
@@ -16,7 +17,7 @@ import (
 
 // buildApp composes the modules this process hosts behind one HTTP edge;
 // their neighbours hosted elsewhere are called through remote adapters.
-func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases, p placement) (*App, error) {
+func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases, p placement, tp trace.TracerProvider) (*App, error) {
 	wire.Build(
 		provideHealth, metrics.New, httpapi.New, provideBus, // the kernel capabilities every module shares
 		provideAuthenticator,   // identity, hosted here or reached elsewhere, tells the edge who holds a session

@@ -12,6 +12,7 @@ import (
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
 	"github.com/shopmonolith/shop/platform/metrics"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 )
 
@@ -19,10 +20,10 @@ import (
 
 // buildApp composes the modules this process hosts behind one HTTP edge;
 // their neighbours hosted elsewhere are called through remote adapters.
-func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases, p placement) (*App, error) {
+func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *kernel.Databases, p placement, tp trace.TracerProvider) (*App, error) {
 	state := provideHealth(log)
 	metricsMetrics := metrics.New()
-	bus, err := provideBus(cfg, log, metricsMetrics, dbs)
+	bus, err := provideBus(cfg, log, metricsMetrics, dbs, tp)
 	if err != nil {
 		return nil, err
 	}
@@ -34,12 +35,12 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	authenticator, err := provideAuthenticator(module, p, keys, metricsMetrics)
+	authenticator, err := provideAuthenticator(module, p, keys, metricsMetrics, tp)
 	if err != nil {
 		return nil, err
 	}
-	server := httpapi.New(cfg, log, state, metricsMetrics, authenticator)
-	mainRemotes, err := remoteAPIs(p, keys, metricsMetrics)
+	server := httpapi.New(cfg, log, state, metricsMetrics, authenticator, tp)
+	mainRemotes, err := remoteAPIs(p, keys, metricsMetrics, tp)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +72,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	app, err := newApp(cfg, server, state, log, bus, p, keys, mainRemotes, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsmoduleModule, ordersmoduleModule, notificationsmoduleModule, reportingmoduleModule)
+	app, err := newApp(cfg, server, state, log, tp, bus, p, keys, mainRemotes, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsmoduleModule, ordersmoduleModule, notificationsmoduleModule, reportingmoduleModule)
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,7 @@ type Config struct {
 	HTTP      HTTP
 	DB        DB
 	Log       Log
+	Tracing   Tracing
 	Auth      Auth
 	Events    Events
 	Bootstrap Bootstrap
@@ -83,6 +84,16 @@ type DB struct {
 type Log struct {
 	Level  string `env:"SHOP_LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
 	Format string `env:"SHOP_LOG_FORMAT" help:"json or text; default json in production, text in development"`
+}
+
+// Tracing configures OpenTelemetry traces. The endpoints take the standard
+// OTLP variables' names and meanings; without either no span leaves the
+// process (trace context still travels, and log lines still carry trace ids).
+type Tracing struct {
+	Endpoint       string  `env:"OTEL_EXPORTER_OTLP_ENDPOINT" help:"base URL of an OTLP/HTTP collector (like http://collector:4318): spans go to its /v1/traces; empty (and no OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) exports none"`
+	TracesEndpoint string  `env:"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" help:"full URL spans are sent to over OTLP/HTTP, taken as it is; wins over OTEL_EXPORTER_OTLP_ENDPOINT"`
+	ServiceName    string  `env:"OTEL_SERVICE_NAME" help:"service.name of this process's spans; default shop, or shop-<hosted modules> for a process of a split topology"`
+	SampleRatio    float64 `env:"SHOP_TRACE_SAMPLE_RATIO" envDefault:"1" help:"share of new traces recorded and exported, 0 to 1; a request or event whose caller recorded its trace is recorded too"`
 }
 
 // Auth configures sessions and login protection.

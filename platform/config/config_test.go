@@ -77,6 +77,8 @@ func TestLoadReportsInvalidSettings(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"bad env", map[string]string{"SHOP_ENV": "staging"}, []string{"SHOP_ENV", `"staging"`}},
+		{"collector without scheme", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, []string{"OTEL_EXPORTER_OTLP_ENDPOINT", `"collector:4318"`}},
+		{"sample ratio above one", map[string]string{"SHOP_TRACE_SAMPLE_RATIO": "1.5"}, []string{"SHOP_TRACE_SAMPLE_RATIO", "between 0 and 1"}},
 		{"CORS origin without scheme", map[string]string{"SHOP_HTTP_CORS_ORIGINS": "shop.example"}, []string{"SHOP_HTTP_CORS_ORIGINS", `"shop.example"`}},
 		{"production with default role secret", map[string]string{"SHOP_ENV": "production"}, []string{"SHOP_DB_ROLE_SECRET", "production"}},
 		{"production without DATABASE_URL", map[string]string{"SHOP_ENV": "production", "SHOP_DB_ROLE_SECRET": "a-real-production-secret"}, []string{"DATABASE_URL", "production"}},

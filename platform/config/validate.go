@@ -73,6 +73,7 @@ func (c Config) Validate() error {
 	if c.DB.URL != "" {
 		checkDatabaseURL(bad, "DATABASE_URL", c.DB.URL)
 	}
+	checkTracing(bad, c.Tracing)
 	if !rolePrefix.MatchString(c.DB.RolePrefix) {
 		bad("SHOP_DB_ROLE_PREFIX", "must be lower case letters, digits and _, starting with a letter, at most 30 characters")
 	}
@@ -280,4 +281,20 @@ func retired(lookup func(string) (string, bool)) error {
 		}
 	}
 	return errors.Join(problems...)
+}
+
+// checkTracing checks the collector's URLs and the sample ratio.
+func checkTracing(bad func(name, format string, args ...any), t Tracing) {
+	for _, e := range [][2]string{{"OTEL_EXPORTER_OTLP_ENDPOINT", t.Endpoint}, {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", t.TracesEndpoint}} {
+		name, raw := e[0], e[1]
+		if raw == "" {
+			continue
+		}
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(name, "must be an http:// or https:// URL, got %q", raw)
+		}
+	}
+	if t.SampleRatio < 0 || t.SampleRatio > 1 {
+		bad("SHOP_TRACE_SAMPLE_RATIO", "must be between 0 and 1, got %v", t.SampleRatio)
+	}
 }

@@ -23,14 +23,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exaring/otelpgx"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"go.opentelemetry.io/otel/attribute"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/tracing"
 )
 
 var moduleName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)
@@ -288,8 +293,9 @@ type DB struct {
 
 // Open connects as the module's own role, with the password derived from
 // SHOP_DB_ROLE_SECRET, the module's schema as the search path and the
-// module's share of the connection budget.
-func (o *Owner) Open(ctx context.Context, module string, log *slog.Logger) (*DB, error) {
+// module's share of the connection budget. Statements are traced with tp
+// (nil: not traced).
+func (o *Owner) Open(ctx context.Context, module string, log *slog.Logger, tp trace.TracerProvider) (*DB, error) {
 	share, err := o.budget.Conns(module)
 	if err != nil {
 		return nil, err
@@ -300,24 +306,25 @@ func (o *Owner) Open(ctx context.Context, module string, log *slog.Logger) (*DB,
 	}
 	pc.ConnConfig.User = o.RoleName(module)
 	pc.ConnConfig.Password = o.password(module)
-	return open(ctx, pc, module, share, o.cfg, log)
+	return open(ctx, pc, module, share, o.cfg, log, tp)
 }
 
 // OpenURL connects a module with its own URL (SHOP_DB_<MODULE>_URL): the
 // role and password it names, the module's schema as the search path and
 // conns connections at most. No owner is involved: a process serving on its
 // modules' own URLs holds no other credentials.
-func OpenURL(ctx context.Context, url, module string, conns int32, cfg config.DB, log *slog.Logger) (*DB, error) {
+func OpenURL(ctx context.Context, url, module string, conns int32, cfg config.DB, log *slog.Logger, tp trace.TracerProvider) (*DB, error) {
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse the database URL of %s: %w", module, err)
 	}
-	return open(ctx, pc, module, conns, cfg, log)
+	return open(ctx, pc, module, conns, cfg, log, tp)
 }
 
 // open connects a module's pool as pc's user, under gorm.
-func open(ctx context.Context, pc *pgxpool.Config, module string, share int32, cfg config.DB, log *slog.Logger) (*DB, error) {
+func open(ctx context.Context, pc *pgxpool.Config, module string, share int32, cfg config.DB, log *slog.Logger, tp trace.TracerProvider) (*DB, error) {
 	pc.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+	pc.ConnConfig.Tracer = statementTracer(module, tp)
 	pc.ConnConfig.RuntimeParams["search_path"] = module
 	pc.ConnConfig.RuntimeParams["application_name"] = "shop/" + module
 	pc.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(cfg.StatementTimeout.Milliseconds(), 10)
@@ -352,6 +359,19 @@ func open(ctx context.Context, pc *pgxpool.Config, module string, share int32, c
 		return nil, fmt.Errorf("gorm for %s: %w", module, err)
 	}
 	return &DB{Module: module, Gorm: g, Pool: pool, sql: sqlDB}, nil
+}
+
+// statementTracer makes a span of every statement the module's pool sends
+// (gorm's, the module's own pgx queries, the statements sent with a
+// COMMIT), named by its operation ("query INSERT"), with the statement's
+// text and shop.module. Only a statement whose context carries a recording
+// span gets one: the pipeline's polls and the sweepers' claims, which run
+// outside any request or event, make none. Connects and acquisitions from
+// the pool are not traced.
+func statementTracer(module string, tp trace.TracerProvider) pgx.QueryTracer {
+	return otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.Or(tp)), otelpgx.WithMeterProvider(metricnoop.NewMeterProvider()),
+		otelpgx.WithTracerAttributes(attribute.String("shop.module", module)), otelpgx.WithDisableAcquireTracer(),
+		otelpgx.WithDisableConnectionDetailsInAttributes())
 }
 
 // Check pings the module's pool (a readiness check).

@@ -55,7 +55,7 @@ func openOwners(t *testing.T, cfg config.DB, urls ...string) []*database.Owner {
 
 func openModule(t *testing.T, o *database.Owner, module string) *database.DB {
 	t.Helper()
-	db, err := o.Open(context.Background(), module, slog.New(slog.DiscardHandler))
+	db, err := o.Open(context.Background(), module, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatalf("open %s: %v", module, err)
 	}
@@ -282,7 +282,7 @@ func TestProvisionLoginTakesTheRoleOfTheModulesURL(t *testing.T) {
 	if err := o.ProvisionLogin(ctx, "alpha", own); err != nil {
 		t.Fatal(err)
 	}
-	db, err := database.OpenURL(ctx, own, "alpha", 2, cfg, slog.New(slog.DiscardHandler))
+	db, err := database.OpenURL(ctx, own, "alpha", 2, cfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

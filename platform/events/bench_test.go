@@ -393,7 +393,7 @@ func openBench(b *testing.B, dbs *kernel.Databases, module string) *database.DB 
 }
 
 func newBenchBus(b *testing.B, cfg config.Config, dbs *kernel.Databases, pub, sub *database.DB, seen func(*gorm.DB, benchEvent)) *events.Bus {
-	bus, err := events.NewBus(cfg, slog.New(slog.DiscardHandler), metrics.New(), dbs.Owner())
+	bus, err := events.NewBus(cfg, slog.New(slog.DiscardHandler), metrics.New(), dbs.Owner(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -444,7 +444,7 @@ func waitHandled(b *testing.B, handled *atomic.Int64, want int64, limit time.Dur
 // writeRatio compares the write with and without its outbox event, in
 // alternating rounds.
 func writeRatio(b *testing.B, dbs *kernel.Databases, pub *database.DB, cfg config.Config) float64 {
-	bus, err := events.NewBus(cfg, slog.New(slog.DiscardHandler), metrics.New(), dbs.Owner())
+	bus, err := events.NewBus(cfg, slog.New(slog.DiscardHandler), metrics.New(), dbs.Owner(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

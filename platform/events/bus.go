@@ -15,11 +15,13 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/metrics"
+	"github.com/shopmonolith/shop/platform/tracing"
 )
 
 var (
@@ -37,6 +39,7 @@ type Bus struct {
 	m    *instruments
 	conn Connector
 	now  func() time.Time
+	tr   trace.Tracer
 
 	mu         sync.Mutex
 	started    bool
@@ -144,15 +147,15 @@ type Connector interface {
 }
 
 // NewBus returns a bus; nothing runs before Start. conn opens its LISTEN
-// connection.
-func NewBus(cfg config.Config, log *slog.Logger, reg *metrics.Metrics, conn Connector) (*Bus, error) {
+// connection. tp traces publishing and handling (nil: not traced).
+func NewBus(cfg config.Config, log *slog.Logger, reg *metrics.Metrics, conn Connector, tp trace.TracerProvider) (*Bus, error) {
 	m, err := newInstruments(reg.Registry)
 	if err != nil {
 		return nil, fmt.Errorf("event metrics: %w", err)
 	}
 	b := &Bus{
 		id:  uuid.NewString(),
-		cfg: cfg.Events, log: log.With(slog.String("component", "events")), m: m, conn: conn, now: time.Now,
+		cfg: cfg.Events, log: log.With(slog.String("component", "events")), m: m, conn: conn, now: time.Now, tr: tracing.Tracer(tp),
 		publishers: map[string]*database.DB{}, modules: map[string]*database.DB{}, relayWake: map[string]chan bool{},
 	}
 	if cfg.Events.Transport == config.EventsNATS {
@@ -171,7 +174,7 @@ func (b *Bus) Outbox(db *database.DB) *Outbox {
 	b.modules[db.Module] = db
 	wake := make(chan bool, 1)
 	b.relayWake[db.Module] = wake
-	return &Outbox{module: db.Module, now: b.now, wake: func() { pokeLocal(wake) }}
+	return &Outbox{module: db.Module, now: b.now, tr: b.tr, wake: func() { pokeLocal(wake) }}
 }
 
 // Subscribe registers a handler for one event type. The subscriber id names

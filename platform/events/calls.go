@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/tracing"
 )
 
 // leaseSQL leases the subscriber's next claimable event (readySQL) to a
@@ -126,7 +127,9 @@ func (b *Bus) handleLeased(ctx context.Context, s *subscription, c claimed) erro
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.HandlerTimeout)
 	env := c.envelope()
 	rec := &leaseRecord{db: s.db, subscriber: s.id, eventID: c.EventID, token: c.LeaseToken}
-	failure := s.call(context.WithValue(contextFrom(hctx, env.Metadata), leaseKey{}, rec), env)
+	cctx, span := handling(hctx, b.tr, s, env)
+	failure := s.call(context.WithValue(cctx, leaseKey{}, rec), env)
+	tracing.End(span, failure)
 	cancel()
 	if failure != nil {
 		recorded, dead, err := b.recordFailure(db, s, c, failure)

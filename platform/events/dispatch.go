@@ -15,6 +15,7 @@ import (
 
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/errs"
+	"github.com/shopmonolith/shop/platform/tracing"
 )
 
 // errNothing ends a claim transaction that found no ready event.
@@ -157,8 +158,10 @@ func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
 		for i, c := range batch {
 			current = i
 			env := c.envelope()
-			hc := contextFrom(tx.Statement.Context, env.Metadata) // keeps the transaction's after-commit list
-			if failure := tx.WithContext(hc).Transaction(func(htx *gorm.DB) error { return s.handle(hc, htx, env) }); failure != nil {
+			hc, span := handling(tx.Statement.Context, b.tr, s, env) // keeps the transaction's after-commit list
+			failure := tx.WithContext(hc).Transaction(func(htx *gorm.DB) error { return s.handle(hc, htx, env) })
+			tracing.End(span, failure)
+			if failure != nil {
 				_, dead, err := b.recordFailure(tx, s, c, failure)
 				if err != nil {
 					return err
@@ -230,17 +233,20 @@ func (b *Bus) recordFailure(db *gorm.DB, s *subscription, c claimed, cause error
 	return res.RowsAffected > 0, dead, res.Error
 }
 
-// reportFailure counts and logs a recorded failed attempt.
+// reportFailure counts and logs a recorded failed attempt. The line carries
+// the event's trace id and request id, as its handler's span and log lines
+// do.
 func (b *Bus) reportFailure(s *subscription, c claimed, cause error, dead bool) {
-	log := b.log.With(slog.String("subscriber", s.id), slog.String("event", c.Type), slog.String("event_id", c.EventID),
-		slog.Int("attempt", c.Attempts+1), slog.String("error", failureText(cause)))
+	ctx := contextFrom(context.Background(), c.envelope().Metadata)
+	attrs := []slog.Attr{slog.String("subscriber", s.id), slog.String("event", c.Type), slog.String("event_id", c.EventID),
+		slog.Int("attempt", c.Attempts+1), slog.String("error", failureText(cause))}
 	if dead {
 		b.m.deadLettered.WithLabelValues(c.Type, s.id).Inc()
-		log.Error("event dead-lettered")
+		b.log.LogAttrs(ctx, slog.LevelError, "event dead-lettered", attrs...)
 		return
 	}
 	b.m.retried.WithLabelValues(c.Type, s.id).Inc()
-	log.Warn("event handler failed; will retry")
+	b.log.LogAttrs(ctx, slog.LevelWarn, "event handler failed; will retry", attrs...)
 }
 
 func failureText(err error) string {

@@ -185,7 +185,7 @@ func (w *world) replica(s *sink) *replica {
 	if r.sub, err = dbs.Open(ctx, subModule); err != nil {
 		t.Fatalf("open %s: %v", subModule, err)
 	}
-	if r.bus, err = events.NewBus(w.cfg, slog.New(slog.DiscardHandler), r.reg, owner); err != nil {
+	if r.bus, err = events.NewBus(w.cfg, slog.New(slog.DiscardHandler), r.reg, owner, nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/database"
@@ -26,6 +28,7 @@ var propagator = propagation.TraceContext{}
 type Outbox struct {
 	module string
 	now    func() time.Time
+	tr     trace.Tracer
 	wake   func() // pokes the local relay
 }
 
@@ -35,11 +38,6 @@ type Outbox struct {
 func (o *Outbox) Publish(ctx context.Context, tx *gorm.DB, evs ...Event) error {
 	if len(evs) == 0 {
 		return nil
-	}
-	meta := metadataFrom(ctx)
-	metaJSON, err := json.Marshal(meta)
-	if err != nil {
-		return fmt.Errorf("event metadata: %w", err)
 	}
 	now := o.now().UTC()
 	for _, e := range evs {
@@ -53,6 +51,10 @@ func (o *Outbox) Publish(ctx context.Context, tx *gorm.DB, evs ...Event) error {
 		id, err := uuid.NewV7()
 		if err != nil {
 			return fmt.Errorf("event id: %w", err)
+		}
+		metaJSON, err := json.Marshal(o.announce(ctx, e, id.String()))
+		if err != nil {
+			return fmt.Errorf("event metadata: %w", err)
 		}
 		// In a transaction of database.InTx the row travels with the COMMIT,
 		// in the same round trip; elsewhere it goes straight to the
@@ -81,6 +83,25 @@ func (o *Outbox) Publish(ctx context.Context, tx *gorm.DB, evs ...Event) error {
 	return nil
 }
 
+// announce records the publishing of event id in a producer span of its
+// own ("publish orders.order_placed.v1"), and returns the metadata the event
+// carries: that span's context, which the handlers' spans link to, and the
+// request id.
+func (o *Outbox) announce(ctx context.Context, e Event, id string) map[string]string {
+	ctx, span := o.tr.Start(ctx, "publish "+e.EventType(), trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(messageAttributes(o.module, e.EventType(), id)...))
+	span.SetAttributes(attribute.String("messaging.operation.type", "create"))
+	span.End() // the row goes with the transaction: there is nothing more to time
+	return metadataFrom(ctx)
+}
+
+// messageAttributes describe an event on the spans of its publishing and
+// of its handling.
+func messageAttributes(module, eventType, id string) []attribute.KeyValue {
+	return []attribute.KeyValue{attribute.String("messaging.system", "shop"), attribute.String("messaging.destination.name", eventType),
+		attribute.String("messaging.message.id", id), attribute.String("shop.module", module)}
+}
+
 // publisherOf returns the module an event type belongs to.
 func publisherOf(eventType string) string {
 	module, _, _ := strings.Cut(eventType, ".")
@@ -96,6 +117,23 @@ func metadataFrom(ctx context.Context) map[string]string {
 		meta["request_id"] = id
 	}
 	return meta
+}
+
+// handling starts the consumer span of subscriber's handling of env ("handle
+// orders.order_placed.v1"), under the publisher's span (so a checkout's
+// events stay in its trace) and linked to it (the link says the handling is
+// a later, asynchronous consequence, as messaging spans do), with the
+// request id of the publisher's request on the context.
+func handling(ctx context.Context, tr trace.Tracer, subscriber *subscription, env Envelope) (context.Context, trace.Span) {
+	ctx = contextFrom(ctx, env.Metadata)
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(messageAttributes(subscriber.db.Module, env.Type, env.ID)...),
+		trace.WithAttributes(attribute.String("messaging.operation.type", "process"), attribute.String("messaging.consumer.group.name", subscriber.id),
+			attribute.Int("shop.event.attempt", env.Attempt))}
+	if publisher := trace.SpanContextFromContext(ctx); publisher.IsValid() {
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: publisher}))
+	}
+	return tr.Start(ctx, "handle "+env.Type, opts...)
 }
 
 // contextFrom restores trace context and request id from metadata.

@@ -34,9 +34,11 @@ const ownerRetryAfter = time.Second
 // address it states (see remote.SignForwarded).
 //
 // Forwarding keeps the method, path, query, body (streamed), Host and every
-// end-to-end header (cookies, Authorization, Idempotency-Key, traceparent),
-// sends the request id, and sets X-Forwarded-For and X-Forwarded-Proto as a
-// proxy does. It is bounded by the request timeout (SHOP_HTTP_REQUEST_TIMEOUT):
+// end-to-end header (cookies, Authorization, Idempotency-Key), sends the
+// request id, and sets X-Forwarded-For and X-Forwarded-Proto as a proxy
+// does; traceparent is that of a client span standing for the forwarded
+// request, child of the edge's request span. It is bounded by the request
+// timeout (SHOP_HTTP_REQUEST_TIMEOUT):
 // an owner that does not answer in time is 504, one that cannot be reached
 // or answers 5xx without a problem document (a dead owner behind a load
 // balancer) 503 with Retry-After, both problem documents. The owner's own
@@ -45,7 +47,7 @@ func (s *Server) ForwardRouter(module string, owner *url.URL, keys remote.Keys) 
 	f := &forwarder{module: module, keys: keys, trusted: s.cfg.TrustedProxies, log: s.log}
 	f.proxy = &httputil.ReverseProxy{
 		Rewrite:        f.rewrite(owner),
-		Transport:      s.forwardTransport(),
+		Transport:      s.tracedTransport(module, s.forwardTransport()),
 		ModifyResponse: ownerAnswer,
 		ErrorHandler:   recordFailure,
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),

@@ -49,7 +49,7 @@ func declareThings(r *httpapi.Router, h echo.HandlerFunc) {
 func owner(t *testing.T) (srv *httpapi.Server, public, internal string) {
 	t.Helper()
 	cfg := testConfig(t, map[string]string{"SHOP_HTTP_ADDR": "127.0.0.1:0", "SHOP_HTTP_INTERNAL_ADDR": "127.0.0.1:0"})
-	srv = httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), tokenAuthenticator())
+	srv = httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), tokenAuthenticator(), nil)
 	srv.MountInternal(http.NotFoundHandler(), remote.DevKeys(edgeSecret, "things"))
 	declareThings(srv.Router("things"), func(c echo.Context) error {
 		switch c.Param("id") {
@@ -101,7 +101,7 @@ func edge(t *testing.T, ownerURL string, env map[string]string) *httptest.Server
 		t.Error("the edge authenticated a forwarded request")
 		return auth.Principal{}, errs.E(errs.KindUnavailable, "no identity here")
 	}}
-	srv := httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), authn)
+	srv := httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), authn, nil)
 	u, err := url.Parse(ownerURL)
 	if err != nil {
 		t.Fatal(err)

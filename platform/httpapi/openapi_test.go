@@ -33,7 +33,7 @@ type widget struct {
 
 func TestOpenAPIDescribesDocumentedRoutes(t *testing.T) {
 	t.Parallel()
-	srv := httpapi.New(testConfig(t, nil), slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), nil)
+	srv := httpapi.New(testConfig(t, nil), slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), nil, nil)
 	r := srv.Router("widgets")
 	ok := func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
 	r.PUT("/api/widgets/:id", ok).Doc(httpapi.Op{
@@ -107,7 +107,7 @@ func TestOpenAPIDescribesDocumentedRoutes(t *testing.T) {
 // openAPIOf documents one route and returns the description, parsed.
 func openAPIOf(t *testing.T, method, path string, op httpapi.Op) (map[string]any, error) {
 	t.Helper()
-	srv := httpapi.New(testConfig(t, nil), slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), nil)
+	srv := httpapi.New(testConfig(t, nil), slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), nil, nil)
 	srv.Router("widgets").Add(method, path, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }).Doc(op)
 	raw, err := srv.OpenAPI()
 	if err != nil {

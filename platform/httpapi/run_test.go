@@ -61,7 +61,7 @@ func TestRunDrainsGracefully(t *testing.T) {
 	draining := make(chan struct{})
 	log := slog.New(signalHandler{msg: "draining", ch: draining, once: &sync.Once{}})
 	h := health.NewState(time.Second)
-	srv := httpapi.New(cfg, log, h, metrics.New(), nil)
+	srv := httpapi.New(cfg, log, h, metrics.New(), nil, nil)
 
 	entered, release := make(chan struct{}), make(chan struct{})
 	srv.Router("testmod").GET("/block", func(c echo.Context) error {
@@ -137,7 +137,7 @@ func TestRunReportsListenError(t *testing.T) {
 	}
 	defer ln.Close()
 	cfg := testConfig(t, map[string]string{"SHOP_HTTP_ADDR": ln.Addr().String()})
-	srv := httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), nil)
+	srv := httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), nil, nil)
 	called := false
 	if err := srv.Run(context.Background(), func(net.Addr) { called = true }); err == nil {
 		t.Fatal("Run on a taken address = nil error")
@@ -161,7 +161,7 @@ func TestRunServesTheInternalEndpointsApart(t *testing.T) {
 	})
 	draining := make(chan struct{})
 	log := slog.New(signalHandler{msg: "draining", ch: draining, once: &sync.Once{}})
-	srv := httpapi.New(cfg, log, health.NewState(time.Second), metrics.New(), nil)
+	srv := httpapi.New(cfg, log, health.NewState(time.Second), metrics.New(), nil, nil)
 	srv.Router("testmod").GET("/things", func(c echo.Context) error { return c.String(http.StatusOK, "public") })
 	entered, release := make(chan struct{}), make(chan struct{})
 	srv.MountInternal(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

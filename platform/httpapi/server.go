@@ -21,12 +21,14 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/health"
 	"github.com/shopmonolith/shop/platform/metrics"
 	"github.com/shopmonolith/shop/platform/remote"
+	"github.com/shopmonolith/shop/platform/tracing"
 )
 
 // Server is the HTTP edge.
@@ -39,6 +41,7 @@ type Server struct {
 	log     *slog.Logger
 	health  *health.State
 	metrics *metrics.Metrics
+	tracer  trace.TracerProvider
 	docs    *docs
 	opsAddr atomic.Value // string
 
@@ -57,12 +60,14 @@ const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-s
 	"frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 
 // New builds the echo instance with the whole middleware chain. authn may be
-// nil (no authentication); it is usually the identity module.
-func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metrics, authn auth.Authenticator) *Server {
+// nil (no authentication); it is usually the identity module. tp traces
+// requests (nil: not traced).
+func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metrics, authn auth.Authenticator, tp trace.TracerProvider) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = ErrorHandler(log)
-	s := &Server{Echo: e, Validator: NewValidator(), cfg: cfg.HTTP, cookie: cfg.Auth.CookieName, log: log, health: h, metrics: m, docs: &docs{}}
+	s := &Server{Echo: e, Validator: NewValidator(), cfg: cfg.HTTP, cookie: cfg.Auth.CookieName, log: log, health: h, metrics: m,
+		tracer: tracing.Or(tp), docs: &docs{}}
 	e.IPExtractor = forwardedClientOr(clientIP(cfg.HTTP.TrustedProxies, log))
 
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
@@ -70,6 +75,7 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 			c.SetRequest(c.Request().WithContext(withRequest(c.Request().Context(), id)))
 		},
 	}))
+	e.Use(s.traced())
 	e.Use(s.observe)
 	e.Use(s.trustForwarded)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{

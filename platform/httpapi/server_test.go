@@ -116,7 +116,7 @@ func newServer(t *testing.T, env map[string]string) *testServer {
 	cfg := testConfig(t, base)
 	logs := &syncBuffer{}
 	log := logging.New(logs, "json", "debug")
-	srv := httpapi.New(cfg, log, health.NewState(time.Second), metrics.New(), tokenAuthenticator())
+	srv := httpapi.New(cfg, log, health.NewState(time.Second), metrics.New(), tokenAuthenticator(), nil)
 
 	r := srv.Router("testmod")
 	r.GET("/things/:id", func(c echo.Context) error {
@@ -644,7 +644,7 @@ func TestAuthentication(t *testing.T) {
 func TestNilAuthenticatorLeavesRequestsAnonymous(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, nil)
-	srv := httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), nil)
+	srv := httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), nil, nil)
 	srv.Router("m").GET("/me", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }, httpapi.RequireUser)
 	req := httptest.NewRequest(http.MethodGet, "/me", nil)
 	req.Header.Set(echo.HeaderAuthorization, "Bearer anything")
@@ -757,7 +757,7 @@ func TestMetricsAreNeverPublicInProduction(t *testing.T) {
 		"SHOP_DB_ROLE_SECRET": "a-real-production-secret", "SHOP_HTTP_OPS_ADDR": "127.0.0.1:0",
 	})
 	prod.HTTP.OpsAddr = ""
-	srv := httpapi.New(prod, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), nil)
+	srv := httpapi.New(prod, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), nil, nil)
 	rec := httptest.NewRecorder()
 	srv.Echo.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if rec.Code != http.StatusNotFound {

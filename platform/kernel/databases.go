@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database"
@@ -34,6 +35,7 @@ type Databases struct {
 	migrations  fs.FS
 	autoMigrate bool
 	log         *slog.Logger
+	tracer      trace.TracerProvider // traces the modules' statements; nil: none
 
 	mu       sync.Mutex
 	opened   []*database.DB
@@ -53,6 +55,21 @@ func NewDatabases(owner *database.Owner, migrations fs.FS, autoMigrate bool, log
 // modules'. budget is split across the modules opened.
 func NewModuleDatabases(owner *database.Owner, own map[string]string, cfg config.DB, budget database.Budget, migrations fs.FS, autoMigrate bool, log *slog.Logger) *Databases {
 	return &Databases{owner: owner, own: own, cfg: cfg, budget: budget, migrations: migrations, autoMigrate: autoMigrate, log: log}
+}
+
+// TraceWith has the statements of every module opened from now on traced
+// with tp: call it before Prepare and Open.
+func (d *Databases) TraceWith(tp trace.TracerProvider) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.tracer = tp
+}
+
+// tracerProvider is what TraceWith set.
+func (d *Databases) tracerProvider() trace.TracerProvider {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.tracer
 }
 
 // Owner returns the owner connection; nil when every module has its own URL.
@@ -185,7 +202,7 @@ func (d *Databases) login(ctx context.Context, module string, provision bool) (*
 				return nil, err
 			}
 		}
-		return d.owner.Open(ctx, module, log)
+		return d.owner.Open(ctx, module, log, d.tracerProvider())
 	}
 	conns, err := d.budget.Conns(module)
 	if err != nil {
@@ -196,7 +213,7 @@ func (d *Databases) login(ctx context.Context, module string, provision bool) (*
 			return nil, err
 		}
 	}
-	db, err := database.OpenURL(ctx, url, module, conns, d.cfg, log)
+	db, err := database.OpenURL(ctx, url, module, conns, d.cfg, log, d.tracerProvider())
 	if err != nil && d.owner == nil {
 		return nil, fmt.Errorf("%w (provisioned yet? shop migrate up, with the owner's DATABASE_URL, provisions the module's role and schema)", err)
 	}

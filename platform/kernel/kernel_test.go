@@ -89,7 +89,7 @@ func newKernel(t *testing.T, ev *events, failStart string) (*kernel.Kernel, *hea
 	}
 	log := slog.New(slog.DiscardHandler)
 	h := health.NewState(time.Second)
-	srv := httpapi.New(cfg, log, h, metrics.New(), nil)
+	srv := httpapi.New(cfg, log, h, metrics.New(), nil, nil)
 	mod := func(name string, deps ...string) *fakeModule {
 		m := &fakeModule{desc: kernel.Descriptor{Name: name, DependsOn: deps}, ev: ev}
 		if name == failStart {
@@ -192,7 +192,7 @@ func edge(t *testing.T) (*httpapi.Server, *health.State, *slog.Logger) {
 	}
 	log := slog.New(slog.DiscardHandler)
 	h := health.NewState(time.Second)
-	srv := httpapi.New(cfg, log, h, metrics.New(), nil)
+	srv := httpapi.New(cfg, log, h, metrics.New(), nil, nil)
 	return srv, h, log
 }
 

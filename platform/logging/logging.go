@@ -1,12 +1,14 @@
 // Package logging builds the process logger: log/slog, JSON in production and
-// text in development, with the request id and the module taken from the
-// context on every line.
+// text in development, with the request id, the trace and span ids and the
+// module taken from the context on every line.
 package logging
 
 import (
 	"context"
 	"io"
 	"log/slog"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 type ctxKey int
@@ -60,8 +62,8 @@ func ForModule(l *slog.Logger, module string) *slog.Logger {
 	return l.With(slog.String("module", module))
 }
 
-// contextHandler adds request_id and module from the record's context; the
-// module is skipped when the logger already names one.
+// contextHandler adds request_id, trace_id, span_id and module from the
+// record's context; the module is skipped when the logger already names one.
 type contextHandler struct {
 	slog.Handler
 	hasModule bool
@@ -70,6 +72,9 @@ type contextHandler struct {
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}
 	if m := Module(ctx); m != "" && !h.hasModule {
 		r.AddAttrs(slog.String("module", m))

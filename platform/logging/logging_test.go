@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/shopmonolith/shop/platform/logging"
 )
 
@@ -40,12 +42,29 @@ func TestContextValuesAppearInJSON(t *testing.T) {
 	}
 }
 
+// A line logged with a context carrying a span names its trace and span,
+// so that logs and traces of one request can be read side by side.
+func TestSpanContextAppearsInJSON(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	sc := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
+		SpanID:  trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7},
+	})
+	ctx := trace.ContextWithSpanContext(context.Background(), sc)
+	logging.New(&buf, "json", "info").InfoContext(ctx, "traced")
+	m := decode(t, &buf)
+	if m["trace_id"] != "4bf92f3577b34da6a3ce929d0e0e4736" || m["span_id"] != "00f067aa0ba902b7" {
+		t.Errorf("trace_id, span_id = %v, %v; want the context's (line %v)", m["trace_id"], m["span_id"], m)
+	}
+}
+
 func TestNoContextValuesNoKeys(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
 	logging.New(&buf, "json", "info").Info("plain")
 	m := decode(t, &buf)
-	for _, k := range []string{"request_id", "module"} {
+	for _, k := range []string{"request_id", "module", "trace_id", "span_id"} {
 		if _, ok := m[k]; ok {
 			t.Errorf("line has %s without a context value: %v", k, m)
 		}

@@ -36,7 +36,7 @@ func openAlpha(t *testing.T) *database.DB {
 	if err := owner.Provision(ctx, "alpha"); err != nil {
 		t.Fatal(err)
 	}
-	db, err := owner.Open(ctx, "alpha", slog.New(slog.DiscardHandler))
+	db, err := owner.Open(ctx, "alpha", slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

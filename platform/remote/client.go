@@ -16,10 +16,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/problem"
+	"github.com/shopmonolith/shop/platform/tracing"
 )
 
 // Options are the settings of calls to each neighbour (callee module).
@@ -99,6 +102,8 @@ type ClientConfig struct {
 	HTTP *http.Client
 	// Registerer receives the metrics; none are registered when nil.
 	Registerer prometheus.Registerer
+	// Tracer makes a client span of every call; none when nil.
+	Tracer trace.TracerProvider
 	// Now is the clock of tokens; time.Now when nil.
 	Now func() time.Time
 }
@@ -113,6 +118,7 @@ type Client struct {
 	http      *http.Client
 	now       func() time.Time
 	metrics   *instruments
+	tracer    trace.Tracer
 	// assertions are the user assertions the client signed (a process
 	// hosting identity) or verified (Sessions).
 	assertions assertions
@@ -165,7 +171,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{caller: cfg.Caller, endpoints: map[string]string{}, keys: cfg.Keys, opts: cfg.Options.withDefaults(),
-		http: cfg.HTTP, now: cfg.Now, metrics: m, neighbours: map[string]*neighbour{}}
+		http: cfg.HTTP, now: cfg.Now, metrics: m, tracer: tracing.Tracer(cfg.Tracer), neighbours: map[string]*neighbour{}}
 	for module, url := range cfg.Endpoints {
 		c.endpoints[module] = strings.TrimSuffix(url, "/")
 	}
@@ -205,13 +211,24 @@ func (c *Client) Call(ctx context.Context, module, method string, idempotent boo
 	return c.observed(ctx, module, method, idempotent, args, results, nil)
 }
 
-// observed is Call with its metrics; answer, when not nil, receives the
-// headers of the answer that succeeded.
+// observed is Call with its metrics and its span (whose context the
+// requests carry); answer, when not nil, receives the headers of the answer
+// that succeeded.
 func (c *Client) observed(ctx context.Context, module, method string, idempotent bool, args, results any, answer *http.Header) error {
 	start := time.Now()
+	ctx, span := c.tracer.Start(ctx, module+"."+method, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(callAttributes(c.caller, module, method)...))
 	err := c.call(ctx, module, method, idempotent, args, results, answer)
+	tracing.End(span, err)
 	c.metrics.observe(c.caller, module, method, outcome(err), time.Since(start))
 	return err
+}
+
+// callAttributes describe a call between modules on its client and server
+// spans.
+func callAttributes(caller, module, method string) []attribute.KeyValue {
+	return []attribute.KeyValue{attribute.String("rpc.system.name", "shop"), attribute.String("rpc.method", module+"/"+method),
+		attribute.String("shop.caller", caller), attribute.String("shop.module", module)}
 }
 
 // Refusals before any request is sent, for the outcome label.

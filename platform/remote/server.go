@@ -11,10 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/shopmonolith/shop/platform/auth"
 	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/logging"
 	"github.com/shopmonolith/shop/platform/problem"
+	"github.com/shopmonolith/shop/platform/tracing"
 )
 
 // PathPrefix is where the internal endpoints are mounted. It is never a
@@ -45,6 +48,8 @@ type ServerConfig struct {
 	// AllowedCallers).
 	Callers map[string][]string
 	Log     *slog.Logger
+	// Tracer makes a server span of every call served; none when nil.
+	Tracer trace.TracerProvider
 	// Now is the clock of tokens; time.Now when nil.
 	Now func() time.Time
 	// AssertionTTL is how long the user assertions the server signs for
@@ -61,6 +66,7 @@ type Server struct {
 	callers  map[string][]string
 	services map[string]Service
 	log      *slog.Logger
+	tracer   trace.Tracer
 	now      func() time.Time
 	ttl      time.Duration
 	// assertions are the user assertions the server signed for the edge
@@ -70,7 +76,8 @@ type Server struct {
 
 // NewServer serves the given modules' internal endpoints.
 func NewServer(cfg ServerConfig, services ...Service) *Server {
-	s := &Server{keys: cfg.Keys, callers: cfg.Callers, services: map[string]Service{}, log: cfg.Log, now: cfg.Now, ttl: cfg.AssertionTTL}
+	s := &Server{keys: cfg.Keys, callers: cfg.Callers, services: map[string]Service{}, log: cfg.Log, now: cfg.Now, ttl: cfg.AssertionTTL,
+		tracer: tracing.Tracer(cfg.Tracer)}
 	if s.ttl <= 0 {
 		s.ttl = DefaultOptions.TokenTTL
 	}
@@ -113,7 +120,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := extract(r.Context(), r.Header)
 	defer cancel()
 	module, method, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, PathPrefix), "/")
+	ctx, span := s.tracer.Start(ctx, module+"."+method, trace.WithSpanKind(trace.SpanKindServer))
 	results, issuer, err := s.serve(ctx, r, module, method)
+	span.SetAttributes(callAttributes(issuer, module, method)...)
+	defer func() { tracing.End(span, err) }()
 	if err != nil {
 		s.fail(ctx, w, r, err)
 		return
@@ -124,8 +134,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if issuer == EdgeCaller {
-		assertion, err := s.assertSession(out)
-		if err != nil {
+		var assertion string
+		if assertion, err = s.assertSession(out); err != nil {
 			s.fail(ctx, w, r, err)
 			return
 		}

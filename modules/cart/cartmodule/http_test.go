@@ -27,7 +27,7 @@ type response struct {
 
 func serve(t *testing.T, s *shop, m *cartmodule.Module, users authtest.Tokens) func(token, method, path, body string) response {
 	t.Helper()
-	srv := httpapi.New(s.cfg, discard, health.NewState(time.Second), metrics.New(), users)
+	srv := httpapi.New(s.cfg, discard, health.NewState(time.Second), metrics.New(), users, nil)
 	m.Routes(srv.Router("cart"))
 	return func(token, method, path, body string) response {
 		t.Helper()

@@ -54,7 +54,7 @@ func newShop(t *testing.T) *shop {
 	t.Helper()
 	cfg, ctx := testConfig(t), context.Background()
 	dbs := dbtest.Databases(t, dbtest.NewURL(t), "catalog", "inventory", "cart")
-	bus, err := events.NewBus(cfg, discard, metrics.New(), dbs.Owner())
+	bus, err := events.NewBus(cfg, discard, metrics.New(), dbs.Owner(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func newServer(t *testing.T) http.Handler {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	srv := httpapi.New(cfg, log, health.NewState(time.Second), metrics.New(), authtest.Roles())
+	srv := httpapi.New(cfg, log, health.NewState(time.Second), metrics.New(), authtest.Roles(), nil)
 	noEvents := func(context.Context, *gorm.DB, ...any) error { return nil }
 	svc := domain.NewService(store.New(db, noEvents), func() time.Time { return time.Now().UTC() }, nil)
 	rest.Register(srv.Router("catalog"), &api{svc: svc})

@@ -37,7 +37,7 @@ func newEnv(t *testing.T) env {
 	}
 	cfg.Events.PollInterval, cfg.Events.BackoffBase = 50*time.Millisecond, 10*time.Millisecond
 	dbs := dbtest.Databases(t, dbtest.NewURL(t), "catalog")
-	bus, err := events.NewBus(cfg, discard, metrics.New(), dbs.Owner())
+	bus, err := events.NewBus(cfg, discard, metrics.New(), dbs.Owner(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

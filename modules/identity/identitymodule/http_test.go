@@ -38,7 +38,7 @@ func httpShop(t *testing.T, edit func(*config.Auth)) (*httptest.Server, *identit
 	cfg := testConfig(t, edit)
 	mod := newModule(t, dbtestDatabases(t), cfg, nil)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := httpapi.New(cfg, log, health.NewState(time.Second), metrics.New(), mod.Authenticator())
+	srv := httpapi.New(cfg, log, health.NewState(time.Second), metrics.New(), mod.Authenticator(), nil)
 	srv.Echo.IPExtractor = echo.ExtractIPFromXFFHeader()
 	mod.Routes(srv.Router("identity"))
 	ts := httptest.NewServer(srv.Echo)

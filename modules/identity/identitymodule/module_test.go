@@ -62,7 +62,7 @@ func newModule(t *testing.T, dbs *kernel.Databases, cfg config.Config, now func(
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// The bus is not started: these tests read the outbox, not deliveries.
-	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner())
+	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func newServer(t *testing.T) (http.Handler, *domain.Service) {
 		t.Fatal(err)
 	}
 	db := dbtest.Open(t, "inventory")
-	srv := httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), authtest.Roles())
+	srv := httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), authtest.Roles(), nil)
 	noEvents := func(context.Context, *gorm.DB, ...any) error { return nil }
 	svc := domain.NewService(store.New(db, noEvents), time.Now, time.Minute)
 	rest.Register(srv.Router("inventory"), &api{svc: svc})

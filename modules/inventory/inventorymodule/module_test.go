@@ -58,7 +58,7 @@ func newShop(t *testing.T) *shop {
 		t.Fatal(err)
 	}
 	dbs := dbtest.Databases(t, dbtest.NewURL(t), "inventory")
-	bus, err := events.NewBus(cfg, discard, metrics.New(), dbs.Owner())
+	bus, err := events.NewBus(cfg, discard, metrics.New(), dbs.Owner(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,7 +429,7 @@ func TestWorkerExpiresInBackground(t *testing.T) {
 	}
 	cfg.Inventory.SweepInterval = 10 * time.Millisecond
 	dbs := dbtest.Databases(t, dbtest.NewURL(t), "inventory")
-	bus, err := events.NewBus(cfg, discard, metrics.New(), dbs.Owner())
+	bus, err := events.NewBus(cfg, discard, metrics.New(), dbs.Owner(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func TestStockCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	dbs := dbtest.Databases(t, dbtest.NewURL(t), "catalog", "inventory")
-	bus, err := events.NewBus(cfg, discard, metrics.New(), dbs.Owner())
+	bus, err := events.NewBus(cfg, discard, metrics.New(), dbs.Owner(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

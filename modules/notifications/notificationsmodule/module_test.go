@@ -59,7 +59,7 @@ func newShop(t *testing.T, adjust ...func(*config.Config)) *shop {
 	cfg := testConfig(t, adjust...)
 	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
 	dbs := dbtest.Databases(t, dbtest.NewURL(t), "identity", "notifications", "orders")
-	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner())
+	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +357,7 @@ func (s *shop) serveHTTP(t *testing.T) *httpAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httpapi.New(s.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), s.id.Authenticator())
+	srv := httpapi.New(s.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), s.id.Authenticator(), nil)
 	s.notes.Routes(srv.Router("notifications"))
 	raw, err := srv.OpenAPI()
 	if err != nil {

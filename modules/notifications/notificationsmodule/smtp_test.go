@@ -202,7 +202,7 @@ func TestSMTPSettingsChecked(t *testing.T) {
 		"from":    func(c *config.Config) { c.Mail.From = "not an address" },
 	} {
 		cfg := testConfig(t, func(c *config.Config) { c.Mail.SMTPAddr = "127.0.0.1:25" }, adjust)
-		bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner())
+		bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -51,7 +51,7 @@ func newShop(t *testing.T) *shop {
 	cfg.Events.PollInterval, cfg.Events.BackoffBase, cfg.Events.BackoffMax = 50*time.Millisecond, 10*time.Millisecond, 50*time.Millisecond
 	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
 	dbs := dbtest.Databases(t, dbtest.NewURL(t), "orders")
-	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner())
+	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestHTTP(t *testing.T) {
 	ctx := customer()
 	cs.AddToCart(t, ctx, cs.Stock(t, 100, 3), 2)
 	p, _ := auth.FromContext(ctx)
-	srv := httpapi.New(s.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), authtest.Tokens{"ok": p})
+	srv := httpapi.New(s.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), authtest.Tokens{"ok": p}, nil)
 	s.orders.Routes(srv.Router("orders"))
 	ts := httptest.NewServer(srv.Echo)
 	t.Cleanup(ts.Close)

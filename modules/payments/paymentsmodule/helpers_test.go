@@ -50,7 +50,7 @@ func newEnv(t *testing.T, gatewayTimeout time.Duration, fake *fakeGateway) *env 
 	cfg.Payments.GatewayTimeout = gatewayTimeout
 	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
 	dbs := dbtest.Databases(t, dbtest.NewURL(t), "payments")
-	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner())
+	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

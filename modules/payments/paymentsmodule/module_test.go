@@ -136,7 +136,7 @@ func TestHTTPPayment(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, time.Second, nil)
 	p := e.authorize(t, payments.CardApprove)
-	srv := httpapi.New(e.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), authtest.Roles())
+	srv := httpapi.New(e.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), authtest.Roles(), nil)
 	e.mod.Routes(srv.Router("payments"))
 	get := func(path, token string) (int, map[string]any) {
 		req := httptest.NewRequest(http.MethodGet, path, nil)

@@ -45,7 +45,7 @@ func TestHTTP(t *testing.T) {
 		Total: eur(900), ConfirmedAt: time.Date(2025, 8, 9, 10, 0, 0, 0, time.UTC),
 		Items: []orders.Item{{ProductID: product, SKU: "T-1", Name: "Tea", Quantity: 3, UnitPrice: eur(300), LineTotal: eur(900)}}})
 
-	srv := httpapi.New(s.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), tokens{})
+	srv := httpapi.New(s.cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), tokens{}, nil)
 	s.rep.Routes(srv.Router("reporting"))
 	if undocumented := srv.Undocumented(); len(undocumented) != 0 {
 		t.Errorf("routes without documentation: %v", undocumented)

@@ -50,7 +50,7 @@ func newShop(t *testing.T, adjust ...func(*config.Config)) *shop {
 	}
 	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
 	dbs := dbtest.Databases(t, dbtest.NewURL(t), "orders", "reporting")
-	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner())
+	bus, err := events.NewBus(cfg, log, metrics.New(), dbs.Owner(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
