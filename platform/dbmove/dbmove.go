@@ -292,7 +292,7 @@ func prepareTarget(ctx context.Context, p Plan, targetURL string) (*database.DB,
 	if err := owner.ProvisionLogin(ctx, p.Module, targetURL); err != nil {
 		return nil, fmt.Errorf("target database: %w", err)
 	}
-	db, err := database.OpenURL(ctx, targetURL, p.Module, database.MinModuleConns, p.Config, p.Log)
+	db, err := database.OpenURL(ctx, targetURL, p.Module, database.MinModuleConns, p.Config, p.Log, nil)
 	if err != nil {
 		return nil, fmt.Errorf("target database: %w", err)
 	}
