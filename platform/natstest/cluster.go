@@ -2,6 +2,8 @@ package natstest
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -85,19 +87,87 @@ func (c *Cluster) StreamLeader(js jetstream.JetStream, stream string) *Server {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	info, err := js.Stream(ctx, stream)
+	node, err := c.streamLeader(ctx, js, stream)
+	if err == nil && node == nil {
+		err = errors.New("no leader")
+	}
 	if err != nil {
 		c.t.Fatalf("natstest: stream %s: %v", stream, err)
 	}
+	return node
+}
+
+// LeadStream makes node the leader of a stream's replicas, as an operator
+// does by asking the leader to step down in its favour (again, should
+// another node win the election), and waits until the stream's info names
+// it.
+func (c *Cluster) LeadStream(js jetstream.JetStream, stream string, node *Server) {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	poll := time.NewTicker(20 * time.Millisecond)
+	defer poll.Stop()
+	var err error
+	// The leader last asked to step down is given a second to do so (it
+	// may also win the election again).
+	var asked *Server
+	var askedAt time.Time
+	for ; time.Now().Before(deadline); <-poll.C {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		var leader *Server
+		leader, err = c.streamLeader(ctx, js, stream)
+		if err == nil && leader != nil && leader != node && (leader != asked || time.Since(askedAt) > time.Second) {
+			if err = c.stepDown(ctx, js, stream, node); err == nil {
+				asked, askedAt = leader, time.Now()
+			}
+		}
+		cancel()
+		if leader == node {
+			return
+		}
+	}
+	c.t.Fatalf("natstest: %s does not lead stream %s within 30s (last: %v)", node.Name(), stream, err)
+}
+
+// stepDown asks a stream's leader to step down in favour of node.
+func (c *Cluster) stepDown(ctx context.Context, js jetstream.JetStream, stream string, node *Server) error {
+	req, err := json.Marshal(map[string]any{"placement": map[string]string{"preferred": node.Name()}})
+	if err != nil {
+		return err
+	}
+	msg, err := js.Conn().RequestWithContext(ctx, "$JS.API.STREAM.LEADER.STEPDOWN."+stream, req)
+	if err != nil {
+		return err
+	}
+	var resp struct {
+		Error *jetstream.APIError `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return err
+	}
+	if resp.Error != nil {
+		return resp.Error
+	}
+	return nil
+}
+
+// streamLeader is the node the stream's info names as its leader: nil
+// while it has none.
+func (c *Cluster) streamLeader(ctx context.Context, js jetstream.JetStream, stream string) (*Server, error) {
+	info, err := js.Stream(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
 	ci := info.CachedInfo().Cluster
 	if ci == nil {
-		c.t.Fatalf("natstest: stream %s has no cluster info", stream)
+		return nil, errors.New("no cluster info")
+	}
+	if ci.Leader == "" {
+		return nil, nil
 	}
 	for _, n := range c.nodes {
 		if n.Name() == ci.Leader {
-			return n
+			return n, nil
 		}
 	}
-	c.t.Fatalf("natstest: stream %s is led by %q, no node of the cluster", stream, ci.Leader)
-	return nil
+	return nil, fmt.Errorf("led by %q, no node of the cluster", ci.Leader)
 }

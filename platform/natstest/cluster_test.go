@@ -39,6 +39,17 @@ func TestClusterSurvivesLosingTheStreamLeader(t *testing.T) {
 	}
 	publish(10)
 	leader := c.StreamLeader(js, "R3")
+	for _, n := range c.Nodes() {
+		if n != leader {
+			// An operator moves the leader to another node.
+			c.LeadStream(js, "R3", n)
+			leader = n
+			break
+		}
+	}
+	if now := c.StreamLeader(js, "R3"); now != leader {
+		t.Fatalf("stream led by %s, want %s", now.Name(), leader.Name())
+	}
 	leader.Stop()
 	publish(10)
 	if now := c.StreamLeader(js, "R3"); now == leader {

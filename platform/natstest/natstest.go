@@ -163,3 +163,24 @@ func (s *Server) Messages() (in, out int64) {
 	}
 	return v.InMsgs, v.OutMsgs
 }
+
+// Clients counts the running server's client connections named name (a
+// client's nats.Name): 0 while it is stopped.
+func (s *Server) Clients(name string) int {
+	s.t.Helper()
+	srv := s.running()
+	if srv == nil {
+		return 0
+	}
+	conns, err := srv.Connz(&server.ConnzOptions{})
+	if err != nil {
+		s.t.Fatalf("natstest: connz: %v", err)
+	}
+	n := 0
+	for _, c := range conns.Conns {
+		if c.Name == name {
+			n++
+		}
+	}
+	return n
+}
