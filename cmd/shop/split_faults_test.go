@@ -214,19 +214,25 @@ func paymentRecords(t *testing.T, url, orderID string) (payment, ledger, publish
 // those dead-lettered.
 func inboxes(t *testing.T, url string) (pending, dead int) {
 	t.Helper()
+	queryOwner(t, url, func(conn *pgx.Conn) error {
+		return conn.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'dead')
+			FROM (`+everyInbox(t, "status")+`) AS inbox WHERE status <> 'done'`).Scan(&pending, &dead)
+	})
+	return pending, dead
+}
+
+// everyInbox is a query of columns of every module's inbox, as one table.
+func everyInbox(t *testing.T, columns string) string {
+	t.Helper()
 	names, err := moduleNames()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var parts []string
-	for _, m := range names {
-		parts = append(parts, `SELECT status FROM `+m+`.event_inbox WHERE status <> 'done'`)
+	parts := make([]string, len(names))
+	for i, m := range names {
+		parts[i] = `SELECT ` + columns + ` FROM ` + pgx.Identifier{m, "event_inbox"}.Sanitize()
 	}
-	queryOwner(t, url, func(conn *pgx.Conn) error {
-		return conn.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'dead')
-			FROM (`+strings.Join(parts, " UNION ALL ")+`) AS undone`).Scan(&pending, &dead)
-	})
-	return pending, dead
+	return strings.Join(parts, " UNION ALL ")
 }
 
 // A neighbour that accepts connections and never answers: checkouts

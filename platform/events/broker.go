@@ -64,6 +64,9 @@ type broker struct {
 
 	seqMu    sync.Mutex
 	lastSeqs map[string]uint64 // by stream: its last sequence as this process's relay left it (see publishBatch)
+
+	turnMu sync.Mutex
+	turns  map[string]chan struct{} // by stream: closed when its publishes in flight may be lost (see turn)
 }
 
 // clockMargin is how much earlier than the bus's start a new durable
@@ -78,7 +81,7 @@ func newBroker(cfg config.Events, log *slog.Logger, reg prometheus.Registerer) (
 	if err := reg.Register(connected); err != nil {
 		return nil, err
 	}
-	return &broker{cfg: cfg, log: log, connected: connected, lastSeqs: map[string]uint64{}}, nil
+	return &broker{cfg: cfg, log: log, connected: connected, lastSeqs: map[string]uint64{}, turns: map[string]chan struct{}{}}, nil
 }
 
 // streamName is the JetStream stream of a publishing module's events.
@@ -111,6 +114,7 @@ func (k *broker) connect(wake func()) error {
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			k.connected.Set(0)
 			k.ready.Store(false) // a restarted server may have lost its streams: set them up again
+			k.endTurns("")
 			msg := "connection closed"
 			if err != nil {
 				msg = err.Error()
@@ -130,8 +134,54 @@ func (k *broker) connect(wake func()) error {
 		nc.Close()
 		return fmt.Errorf("events: jetstream: %w", err)
 	}
+	// A stream that elects a leader (its leader's node was lost, or it
+	// stepped down) has dropped the publishes its old leader had not
+	// answered: the relay publishes them again at once instead of waiting
+	// for their acks' timeout. The subscription outlives reconnections.
+	if _, err := nc.Subscribe(leaderElectedSubject+"*", func(m *nats.Msg) {
+		k.endTurns(strings.TrimPrefix(m.Subject, leaderElectedSubject))
+		wake()
+	}); err != nil {
+		nc.Close()
+		return fmt.Errorf("events: nats: %w", err)
+	}
 	k.nc, k.js = nc, js
 	return nil
+}
+
+// leaderElectedSubject, followed by a stream's name, is where JetStream
+// announces that the stream elected a leader.
+const leaderElectedSubject = "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED."
+
+// errTurnEnded ends a relay round whose publishes may have been lost on the
+// way: the stream elected a leader, or the connection dropped, before every
+// one was acknowledged. The relay publishes them again (the stream drops
+// those it stored by their ids).
+var errTurnEnded = errors.New("the stream elected a leader or the connection dropped while publishing")
+
+// turn returns a channel closed when the publishes in flight to a stream
+// may be lost: it elects a leader, or the connection drops.
+func (k *broker) turn(stream string) <-chan struct{} {
+	k.turnMu.Lock()
+	defer k.turnMu.Unlock()
+	ch, ok := k.turns[stream]
+	if !ok {
+		ch = make(chan struct{})
+		k.turns[stream] = ch
+	}
+	return ch
+}
+
+// endTurns ends the turn of a stream, or, for "", of every stream.
+func (k *broker) endTurns(stream string) {
+	k.turnMu.Lock()
+	defer k.turnMu.Unlock()
+	for name, ch := range k.turns {
+		if stream == "" || name == stream {
+			close(ch)
+			delete(k.turns, name)
+		}
+	}
 }
 
 func (k *broker) close() {
@@ -250,8 +300,6 @@ func (b *Bus) setupBroker(ctx context.Context) error {
 	if !k.nc.IsConnected() {
 		return errBrokerDown
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	pubs := make([]string, 0, len(b.publishers))
 	for p := range b.publishers {
 		pubs = append(pubs, p)
@@ -261,19 +309,39 @@ func (b *Bus) setupBroker(ctx context.Context) error {
 	}
 	slices.Sort(pubs)
 	for _, p := range slices.Compact(pubs) {
-		if _, err := k.js.CreateOrUpdateStream(ctx, k.streamConfig(p)); err != nil {
+		if err := withAPITimeout(ctx, func(ctx context.Context) error {
+			_, err := k.js.CreateOrUpdateStream(ctx, k.streamConfig(p))
+			return err
+		}); err != nil {
 			return fmt.Errorf("stream %s: %w", streamName(p), err)
 		}
 	}
 	for _, s := range b.subs {
 		for _, p := range subscribedPublishers(s) {
-			if err := k.ensureConsumer(ctx, streamName(p), k.consumerConfig(s, p)); err != nil {
+			if err := withAPITimeout(ctx, func(ctx context.Context) error {
+				return k.ensureConsumer(ctx, streamName(p), k.consumerConfig(s, p))
+			}); err != nil {
 				return fmt.Errorf("consumer %s on %s: %w", durableName(s.id), streamName(p), err)
 			}
 		}
 	}
 	k.ready.Store(true)
 	return nil
+}
+
+// apiTimeout bounds the JetStream API requests of one step (setting up a
+// stream or a consumer, asking a stream's last sequence). The server
+// answers in milliseconds, but a request sent while the stream or the
+// cluster's metadata has no leader (its node was lost, an election is
+// under way) gets no answer at all: the loop that asked tries again on its
+// next round rather than wait longer.
+const apiTimeout = 2 * time.Second
+
+// withAPITimeout runs a step of JetStream API requests within apiTimeout.
+func withAPITimeout(ctx context.Context, step func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, apiTimeout)
+	defer cancel()
+	return step(ctx)
 }
 
 // ensureConsumer creates a durable consumer, or updates an existing one
@@ -351,7 +419,11 @@ func (b *Bus) publishBatch(ctx context.Context, publisher string, batch []outbox
 
 // streamLastSeq asks the server for a stream's last sequence.
 func (k *broker) streamLastSeq(ctx context.Context, name string) (uint64, error) {
-	stream, err := k.js.Stream(ctx, name)
+	var stream jetstream.Stream
+	err := withAPITimeout(ctx, func(ctx context.Context) (err error) {
+		stream, err = k.js.Stream(ctx, name)
+		return err
+	})
 	if err != nil {
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			k.ready.Store(false)
@@ -376,6 +448,7 @@ func (k *broker) lastSeq(name string) (uint64, bool) {
 // duplicate's ack carries the sequence of its original, not the stream's
 // last).
 func (k *broker) publish(ctx context.Context, name string, batch []outboxRow, last uint64) (stored int, again bool, err error) {
+	turn := k.turn(name)
 	acks := make([]jetstream.PubAckFuture, 0, len(batch))
 	var sendErr error
 	for i, o := range batch {
@@ -407,6 +480,8 @@ func (k *broker) publish(ctx context.Context, name string, batch []outboxRow, la
 				return stored, true, nil
 			}
 			return stored, false, fmt.Errorf("publish to %s: %w", name, err)
+		case <-turn:
+			return stored, false, fmt.Errorf("publish to %s: %w", name, errTurnEnded)
 		case <-ctx.Done():
 			return stored, false, ctx.Err()
 		}

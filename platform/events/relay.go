@@ -41,7 +41,10 @@ func (b *Bus) runRelay(ctx context.Context, db *database.DB, wake <-chan bool) {
 		for {
 			r, err := b.relayOnce(ctx, db)
 			if err != nil {
-				if ctx.Err() == nil && !errors.Is(err, errBrokerDown) {
+				// A lost connection or a leader election is logged by the
+				// connection's handlers and the NATS servers; the relay
+				// goes on once they woke it.
+				if ctx.Err() == nil && !errors.Is(err, errBrokerDown) && !errors.Is(err, errTurnEnded) {
 					b.log.Warn("relay failed", slog.String("module", db.Module), slog.String("error", err.Error()))
 				}
 				break
