@@ -464,6 +464,17 @@ func (r response) object(t *testing.T) map[string]any {
 // (sent as JSON). Options add headers as "Name: value".
 func (s *shop) call(method, path, token string, body any, headers ...string) response {
 	s.t.Helper()
+	r, err := s.send(20*time.Second, method, path, token, body, headers...)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return r
+}
+
+// send sends a request as call does, giving up after timeout; it returns
+// the error of a request that got no answer.
+func (s *shop) send(timeout time.Duration, method, path, token string, body any, headers ...string) (response, error) {
+	s.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -478,7 +489,7 @@ func (s *shop) call(method, path, token string, body any, headers ...string) res
 		}
 		rd = bytes.NewReader(buf)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, s.base+path, rd)
 	if err != nil {
@@ -496,16 +507,16 @@ func (s *shop) call(method, path, token string, body any, headers ...string) res
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		s.t.Fatalf("%s %s: %v", method, path, err)
+		return response{}, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		s.t.Fatal(err)
+		return response{}, err
 	}
 	r := response{Status: resp.StatusCode, Header: resp.Header, Body: data}
 	s.conform(method, path, r)
-	return r
+	return r, nil
 }
 
 // must asserts the status of a call and returns it.

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -330,6 +331,7 @@ func open(ctx context.Context, pc *pgxpool.Config, module string, share int32, c
 	pc.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(cfg.StatementTimeout.Milliseconds(), 10)
 	pc.MaxConns = share
 	releaseIdle(pc, cfg.MaxConnIdleTime)
+	watchConns(pc, module, cfg, log)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("open database for %s: %w", module, err)
@@ -372,6 +374,49 @@ func statementTracer(module string, tp trace.TracerProvider) pgx.QueryTracer {
 	return otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.Or(tp)), otelpgx.WithMeterProvider(metricnoop.NewMeterProvider()),
 		otelpgx.WithTracerAttributes(attribute.String("shop.module", module)), otelpgx.WithDisableAcquireTracer(),
 		otelpgx.WithDisableConnectionDetailsInAttributes())
+}
+
+// watchConns keeps a module's pool from handing out, or waiting on, a
+// connection its server no longer answers on, and frees its slot quickly:
+//
+//   - a connection that stays silent past the statement timeout and the
+//     connect timeout while the client waits is closed (see silentConn);
+//     without a statement timeout the server may be silent for as long as
+//     a statement runs, and nothing is watched;
+//   - a pooled connection idle for a while is pinged before use, and
+//     discarded for another when the pong takes longer than the connect
+//     timeout;
+//   - the cancel request pgx sends, on a connection of its own, when it
+//     closes a connection in the middle of a statement gets the connect
+//     timeout rather than pgx's fixed 15 s: the pool counts the closing
+//     connection until then, and during an outage every slot would be
+//     held by one for 15 s after the outage ended.
+func watchConns(pc *pgxpool.Config, module string, cfg config.DB, log *slog.Logger) {
+	pc.PingTimeout = cfg.ConnectTimeout
+	if dial := pc.ConnConfig.DialFunc; cfg.ConnectTimeout > 0 {
+		pc.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := dial(ctx, network, addr)
+			if err == nil {
+				_ = conn.SetDeadline(time.Now().Add(cfg.ConnectTimeout))
+			}
+			return conn, err
+		}
+	}
+	pc.ConnConfig.AfterNetConnect = func(_ context.Context, _ *pgconn.Config, conn net.Conn) (net.Conn, error) {
+		// A session's connection, not a cancel request's: its statements'
+		// contexts (and the watch) bound it from now on.
+		if err := conn.SetDeadline(time.Time{}); err != nil {
+			return nil, err
+		}
+		if cfg.StatementTimeout <= 0 {
+			return conn, nil
+		}
+		limit := cfg.StatementTimeout + cfg.ConnectTimeout
+		return watchSilence(conn, limit, func() {
+			log.Warn("closed a database connection whose server stayed silent", slog.String("module", module),
+				slog.Duration("silent_for", limit))
+		}), nil
+	}
 }
 
 // Check pings the module's pool (a readiness check).

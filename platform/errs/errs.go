@@ -5,8 +5,11 @@
 package errs
 
 import (
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"time"
 )
@@ -185,4 +188,37 @@ func Overloaded(err error) bool {
 	}
 	code := s.SQLState()
 	return strings.HasPrefix(code, "53") || code == "57P03"
+}
+
+// Unreachable reports whether err, anywhere in its chain, is a database (or
+// another dependency spoken to over TCP) that could not be reached or lost
+// the connection under the work, whatever the request held: a connection
+// refused, reset or cut short (a network error, a driver's bad or closed
+// connection, a message cut off), work a driver never sent (it says it is
+// safe to retry), PostgreSQL's class 08 (connection exception) and
+// 57P01/57P02 (the server shut down under the session). Like Overloaded it
+// says "not now": the HTTP edge answers 503 with Retry-After, the event
+// pipeline retries without counting an attempt. A failure a module gave a
+// kind of its own (a remote call's KindUnavailable, with its own advice) is
+// left to that kind. The checks go through the standard library's errors
+// and the methods a driver error exposes, so this package links no driver.
+func Unreachable(err error) bool {
+	if err == nil || KindOf(err) != KindInternal {
+		return false
+	}
+	var (
+		ne    net.Error
+		state interface{ SQLState() string }
+		retry interface{ SafeToRetry() bool }
+	)
+	switch {
+	case errors.As(err, &ne), errors.Is(err, driver.ErrBadConn), errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	case errors.As(err, &state):
+		code := state.SQLState()
+		return strings.HasPrefix(code, "08") || code == "57P01" || code == "57P02"
+	case errors.As(err, &retry):
+		return retry.SafeToRetry()
+	}
+	return false
 }

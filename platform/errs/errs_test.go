@@ -1,9 +1,13 @@
 package errs_test
 
 import (
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/shopmonolith/shop/platform/errs"
@@ -166,6 +170,41 @@ func TestOverloaded(t *testing.T) {
 	for _, tt := range tests {
 		if got := errs.Overloaded(tt.err); got != tt.want {
 			t.Errorf("Overloaded(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
+
+// notSent is a driver's error for work it never sent (pgconn's
+// SafeToRetry).
+type notSent bool
+
+func (e notSent) Error() string     { return "conn closed" }
+func (e notSent) SafeToRetry() bool { return bool(e) }
+
+func TestUnreachable(t *testing.T) {
+	t.Parallel()
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"connection reset", errs.Internal(fmt.Errorf("select session: %w", reset), "load session"), true},
+		{"connection refused", fmt.Errorf("failed to connect: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), true},
+		{"bad connection", errors.Join(fmt.Errorf("begin: %w", driver.ErrBadConn), errors.New("rollback: sql: connection is already closed")), true},
+		{"message cut short", fmt.Errorf("receive: %w", io.ErrUnexpectedEOF), true},
+		{"connection exception", sqlStateError("08006"), true},
+		{"server shut down", sqlStateError("57P01"), true},
+		{"never sent", fmt.Errorf("exec: %w", notSent(true)), true},
+		{"maybe sent", notSent(false), false},
+		{"constraint", sqlStateError("23505"), false},
+		{"a kind of its own", errs.Wrap(errs.KindUnavailable, reset, "payments did not answer"), false},
+		{"plain", errors.New("boom"), false},
+		{"nil", nil, false},
+	}
+	for _, tt := range tests {
+		if got := errs.Unreachable(tt.err); got != tt.want {
+			t.Errorf("%s: Unreachable(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/tracing"
 )
 
@@ -118,7 +119,10 @@ func (s *subscription) release(n int) {
 // another records nothing. The handler runs to completion even when the bus
 // is stopping.
 func (b *Bus) handleLeased(ctx context.Context, s *subscription, c claimed) error {
-	db := s.db.Gorm.WithContext(context.WithoutCancel(ctx))
+	// The records are worth trying until the lease ends, and no longer.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), b.lease())
+	defer rcancel()
+	db := s.db.Gorm.WithContext(rctx)
 	if c.Attempts >= b.cfg.MaxAttempts {
 		// Its leases expired one after another (a handler that takes its
 		// process down): the attempts are used up without a recorded failure.
@@ -132,7 +136,11 @@ func (b *Bus) handleLeased(ctx context.Context, s *subscription, c claimed) erro
 	tracing.End(span, failure)
 	cancel()
 	if failure != nil {
-		recorded, dead, err := b.recordFailure(db, s, c, failure)
+		var recorded, dead bool
+		err := recordAgain(rctx, func() (err error) {
+			recorded, dead, err = b.recordFailure(db, s, c, failure)
+			return err
+		})
 		switch {
 		case recorded:
 			b.reportFailure(s, c, failure, dead)
@@ -143,7 +151,11 @@ func (b *Bus) handleLeased(ctx context.Context, s *subscription, c claimed) erro
 	}
 	if !rec.done.Load() {
 		b.hook("handler.before-commit")
-		res := db.Exec(markHandledSQL, s.id, c.EventID, c.LeaseToken)
+		var res *gorm.DB
+		_ = recordAgain(rctx, func() error {
+			res = db.Exec(markHandledSQL, s.id, c.EventID, c.LeaseToken)
+			return res.Error
+		})
 		if res.Error != nil {
 			return res.Error // the lease expires and the event is handled again
 		}
@@ -157,6 +169,26 @@ func (b *Bus) handleLeased(ctx context.Context, s *subscription, c claimed) erro
 	b.m.latency.WithLabelValues(c.Type, s.id).Observe(time.Since(c.OccurredAt).Seconds())
 	return nil
 }
+
+// recordAgain runs record, one of a leased event's records, again while it
+// fails for the database's momentary state (unreachable or overloaded) and
+// ctx (the lease) lasts. The record is guarded by the lease token, so
+// another try is safe; without it the event would wait for its lease to
+// expire, long after the database came back, before it is handled again.
+func recordAgain(ctx context.Context, record func() error) error {
+	wait := 100 * time.Millisecond
+	for {
+		err := record()
+		if err == nil || !momentary(err) || !sleep(ctx, wait) {
+			return err
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// momentary reports a failure that says nothing about the event: the
+// database refused the work for capacity or could not be reached.
+func momentary(err error) bool { return errs.Overloaded(err) || errs.Unreachable(err) }
 
 // markHandledSQL records a leased event handled, guarded by its lease
 // token. Parameters: subscriber, event id, token.

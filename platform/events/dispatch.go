@@ -14,7 +14,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/database"
-	"github.com/shopmonolith/shop/platform/errs"
 	"github.com/shopmonolith/shop/platform/tracing"
 )
 
@@ -212,12 +211,13 @@ func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
 // recordFailure schedules a retry with exponential backoff and jitter, or
 // dead-letters the event after its last attempt. It records nothing when the
 // attempt was recorded already (attempts moved on) or, for a leased event,
-// when the lease went to another worker, so one attempt never counts twice. A database refusing a connection for capacity says nothing
-// about the event: it is retried after the first backoff step without using
-// up an attempt, so a busy server never dead-letters anything.
+// when the lease went to another worker, so one attempt never counts twice. A database refusing a connection for capacity, or one that
+// cannot be reached, says nothing about the event: it is retried after the
+// first backoff step without using up an attempt, so a busy or unreachable
+// server never dead-letters anything.
 func (b *Bus) recordFailure(db *gorm.DB, s *subscription, c claimed, cause error) (recorded, dead bool, err error) {
 	attempt, counted := c.Attempts+1, 1
-	if errs.Overloaded(cause) {
+	if momentary(cause) {
 		attempt, counted = 1, 0
 	}
 	dead = counted == 1 && attempt >= b.cfg.MaxAttempts

@@ -93,15 +93,19 @@ func New(status int, kind errs.Kind, detail string) Problem {
 // reports whether the error is unexpected and must be logged (its message is
 // never shown).
 //
-// A database refusing a connection for capacity and a request whose deadline
-// passed (often while waiting for a pooled connection) are the shop's
-// momentary limits, not the client's fault nor a bug: 503 with Retry-After,
-// whatever kind a module wrapped them in. They are still reported internal,
-// so that operators see the budget is too small.
+// A database refusing a connection for capacity, one that cannot be reached
+// or dropped the connection, and a request whose deadline passed (often
+// while waiting for a pooled connection) are the shop's momentary limits,
+// not the client's fault nor a bug: 503 with Retry-After, whatever kind a
+// module wrapped them in (a lost connection only when none did: see
+// errs.Unreachable). They are still reported internal, so that operators see the budget is too small or
+// the database away.
 func From(err error) (p Problem, e *errs.Error, internal bool) {
 	switch {
 	case errs.Overloaded(err):
 		return New(http.StatusServiceUnavailable, errs.KindUnavailable, "the shop is busy; try again shortly"), busy(), true
+	case errs.Unreachable(err):
+		return New(http.StatusServiceUnavailable, errs.KindUnavailable, "the shop cannot reach its data right now; try again shortly"), busy(), true
 	case errors.Is(err, context.DeadlineExceeded):
 		return New(http.StatusServiceUnavailable, errs.KindUnavailable, "the request took too long; try again"), busy(), true
 	case errors.Is(err, context.Canceled):
