@@ -303,3 +303,55 @@ func TestFormsOfOtherOriginsCannotActForTheCustomer(t *testing.T) {
 		t.Errorf("after the cross-site form GET /api/identity/me = %s, want 200 (still signed in)", me)
 	}
 }
+
+// The admin's ops page: a row per module, local and healthy in the one
+// process, the module graph drawn with its edges listed, and the process
+// among the replicas; the page refreshes by itself.
+func TestAdminSeesTheOpsPage(t *testing.T) {
+	tab := browser(t)
+	base := serve(t)
+	ctx, cancel := context.WithTimeout(tab, 90*time.Second)
+	defer cancel()
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/#/login?next=/admin/ops"),
+		chromedp.WaitVisible("#login-form"),
+		chromedp.SendKeys("#login-email", "admin@shop.test"),
+		chromedp.SendKeys("#login-password", "admin password 123"),
+		chromedp.Click("[data-test=login-submit]"),
+		chromedp.WaitVisible("[data-test=ops-topology]"),
+	)
+	if err != nil {
+		t.Fatalf("the ops page: %v", err)
+	}
+	type page struct {
+		Modules, Healthy, Nodes int
+		Edges, Replica, At      string
+	}
+	p, err := chromedp.Run(ctx, chromedp.Evaluate[page](`({
+		Modules: document.querySelectorAll("[data-test=ops-module]").length,
+		Healthy: [...document.querySelectorAll("[data-test=ops-module]")].filter(r =>
+			r.querySelector("[data-test=ops-health]").textContent === "ok" && r.textContent.includes("local")).length,
+		Nodes: document.querySelectorAll("[data-test=ops-graph] [data-test=ops-node]").length,
+		Edges: document.querySelector("[data-test=ops-edges]").textContent,
+		Replica: document.querySelector("[data-test=ops-replica]").textContent,
+		At: document.querySelector("[data-test=ops-updated]").dataset.at,
+	})`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const binaryModules = 8
+	if p.Modules != binaryModules || p.Healthy != binaryModules || p.Nodes != binaryModules {
+		t.Errorf("%d module rows (%d local and ok), %d graph nodes; want %d of each", p.Modules, p.Healthy, p.Nodes, binaryModules)
+	}
+	if !strings.Contains(p.Edges, "cart → catalog") || !strings.Contains(p.Edges, "orders → payments") {
+		t.Errorf("edges listed: %q", p.Edges)
+	}
+	if !strings.Contains(p.Replica, "answered this page") || !strings.Contains(p.Replica, "catalog") {
+		t.Errorf("replica row: %q, want this process hosting every module", p.Replica)
+	}
+	err = chromedp.Do(ctx, until(`document.querySelector("[data-test=ops-updated]").dataset.at !== `+strconv.Quote(p.At)))
+	if err != nil {
+		t.Fatalf("the ops page did not refresh: %v", err)
+	}
+}

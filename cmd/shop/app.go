@@ -26,6 +26,7 @@ import (
 	"github.com/shopmonolith/shop/platform/httpapi"
 	"github.com/shopmonolith/shop/platform/kernel"
 	"github.com/shopmonolith/shop/platform/metrics"
+	"github.com/shopmonolith/shop/platform/ops"
 	"github.com/shopmonolith/shop/platform/remote"
 	"github.com/shopmonolith/shop/web"
 )
@@ -47,7 +48,7 @@ type App struct {
 	Reporting        *reportingmodule.Module
 }
 
-func newApp(cfg config.Config, srv *httpapi.Server, h *health.State, log *slog.Logger, tp trace.TracerProvider, bus *events.Bus, p placement, keys remote.Keys, r remotes,
+func newApp(cfg config.Config, srv *httpapi.Server, h *health.State, log *slog.Logger, tp trace.TracerProvider, bus *events.Bus, o *ops.Ops, p placement, keys remote.Keys, r remotes,
 	id *identitymodule.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *paymentsmodule.Module,
 	ord *ordersmodule.Module, notes *notificationsmodule.Module, rep *reportingmodule.Module) (*App, error) {
 	var mods []kernel.Module
@@ -64,13 +65,15 @@ func newApp(cfg config.Config, srv *httpapi.Server, h *health.State, log *slog.L
 		return nil, err
 	}
 	k.AddWorker(bus)
+	k.AddWorker(o.Worker())
 	bus.ReportHealth(h)
 	bus.Routes(srv.Router("events"))
+	o.Routes(srv.Router("ops"))
 	web.Register(srv.Echo)
 	if err := forwardRoutes(srv, p, keys); err != nil {
 		return nil, err
 	}
-	if in := internalEndpoints(cfg, keys, log, tp, p, id, cat, inv, c, pay, ord, notes, rep); in != nil {
+	if in := internalEndpoints(cfg, keys, log, tp, p, o, id, cat, inv, c, pay, ord, notes, rep); in != nil {
 		srv.MountInternal(in, keys)
 	}
 	a := &App{Kernel: k, Server: srv, Bus: bus, Identity: id, Catalog: cat, Inventory: inv, Notifications: notes, Reporting: rep}

@@ -33,6 +33,7 @@ import (
 	"github.com/shopmonolith/shop/modules/reporting/reportingremote"
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/metrics"
+	"github.com/shopmonolith/shop/platform/ops"
 	"github.com/shopmonolith/shop/platform/remote"
 )
 
@@ -134,8 +135,9 @@ func remoteKeys(cfg config.Config, p placement) (remote.Keys, error) {
 // internalEndpoints returns the server of the internal endpoints of every
 // module this process hosts (a nil module is hosted elsewhere), accepting
 // each module's callers by the descriptors' DependsOn; nil when the process
-// serves none (SHOP_HTTP_INTERNAL_ADDR is empty).
-func internalEndpoints(cfg config.Config, keys remote.Keys, log *slog.Logger, tp trace.TracerProvider, p placement,
+// serves none (SHOP_HTTP_INTERNAL_ADDR is empty). Each module also answers
+// the edge's status calls of the ops page (o).
+func internalEndpoints(cfg config.Config, keys remote.Keys, log *slog.Logger, tp trace.TracerProvider, p placement, o *ops.Ops,
 	id *identitymodule.Module, cat *catalogmodule.Module, inv *inventorymodule.Module, c *cartmodule.Module, pay *paymentsmodule.Module,
 	ord *ordersmodule.Module, notes *notificationsmodule.Module, rep *reportingmodule.Module) *remote.Server {
 	if cfg.HTTP.InternalAddr == "" {
@@ -154,7 +156,7 @@ func internalEndpoints(cfg config.Config, keys remote.Keys, log *slog.Logger, tp
 	for _, d := range p.all {
 		dependsOn[d.Name] = d.DependsOn
 	}
-	return remote.NewServer(remote.ServerConfig{Keys: keys, Callers: remote.AllowedCallers(dependsOn), Log: log, Tracer: tp}, svcs...)
+	return remote.NewServer(remote.ServerConfig{Keys: keys, Callers: remote.AllowedCallers(dependsOn), Log: log, Tracer: tp, Status: o.StatusFunc}, svcs...)
 }
 
 // appendService appends the internal endpoints of m unless it is nil.

@@ -24,6 +24,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 		remoteKeys, remoteAPIs, // calls to modules hosted elsewhere, signed by the calling module
 		provideIdentity, provideCatalog, provideInventory, provideCart,
 		providePayments, provideOrders, provideNotifications, provideReporting,
+		provideOps, // the ops page: this process's report, and its heartbeat
 		newApp,
 	)
 	return nil, nil

@@ -40,6 +40,10 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 		return nil, err
 	}
 	server := httpapi.New(cfg, log, state, metricsMetrics, authenticator, tp)
+	ops, err := provideOps(p, server, state, bus, metricsMetrics, keys, tp, log)
+	if err != nil {
+		return nil, err
+	}
 	mainRemotes, err := remoteAPIs(p, keys, metricsMetrics, tp)
 	if err != nil {
 		return nil, err
@@ -72,7 +76,7 @@ func buildApp(ctx context.Context, cfg config.Config, log *slog.Logger, dbs *ker
 	if err != nil {
 		return nil, err
 	}
-	app, err := newApp(cfg, server, state, log, tp, bus, p, keys, mainRemotes, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsmoduleModule, ordersmoduleModule, notificationsmoduleModule, reportingmoduleModule)
+	app, err := newApp(cfg, server, state, log, tp, bus, ops, p, keys, mainRemotes, module, catalogmoduleModule, inventorymoduleModule, cartmoduleModule, paymentsmoduleModule, ordersmoduleModule, notificationsmoduleModule, reportingmoduleModule)
 	if err != nil {
 		return nil, err
 	}

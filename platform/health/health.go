@@ -64,14 +64,17 @@ func (s *State) Drain() { s.draining.Store(true) }
 // Draining reports whether Drain was called.
 func (s *State) Draining() bool { return s.draining.Load() }
 
-type report struct {
+// Report is the outcome of the readiness checks: the status ("ok",
+// "degraded", "failing", or "draining" once shutdown began) and each
+// check's result ("ok" or its error).
+type Report struct {
 	Status string            `json:"status"`
 	Checks map[string]string `json:"checks,omitempty"`
 }
 
 // Live answers 200 while the process runs.
 func (s *State) Live(w http.ResponseWriter, _ *http.Request) {
-	write(w, http.StatusOK, report{Status: "ok"})
+	write(w, http.StatusOK, Report{Status: "ok"})
 }
 
 // Ready answers 200 when every check passes, or only degradable ones fail
@@ -80,7 +83,7 @@ func (s *State) Live(w http.ResponseWriter, _ *http.Request) {
 // and error texts can describe the infrastructure.
 func (s *State) Ready(w http.ResponseWriter, r *http.Request) {
 	if s.Draining() {
-		write(w, http.StatusServiceUnavailable, report{Status: "draining"})
+		write(w, http.StatusServiceUnavailable, Report{Status: "draining"})
 		return
 	}
 	rep := s.Run(r.Context())
@@ -104,11 +107,27 @@ func (s *State) Ready(w http.ResponseWriter, r *http.Request) {
 }
 
 // Run executes every check concurrently.
-func (s *State) Run(ctx context.Context) report {
+func (s *State) Run(ctx context.Context) Report {
+	return s.RunSome(ctx, func(string) bool { return true })
+}
+
+// RunSome executes the checks whose names keep accepts, concurrently, and
+// reports "draining" once Drain was called, whatever they say.
+func (s *State) RunSome(ctx context.Context, keep func(name string) bool) Report {
+	rep := s.run(ctx, keep)
+	if s.Draining() {
+		rep.Status = "draining"
+	}
+	return rep
+}
+
+func (s *State) run(ctx context.Context, keep func(name string) bool) Report {
 	s.mu.RLock()
 	names := make([]string, 0, len(s.checks))
 	for n := range s.checks {
-		names = append(names, n)
+		if keep(n) {
+			names = append(names, n)
+		}
 	}
 	s.mu.RUnlock()
 	sort.Strings(names)
@@ -129,7 +148,7 @@ func (s *State) Run(ctx context.Context) report {
 		})
 	}
 	wg.Wait()
-	rep := report{Status: "ok", Checks: map[string]string{}}
+	rep := Report{Status: "ok", Checks: map[string]string{}}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for i, n := range names {
@@ -145,7 +164,7 @@ func (s *State) Run(ctx context.Context) report {
 	return rep
 }
 
-func write(w http.ResponseWriter, status int, rep report) {
+func write(w http.ResponseWriter, status int, rep Report) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

@@ -52,6 +52,10 @@ type ServerConfig struct {
 	Tracer trace.TracerProvider
 	// Now is the clock of tokens; time.Now when nil.
 	Now func() time.Time
+	// Status answers the edge's StatusMethod call of a hosted module: what
+	// the process knows of the module (platform/ops). When nil the method
+	// is not served.
+	Status func(ctx context.Context, module string) (any, error)
 	// AssertionTTL is how long the user assertions the server signs for
 	// an edge's identity.Authenticate are valid; DefaultOptions.TokenTTL
 	// when zero.
@@ -69,6 +73,7 @@ type Server struct {
 	tracer   trace.Tracer
 	now      func() time.Time
 	ttl      time.Duration
+	status   func(ctx context.Context, module string) (any, error)
 	// assertions are the user assertions the server signed for the edge
 	// or verified on calls.
 	assertions assertions
@@ -76,7 +81,7 @@ type Server struct {
 
 // NewServer serves the given modules' internal endpoints.
 func NewServer(cfg ServerConfig, services ...Service) *Server {
-	s := &Server{keys: cfg.Keys, callers: cfg.Callers, services: map[string]Service{}, log: cfg.Log, now: cfg.Now, ttl: cfg.AssertionTTL,
+	s := &Server{keys: cfg.Keys, callers: cfg.Callers, services: map[string]Service{}, log: cfg.Log, now: cfg.Now, ttl: cfg.AssertionTTL, status: cfg.Status,
 		tracer: tracing.Tracer(cfg.Tracer)}
 	if s.ttl <= 0 {
 		s.ttl = DefaultOptions.TokenTTL
@@ -112,9 +117,16 @@ func AllowedCallers(dependsOn map[string][]string) map[string][]string {
 	return out
 }
 
-// edgeMethod is the one method the edge may call: identity's
+// edgeMethod is the one module API method the edge may call: identity's
 // Authenticate, whose answer then carries identity's assertion of the user.
 const edgeMethod = "Authenticate"
+
+// StatusMethod is the method every module's internal endpoints serve
+// beside its API (when ServerConfig.Status is set), which only the edge
+// may call: how the module fares in the process that hosts it, for the
+// operators' page of another process. No Go method has its name, so it
+// never shadows one of an API.
+const StatusMethod = "_status"
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := extract(r.Context(), r.Header)
@@ -133,7 +145,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(ctx, w, r, errs.Internal(err, "encode the results of "+module+"."+method))
 		return
 	}
-	if issuer == EdgeCaller {
+	if issuer == EdgeCaller && method == edgeMethod {
 		var assertion string
 		if assertion, err = s.assertSession(out); err != nil {
 			s.fail(ctx, w, r, err)
@@ -181,6 +193,9 @@ func (s *Server) serve(ctx context.Context, r *http.Request, module, method stri
 	}
 	svc, ok := s.services[module]
 	serve, found := svc.Methods[method]
+	if ok && method == StatusMethod && s.status != nil {
+		serve, found = func(ctx context.Context, _ func(any) error) (any, error) { return s.status(ctx, module) }, true
+	}
 	if !ok || !found {
 		return nil, "", errs.E(errs.KindNotFound, "%s has no method %q here", module, method)
 	}
@@ -212,8 +227,7 @@ func (s *Server) authenticate(ctx context.Context, h http.Header, module, method
 	if c.Method != method || c.Body != bodyHash(body) {
 		return ctx, "", errs.E(errs.KindUnauthenticated, "the caller token is for another call")
 	}
-	if !slices.Contains(s.callers[module], c.Issuer) ||
-		c.Issuer == EdgeCaller && (module != IdentityModule || method != edgeMethod) {
+	if !mayCall(s.callers[module], c.Issuer, module, method) {
 		return ctx, "", errs.E(errs.KindForbidden, "module %s may not call %s.%s", c.Issuer, module, method)
 	}
 	assertion := h.Get(HeaderUser)
@@ -230,6 +244,17 @@ func (s *Server) authenticate(ctx context.Context, h http.Header, module, method
 		return WithUserAssertion(ctx, p, assertion), c.Issuer, nil
 	}
 	return ctx, c.Issuer, nil
+}
+
+// mayCall reports whether issuer may call method of module, whose allowed
+// callers are callers: the edge only identity's Authenticate and any
+// module's StatusMethod, a module only the modules it depends on, and no
+// module StatusMethod.
+func mayCall(callers []string, issuer, module, method string) bool {
+	if issuer == EdgeCaller {
+		return method == StatusMethod || module == IdentityModule && method == edgeMethod && slices.Contains(callers, issuer)
+	}
+	return method != StatusMethod && slices.Contains(callers, issuer)
 }
 
 func (s *Server) fail(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {

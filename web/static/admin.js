@@ -1,5 +1,5 @@
 // The admin's pages: stock, every order, sales reports, the mailbox of sent
-// notifications and the events the pipeline gave up on.
+// notifications, the events the pipeline gave up on, and the ops page.
 import { ApiError, get, post, put, query, isMoney, dateTime, isoDay, label } from "./api.js";
 import {
   h, alert, note, loading, unavailable, clearErrors, busy, table, cell,
@@ -12,6 +12,7 @@ const TABS = [
   ["reports", "Reports", reports],
   ["mailbox", "Mailbox", mailbox],
   ["events", "Dead letters", deadLetters],
+  ["ops", "Ops", opsPage],
 ];
 
 export async function view(root, route, app) {
@@ -366,4 +367,131 @@ async function deadLetters(section, route, app) {
     }
   };
   await load();
+}
+
+// --------------------------------------------------------------------- ops
+
+const OPS_REFRESH = 5000;
+
+// opsPage shows the live topology, the module graph and the replicas,
+// refreshed every few seconds until the view is left.
+async function opsPage(section, route, app) {
+  section.append(h("p", { class: "muted" },
+    "Each module, where it runs as the process that answered sees it, its health, its event backlog and dead letters, and the p99 latency of its routes; the module graph; the replicas that sent a heartbeat in the last 15 s."));
+  const stamp = h("p", { class: "muted", role: "status", "data-test": "ops-updated" });
+  const box = h("div", {}, loading());
+  section.append(stamp, box);
+  while (!app.signal.aborted) {
+    try {
+      const rep = await get("/api/admin/ops", { signal: app.signal });
+      box.replaceChildren(
+        h("h3", {}, "Topology"), opsTopology(rep),
+        h("h3", {}, "Module graph"), opsGraph(rep.graph),
+        h("h3", {}, "Replicas"), opsReplicas(rep));
+      stamp.dataset.at = rep.at;
+      stamp.textContent = `Answered by ${rep.process.hostname} (${rep.process.instance}) at ${dateTime(rep.at)}; refreshed every ${OPS_REFRESH / 1000} s.`;
+    } catch (err) {
+      if (app.signal.aborted) return;
+      failed(box, err, app, "The ops page");
+    }
+    await pause(OPS_REFRESH, app.signal);
+  }
+}
+
+// pause waits ms, or less when signal aborts.
+function pause(ms, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+  });
+}
+
+function opsTopology(rep) {
+  const th = (c, cls) => h("th", { scope: "col", class: cls }, c);
+  return h("div", { class: "table-wrap" }, h("table", { "data-test": "ops-topology" },
+    h("caption", { class: "visually-hidden" }, "Modules"),
+    h("thead", {}, h("tr", {}, th("Module"), th("Where"), th("Health"), th("Outbox", "num"), th("Pending", "num"),
+      th("Dead letters", "num"), th("p99", "num"))),
+    h("tbody", {}, rep.modules.map((m) => {
+      const subs = m.events ? m.events.subscribers : [];
+      const sum = (k) => subs.reduce((n, s) => n + s[k], 0);
+      const perSubscriber = (k) => subs.filter((s) => s[k] > 0).map((s) => h("div", { class: "sku" }, `${s.subscriber}: ${s[k]}`));
+      const failing = Object.entries(m.health.checks || {}).filter(([, v]) => v !== "ok")
+        .map(([k, v]) => h("div", { class: "sku" }, `${k}: ${v}`));
+      return h("tr", { "data-test": "ops-module", "data-module": m.name },
+        h("th", { scope: "row" }, m.name),
+        h("td", {}, m.where, h("div", { class: "sku" }, m.address)),
+        h("td", {}, h("span", { class: "badge health-" + m.health.status, "data-test": "ops-health" }, m.health.status), failing,
+          m.error ? h("div", { class: "error-text" }, m.error) : null),
+        h("td", { class: "num" }, m.events ? m.events.outbox : "–"),
+        h("td", { class: "num" }, m.events ? sum("pending") : "–", perSubscriber("pending")),
+        h("td", { class: "num", "data-test": "ops-dead" }, m.events ? sum("dead") : "–", perSubscriber("dead")),
+        h("td", { class: "num", "data-test": "ops-p99" }, m.p99 ? `${(m.p99.seconds * 1000).toFixed(1)} ms` : "–",
+          m.p99 ? h("div", { class: "sku" }, `${m.p99.count} requests`) : null));
+    }))));
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+// svg creates an SVG element; text goes in as a text node only.
+function svg(tag, attrs, text) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+// opsGraph draws the modules in columns, each after the modules it calls,
+// with an arrow per dependency, and lists the edges as text too.
+function opsGraph(graph) {
+  const deps = new Map(graph.modules.map((m) => [m, []]));
+  for (const e of graph.edges) deps.get(e.from)?.push(e.to);
+  const column = new Map();
+  for (const m of graph.modules) column.set(m, Math.max(-1, ...deps.get(m).map((d) => column.get(d) ?? 0)) + 1);
+  const rows = new Map();
+  const at = new Map();
+  const W = 130, H = 30, GX = 60, GY = 16;
+  for (const m of graph.modules) {
+    const c = column.get(m), r = rows.get(c) || 0;
+    rows.set(c, r + 1);
+    at.set(m, { x: 10 + c * (W + GX), y: 10 + r * (H + GY) });
+  }
+  const width = 20 + (Math.max(0, ...column.values()) + 1) * (W + GX) - GX;
+  const height = 20 + Math.max(1, ...rows.values()) * (H + GY) - GY;
+  const pic = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": "Module graph", "data-test": "ops-graph" });
+  const defs = svg("defs", {});
+  const marker = svg("marker", { id: "ops-arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" });
+  marker.append(svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "currentColor" }));
+  defs.append(marker);
+  pic.append(defs);
+  for (const e of graph.edges) {
+    const a = at.get(e.from), b = at.get(e.to);
+    if (!a || !b) continue;
+    pic.append(svg("line", { x1: a.x, y1: a.y + H / 2, x2: b.x + W, y2: b.y + H / 2, stroke: "currentColor", "stroke-opacity": 0.5, "marker-end": "url(#ops-arrow)" }));
+  }
+  for (const m of graph.modules) {
+    const p = at.get(m);
+    const g = svg("g", { "data-test": "ops-node" });
+    g.append(svg("rect", { x: p.x, y: p.y, width: W, height: H, rx: 6, fill: "white", stroke: "currentColor" }),
+      svg("text", { x: p.x + W / 2, y: p.y + H / 2 + 5, "text-anchor": "middle" }, m));
+    pic.append(g);
+  }
+  return h("div", {},
+    h("div", { class: "table-wrap" }, pic),
+    h("details", {}, h("summary", {}, "Edges (a module calls the one it points at)"),
+      h("ul", { "data-test": "ops-edges" }, graph.edges.map((e) => h("li", {}, `${e.from} → ${e.to}`)))));
+}
+
+function opsReplicas(rep) {
+  if (!rep.replicas.length) return note("No replica sent a heartbeat in the last 15 s.");
+  return h("div", { class: "table-wrap" }, h("table", { "data-test": "ops-replicas" },
+    h("caption", { class: "visually-hidden" }, "Replicas"),
+    h("thead", {}, h("tr", {}, ["Instance", "Host", "Modules", "Version", "Started", "Last seen"].map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, rep.replicas.map((p) => h("tr", { "data-test": "ops-replica", "data-instance": p.instance },
+      h("td", {}, h("code", {}, p.instance), p.instance === rep.process.instance ? h("span", { class: "flag" }, "answered this page") : null),
+      h("td", {}, p.hostname, p.address ? h("div", { class: "sku" }, p.address) : null),
+      h("td", {}, p.modules.join(", ")),
+      h("td", { class: "sku" }, p.version),
+      h("td", {}, dateTime(p.started_at)),
+      h("td", {}, dateTime(p.seen_at)))))));
 }
