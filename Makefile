@@ -60,7 +60,7 @@ test: generate-check ## run every test (unit, PostgreSQL integration, architectu
 E2E_TESTS := ^(TestEndToEnd.*|TestCheckout(GoldenPath|FailurePaths|IdempotentRetry|StockRace)|TestAuthorizationMatrix|TestClientsCannotSetProtectedFields|TestCrashAtEveryPointLosesNothingAndDoublesNothing)$$
 
 .PHONY: test-e2e-catalog
-test-e2e-catalog: ## the end-to-end tests on catalog in a process of its own, the rest in a second (events over NATS)
+test-e2e-catalog: ## the end-to-end tests on catalog in a process of its own, the rest in a second (events over NATS); each shop first moves catalog to a database of its own (shop db move) and restarts catalog on it
 	SHOP_E2E_TOPOLOGY=catalog $(GO) test -count=1 -timeout 30m -run '$(E2E_TESTS)' ./cmd/shop
 
 .PHONY: test-e2e-split
