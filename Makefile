@@ -12,7 +12,7 @@ DEMO_ADMIN_PASSWORD ?= admin-demo-password
 
 .PHONY: help
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
 run: ## run the shop on http://localhost:8080, migrated, with demo data
@@ -49,18 +49,32 @@ image: ## build the container image $(IMAGE) with podman (static binary, FROM sc
 image-check: image ## inspect the built image (user, entrypoint, ports, size) and run commands of the binary it holds
 	.ci/image-check $(IMAGE)
 
+# The operational tests (faults, a lost broker node, schema moves, traces,
+# rolling restarts) append their counts to TEST_REPORT (SHOP_TEST_REPORT,
+# platform/testreport): go test ./... shows nothing of a package that
+# passes, so make test and make test-rollout print the file at the end.
+TEST_REPORT := $(CURDIR)/bin/test-report.txt
+test test-rollout: export SHOP_TEST_REPORT := $(TEST_REPORT)
+
+define print-test-report
+@echo; echo "== counts of the operational tests"; \
+if [ -s $(TEST_REPORT) ]; then cat $(TEST_REPORT); else echo "(none reported)"; fi
+endef
+
 .PHONY: test
-test: generate-check ## run every test (unit, PostgreSQL integration, architecture, end-to-end)
+test: generate-check ## run every test (unit, PostgreSQL integration, architecture, end-to-end), then print the operational tests' counts
+	@mkdir -p bin && rm -f $(TEST_REPORT)
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 	$(MAKE) --no-print-directory test-e2e-catalog test-e2e-split
+	$(print-test-report)
 
 # The end-to-end tests that run on every topology: the shopping walks,
 # checkout and its failures, authorization, and the crash test.
 E2E_TESTS := ^(TestEndToEnd.*|TestCheckout(GoldenPath|FailurePaths|IdempotentRetry|StockRace)|TestAuthorizationMatrix|TestClientsCannotSetProtectedFields|TestCrashAtEveryPointLosesNothingAndDoublesNothing)$$
 
 .PHONY: test-e2e-catalog
-test-e2e-catalog: ## the end-to-end tests on catalog in a process of its own, the rest in a second (events over NATS)
+test-e2e-catalog: ## the end-to-end tests on catalog in a process of its own, the rest in a second (events over NATS); each shop first moves catalog to a database of its own (shop db move) and restarts catalog on it
 	SHOP_E2E_TOPOLOGY=catalog $(GO) test -count=1 -timeout 30m -run '$(E2E_TESTS)' ./cmd/shop
 
 .PHONY: test-e2e-split
@@ -73,7 +87,9 @@ test-e2e-split: ## the end-to-end tests on every module in a process of its own 
 # hold 81 and 59 test connections (SHOP_TEST_DB_CONNS; .ci/run sets 200).
 .PHONY: test-rollout
 test-rollout: ## rolling restarts behind HAProxy lose no request and double no checkout (monolith replicas, a split module's replicas); prints the counts
+	@mkdir -p bin && rm -f $(TEST_REPORT)
 	$(GO) test -tags rollout -count=1 -v -timeout 10m -run '^TestRollout' ./modules
+	$(print-test-report)
 
 .PHONY: test-short
 test-short: ## unit tests only (no database)

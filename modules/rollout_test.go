@@ -26,6 +26,7 @@ import (
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/natstest"
+	"github.com/shopmonolith/shop/platform/testreport"
 	"github.com/shopmonolith/shop/platform/topology"
 )
 
@@ -252,8 +253,7 @@ func (r *rollout) roll(c *topology.Cluster, backend string, procs []*topology.Pr
 	did := traffic.stop()
 	report = append(report, fmt.Sprintf("in all: %s", did))
 	for _, line := range report {
-		t.Logf("rollout %s: %s", r.name, line)
-		fmt.Printf("rollout %s: %s\n", r.name, line)
+		testreport.Print(t, "rollout %s: %s", r.name, line)
 	}
 	for _, f := range did.failures {
 		t.Errorf("failed request: %s", f)

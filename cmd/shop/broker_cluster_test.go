@@ -13,6 +13,7 @@ import (
 
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/natstest"
+	"github.com/shopmonolith/shop/platform/testreport"
 	"github.com/shopmonolith/shop/platform/topology"
 )
 
@@ -59,7 +60,7 @@ func TestCheckoutsSurviveLosingABrokerNode(t *testing.T) {
 	rushes[1].placeAll()
 	rushes[0].checkSettled()
 	rushes[1].checkSettled()
-	t.Logf("%d orders placed before the stop and while the node was down settled %s after the stop",
+	testreport.Print(t, "%d orders placed before the stop and while the node was down settled %s after the stop",
 		2*rushBuyers, time.Since(down).Round(time.Millisecond))
 
 	lost.Restart()
@@ -72,7 +73,7 @@ func TestCheckoutsSurviveLosingABrokerNode(t *testing.T) {
 	if reconnected := strings.Count(logs, `"event broker reconnected"`); reconnected < clients {
 		t.Errorf("%d reconnections logged, want one for each of the %d connections to the lost node", reconnected, clients)
 	}
-	t.Logf("%d checkouts; %d events in %d streams of 3 replicas, each stored once; %d deliveries, each handled once; "+
+	testreport.Print(t, "%d checkouts; %d events in %d streams of 3 replicas, each stored once; %d deliveries, each handled once; "+
 		"%d failed relay rounds, %d failed consumer rounds, %d reconnections",
 		len(rushes)*rushBuyers, events, streams, deliveries, strings.Count(logs, `"relay failed"`),
 		strings.Count(logs, `"event consumer failed"`), strings.Count(logs, `"event broker reconnected"`))

@@ -17,6 +17,7 @@ import (
 	"github.com/shopmonolith/shop/platform/database"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/natstest"
+	"github.com/shopmonolith/shop/platform/testreport"
 )
 
 // moveConns is what shop db move holds: one connection to the source, and
@@ -41,6 +42,18 @@ func movedSetting(t *testing.T, module, out string) string {
 	}
 	t.Fatalf("the move printed no %s line:\n%s", prefix, out)
 	return ""
+}
+
+// moveSummary is the line of a move's output that sums it up: what moved
+// and how long it took.
+func moveSummary(out string) string {
+	for line := range strings.Lines(out) {
+		if strings.HasPrefix(line, "moved ") {
+			summary, _, _ := strings.Cut(line, ". ")
+			return summary
+		}
+	}
+	return "no summary in the output"
 }
 
 // connectTo opens a connection to url, closed when the test ends.
@@ -124,7 +137,8 @@ func TestDBMoveCopiesAModuleToAnotherDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatalf("db move: %v\n%s", err, out2)
 	}
-	t.Logf("moved %d products (%d events) in %s:\n%s", rows, outbox, time.Since(begin).Round(time.Millisecond), out2)
+	testreport.Print(t, "%d products (%d events) in %s: %s", rows, outbox, time.Since(begin).Round(time.Millisecond), moveSummary(out2))
+	t.Logf("db move:\n%s", out2)
 	moved := movedSetting(t, "catalog", out2)
 	if !regexp.MustCompile(fmt.Sprintf(`(?m)^products +%d +[0-9a-f]{32}$`, rows)).MatchString(out2) {
 		t.Errorf("the report lacks the products' row count:\n%s", out2)
@@ -244,7 +258,8 @@ func TestSplitCatalogMovesToADatabaseOfItsOwn(t *testing.T) {
 		done <- result{out, err}
 	}()
 	var moved result
-	for served := 0; ; served++ {
+	rounds := 0
+	for finished := false; !finished; rounds++ {
 		c := b.cart(customer)
 		if !c.Stale || len(c.Items) != 1 || c.Items[0].UnitPrice.Amount != price {
 			t.Errorf("cart while catalog moves = %+v, want the stale line at %d", c, price)
@@ -255,16 +270,15 @@ func TestSplitCatalogMovesToADatabaseOfItsOwn(t *testing.T) {
 		}
 		select {
 		case moved = <-done:
+			finished = true
 		default:
-			continue
 		}
-		t.Logf("B answered %d rounds of cart and checkout during the move", served+1)
-		break
 	}
 	release()
 	if moved.err != nil {
 		t.Fatalf("db move: %v\n%s", moved.err, moved.out)
 	}
+	testreport.Print(t, "B answered %d rounds of cart and checkout during the move; %s", rounds, moveSummary(moved.out))
 	t.Logf("db move:\n%s", moved.out)
 
 	// A again, on the new database alone.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/shopmonolith/shop/modules/payments"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
+	"github.com/shopmonolith/shop/platform/testreport"
 )
 
 // The monolith reaches PostgreSQL through a fault proxy, every connection
@@ -247,8 +248,10 @@ func (f *faultRun) round(name string, check func(faultCall), during ...func()) (
 	}
 	wg.Wait()
 	var took []string
+	var slowest time.Duration
 	for _, c := range calls {
 		took = append(took, fmt.Sprintf("%s %d %s", c.what, c.resp.Status, c.took))
+		slowest = max(slowest, c.took)
 		if check != nil {
 			check(c)
 		}
@@ -257,6 +260,7 @@ func (f *faultRun) round(name string, check func(faultCall), during ...func()) (
 		}
 	}
 	f.t.Logf("%s: %v", name, took)
+	testreport.Print(f.t, "%s: %d requests, %d answered 2xx, %d failed, the slowest in %s", name, len(calls), len(calls)-len(failed), len(failed), slowest)
 	return failed
 }
 
@@ -332,7 +336,7 @@ func (f *faultRun) recovered(fault string) {
 		r.json(f.t, &o)
 		return o.settled()
 	})
-	f.t.Logf("after the %s fault: ready in %s, a checkout confirmed in %s", fault, ready, confirmed)
+	testreport.Print(f.t, "after the %s fault: ready in %s, a checkout confirmed in %s", fault, ready, confirmed)
 }
 
 // checkWhole asserts that nothing is half-written: every order settled as
@@ -396,5 +400,5 @@ func (f *faultRun) checkWhole() {
 			s.login(email, "a long enough password")
 		}
 	}
-	t.Logf("%d units sold in %s; carts: %v; %d users (%d sign-ups tried)", sold, strconv.Itoa(f.n)+" rounds", carts, users, len(f.signups))
+	testreport.Print(t, "%d units sold in %s; carts: %v; %d users (%d sign-ups tried)", sold, strconv.Itoa(f.n)+" rounds", carts, users, len(f.signups))
 }

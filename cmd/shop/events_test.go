@@ -199,10 +199,19 @@ func startShopForCommands(t *testing.T, extraEnv ...string) *shop {
 			shared = append(shared, kv)
 		}
 	}
-	commandTests.Store(t, shared)
-	t.Cleanup(func() { commandTests.Delete(t) })
 	s := &shop{t: t, dbURL: url, topo: e2eTopology, reserved: true}
 	s.start(extraEnv...)
+	if s.catalogLogin != "" {
+		// Catalog's data is no longer in the database: the commands run as
+		// the front process, which reaches catalog in its own.
+		for _, kv := range s.env() {
+			if strings.HasPrefix(kv, "SHOP_MODULES=") || strings.HasPrefix(kv, "SHOP_MODULE_URLS=") {
+				shared = append(shared, kv)
+			}
+		}
+	}
+	commandTests.Store(t, shared)
+	t.Cleanup(func() { commandTests.Delete(t) })
 	return s
 }
 

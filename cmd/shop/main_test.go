@@ -105,6 +105,10 @@ type shop struct {
 	// partial: the shop hosts only some modules (SHOP_MODULES), so its API
 	// description is not the whole shop's, which responses are checked against
 	partial bool
+	// catalogLogin is catalog's own login (SHOP_DB_CATALOG_URL) once
+	// moveCatalog moved it to a database of its own: every start of the
+	// process hosting catalog runs on it
+	catalogLogin string
 }
 
 // lineFeed lets a test wait for a log line without polling.
@@ -282,6 +286,9 @@ func (s *shop) start(extraEnv ...string) {
 			t.Fatal(err)
 		}
 		s.cluster = c
+		if s.movesCatalog() {
+			s.moveCatalog(ctx)
+		}
 	}
 	s.base = s.cluster.Front().URL()
 }
@@ -302,10 +309,11 @@ func (s *shop) options(env []string) topology.Options {
 	}
 	return topology.Options{Binary: binary, DatabaseURL: s.dbURL, NATSURL: s.nats, Env: env,
 		ProcessEnv: func(g topology.Group) []string {
+			own := s.ownLogins(g)
 			if !tp.Distributed() {
-				return nil // the budget of the test's environment
+				return own // the budget of the test's environment
 			}
-			return []string{fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", groupConns(g))}
+			return append([]string{fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", groupConns(g))}, own...)
 		},
 		OnLine: func(process, line string) {
 			if tp.Distributed() {

@@ -26,6 +26,7 @@ import (
 	"github.com/shopmonolith/shop/platform/config"
 	"github.com/shopmonolith/shop/platform/database/dbtest"
 	"github.com/shopmonolith/shop/platform/logging"
+	"github.com/shopmonolith/shop/platform/testreport"
 	"github.com/shopmonolith/shop/platform/topology"
 	"github.com/shopmonolith/shop/platform/tracing"
 )
@@ -199,6 +200,13 @@ func checkCheckoutTrace(t *testing.T, spans spanSet, serviceOf func(module strin
 	in.one(t, "the email's statements", func(s span) bool {
 		return s.attrs["shop.module"] == "notifications" && s.parent == mail.id
 	})
+	var services []string
+	for _, s := range in {
+		services = append(services, s.service)
+	}
+	slices.Sort(services)
+	services = slices.Compact(services)
+	testreport.Print(t, "the checkout's trace: %d spans from %d processes (%s)", len(in), len(services), strings.Join(services, ", "))
 	return req.trace
 }
 
