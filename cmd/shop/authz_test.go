@@ -145,6 +145,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		"GET /api/notifications/mailbox":          {path: "/api/notifications/mailbox?recipient=" + aID},
 		"GET /api/notifications/mailbox/{id}":     {owned: true, path: "/api/notifications/mailbox/" + message},
 		"GET /api/admin/events/dead":              {path: "/api/admin/events/dead"},
+		"GET /api/admin/ops":                      {path: "/api/admin/ops"},
 		"POST /api/admin/events/dead/{id}/replay": {path: "/api/admin/events/dead/" + uuid.NewString() + "/replay"},
 		"POST /api/admin/events/dead/replay":      {path: "/api/admin/events/dead/replay"},
 		"GET /api/reports/sales":                  {path: "/api/reports/sales"},
