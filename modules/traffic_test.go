@@ -482,3 +482,38 @@ func (tr *traffic) shop(c *customer) bool {
 func needsCatalog(method, path string) bool {
 	return strings.HasPrefix(path, "/api/products") || method == "POST" && (path == "/api/cart/items" || path == "/api/orders")
 }
+
+// awaitPricing waits until the shop prices carts again, through every
+// replica: a product in cu's cart, then ten reads in a row with fresh
+// prices.
+func (c *client) awaitPricing(cu *customer, p product) {
+	c.t.Helper()
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	deadline := time.Now().Add(30 * time.Second)
+	wait := func() {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the shop does not price carts again within 30s")
+		}
+		<-poll.C
+	}
+	for {
+		status, _, err := c.do("POST", "/api/cart/items", cu.token, map[string]any{"product_id": p.id, "quantity": 1})
+		if err == nil && status == http.StatusOK {
+			break
+		}
+		wait()
+	}
+	for inRow := 0; inRow < 10; {
+		var cart struct {
+			Stale bool `json:"stale"`
+		}
+		status, data, err := c.do("GET", "/api/cart", cu.token, nil)
+		if err == nil && status == http.StatusOK && json.Unmarshal(data, &cart) == nil && !cart.Stale {
+			inRow++
+			continue
+		}
+		inRow = 0
+		wait()
+	}
+}
