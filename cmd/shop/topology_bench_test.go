@@ -183,7 +183,8 @@ func benchTopology(b *testing.B, bin string, tp topology.Topology) checkoutFigur
 	defer release()
 	var nats *natsProcess
 	if tp.Distributed() {
-		nats = startNATSProcess(b)
+		// The server shares the cores with the topology's processes.
+		nats = startNATSProcess(b, topology.SharedProcs(len(tp.Groups)+1))
 		defer nats.stop(b)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -383,14 +384,16 @@ type natsProcess struct {
 	done  chan error
 }
 
-func startNATSProcess(b *testing.B) *natsProcess {
+// startNATSProcess starts the server with GOMAXPROCS procs, its share of
+// the cores it shares with the shop's processes.
+func startNATSProcess(b *testing.B, procs int) *natsProcess {
 	b.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), natsStoreEnv+"="+b.TempDir())
+	cmd.Env = append(os.Environ(), natsStoreEnv+"="+b.TempDir(), fmt.Sprintf("GOMAXPROCS=%d", procs))
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
