@@ -47,14 +47,29 @@ func (b *Bus) lease() time.Duration { return b.cfg.HandlerTimeout * 3 / 2 }
 // per-key order holds — and starts each handler in a goroutine of its own.
 // A handler runs with no transaction open and no connection held, then its
 // outcome is recorded (handleLeased). It reports how many events it leased;
-// none when every slot is taken (the slot freed next wakes a worker).
+// none when every slot is taken (the slot freed next wakes a worker), or
+// when the bus is stopping.
+//
+// Once sent, the lease statement is not cut short by the bus stopping: the
+// server may have run and committed it already, whatever its client then
+// does, and a client that gave up on the answer would leave the events it
+// leased with no handler until the lease expired (a handler timeout and a
+// half) — and every later event of their keys behind them, such as an
+// order's next saga step. The answer is awaited, for as long as a lease
+// lasts at most, and what it leased runs; Stop waits for those handlers as
+// for any other.
 func (b *Bus) dispatchCall(ctx context.Context, s *subscription) (int, error) {
+	if ctx.Err() != nil {
+		return 0, nil
+	}
 	want := s.reserve(s.batch)
 	if want == 0 {
 		return 0, nil
 	}
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.lease())
+	defer cancel()
 	var leased []claimed
-	err := s.db.Gorm.WithContext(ctx).Raw(leaseSQL, s.id, want, uuid.NewString(), b.lease().Seconds(), leaseExpired).
+	err := s.db.Gorm.WithContext(lctx).Raw(leaseSQL, s.id, want, uuid.NewString(), b.lease().Seconds(), leaseExpired).
 		Scan(&leased).Error
 	s.release(want - len(leased))
 	if err != nil {

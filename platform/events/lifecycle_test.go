@@ -1,7 +1,12 @@
 package events_test
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,6 +102,149 @@ func TestEventOfAHandlerCutShortByStopIsHandledAfterRestart(t *testing.T) {
 			t.Errorf("%d effects, want exactly 1", n)
 		}
 	})
+}
+
+// A call handler's lease is one statement, committed at once. When the bus
+// stops while its answer is on the way, the statement has taken the events
+// on the server whatever the client makes of it: a client that gave up on
+// the answer leaves them with no handler, and neither they nor the later
+// events of their keys are handled before the lease expires (a handler
+// timeout and a half: 45 s by default, longer than a customer waits for an
+// order's next step). Here the answer is held back on the way until the
+// bus has been told to stop; the event must then be handled (by the
+// stopping bus, or by the next process at once), not left leased.
+func TestALeaseAnsweredAfterTheBusStoppedIsNotLeftToExpire(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := fastConfig(config.EventsPostgres)
+	cfg.Events.Workers = 1
+	cfg.Events.HandlerTimeout = 30 * time.Second // a lease of 45 s
+	w := newWorldOf(t, cfg, 2)
+	w.calls = true
+	direct := w.url
+	proxy := startAnswerProxy(t, direct)
+	w.url = proxy.url
+	old := w.replica(&sink{}).start(t)
+	w.url = direct
+
+	e := thing("stop", 1)
+	release := proxy.holdAnswersWith(e.ID)
+	w.exec(`INSERT INTO evtsub.event_inbox (subscriber, event_id, publisher, source_seq, type, key, payload, occurred_at)
+		VALUES ($1, gen_random_uuid(), $2, 1, $3, $4, $5, now())`, subscriber, pubModule, thingType, e.Key, e)
+	eventstest.Eventually(t, 10*time.Second, "the event leased", func() bool {
+		return w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE lease_token IS NOT NULL`) == 1
+	})
+	// Stop cancels the bus's work at once, while the lease's answer is held.
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	_ = old.bus.Stop(short)
+	release()
+	if err := old.bus.Stop(ctx); err != nil {
+		t.Fatalf("Stop = %v", err)
+	}
+
+	fresh := w.replica(&sink{}).start(t)
+	eventstest.Eventually(t, 10*time.Second, "the event handled (not left leased)", func() bool { return w.effects() == 1 })
+	if n := old.sink.calls.Load() + fresh.sink.calls.Load(); n != 1 {
+		t.Errorf("handlers called %d times, want 1", n)
+	}
+}
+
+// answerProxy forwards connections to a PostgreSQL server, and can keep
+// back the answers that carry some text (the statement ran on the server;
+// its client waits for the answer) until released.
+type answerProxy struct {
+	url string
+
+	mu      sync.Mutex
+	marker  []byte
+	release chan struct{} // closed when held answers may pass
+}
+
+// startAnswerProxy listens on loopback for the server of dbURL and returns
+// the proxy, whose url is dbURL through it.
+func startAnswerProxy(t *testing.T, dbURL string) *answerProxy {
+	t.Helper()
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := u.Host
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = ln.Addr().String()
+	p := &answerProxy{url: u.String()}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				client.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, client, server)
+			mu.Unlock()
+			go func() { _, _ = io.Copy(server, client); server.Close() }()
+			go p.answer(client, server)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return p
+}
+
+// holdAnswersWith keeps back, from now on, every answer that contains
+// marker (and what follows it on its connection) until the returned
+// function is called.
+func (p *answerProxy) holdAnswersWith(marker string) (release func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ch := make(chan struct{})
+	p.marker, p.release = []byte(marker), ch
+	var once sync.Once
+	return func() { once.Do(func() { close(ch) }) }
+}
+
+// answer copies what the server sends to the client, keeping back what
+// holdAnswersWith names. A marker split between two reads is found too:
+// the end of the previous read is kept for the search.
+func (p *answerProxy) answer(client, server net.Conn) {
+	defer client.Close()
+	buf := make([]byte, 32<<10)
+	var tail []byte
+	for {
+		n, err := server.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			marker, release := p.marker, p.release
+			p.mu.Unlock()
+			seen := append(tail, buf[:n]...)
+			if marker != nil && bytes.Contains(seen, marker) {
+				<-release
+			}
+			tail = append(tail[:0], seen[max(0, len(seen)-len(marker)):]...)
+			if _, werr := client.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func waitEntered(t *testing.T, entered <-chan string) {
