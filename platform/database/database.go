@@ -371,9 +371,32 @@ func open(ctx context.Context, pc *pgxpool.Config, module string, share int32, c
 // outside any request or event, make none. Connects and acquisitions from
 // the pool are not traced.
 func statementTracer(module string, tp trace.TracerProvider) pgx.QueryTracer {
-	return otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.Or(tp)), otelpgx.WithMeterProvider(metricnoop.NewMeterProvider()),
+	return recordingOnly{otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.Or(tp)), otelpgx.WithMeterProvider(metricnoop.NewMeterProvider()),
 		otelpgx.WithTracerAttributes(attribute.String("shop.module", module)), otelpgx.WithDisableAcquireTracer(),
-		otelpgx.WithDisableConnectionDetailsInAttributes())
+		otelpgx.WithDisableConnectionDetailsInAttributes())}
+}
+
+// recordingOnly leaves out of the statements whose context carries no
+// recording span the tracer's work for them: it makes no span for them
+// either way, but keeps their start time in the context, two allocations
+// a statement, for metrics the shop does not take from it. The other
+// hooks (batches, copies, prepares, connects) are the tracer's.
+type recordingOnly struct{ *otelpgx.Tracer }
+
+func (t recordingOnly) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return ctx
+	}
+	return t.Tracer.TraceQueryStart(ctx, conn, data)
+}
+
+// TraceQueryEnd ends the statement's span: in the context when the start
+// made one, and then recording.
+func (t recordingOnly) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryEndData) {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return
+	}
+	t.Tracer.TraceQueryEnd(ctx, conn, data)
 }
 
 // watchConns keeps a module's pool from handing out, or waiting on, a

@@ -68,6 +68,7 @@ type Response struct {
 // Route is a registered route, to be documented.
 type Route struct {
 	module, method, path string
+	spanName             string // "GET /api/orders/:id"
 	op                   *Op
 	// forwarded: served by forwarding to the process hosting the module
 	forwarded bool
@@ -79,19 +80,21 @@ func (r *Route) Doc(op Op) { r.op = &op }
 type docs struct {
 	mu     sync.RWMutex
 	routes []*Route
-	byKey  map[string]*Route // by method and path
+	byKey  map[routeKey]*Route
 	cached []byte
 }
+
+type routeKey struct{ method, path string }
 
 func (d *docs) add(module, method, path string, forwarded bool) *Route {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	r := &Route{module: module, method: method, path: path, forwarded: forwarded}
+	r := &Route{module: module, method: method, path: path, spanName: method + " " + path, forwarded: forwarded}
 	d.routes = append(d.routes, r)
 	if d.byKey == nil {
-		d.byKey = map[string]*Route{}
+		d.byKey = map[routeKey]*Route{}
 	}
-	d.byKey[method+" "+path] = r
+	d.byKey[routeKey{method, path}] = r
 	d.cached = nil
 	return r
 }
@@ -100,7 +103,7 @@ func (d *docs) add(module, method, path string, forwarded bool) *Route {
 func (d *docs) lookup(method, path string) (*Route, bool) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	r, ok := d.byKey[method+" "+path]
+	r, ok := d.byKey[routeKey{method, path}]
 	return r, ok
 }
 

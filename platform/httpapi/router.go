@@ -41,12 +41,12 @@ func (r *Router) Add(method, path string, h echo.HandlerFunc, m ...echo.Middlewa
 	module := r.module
 	tag := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			c.Set(moduleKey, module)
 			c.SetRequest(c.Request().WithContext(logging.WithModule(c.Request().Context(), module)))
 			return next(c)
 		}
 	}
-	r.e.Add(method, path, h, append([]echo.MiddlewareFunc{tag}, m...)...)
+	// Put together here, once: echo would wrap h in m on every request.
+	r.e.Add(method, path, chainOf(h, append([]echo.MiddlewareFunc{tag}, m...)...))
 	return r.docs.add(module, method, path, r.forward != nil)
 }
 

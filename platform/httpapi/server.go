@@ -33,6 +33,9 @@ import (
 
 // Server is the HTTP edge.
 type Server struct {
+	// Echo serves the requests. Its middleware is put together once, in
+	// New (see composed): middleware added later with Echo.Use would not
+	// run; a route's own goes with the route (Router.Add).
 	Echo      *echo.Echo
 	Validator *Validator
 
@@ -53,11 +56,22 @@ type Server struct {
 	transport   http.RoundTripper // to the processes forwarded routes go to
 }
 
-// contentSecurityPolicy is sent with every response. Scripts come only from
-// the shop's own files (no inline script); forms may post only to the shop
-// and a <base> element cannot redirect relative URLs elsewhere.
-const contentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
-	"frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+// composed is the middleware m, in order, put together once: echo wraps
+// the handler in each of its middlewares on every request, a closure each,
+// where this one wraps nothing and calls the matched route's handler
+// (c.Handler(), the handler echo passes it) at the end of the chain.
+func composed(m ...echo.MiddlewareFunc) echo.MiddlewareFunc {
+	h := chainOf(func(c echo.Context) error { return c.Handler()(c) }, m...)
+	return func(echo.HandlerFunc) echo.HandlerFunc { return h }
+}
+
+// chainOf wraps h in the middleware m, the first outermost.
+func chainOf(h echo.HandlerFunc, m ...echo.MiddlewareFunc) echo.HandlerFunc {
+	for i := len(m) - 1; i >= 0; i-- {
+		h = m[i](h)
+	}
+	return h
+}
 
 // New builds the echo instance with the whole middleware chain. authn may be
 // nil (no authentication); it is usually the identity module. tp traces
@@ -70,31 +84,26 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 		tracer: tracing.Or(tp), docs: &docs{}}
 	e.IPExtractor = forwardedClientOr(clientIP(cfg.HTTP.TrustedProxies, log))
 
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
-		RequestIDHandler: func(c echo.Context, id string) {
-			c.SetRequest(c.Request().WithContext(withRequest(c.Request().Context(), id)))
-		},
-	}))
-	e.Use(s.traced())
-	e.Use(s.observe)
-	e.Use(s.trustForwarded)
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
-		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			log.ErrorContext(c.Request().Context(), "panic", slog.String("error", err.Error()), slog.String("stack", string(stack)))
-			return err
-		},
-	}))
-	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
-		XSSProtection:         "0",
-		ContentTypeNosniff:    "nosniff",
-		XFrameOptions:         "DENY",
-		ReferrerPolicy:        "strict-origin-when-cross-origin",
-		HSTSMaxAge:            31536000,
-		ContentSecurityPolicy: contentSecurityPolicy,
-	}))
-	e.Use(noStore(cfg.Auth.CookieName))
+	chain := []echo.MiddlewareFunc{
+		middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+			RequestIDHandler: func(c echo.Context, id string) {
+				c.SetRequest(c.Request().WithContext(withRequest(c.Request().Context(), id)))
+			},
+		}),
+		s.traced(),
+		s.observe,
+		s.trustForwarded,
+		middleware.RecoverWithConfig(middleware.RecoverConfig{
+			LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+				log.ErrorContext(c.Request().Context(), "panic", slog.String("error", err.Error()), slog.String("stack", string(stack)))
+				return err
+			},
+		}),
+		securityHeaders,
+		noStore(cfg.Auth.CookieName),
+	}
 	if len(cfg.HTTP.CORSOrigins) > 0 {
-		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+		chain = append(chain, middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins:     cfg.HTTP.CORSOrigins,
 			AllowMethods:     []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
 			AllowHeaders:     []string{echo.HeaderContentType, echo.HeaderAuthorization, "Idempotency-Key"},
@@ -102,17 +111,19 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 			MaxAge:           600,
 		}))
 	}
-	e.Use(crossOrigin(cfg.HTTP.CORSOrigins, log))
-	e.Use(bodyLimit(cfg.HTTP.BodyLimitBytes))
-	e.Use(middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
-		Timeout: cfg.HTTP.RequestTimeout,
-		ErrorHandler: func(err error, c echo.Context) error {
-			return pastDeadline(err, c.Request().Context())
-		},
-	}))
+	chain = append(chain,
+		crossOrigin(cfg.HTTP.CORSOrigins, log),
+		bodyLimit(cfg.HTTP.BodyLimitBytes),
+		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
+			Timeout: cfg.HTTP.RequestTimeout,
+			ErrorHandler: func(err error, c echo.Context) error {
+				return pastDeadline(err, c.Request().Context())
+			},
+		}))
 	if authn != nil {
-		e.Use(s.authenticate(authn))
+		chain = append(chain, s.authenticate(authn))
 	}
+	e.Use(composed(chain...))
 
 	e.GET("/healthz", echo.WrapHandler(http.HandlerFunc(h.Live)))
 	e.GET("/readyz", echo.WrapHandler(http.HandlerFunc(h.Ready)))

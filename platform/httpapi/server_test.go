@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -515,6 +516,34 @@ func TestSecurityHeaders(t *testing.T) {
 		if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
 			t.Errorf("%s: Content-Security-Policy = %q", path, csp)
 		}
+	}
+}
+
+// Strict-Transport-Security goes with HTTPS responses only; the headers'
+// values, shared by every response, stay as they are when a handler adds
+// to one of them.
+func TestSecurityHeadersOverHTTPSAndAfterAnAdd(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, nil)
+	s.srv.Router("testmod").GET("/framed", func(c echo.Context) error {
+		c.Response().Header().Add(echo.HeaderXFrameOptions, "SAMEORIGIN")
+		return c.NoContent(http.StatusNoContent)
+	})
+	if v := s.get(t, "/framed").Header().Values(echo.HeaderXFrameOptions); !slices.Equal(v, []string{"DENY", "SAMEORIGIN"}) {
+		t.Errorf("X-Frame-Options after the handler's Add = %q", v)
+	}
+	if v := s.get(t, "/things/1").Header().Values(echo.HeaderXFrameOptions); !slices.Equal(v, []string{"DENY"}) {
+		t.Errorf("X-Frame-Options of the next response = %q, want only DENY", v)
+	}
+	if v := s.get(t, "/things/1").Header().Get(echo.HeaderStrictTransportSecurity); v != "" {
+		t.Errorf("Strict-Transport-Security over HTTP = %q, want none", v)
+	}
+	rec := s.do(t, httptest.NewRequest(http.MethodGet, "https://example.com/things/1", nil))
+	if v := rec.Header().Get(echo.HeaderStrictTransportSecurity); v != "max-age=31536000; includeSubdomains" {
+		t.Errorf("Strict-Transport-Security over HTTPS = %q", v)
+	}
+	if v := rec.Header().Get(echo.HeaderXXSSProtection); v != "0" {
+		t.Errorf("X-XSS-Protection = %q, want 0", v)
 	}
 }
 
