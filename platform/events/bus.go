@@ -54,6 +54,7 @@ type Bus struct {
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	leases *heldLeases // the call handlers' leases in progress, given back when a stop runs out of time
 }
 
 // subscription is one subscriber id's interest in one or more event types.
@@ -157,6 +158,7 @@ func NewBus(cfg config.Config, log *slog.Logger, reg *metrics.Metrics, conn Conn
 		id:  uuid.NewString(),
 		cfg: cfg.Events, log: log.With(slog.String("component", "events")), m: m, conn: conn, now: time.Now, tr: tracing.Tracer(tp),
 		publishers: map[string]*database.DB{}, modules: map[string]*database.DB{}, relayWake: map[string]chan bool{},
+		leases: newHeldLeases(),
 	}
 	if cfg.Events.Transport == config.EventsNATS {
 		if b.broker, err = newBroker(cfg.Events, b.log, reg.Registry); err != nil {
@@ -196,8 +198,9 @@ func (b *Bus) Subscribe(db *database.DB, subscriber, eventType string, h Handler
 // later events of its key wait), runs the handler, then marks the event
 // handled or records the failure in another. A process that dies meanwhile
 // leaves the lease to expire (after one and a half handler timeouts), and
-// the event is handled again: delivery is at least once, so the handler must
-// be idempotent. Subscriber ids and ordered streams work as for Subscribe;
+// one whose stop runs out of time gives it back (see Stop); either way the
+// event is handled again: delivery is at least once, so the handler must be
+// idempotent. Subscriber ids and ordered streams work as for Subscribe;
 // one subscriber id cannot mix the two kinds of handlers.
 func (b *Bus) SubscribeCalls(db *database.DB, subscriber, eventType string, h CallHandler, opts ...SubscribeOption) error {
 	return b.subscribe(db, subscriber, eventType, handler{call: h}, append([]SubscribeOption{outside}, opts...))
@@ -300,8 +303,13 @@ func (b *Bus) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends the pipeline: handlers in progress finish (or their events are
-// released for another try), nothing new is claimed.
+// Stop ends the pipeline: nothing new is claimed or leased, and handlers in
+// progress finish while ctx lasts. A call handler still running when little
+// of ctx's time is left (giveBackMargin, at most half of it) loses its lease:
+// the lease is given back, so that another replica takes the event at once
+// rather than after the lease's expiry, and the handler's context is
+// cancelled; Stop then reports the handlers it gave up on. Without a
+// deadline, the leases are given back only when ctx is cancelled.
 func (b *Bus) Stop(ctx context.Context) error {
 	b.mu.Lock()
 	cancel := b.cancel
@@ -312,14 +320,28 @@ func (b *Bus) Stop(ctx context.Context) error {
 	cancel()
 	done := make(chan struct{})
 	go func() { b.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		if b.broker != nil {
-			b.broker.close()
+	giveBack, stopTimer := giveBackTimer(ctx)
+	defer stopTimer()
+	given := 0
+	for {
+		select {
+		case <-done:
+			if b.broker != nil {
+				b.broker.close()
+			}
+			if given > 0 {
+				return fmt.Errorf("events: stop: %d call handlers had not finished; their leases were given back", given)
+			}
+			return nil
+		case <-giveBack:
+			giveBack = nil
+			given = b.giveBackLeases(ctx)
+		case <-ctx.Done():
+			if giveBack != nil {
+				b.giveBackLeases(ctx)
+			}
+			return fmt.Errorf("events: stop: %w", ctx.Err())
 		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("events: stop: %w", ctx.Err())
 	}
 }
 

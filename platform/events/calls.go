@@ -3,7 +3,9 @@ package events
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -57,7 +59,8 @@ func (b *Bus) lease() time.Duration { return b.cfg.HandlerTimeout * 3 / 2 }
 // half) — and every later event of their keys behind them, such as an
 // order's next saga step. The answer is awaited, for as long as a lease
 // lasts at most, and what it leased runs; Stop waits for those handlers as
-// for any other.
+// for any other. An answer that comes after Stop gave the leases back (its
+// time was running out) is given back at once, its handlers not started.
 func (b *Bus) dispatchCall(ctx context.Context, s *subscription) (int, error) {
 	if ctx.Err() != nil {
 		return 0, nil
@@ -76,9 +79,19 @@ func (b *Bus) dispatchCall(ctx context.Context, s *subscription) (int, error) {
 		s.release(len(leased)) // nothing came back to run; the leases expire
 		return 0, err
 	}
+	if !b.leases.add(s, leased) {
+		defer s.release(len(leased))
+		n, err := b.giveBack(ctx, s.db, map[*subscription][]claimed{s: leased})
+		if err != nil {
+			return 0, fmt.Errorf("giving back leases answered after the bus stopped: %w", err)
+		}
+		b.log.Info("gave back leases answered after the bus stopped", slog.String("subscriber", s.id), slog.Int("leases", n))
+		return 0, nil
+	}
 	for _, c := range leased {
 		b.wg.Go(func() {
 			defer s.release(1)
+			defer b.leases.drop(s, c)
 			if err := b.handleLeased(ctx, s, c); err != nil && ctx.Err() == nil {
 				b.log.Warn("recording a call handler's outcome failed", slog.String("subscriber", s.id),
 					slog.String("event_id", c.EventID), slog.String("error", err.Error()))
@@ -86,6 +99,148 @@ func (b *Bus) dispatchCall(ctx context.Context, s *subscription) (int, error) {
 		})
 	}
 	return len(leased), nil
+}
+
+// giveBackMargin is how much of a stop's time (at most half of it) is kept
+// to give back the leases of call handlers that have not finished by then,
+// and how long giving them back may take. One short statement per module
+// database: a second leaves room for a busy server and a new connection.
+const giveBackMargin = 2 * time.Second
+
+// giveBackTimer fires when the leases still held should be given back: at
+// ctx's deadline less giveBackMargin, or half of the time left when that is
+// shorter. Without a deadline it never fires (nil channel).
+func giveBackTimer(ctx context.Context) (<-chan time.Time, func()) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return nil, func() {}
+	}
+	left := time.Until(deadline)
+	t := time.NewTimer(left - min(giveBackMargin, left/2))
+	return t.C, func() { t.Stop() }
+}
+
+// heldLeases are the leases this process's call handlers hold, from the
+// lease to the end of the handler's record; once given back (when a stop
+// runs out of time) it takes no more, and the handlers still running are
+// cancelled (abandoned ends).
+type heldLeases struct {
+	mu        sync.Mutex
+	given     bool
+	held      map[*subscription]map[string]claimed // by event id
+	abandoned context.Context
+	abandon   context.CancelFunc
+}
+
+func newHeldLeases() *heldLeases {
+	h := &heldLeases{held: map[*subscription]map[string]claimed{}}
+	h.abandoned, h.abandon = context.WithCancel(context.Background())
+	return h
+}
+
+// add notes leases taken; it reports false, noting nothing, once the leases
+// were given back.
+func (h *heldLeases) add(s *subscription, cs []claimed) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.given {
+		return false
+	}
+	for _, c := range cs {
+		if h.held[s] == nil {
+			h.held[s] = map[string]claimed{}
+		}
+		h.held[s][c.EventID] = c
+	}
+	return true
+}
+
+// drop forgets a lease whose handler has ended (its outcome recorded or not).
+func (h *heldLeases) drop(s *subscription, c claimed) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.held[s], c.EventID)
+}
+
+// take returns the leases still held, by subscription, and takes no more.
+func (h *heldLeases) take() map[*subscription][]claimed {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.given = true
+	out := map[*subscription][]claimed{}
+	for s, byID := range h.held {
+		for _, c := range byID {
+			out[s] = append(out[s], c)
+		}
+	}
+	clear(h.held)
+	return out
+}
+
+// giveBackLeases gives back every lease this process still holds, one
+// statement per module database, then cancels the handlers that hold them:
+// their outcome, should it still come, is not recorded (every record is
+// guarded by the lease token, which is gone). It reports how many leases it
+// gave back.
+func (b *Bus) giveBackLeases(ctx context.Context) int {
+	held := b.leases.take()
+	byDB := map[*database.DB]map[*subscription][]claimed{}
+	for s, cs := range held {
+		if byDB[s.db] == nil {
+			byDB[s.db] = map[*subscription][]claimed{}
+		}
+		byDB[s.db][s] = cs
+	}
+	total := 0
+	for db, leases := range byDB {
+		n, err := b.giveBack(ctx, db, leases)
+		if err != nil {
+			b.log.Warn("giving back the leases of unfinished call handlers failed; they expire",
+				slog.String("module", db.Module), slog.String("error", err.Error()))
+			continue
+		}
+		total += n
+		b.log.Info("gave back the leases of call handlers unfinished at stop", slog.String("module", db.Module), slog.Int("leases", n))
+	}
+	b.leases.abandon()
+	return total
+}
+
+// giveBackSQL gives leases back: the events are ready at once, for any
+// worker or replica, and the other replicas are woken. Only a lease still
+// held (the token unchanged: not recorded, not expired and taken by another
+// worker) is given back. The token goes, so the next lease does not count
+// the given-back one as a failed attempt (see leaseSQL): the handler was
+// stopped by its process, not by its event. Parameters: subscribers, event
+// ids and tokens (one element per lease), the notification's channel and
+// payload.
+const giveBackSQL = `WITH given AS (
+	UPDATE event_inbox i SET lease_token = NULL, next_attempt_at = now()
+	FROM unnest($1::text[], $2::text[]::uuid[], $3::text[]::uuid[]) AS l(subscriber, event_id, token)
+	WHERE i.subscriber = l.subscriber AND i.event_id = l.event_id AND i.lease_token = l.token AND i.status = 'pending'
+	RETURNING 1)
+	SELECT count(pg_notify($4, $5)) FROM given`
+
+// giveBack gives back leases of one module database's subscriptions in one
+// statement, which may take giveBackMargin, whatever ctx says.
+func (b *Bus) giveBack(ctx context.Context, db *database.DB, leases map[*subscription][]claimed) (int, error) {
+	var subscribers, ids, tokens []string
+	for s, cs := range leases {
+		for _, c := range cs {
+			if c.LeaseToken == nil {
+				continue
+			}
+			subscribers, ids, tokens = append(subscribers, s.id), append(ids, c.EventID), append(tokens, *c.LeaseToken)
+		}
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), giveBackMargin)
+	defer cancel()
+	var n int
+	err := db.Pool.QueryRow(gctx, giveBackSQL, subscribers, ids, tokens, notifyChannel, "inbox:"+db.Module).Scan(&n)
+	return n, err
 }
 
 // callLeaseBatch bounds how many events one lease statement takes (unless
@@ -131,8 +286,9 @@ func (s *subscription) release(n int) {
 // last transaction (Handled): handled, or failed (retried with backoff,
 // dead-lettered after the last attempt) as in dispatch. Every record is
 // guarded by the lease token: a worker whose lease expired and went to
-// another records nothing. The handler runs to completion even when the bus
-// is stopping.
+// another, or was given back by a stopping bus, records nothing. The handler
+// runs to completion even when the bus is stopping, unless the stop runs out
+// of time first: then its lease is given back and its context cancelled.
 func (b *Bus) handleLeased(ctx context.Context, s *subscription, c claimed) error {
 	// The records are worth trying until the lease ends, and no longer.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), b.lease())
@@ -144,6 +300,8 @@ func (b *Bus) handleLeased(ctx context.Context, s *subscription, c claimed) erro
 		return b.deadLetterLeased(db, s, c)
 	}
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.HandlerTimeout)
+	abandoned := context.AfterFunc(b.leases.abandoned, cancel) // its lease was given back
+	defer abandoned()
 	env := c.envelope()
 	rec := &leaseRecord{db: s.db, subscriber: s.id, eventID: c.EventID, token: c.LeaseToken}
 	cctx, span := handling(hctx, b.tr, s, env)
@@ -253,9 +411,10 @@ func (b *Bus) deadLetterLeased(db *gorm.DB, s *subscription, c claimed) error {
 }
 
 // lostLease logs a handler whose event went to another worker before its
-// outcome was recorded: that worker's outcome counts, this one's does not.
+// outcome was recorded (its lease expired, or was given back by a stopping
+// bus): that worker's outcome counts, this one's does not.
 func (b *Bus) lostLease(s *subscription, c claimed) {
-	b.log.Warn("event handler finished after its lease expired; its outcome is not recorded",
+	b.log.Warn("event handler finished after its lease expired or was given back; its outcome is not recorded",
 		slog.String("subscriber", s.id), slog.String("event", c.Type), slog.String("event_id", c.EventID),
 		slog.Duration("lease", b.lease()))
 }

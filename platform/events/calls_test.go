@@ -255,31 +255,21 @@ func TestAnExpiredLeaseIsClaimedAgainAndTheLateOutcomeIgnored(t *testing.T) {
 		cfg.Events.CallWorkers = 1              // only call slot are stuck
 		w := newWorldOf(t, cfg, 2)
 		entered1, release1 := make(chan struct{}), make(chan struct{})
-		first := w.replica(nil)
-		typ, h := idempotent(first.sub, func(events.Envelope) {
+		first := w.idempotentReplica(func(events.Envelope) {
 			close(entered1)
 			<-release1 // deaf to its context, as a dead process would be
 		})
-		if err := first.bus.SubscribeCalls(first.sub, subscriber, typ, h); err != nil {
-			t.Fatal(err)
-		}
-		first.start(t)
 		free1 := closer(t, release1)
 		first.publish(t, ctx, thing("lease", 1))
 		waitClosed(t, entered1)
 
 		entered2, release2 := make(chan struct{}), make(chan struct{})
 		var attempt atomic.Int64
-		second := w.replica(nil)
-		typ, h = idempotent(second.sub, func(env events.Envelope) {
+		second := w.idempotentReplica(func(env events.Envelope) {
 			attempt.Store(int64(env.Attempt))
 			close(entered2)
 			<-release2
 		})
-		if err := second.bus.SubscribeCalls(second.sub, subscriber, typ, h); err != nil {
-			t.Fatal(err)
-		}
-		second.start(t)
 		free2 := closer(t, release2)
 		waitClosed(t, entered2) // once the first lease expired
 		if a := attempt.Load(); a != 2 {
@@ -298,14 +288,33 @@ func TestAnExpiredLeaseIsClaimedAgainAndTheLateOutcomeIgnored(t *testing.T) {
 		if n := w.count(`SELECT attempts FROM evtsub.event_inbox`); n != 2 {
 			t.Errorf("attempts = %d, want 2", n)
 		}
-		labels := map[string]string{"subscriber": subscriber}
-		if got := metric(t, first.reg, "shop_events_delivered_total", labels); got != 0 {
-			t.Errorf("the late handler was counted as delivered (%v)", got)
-		}
-		if got := metric(t, second.reg, "shop_events_delivered_total", labels); got != 1 {
-			t.Errorf("second replica delivered %v, want 1", got)
-		}
+		checkDeliveredOnceBy(t, second, first)
 	})
+}
+
+// idempotentReplica starts a replica whose call handler is idempotent(gate).
+func (w *world) idempotentReplica(gate func(events.Envelope)) *replica {
+	w.t.Helper()
+	r := w.replica(nil)
+	typ, h := idempotent(r.sub, gate)
+	if err := r.bus.SubscribeCalls(r.sub, subscriber, typ, h); err != nil {
+		w.t.Fatal(err)
+	}
+	return r.start(w.t)
+}
+
+// checkDeliveredOnceBy fails unless the event was counted delivered by
+// winner, once, and not by late, whose handler's outcome came after its
+// lease was gone.
+func checkDeliveredOnceBy(t *testing.T, winner, late *replica) {
+	t.Helper()
+	labels := map[string]string{"subscriber": subscriber}
+	if got := metric(t, late.reg, "shop_events_delivered_total", labels); got != 0 {
+		t.Errorf("the late handler was counted as delivered (%v)", got)
+	}
+	if got := metric(t, winner.reg, "shop_events_delivered_total", labels); got != 1 {
+		t.Errorf("the replica holding the lease delivered %v, want 1", got)
+	}
 }
 
 // idempotent is a call handler that records its event's effect once however

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,6 +49,26 @@ func TestStopWaitsForTheHandlerInProgress(t *testing.T) {
 		if err := r.bus.Stop(short); err == nil {
 			t.Fatal("Stop = nil while a handler was still running")
 		}
+		if calls {
+			// A call handler still running when the stop's time runs out
+			// gives its lease back (TestACallHandlerUnfinishedAtStopGivesItsLeaseBack)
+			// and is cancelled: the event is ready for the next process, and
+			// no attempt is counted.
+			if err := r.bus.Stop(ctx); err != nil {
+				t.Fatalf("Stop = %v", err)
+			}
+			if n := w.count(`SELECT count(*) FROM evtsub.event_inbox
+				WHERE status = 'pending' AND lease_token IS NULL AND attempts = 0 AND next_attempt_at <= now()`); n != 1 {
+				t.Errorf("%d inbox rows given back and ready, want 1", n)
+			}
+			if n := s.failures.Load(); n != 1 {
+				t.Errorf("the handler failed %d times, want once (its context cancelled)", n)
+			}
+			if n := w.effects(); n != 0 {
+				t.Errorf("%d effects, want none", n)
+			}
+			return
+		}
 		close(release)
 		if err := r.bus.Stop(ctx); err != nil {
 			t.Fatalf("Stop = %v", err)
@@ -63,6 +84,69 @@ func TestStopWaitsForTheHandlerInProgress(t *testing.T) {
 			t.Errorf("handler called %d times, want 1", n)
 		}
 	})
+}
+
+// A call handler can run for its whole timeout (30 s: a slow card gateway
+// behind a payment), longer than a stopping process waits (15 s). When it
+// has not finished as the stop's time runs out, its process gives the lease
+// back rather than leaving it to expire a handler timeout and a half after
+// it was taken: another replica, already running, takes the event at once —
+// an order's next saga step does not wait most of a minute in a rolling
+// deploy. The given-back lease is no failed attempt, and the outcome the
+// first handler reaches later is not recorded over the other replica's.
+func TestACallHandlerUnfinishedAtStopGivesItsLeaseBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := fastConfig(config.EventsPostgres)
+	cfg.Events.HandlerTimeout = 30 * time.Second // a lease of 45 s
+	cfg.Events.PollInterval = time.Minute        // the other replica hears of the event, it does not poll for it
+	w := newWorldOf(t, cfg, 2)
+
+	entered1, release1 := make(chan struct{}), make(chan struct{})
+	first := w.idempotentReplica(func(events.Envelope) {
+		close(entered1)
+		<-release1 // deaf to its context: it answers when the test says so
+	})
+	free1 := closer(t, release1)
+	first.publish(t, ctx, thing("deploy", 1))
+	waitClosed(t, entered1)
+
+	var attempt atomic.Int64
+	second := w.idempotentReplica(func(env events.Envelope) { attempt.Store(int64(env.Attempt)) })
+
+	stopping := time.Now()
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := first.bus.Stop(short); err == nil {
+		t.Fatal("Stop = nil while a call handler was still running")
+	}
+	eventstest.Eventually(t, 5*time.Second, "the event handled by the other replica, long before the lease's 45 s",
+		func() bool { return inboxStatus(t, w) == "done" })
+	if a := attempt.Load(); a != 1 {
+		t.Errorf("the other replica's handler runs attempt %d, want 1 (a lease given back is no failed attempt)", a)
+	}
+	var handledAt time.Time
+	if err := w.owner.QueryRow(ctx, `SELECT handled_at FROM evtsub.event_inbox`).Scan(&handledAt); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("handled by the other replica %v after the stop began (the stop's time: 1 s)", handledAt.Sub(stopping).Round(time.Millisecond))
+
+	free1() // the first handler answers now, and tries to record its success
+	if err := first.bus.Stop(ctx); err != nil {
+		t.Fatalf("Stop = %v", err)
+	}
+	var later time.Time
+	var attempts int
+	if err := w.owner.QueryRow(ctx, `SELECT handled_at, attempts FROM evtsub.event_inbox WHERE status = 'done'`).Scan(&later, &attempts); err != nil {
+		t.Fatal(err)
+	}
+	if !later.Equal(handledAt) || attempts != 1 {
+		t.Errorf("inbox row handled at %v after %d attempts, want the other replica's record (%v, 1 attempt)", later, attempts, handledAt)
+	}
+	if n := w.effects(); n != 1 {
+		t.Errorf("%d effects, want 1", n)
+	}
+	checkDeliveredOnceBy(t, second, first)
 }
 
 func TestEventOfAHandlerCutShortByStopIsHandledAfterRestart(t *testing.T) {

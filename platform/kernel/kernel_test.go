@@ -183,6 +183,56 @@ func TestKernelRunStopsStartedModulesWhenStartFails(t *testing.T) {
 	}
 }
 
+// fakeWorker records its start and stop, and the time its stop was given.
+type fakeWorker struct {
+	ev       *events
+	deadline time.Time
+	bounded  bool
+}
+
+func (w *fakeWorker) Start(context.Context) error {
+	w.ev.add("start worker")
+	return nil
+}
+
+func (w *fakeWorker) Stop(ctx context.Context) error {
+	w.ev.add("stop worker")
+	w.deadline, w.bounded = ctx.Deadline()
+	return nil
+}
+
+// The event bus stops as a worker and times what it does at stop by the
+// deadline of its context: it waits for handlers in progress, and gives a
+// call handler's lease back while there is time left to write it. So a
+// worker stops before the modules, with the stop's deadline.
+func TestKernelStopsWorkersFirstWithTheStopDeadline(t *testing.T) {
+	t.Parallel()
+	ev := &events{}
+	k, _ := newKernel(t, ev, "")
+	w := &fakeWorker{ev: ev}
+	k.AddWorker(w)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := k.Run(ctx, func(net.Addr) { cancel() }); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	stopped := time.Now()
+	want := []string{
+		"routes identity", "routes catalog", "routes cart",
+		"start identity", "start catalog", "start cart", "start worker",
+		"stop worker", "stop cart", "stop catalog", "stop identity",
+	}
+	if got := ev.list(); !slices.Equal(got, want) {
+		t.Errorf("events =\n%v\nwant\n%v", got, want)
+	}
+	if !w.bounded {
+		t.Fatal("the worker's stop context has no deadline")
+	}
+	if left := w.deadline.Sub(stopped); left <= 0 || left > 15*time.Second {
+		t.Errorf("the worker's stop deadline is %v after Run returned, want within the 15 s stop time", left)
+	}
+}
+
 // edge is what a kernel runs behind: the HTTP server, readiness and a log.
 func edge(t *testing.T) (*httpapi.Server, *health.State, *slog.Logger) {
 	t.Helper()
