@@ -42,6 +42,13 @@ type Options struct {
 	// close it again.
 	BreakerFailures uint32
 	BreakerOpen     time.Duration
+	// BreakerSlowCall is how long a call must have waited for its
+	// deadline to pass to count as a failure of the neighbour: a caller
+	// that gives up sooner (the cart waits half a second for prices, then
+	// shows the last known ones) says it is in a hurry, not that the
+	// neighbour is failing, and would otherwise open the circuit of a
+	// neighbour that is merely busy, for every caller in the process.
+	BreakerSlowCall time.Duration
 	// MaxInFlight bounds the calls in flight to one neighbour; a call
 	// beyond it waits for a slot until its deadline, then fails with
 	// KindUnavailable and errs.BusyRetryAfter.
@@ -59,6 +66,7 @@ var DefaultOptions = Options{
 	BackoffMax:      time.Second,
 	BreakerFailures: 5,
 	BreakerOpen:     5 * time.Second,
+	BreakerSlowCall: time.Second,
 	MaxInFlight:     64,
 	TokenTTL:        time.Minute,
 }
@@ -74,6 +82,7 @@ func (o Options) withDefaults() Options {
 	pick(&o.BackoffBase, d.BackoffBase)
 	pick(&o.BackoffMax, d.BackoffMax)
 	pick(&o.BreakerOpen, d.BreakerOpen)
+	pick(&o.BreakerSlowCall, d.BreakerSlowCall)
 	pick(&o.TokenTTL, d.TokenTTL)
 	if o.Attempts <= 0 {
 		o.Attempts = d.Attempts
@@ -195,7 +204,9 @@ func (c *Client) neighbour(callee string) *neighbour {
 			Timeout:      c.opts.BreakerOpen,
 			ReadyToTrip:  func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= c.opts.BreakerFailures },
 			IsSuccessful: func(err error) bool { return !neighbourFailed(err) },
-			IsExcluded:   func(err error) bool { return errors.Is(err, context.Canceled) },
+			IsExcluded: func(err error) bool {
+				return errors.Is(err, context.Canceled) || errors.Is(err, errCallerInAHurry)
+			},
 		})
 		c.neighbours[callee] = n
 	}
@@ -230,6 +241,16 @@ func callAttributes(caller, module, method string) []attribute.KeyValue {
 	return []attribute.KeyValue{attribute.String("rpc.system.name", "shop"), attribute.String("rpc.method", module+"/"+method),
 		attribute.String("shop.caller", caller), attribute.String("shop.module", module)}
 }
+
+// errCallerInAHurry marks a call whose caller's deadline passed before
+// Options.BreakerSlowCall: the circuit does not count it.
+var errCallerInAHurry = errors.New("the caller's deadline passed early")
+
+// hurried is err, marked as errCallerInAHurry for the circuit only.
+type hurried struct{ err error }
+
+func (h *hurried) Error() string   { return h.err.Error() }
+func (h *hurried) Unwrap() []error { return []error{h.err, errCallerInAHurry} }
 
 // Refusals before any request is sent, for the outcome label.
 var (
@@ -279,7 +300,12 @@ func (c *Client) call(ctx context.Context, module, method string, idempotent boo
 	url := base + "/internal/" + module + "/" + method
 	for attempt := 1; ; attempt++ {
 		_, err = n.breaker.Execute(func() (struct{}, error) {
-			return struct{}{}, c.attempt(ctx, url, module, method, body, user, service, results, answer)
+			start := time.Now()
+			err := c.attempt(ctx, url, module, method, body, user, service, results, answer)
+			if errors.Is(err, context.DeadlineExceeded) && time.Since(start) < c.opts.BreakerSlowCall {
+				return struct{}{}, &hurried{err}
+			}
+			return struct{}{}, err
 		})
 		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 			e := errs.Wrap(errs.KindUnavailable, errCircuitOpen, "%s is failing; calls to it are suspended", module)

@@ -239,6 +239,53 @@ func TestBreakerOpensAfterConsecutiveFailures(t *testing.T) {
 	}
 }
 
+// A caller that gives up on a neighbour within BreakerSlowCall (a short
+// deadline of its own) does not open the neighbour's circuit; calls that
+// waited longer for their deadline do.
+func TestBreakerCountsOnlySlowDeadlines(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	ts := serve(t, map[string]remote.Method{
+		"Slow": returning(func(ctx context.Context, n int) (int, error) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return n, nil
+		}),
+		"Echo": returning(func(_ context.Context, n int) (int, error) { return n, nil }),
+	})
+	hurried := func(c *remote.Client) {
+		for range 5 {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			_, err := call(ctx, c, "Slow", false, 1)
+			cancel()
+			if err == nil {
+				t.Fatal("a call past its deadline succeeded")
+			}
+		}
+	}
+	patient := client(t, ts.URL, func(cfg *remote.ClientConfig) {
+		cfg.Options.BreakerFailures = 3
+		cfg.Options.BreakerOpen = time.Hour
+	})
+	hurried(patient)
+	if n, err := call(context.Background(), patient, "Echo", false, 7); err != nil || n != 7 {
+		t.Fatalf("after callers in a hurry gave up: %d, %v; want the circuit closed", n, err)
+	}
+
+	strict := client(t, ts.URL, func(cfg *remote.ClientConfig) {
+		cfg.Options.BreakerFailures = 3
+		cfg.Options.BreakerOpen = time.Hour
+		cfg.Options.BreakerSlowCall = time.Millisecond
+	})
+	hurried(strict)
+	if _, err := call(context.Background(), strict, "Echo", false, 7); !errs.Is(err, errs.KindUnavailable) {
+		t.Fatalf("after calls waited past BreakerSlowCall: %v, want the circuit open", err)
+	}
+}
+
 // Beyond MaxInFlight a call waits for a slot until its deadline, and never
 // reaches the neighbour (its refusal says when to retry); a freed slot
 // serves the next call.

@@ -23,7 +23,10 @@
 //
 // The client keeps, per callee module: a circuit breaker (gobreaker) that
 // opens after Options.BreakerFailures consecutive failures — transport
-// errors and 5xx answers, not refusals on the merits — and then fails calls
+// errors and 5xx answers, not refusals on the merits, nor a call whose
+// caller's deadline passed within Options.BreakerSlowCall (a caller in a
+// hurry, like the cart waiting half a second for prices, says nothing of
+// the neighbour's health) — and then fails calls
 // at once with KindUnavailable and a Retry-After, which the edge answers
 // 503; and a limit of Options.MaxInFlight calls in flight, beyond which a
 // call waits for a slot until its deadline, then fails with
