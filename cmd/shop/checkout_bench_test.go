@@ -117,7 +117,7 @@ func BenchmarkCheckout(b *testing.B) {
 	b.ReportMetric(walSyncs, "server_wal_flushes/checkout")
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(float64(load.retried.Load()), "checkouts_retried_after_503")
-	checkoutGoals(os.Stdout, "monolith", rate, ceiling, quantile(paced.latencies, 0.99), rate/2)
+	checkoutGoals(os.Stdout, "monolith (in the test process)", rate, ceiling, quantile(paced.latencies, 0.99), rate/2)
 
 	const listed = 20
 	writeTransactions(b, os.Stdout, url, listed, func() {
