@@ -22,6 +22,27 @@ type fields struct {
 
 type fieldsKey struct{}
 
+// fieldsContext carries fields: a context and its value in one allocation,
+// where context.WithValue would make two (the context and the boxed value).
+type fieldsContext struct {
+	context.Context
+	fields fields
+}
+
+func (c *fieldsContext) Value(key any) any {
+	if key == (fieldsKey{}) {
+		return &c.fields
+	}
+	return c.Context.Value(key)
+}
+
+func withFields(ctx context.Context, f fields) context.Context {
+	if ctx == nil {
+		panic("cannot create context from nil parent") // as context.WithValue
+	}
+	return &fieldsContext{Context: ctx, fields: f}
+}
+
 func fieldsOf(ctx context.Context) *fields {
 	f, _ := ctx.Value(fieldsKey{}).(*fields)
 	return f
@@ -36,7 +57,7 @@ func with(ctx context.Context, set func(*fields)) context.Context {
 	}
 	f.request = false
 	set(&f)
-	return context.WithValue(ctx, fieldsKey{}, &f)
+	return withFields(ctx, f)
 }
 
 // WithRequestID returns a context whose log lines carry the request id.
@@ -71,7 +92,7 @@ func Module(ctx context.Context) string {
 // starts, and a context value and a copy of the request each time it learns
 // something would cost every request.
 func WithRequest(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, fieldsKey{}, &fields{requestID: id, request: true})
+	return withFields(ctx, fields{requestID: id, request: true})
 }
 
 // SetModule names the module serving the request of ctx, made by
