@@ -42,6 +42,10 @@ type requestSpans struct {
 	server     []trace.SpanStartOption // built once: no allocation a request
 }
 
+// traceparentHeader is where the W3C trace context of a caller comes,
+// canonical: HeaderCarrier.Get would make it so on every request.
+var traceparentHeader = http.CanonicalHeaderKey("traceparent")
+
 func (s *Server) requestSpans() *requestSpans {
 	serverKind := trace.WithSpanKind(trace.SpanKindServer)
 	return &requestSpans{s: s, tracer: s.tracer.Tracer(tracing.ScopeName), serverKind: serverKind,
@@ -56,7 +60,9 @@ func (rs *requestSpans) start(c echo.Context, ctx context.Context) (context.Cont
 		return ctx, nil
 	}
 	r := c.Request()
-	ctx = rs.propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
+	if len(r.Header[traceparentHeader]) > 0 { // without it there is no trace to continue or link
+		ctx = rs.propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
+	}
 	opts := rs.server
 	if caller := trace.SpanContextFromContext(ctx); caller.IsRemote() && rs.s.public(r) {
 		opts = []trace.SpanStartOption{rs.serverKind, trace.WithNewRoot(), trace.WithLinks(trace.Link{SpanContext: caller})}
