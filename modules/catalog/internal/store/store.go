@@ -331,11 +331,20 @@ func (s *Store) CurrentDeals(ctx context.Context, productIDs, categoryIDs []stri
 	if err != nil {
 		return nil, errs.Internal(fmt.Errorf("current deals: %w", err), "load deals")
 	}
-	found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[dealRow])
+	found, err := pgx.CollectRows(rows, scanDeal)
 	if err != nil {
 		return nil, errs.Internal(fmt.Errorf("current deals: %w", err), "load deals")
 	}
 	return domain.Map(found, toDeal), nil
+}
+
+// scanDeal scans a row of dealColumns field by field, like productWhere:
+// RowToStructByPos would reflect over the struct on every row.
+func scanDeal(row pgx.CollectableRow) (dealRow, error) {
+	var d dealRow
+	err := row.Scan(&d.ID, &d.Name, &d.Kind, &d.Value, &d.Currency, &d.ProductID, &d.CategoryID,
+		&d.StartsAt, &d.EndsAt, &d.Active, &d.CreatedAt, &d.UpdatedAt)
+	return d, err
 }
 
 // currentDealsQuery is the SQL of CurrentDeals for products product ids and
