@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -14,8 +15,77 @@ import (
 	"github.com/shopmonolith/shop/platform/logging"
 )
 
-func withRequest(ctx context.Context, id string) context.Context {
-	return logging.WithRequestID(ctx, id)
+// begin gives a request, first of all, what the rest of the chain and the
+// handler find in its context: its id (the X-Request-ID a proxy sent, or
+// a new one), sent back in the response's X-Request-ID and carried by its
+// log lines, which name the route's module once the route's handler chain
+// starts (see Router.Add); its span (see requestSpans); and its deadline,
+// timeout from now. One copy of the request carries them all: set one
+// middleware after the other, they would copy it three times more. The
+// deadline's errors are told apart further in (see deadlineErrors).
+func (s *Server) begin(timeout time.Duration) echo.MiddlewareFunc {
+	spans := s.requestSpans()
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			id := r.Header.Get(echo.HeaderXRequestID)
+			if id == "" {
+				id = newRequestID()
+			}
+			c.Response().Header()[requestIDHeader] = []string{id}
+			ctx, span := spans.start(c, logging.WithRequest(r.Context(), id))
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			c.SetRequest(r.WithContext(ctx))
+			if span == nil {
+				return next(c)
+			}
+			defer span.End()
+			err := next(c)
+			spans.finish(c, span)
+			return err
+		}
+	}
+}
+
+var requestIDHeader = http.CanonicalHeaderKey(echo.HeaderXRequestID)
+
+// requestIDAlphabet and requestIDLength make ids like echo's: 32 letters.
+const (
+	requestIDAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	requestIDLength   = 32
+)
+
+// newRequestID returns a random request id: requestIDLength letters of
+// requestIDAlphabet, each as likely as the others (a random byte past the
+// largest multiple of the alphabet's length is skipped).
+func newRequestID() string {
+	const limit = 256 / len(requestIDAlphabet) * len(requestIDAlphabet)
+	var id [requestIDLength]byte
+	var random [requestIDLength + requestIDLength/4]byte
+	for n := 0; ; {
+		_, _ = rand.Read(random[:]) // never fails
+		for _, b := range random {
+			if int(b) >= limit {
+				continue
+			}
+			id[n] = requestIDAlphabet[int(b)%len(requestIDAlphabet)]
+			if n++; n == len(id) {
+				return string(id[:])
+			}
+		}
+	}
+}
+
+// deadlineErrors marks the errors of the rest of the chain that the
+// request's deadline caused (see pastDeadline).
+func deadlineErrors(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := next(c); err != nil {
+			return pastDeadline(err, c.Request().Context())
+		}
+		return nil
+	}
 }
 
 // observe logs each request and records its metrics once the response is known.
@@ -211,7 +281,9 @@ func bodyLimit(limit int64) echo.MiddlewareFunc {
 			if r.ContentLength > limit {
 				return errs.E(errs.KindTooLarge, "the request body is larger than %d bytes", limit)
 			}
-			r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+			if r.Body != http.NoBody { // a request without a body has nothing to cap
+				r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+			}
 			return next(c)
 		}
 	}

@@ -41,7 +41,11 @@ func (r *Router) Add(method, path string, h echo.HandlerFunc, m ...echo.Middlewa
 	module := r.module
 	tag := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			c.SetRequest(c.Request().WithContext(logging.WithModule(c.Request().Context(), module)))
+			// In place, in the request's log fields (see Server.begin): no
+			// copy of the request.
+			if ctx, inPlace := logging.SetModule(c.Request().Context(), module); !inPlace {
+				c.SetRequest(c.Request().WithContext(ctx))
+			}
 			return next(c)
 		}
 	}

@@ -85,12 +85,7 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 	e.IPExtractor = forwardedClientOr(clientIP(cfg.HTTP.TrustedProxies, log))
 
 	chain := []echo.MiddlewareFunc{
-		middleware.RequestIDWithConfig(middleware.RequestIDConfig{
-			RequestIDHandler: func(c echo.Context, id string) {
-				c.SetRequest(c.Request().WithContext(withRequest(c.Request().Context(), id)))
-			},
-		}),
-		s.traced(),
+		s.begin(cfg.HTTP.RequestTimeout),
 		s.observe,
 		s.trustForwarded,
 		middleware.RecoverWithConfig(middleware.RecoverConfig{
@@ -114,12 +109,7 @@ func New(cfg config.Config, log *slog.Logger, h *health.State, m *metrics.Metric
 	chain = append(chain,
 		crossOrigin(cfg.HTTP.CORSOrigins, log),
 		bodyLimit(cfg.HTTP.BodyLimitBytes),
-		middleware.ContextTimeoutWithConfig(middleware.ContextTimeoutConfig{
-			Timeout: cfg.HTTP.RequestTimeout,
-			ErrorHandler: func(err error, c echo.Context) error {
-				return pastDeadline(err, c.Request().Context())
-			},
-		}))
+		deadlineErrors)
 	if authn != nil {
 		chain = append(chain, s.authenticate(authn))
 	}

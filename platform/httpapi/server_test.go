@@ -600,6 +600,11 @@ func TestRequestID(t *testing.T) {
 	if a == "" || b == "" || a == b {
 		t.Errorf("X-Request-ID = %q then %q, want two distinct ids", a, b)
 	}
+	for _, id := range []string{a, b} {
+		if !regexp.MustCompile(`^[A-Za-z]{32}$`).MatchString(id) {
+			t.Errorf("X-Request-ID = %q, want 32 letters", id)
+		}
+	}
 	req := httptest.NewRequest(http.MethodGet, "/things/1", nil)
 	req.Header.Set(echo.HeaderXRequestID, "from-the-proxy")
 	if got := s.do(t, req).Header().Get(echo.HeaderXRequestID); got != "from-the-proxy" {

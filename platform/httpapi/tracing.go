@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -14,11 +15,12 @@ import (
 	"github.com/shopmonolith/shop/platform/tracing"
 )
 
-// traced starts the server span of every request but the probes' and the
-// scraper's, named by its route ("POST /api/orders"), with the standard
-// HTTP attributes and the response's status. It runs outside observe, so
-// the request's log line carries the span's trace id and the span sees the
-// status of an error's problem document.
+// requestSpans start the server span of every request but the probes' and
+// the scraper's, named by its route ("POST /api/orders"), with the standard
+// HTTP attributes and the response's status. The span starts with the
+// request (see Server.begin), outside observe, so the request's log line
+// carries the span's trace id and the span sees the status of an error's
+// problem document.
 //
 // A request on the public listener starts a trace of its own: the trace
 // context a client sends is only linked, so that no one on the internet
@@ -32,45 +34,62 @@ import (
 // wrapped body and writer); here a span that is not recorded costs its
 // ids and little more, so tracing without a collector, or with a low
 // sample ratio, leaves reads as fast as they were.
-func (s *Server) traced() echo.MiddlewareFunc {
-	tracer := s.tracer.Tracer(tracing.ScopeName)
-	var propagator propagation.TraceContext
+type requestSpans struct {
+	s          *Server
+	tracer     trace.Tracer
+	propagator propagation.TraceContext
+	serverKind trace.SpanStartOption
+	server     []trace.SpanStartOption // built once: no allocation a request
+}
+
+// traceparentHeader is where the W3C trace context of a caller comes,
+// canonical: HeaderCarrier.Get would make it so on every request.
+var traceparentHeader = http.CanonicalHeaderKey("traceparent")
+
+func (s *Server) requestSpans() *requestSpans {
 	serverKind := trace.WithSpanKind(trace.SpanKindServer)
-	server := []trace.SpanStartOption{serverKind} // built once: no allocation a request
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			route := c.Path()
-			if route == "/healthz" || route == "/readyz" || route == "/metrics" {
-				return next(c)
-			}
-			r := c.Request()
-			ctx := propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-			opts := server
-			if caller := trace.SpanContextFromContext(ctx); caller.IsRemote() && s.public(r) {
-				opts = []trace.SpanStartOption{serverKind, trace.WithNewRoot(), trace.WithLinks(trace.Link{SpanContext: caller})}
-			}
-			ctx, span := tracer.Start(ctx, s.spanName(r.Method, route), opts...)
-			defer span.End()
-			if span.IsRecording() {
-				scheme := "http"
-				if c.IsTLS() {
-					scheme = "https"
-				}
-				span.SetAttributes(semconv.HTTPRequestMethodKey.String(r.Method), semconv.HTTPRoute(route), semconv.URLPath(r.URL.Path),
-					semconv.URLScheme(scheme), semconv.ServerAddress(r.Host), semconv.ClientAddress(c.RealIP()),
-					semconv.UserAgentOriginal(r.UserAgent()))
-			}
-			c.SetRequest(r.WithContext(ctx))
-			err := next(c)
-			if span.IsRecording() {
-				status := c.Response().Status
-				span.SetAttributes(semconv.HTTPResponseStatusCode(status))
-				if status >= http.StatusInternalServerError {
-					span.SetStatus(codes.Error, http.StatusText(status))
-				}
-			}
-			return err
+	return &requestSpans{s: s, tracer: s.tracer.Tracer(tracing.ScopeName), serverKind: serverKind,
+		server: []trace.SpanStartOption{serverKind}}
+}
+
+// start starts the span of the request of c, a child of ctx, and returns
+// the context carrying it; a nil span for the routes not traced.
+func (rs *requestSpans) start(c echo.Context, ctx context.Context) (context.Context, trace.Span) {
+	route := c.Path()
+	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
+		return ctx, nil
+	}
+	r := c.Request()
+	if len(r.Header[traceparentHeader]) > 0 { // without it there is no trace to continue or link
+		ctx = rs.propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
+	}
+	opts := rs.server
+	if caller := trace.SpanContextFromContext(ctx); caller.IsRemote() && rs.s.public(r) {
+		opts = []trace.SpanStartOption{rs.serverKind, trace.WithNewRoot(), trace.WithLinks(trace.Link{SpanContext: caller})}
+	}
+	ctx, span := rs.tracer.Start(ctx, rs.s.spanName(r.Method, route), opts...)
+	if span.IsRecording() {
+		scheme := "http"
+		if c.IsTLS() {
+			scheme = "https"
 		}
+		span.SetAttributes(semconv.HTTPRequestMethodKey.String(r.Method), semconv.HTTPRoute(route), semconv.URLPath(r.URL.Path),
+			semconv.URLScheme(scheme), semconv.ServerAddress(r.Host), semconv.ClientAddress(c.RealIP()),
+			semconv.UserAgentOriginal(r.UserAgent()))
+	}
+	return ctx, span
+}
+
+// finish records the response's status on span, once the chain returned.
+// The caller ends the span.
+func (rs *requestSpans) finish(c echo.Context, span trace.Span) {
+	if !span.IsRecording() {
+		return
+	}
+	status := c.Response().Status
+	span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+	if status >= http.StatusInternalServerError {
+		span.SetStatus(codes.Error, http.StatusText(status))
 	}
 }
 

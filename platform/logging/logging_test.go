@@ -133,3 +133,38 @@ func TestContextAccessors(t *testing.T) {
 		t.Errorf("RequestID/Module = %q/%q", logging.RequestID(ctx), logging.Module(ctx))
 	}
 }
+
+// A request's module is set in place: the request's context, and those
+// derived from it before, carry it from then on; a context with fields of
+// its own keeps them.
+func TestSetModuleOfRequest(t *testing.T) {
+	t.Parallel()
+	type key struct{}
+	req := logging.WithRequest(context.Background(), "req-1")
+	derived := context.WithValue(req, key{}, 1)
+	own := logging.WithModule(req, "orders")
+	if m := logging.Module(req); m != "" {
+		t.Fatalf("module %q before SetModule", m)
+	}
+	ctx, inPlace := logging.SetModule(derived, "catalog")
+	if !inPlace || ctx != derived {
+		t.Fatalf("SetModule on a request's context: in place %v, same context %v; want both", inPlace, ctx == derived)
+	}
+	for name, c := range map[string]context.Context{"request": req, "derived": derived} {
+		if m, id := logging.Module(c), logging.RequestID(c); m != "catalog" || id != "req-1" {
+			t.Errorf("%s context: module %q, request id %q; want catalog, req-1", name, m, id)
+		}
+	}
+	if m, id := logging.Module(own), logging.RequestID(own); m != "orders" || id != "req-1" {
+		t.Errorf("context with a module of its own: module %q, request id %q; want orders, req-1", m, id)
+	}
+	// Fields set with WithModule are a copy, never changed in place.
+	ctx, inPlace = logging.SetModule(own, "billing")
+	if inPlace || logging.Module(own) != "orders" || logging.Module(ctx) != "billing" {
+		t.Errorf("SetModule on a context without a request's fields: in place %v, module %q then %q; want a new context",
+			inPlace, logging.Module(own), logging.Module(ctx))
+	}
+	if ctx, inPlace := logging.SetModule(context.Background(), "catalog"); inPlace || logging.Module(ctx) != "catalog" {
+		t.Errorf("SetModule without fields: in place %v, module %q", inPlace, logging.Module(ctx))
+	}
+}

@@ -57,11 +57,29 @@ func (m *Metrics) ObserveHTTP(module, route, method string, status int, elapsed 
 	if !knownMethods[method] {
 		method = "OTHER"
 	}
-	m.requests.WithLabelValues(module, route, method, strconv.Itoa(status)).Inc()
+	m.requests.WithLabelValues(module, route, method, statusLabel(status)).Inc()
 	if status >= 500 {
 		m.errors.WithLabelValues(module, route, method).Inc()
 	}
 	m.duration.WithLabelValues(module, route, method).Observe(elapsed.Seconds())
+}
+
+// statusLabels are the labels of the HTTP statuses, made once: strconv.Itoa
+// would allocate one on every request.
+var statusLabels = func() (l [600]string) {
+	for i := range l {
+		l[i] = strconv.Itoa(i)
+	}
+	return l
+}()
+
+// statusLabel is strconv.Itoa(status), without an allocation for a status
+// up to 599.
+func statusLabel(status int) string {
+	if status >= 0 && status < len(statusLabels) {
+		return statusLabels[status]
+	}
+	return strconv.Itoa(status)
 }
 
 // Handler serves the registry in the Prometheus exposition format.

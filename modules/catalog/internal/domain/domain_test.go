@@ -278,3 +278,18 @@ func TestSearchTermsDropSyntax(t *testing.T) {
 		t.Fatalf("terms = %q, want %q", got, want)
 	}
 }
+
+// ParseID gives every spelling of an id its one canonical form.
+func TestParseIDCanonical(t *testing.T) {
+	t.Parallel()
+	const canonical = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
+	for _, in := range []string{canonical, "6BA7B810-9DAD-11D1-80B4-00C04FD430C8", "6ba7b8109dad11d180b400c04fd430c8",
+		"{6ba7b810-9dad-11d1-80b4-00c04fd430c8}", "urn:uuid:6ba7b810-9dad-11d1-80b4-00c04fd430c8"} {
+		if got, err := ParseID(in, "product"); err != nil || got != canonical {
+			t.Errorf("ParseID(%q) = %q, %v; want %q", in, got, err, canonical)
+		}
+	}
+	if _, err := ParseID("6ba7b810-9dad-11d1-80b4-00c04fd430cX", "product"); err == nil {
+		t.Error("ParseID of a malformed id: no error")
+	}
+}

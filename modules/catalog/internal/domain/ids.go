@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -24,6 +25,9 @@ func ParseID(id, what string) (string, error) {
 	u, err := uuid.Parse(id)
 	if err != nil {
 		return "", errs.E(errs.KindNotFound, "%s not found", what)
+	}
+	if len(id) == 36 && !strings.ContainsAny(id, "ABCDEF") {
+		return id, nil // already canonical (hyphenated, lower case): no new string
 	}
 	return u.String(), nil
 }

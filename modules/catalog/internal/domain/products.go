@@ -225,7 +225,8 @@ func (s *Service) DeactivateProduct(ctx context.Context, id string) error {
 }
 
 func (s *Service) priceOne(ctx context.Context, p Product) (PricedProduct, error) {
-	out, err := s.price(ctx, []Product{p})
+	var one [1]PricedProduct // on the stack: a single product's read allocates no slice for it
+	out, err := s.priceInto(ctx, one[:0], []Product{p})
 	if err != nil {
 		return PricedProduct{}, err
 	}
@@ -234,16 +235,21 @@ func (s *Service) priceOne(ctx context.Context, p Product) (PricedProduct, error
 
 // price loads the current deals of all products in one query.
 func (s *Service) price(ctx context.Context, ps []Product) ([]PricedProduct, error) {
-	out := make([]PricedProduct, 0, len(ps))
+	return s.priceInto(ctx, make([]PricedProduct, 0, len(ps)), ps)
+}
+
+// priceInto is price, appending to out.
+func (s *Service) priceInto(ctx context.Context, out []PricedProduct, ps []Product) ([]PricedProduct, error) {
 	if len(ps) == 0 {
 		return out, nil
 	}
 	now := s.now()
-	productIDs := make([]string, 0, len(ps))
-	var categoryIDs []string
+	// The product ids, then the category ids: one array for both.
+	ids := make([]string, len(ps), 2*len(ps))
+	productIDs, categoryIDs := ids[:len(ps):len(ps)], ids[len(ps):len(ps)]
 	seen := map[string]bool{}
-	for _, p := range ps {
-		productIDs = append(productIDs, p.ID())
+	for i, p := range ps {
+		productIDs[i] = p.ID()
 		if c := p.CategoryID(); c != "" && !seen[c] {
 			seen[c] = true
 			categoryIDs = append(categoryIDs, c)

@@ -252,7 +252,7 @@ func (h *httpHandlers) listProducts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, page)
+	return httpapi.JSON(c, http.StatusOK, page)
 }
 
 // productQuery reads the query string; the API checks the values.
@@ -295,7 +295,7 @@ func (h *httpHandlers) product(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, p)
+	return httpapi.JSON(c, http.StatusOK, p)
 }
 
 func (h *httpHandlers) productBySKU(c echo.Context) error {
@@ -303,7 +303,7 @@ func (h *httpHandlers) productBySKU(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, p)
+	return httpapi.JSON(c, http.StatusOK, p)
 }
 
 func (h *httpHandlers) createProduct(c echo.Context) error {
@@ -315,7 +315,7 @@ func (h *httpHandlers) createProduct(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, p)
+	return httpapi.JSON(c, http.StatusCreated, p)
 }
 
 func (h *httpHandlers) updateProduct(c echo.Context) error {
@@ -327,7 +327,7 @@ func (h *httpHandlers) updateProduct(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, p)
+	return httpapi.JSON(c, http.StatusOK, p)
 }
 
 func (h *httpHandlers) deactivateProduct(c echo.Context) error {
@@ -347,7 +347,7 @@ func (h *httpHandlers) categories(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, categoryList{Items: cs})
+	return httpapi.JSON(c, http.StatusOK, categoryList{Items: cs})
 }
 
 func (h *httpHandlers) createCategory(c echo.Context) error {
@@ -359,7 +359,7 @@ func (h *httpHandlers) createCategory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, cat)
+	return httpapi.JSON(c, http.StatusCreated, cat)
 }
 
 func (h *httpHandlers) updateCategory(c echo.Context) error {
@@ -371,7 +371,7 @@ func (h *httpHandlers) updateCategory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, cat)
+	return httpapi.JSON(c, http.StatusOK, cat)
 }
 
 func (h *httpHandlers) deactivateCategory(c echo.Context) error {
@@ -391,7 +391,7 @@ func (h *httpHandlers) deals(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, dealList{Items: ds})
+	return httpapi.JSON(c, http.StatusOK, dealList{Items: ds})
 }
 
 func (h *httpHandlers) createDeal(c echo.Context) error {
@@ -403,7 +403,7 @@ func (h *httpHandlers) createDeal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, d)
+	return httpapi.JSON(c, http.StatusCreated, d)
 }
 
 func (h *httpHandlers) updateDeal(c echo.Context) error {
@@ -415,7 +415,7 @@ func (h *httpHandlers) updateDeal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, d)
+	return httpapi.JSON(c, http.StatusOK, d)
 }
 
 func (h *httpHandlers) deactivateDeal(c echo.Context) error {

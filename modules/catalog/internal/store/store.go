@@ -137,12 +137,12 @@ func (s *Store) UpdateProduct(ctx context.Context, id string, fn func(*domain.Pr
 
 // Product implements domain.Repository.
 func (s *Store) Product(ctx context.Context, id string, includeInactive bool) (domain.Product, error) {
-	return s.productWhere(ctx, "products.id = $1", id, includeInactive)
+	return s.productWhere(ctx, productByID, id, includeInactive)
 }
 
 // ProductBySKU implements domain.Repository.
 func (s *Store) ProductBySKU(ctx context.Context, sku string, includeInactive bool) (domain.Product, error) {
-	return s.productWhere(ctx, "products.sku = $1", sku, includeInactive)
+	return s.productWhere(ctx, productBySKU, sku, includeInactive)
 }
 
 // productColumns lists productRow's columns in field order, for the hot read
@@ -150,18 +150,32 @@ func (s *Store) ProductBySKU(ctx context.Context, sku string, includeInactive bo
 const productColumns = `products.id, products.sku, products.name, products.description, products.price_minor,
 	products.currency, products.category_id, products.active, products.created_at, products.updated_at`
 
+// productQuery is the SQL of productWhere for one condition, of any
+// product and of a visible one, put together once rather than on every read.
+type productQuery struct{ any, visible string }
+
+func productWhereQuery(cond string) productQuery {
+	sql := "SELECT " + productColumns + " FROM products WHERE " + cond
+	return productQuery{any: sql + " LIMIT 1", visible: sql + " AND " + visible + " LIMIT 1"}
+}
+
+var (
+	productByID  = productWhereQuery("products.id = $1")
+	productBySKU = productWhereQuery("products.sku = $1")
+)
+
 // productWhere is the storefront's hottest query. It runs on the module's pgx
 // pool directly: gorm's statement building and reflection-based scanning cost
 // more than the query itself here, and the SQL is fixed anyway.
-func (s *Store) productWhere(ctx context.Context, cond string, arg any, includeInactive bool) (domain.Product, error) {
-	sql := "SELECT " + productColumns + " FROM products WHERE " + cond
-	if !includeInactive {
-		sql += " AND " + visible
+func (s *Store) productWhere(ctx context.Context, q productQuery, arg any, includeInactive bool) (domain.Product, error) {
+	sql := q.visible
+	if includeInactive {
+		sql = q.any
 	}
 	// Scanned field by field: RowToStructByPos would reflect over the
 	// struct on every read.
 	var row productRow
-	err := s.db.Pool.QueryRow(ctx, sql+" LIMIT 1", arg).Scan(&row.ID, &row.SKU, &row.Name, &row.Description,
+	err := s.db.Pool.QueryRow(ctx, sql, arg).Scan(&row.ID, &row.SKU, &row.Name, &row.Description,
 		&row.PriceMinor, &row.Currency, &row.CategoryID, &row.Active, &row.CreatedAt, &row.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return domain.Product{}, errs.E(errs.KindNotFound, "product not found")
@@ -181,7 +195,8 @@ func (s *Store) Products(ctx context.Context, ids []string, includeInactive bool
 	var b strings.Builder
 	b.WriteString("SELECT " + productColumns + " FROM products WHERE products.id IN (")
 	// An IN list, not = ANY($1), for the reason given in CurrentDeals.
-	args := placeholders(&b, make([]any, 0, len(ids)), ids)
+	placeholders(&b, 1, len(ids))
+	args := appendArgs(make([]any, 0, len(ids)), ids)
 	b.WriteString(")")
 	if !includeInactive {
 		b.WriteString(" AND " + visible)
@@ -310,33 +325,68 @@ func (s *Store) CurrentDeals(ctx context.Context, productIDs, categoryIDs []stri
 	// the query on this hot path.
 	args := make([]any, 0, 1+len(productIDs)+len(categoryIDs))
 	args = append(args, now)
-	var b strings.Builder
-	b.WriteString("SELECT " + dealColumns + " FROM deals WHERE active AND starts_at <= $1 AND ends_at > $1 AND (product_id IN (")
-	args = placeholders(&b, args, productIDs)
-	if len(categoryIDs) > 0 {
-		b.WriteString(") OR category_id IN (")
-		args = placeholders(&b, args, categoryIDs)
-	}
-	b.WriteString(")) ORDER BY id")
-	rows, err := s.db.Pool.Query(ctx, b.String(), args...)
+	args = appendArgs(args, productIDs)
+	args = appendArgs(args, categoryIDs)
+	rows, err := s.db.Pool.Query(ctx, currentDealsQuery(len(productIDs), len(categoryIDs)), args...)
 	if err != nil {
 		return nil, errs.Internal(fmt.Errorf("current deals: %w", err), "load deals")
 	}
-	found, err := pgx.CollectRows(rows, pgx.RowToStructByPos[dealRow])
+	found, err := pgx.CollectRows(rows, scanDeal)
 	if err != nil {
 		return nil, errs.Internal(fmt.Errorf("current deals: %w", err), "load deals")
 	}
 	return domain.Map(found, toDeal), nil
 }
 
-// placeholders writes "$n, $n+1, …" for values and appends them to args.
-func placeholders(b *strings.Builder, args []any, values []string) []any {
-	for i, v := range values {
+// scanDeal scans a row of dealColumns field by field, like productWhere:
+// RowToStructByPos would reflect over the struct on every row.
+func scanDeal(row pgx.CollectableRow) (dealRow, error) {
+	var d dealRow
+	err := row.Scan(&d.ID, &d.Name, &d.Kind, &d.Value, &d.Currency, &d.ProductID, &d.CategoryID,
+		&d.StartsAt, &d.EndsAt, &d.Active, &d.CreatedAt, &d.UpdatedAt)
+	return d, err
+}
+
+// currentDealsQuery is the SQL of CurrentDeals for products product ids and
+// categories category ids: put together once for a single product's read,
+// the commonest, rather than on every one.
+func currentDealsQuery(products, categories int) string {
+	if products == 1 && categories <= 1 {
+		return oneProductDeals[categories]
+	}
+	return buildCurrentDealsQuery(products, categories)
+}
+
+func buildCurrentDealsQuery(products, categories int) string {
+	var b strings.Builder
+	b.WriteString("SELECT " + dealColumns + " FROM deals WHERE active AND starts_at <= $1 AND ends_at > $1 AND (product_id IN (")
+	placeholders(&b, 2, products)
+	if categories > 0 {
+		b.WriteString(") OR category_id IN (")
+		placeholders(&b, 2+products, categories)
+	}
+	b.WriteString(")) ORDER BY id")
+	return b.String()
+}
+
+// oneProductDeals are the queries of CurrentDeals for one product without
+// a category and with one.
+var oneProductDeals = [2]string{buildCurrentDealsQuery(1, 0), buildCurrentDealsQuery(1, 1)}
+
+// placeholders writes "$from, $from+1, …", n of them.
+func placeholders(b *strings.Builder, from, n int) {
+	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
+		b.WriteString("$" + strconv.Itoa(from+i))
+	}
+}
+
+// appendArgs appends values to args.
+func appendArgs(args []any, values []string) []any {
+	for _, v := range values {
 		args = append(args, v)
-		b.WriteString("$" + strconv.Itoa(len(args)))
 	}
 	return args
 }

@@ -281,8 +281,10 @@ func TestCurrentDealsOneQueryForPage(t *testing.T) {
 		}
 		return d
 	}
-	mk("product", p1.ID(), "", now.Add(-time.Hour), now.Add(time.Hour))
-	mk("category", "", tea.ID(), now, now.Add(time.Hour))
+	want := []domain.Deal{
+		mk("product", p1.ID(), "", now.Add(-time.Hour), now.Add(time.Hour)),
+		mk("category", "", tea.ID(), now, now.Add(time.Hour)),
+	}
 	mk("other product", other.ID(), "", now.Add(-time.Hour), now.Add(time.Hour))
 	mk("expired", p1.ID(), "", now.Add(-2*time.Hour), now)
 	mk("future", p2.ID(), "", now.Add(time.Minute), now.Add(time.Hour))
@@ -296,6 +298,16 @@ func TestCurrentDealsOneQueryForPage(t *testing.T) {
 	}
 	if fmt.Sprint(names) != "[product category]" {
 		t.Fatalf("current deals = %v, want [product category]", names)
+	}
+	// Every column read back into its field.
+	for i, d := range ds {
+		w := want[i]
+		if d.ID() != w.ID() || d.Kind() != w.Kind() || d.Value() != w.Value() || d.Currency() != w.Currency() ||
+			d.ProductID() != w.ProductID() || d.CategoryID() != w.CategoryID() || !d.Active() ||
+			!d.StartsAt().Equal(w.StartsAt()) || !d.EndsAt().Equal(w.EndsAt()) ||
+			!d.CreatedAt().Equal(w.CreatedAt()) || !d.UpdatedAt().Equal(w.UpdatedAt()) {
+			t.Errorf("deal %q read back as %+v, want %+v", d.Name(), d, w)
+		}
 	}
 }
 
