@@ -26,6 +26,8 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	if *n < 0 || *n > 10_000_000 {
 		return usageError{"--products must be between 0 and 10000000"}
 	}
+	// The bar is drawn from a timer's goroutine while the modules log.
+	stderr = &lockedWriter{w: stderr}
 	_, app, closeApp, err := composeApp(ctx, lookup, stderr, "seed", "catalog", "inventory")
 	if err != nil {
 		return err
@@ -43,6 +45,18 @@ func runSeed(ctx context.Context, args []string, stdout, stderr io.Writer, looku
 	}
 	_, err = fmt.Fprintf(stdout, "seeded %d demo products, %d of them with stock\n", *n, stocked)
 	return err
+}
+
+// lockedWriter lets several goroutines write to w, one write at a time.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // progress shows a bar for a run that lasts longer than a moment; a quick

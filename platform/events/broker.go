@@ -310,8 +310,7 @@ func (b *Bus) setupBroker(ctx context.Context) error {
 	slices.Sort(pubs)
 	for _, p := range slices.Compact(pubs) {
 		if err := withAPITimeout(ctx, func(ctx context.Context) error {
-			_, err := k.js.CreateOrUpdateStream(ctx, k.streamConfig(p))
-			return err
+			return k.ensureStream(ctx, k.streamConfig(p))
 		}); err != nil {
 			return fmt.Errorf("stream %s: %w", streamName(p), err)
 		}
@@ -349,6 +348,41 @@ func withAPITimeout(ctx context.Context, step func(context.Context) error) error
 // must not: it resumes where it stopped). Its filters, ack wait, limits and
 // priority settings are updated in place, so one made by an earlier version
 // becomes pinned without losing its position.
+// ensureStream creates the stream, or updates it only when its settings
+// differ from cfg: every process sets up the streams it uses as it starts,
+// and an update for nothing would have the server rewrite the stream's
+// configuration while other processes create their consumers on it.
+func (k *broker) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) error {
+	for range 2 {
+		s, err := k.js.Stream(ctx, cfg.Name)
+		switch {
+		case err == nil:
+			if sameStream(s.CachedInfo().Config, cfg) {
+				return nil
+			}
+			_, err = k.js.UpdateStream(ctx, cfg)
+			return err
+		case !errors.Is(err, jetstream.ErrStreamNotFound):
+			return err
+		}
+		_, err = k.js.CreateStream(ctx, cfg)
+		if !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return err
+		}
+		// Another process created it meanwhile, set otherwise: update it.
+	}
+	return fmt.Errorf("stream %s: created and removed concurrently", cfg.Name)
+}
+
+// sameStream reports whether the stream's settings (have, as the server
+// reports them) are those of want; a zero field of want is the server's
+// default.
+func sameStream(have, want jetstream.StreamConfig) bool {
+	return have.Description == want.Description && slices.Equal(have.Subjects, want.Subjects) &&
+		have.Retention == want.Retention && have.MaxAge == want.MaxAge && have.Storage == want.Storage &&
+		have.Replicas == max(want.Replicas, 1) && (want.Duplicates == 0 || have.Duplicates == want.Duplicates)
+}
+
 func (k *broker) ensureConsumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) error {
 	for range 2 {
 		c, err := k.js.Consumer(ctx, stream, cfg.Durable)

@@ -548,3 +548,77 @@ func TestTheBrokerHandlesFourMessagesPerEvent(t *testing.T) {
 	}
 	w.checkKeyOrder()
 }
+
+// A process that starts sets up the streams it uses, but leaves a stream
+// whose settings are already its own alone: a needless update has the
+// server rewrite the stream's configuration while other processes create
+// their consumers on it. A stream whose settings differ is updated.
+func TestAStartingProcessUpdatesOnlyAStreamSetOtherwise(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorldOf(t, fastConfig(config.EventsNATS), 3)
+	nc, err := nats.Connect(w.nats.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	updates, err := nc.SubscribeSync("$JS.API.STREAM.UPDATE." + pubStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumerInfo, err := nc.SubscribeSync("$JS.API.CONSUMER.INFO." + pubStream + "." + durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	pending := func(s *nats.Subscription) int {
+		t.Helper()
+		if err := nc.FlushTimeout(5 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		n, _, err := s.Pending()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// started starts a replica and waits until it has set its consumer up,
+	// which it does after its streams.
+	started := func() {
+		t.Helper()
+		before := pending(consumerInfo)
+		w.replica(&sink{}).start(t)
+		eventstest.Eventually(t, 10*time.Second, "the replica's consumer set up", func() bool { return pending(consumerInfo) > before })
+	}
+
+	started() // creates the stream
+	started()
+	if n := pending(updates); n != 0 {
+		t.Fatalf("%d stream updates by replicas starting on a stream set as they would set it, want none", n)
+	}
+
+	js := w.jetStream()
+	s, err := js.Stream(ctx, pubStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.CachedInfo().Config
+	want := cfg.MaxAge
+	cfg.MaxAge = want + time.Hour
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	before := pending(updates)
+	started()
+	if n := pending(updates) - before; n != 1 {
+		t.Errorf("%d stream updates by a replica starting on a stream set otherwise, want 1", n)
+	}
+	if s, err = js.Stream(ctx, pubStream); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.CachedInfo().Config.MaxAge; got != want {
+		t.Errorf("stream's MaxAge %v after the replica started, want its setting %v back", got, want)
+	}
+}
