@@ -456,40 +456,10 @@ func TestInfoRequestsDoNotGrowWithTheEvents(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	w := newWorldOf(t, fastConfig(config.EventsNATS), 1)
-	nc, err := nats.Connect(w.nats.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	// A plain subscriber gets a copy of every request to the JetStream API
-	// on these subjects, besides the server.
-	streamInfo, err := nc.SubscribeSync("$JS.API.STREAM.INFO." + pubStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	consumerInfo, err := nc.SubscribeSync("$JS.API.CONSUMER.INFO." + pubStream + "." + durable)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	// requests counts the requests so far: the server delivers them to this
-	// connection before its answer to the flush's ping.
+	counts := apiRequests(t, w, "$JS.API.STREAM.INFO."+pubStream, "$JS.API.CONSUMER.INFO."+pubStream+"."+durable)
 	requests := func() (stream, consumer int) {
-		t.Helper()
-		if err := nc.FlushTimeout(5 * time.Second); err != nil {
-			t.Fatal(err)
-		}
-		s, _, err := streamInfo.Pending()
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, _, err := consumerInfo.Pending()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s, c
+		c := counts()
+		return c[0], c[1]
 	}
 
 	r := w.replica(&sink{}).start(t)
@@ -549,6 +519,43 @@ func TestTheBrokerHandlesFourMessagesPerEvent(t *testing.T) {
 	w.checkKeyOrder()
 }
 
+// apiRequests counts requests to the JetStream API on each of subjects: a
+// plain subscriber gets a copy of every request on them, besides the
+// server. The counts it returns are those so far: the server delivers the
+// requests to this connection before its answer to the flush's ping.
+func apiRequests(t *testing.T, w *world, subjects ...string) func() []int {
+	t.Helper()
+	nc, err := nats.Connect(w.nats.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	subs := make([]*nats.Subscription, len(subjects))
+	for i, subject := range subjects {
+		if subs[i], err = nc.SubscribeSync(subject); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return func() []int {
+		t.Helper()
+		if err := nc.FlushTimeout(5 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		counts := make([]int, len(subs))
+		for i, sub := range subs {
+			n, _, err := sub.Pending()
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts[i] = n
+		}
+		return counts
+	}
+}
+
 // A process that starts sets up the streams it uses, but leaves a stream
 // whose settings are already its own alone: a needless update has the
 // server rewrite the stream's configuration while other processes create
@@ -557,45 +564,21 @@ func TestAStartingProcessUpdatesOnlyAStreamSetOtherwise(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	w := newWorldOf(t, fastConfig(config.EventsNATS), 3)
-	nc, err := nats.Connect(w.nats.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	updates, err := nc.SubscribeSync("$JS.API.STREAM.UPDATE." + pubStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	consumerInfo, err := nc.SubscribeSync("$JS.API.CONSUMER.INFO." + pubStream + "." + durable)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	pending := func(s *nats.Subscription) int {
-		t.Helper()
-		if err := nc.FlushTimeout(5 * time.Second); err != nil {
-			t.Fatal(err)
-		}
-		n, _, err := s.Pending()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	counts := apiRequests(t, w, "$JS.API.STREAM.UPDATE."+pubStream, "$JS.API.CONSUMER.INFO."+pubStream+"."+durable)
+	updates := func() int { return counts()[0] }
+	consumerInfo := func() int { return counts()[1] }
 	// started starts a replica and waits until it has set its consumer up,
 	// which it does after its streams.
 	started := func() {
 		t.Helper()
-		before := pending(consumerInfo)
+		before := consumerInfo()
 		w.replica(&sink{}).start(t)
-		eventstest.Eventually(t, 10*time.Second, "the replica's consumer set up", func() bool { return pending(consumerInfo) > before })
+		eventstest.Eventually(t, 10*time.Second, "the replica's consumer set up", func() bool { return consumerInfo() > before })
 	}
 
 	started() // creates the stream
 	started()
-	if n := pending(updates); n != 0 {
+	if n := updates(); n != 0 {
 		t.Fatalf("%d stream updates by replicas starting on a stream set as they would set it, want none", n)
 	}
 
@@ -610,9 +593,9 @@ func TestAStartingProcessUpdatesOnlyAStreamSetOtherwise(t *testing.T) {
 	if _, err := js.UpdateStream(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
-	before := pending(updates)
+	before := updates()
 	started()
-	if n := pending(updates) - before; n != 1 {
+	if n := updates() - before; n != 1 {
 		t.Errorf("%d stream updates by a replica starting on a stream set otherwise, want 1", n)
 	}
 	if s, err = js.Stream(ctx, pubStream); err != nil {
