@@ -1,0 +1,4 @@
+package events
+
+// MarkDoneSQL is markDoneSQL, for the plan test.
+const MarkDoneSQL = markDoneSQL
