@@ -382,3 +382,45 @@ func TestMetricsCountThePipeline(t *testing.T) {
 		}
 	})
 }
+
+// TestAWakeUpGoesToAnIdleWorker: with one of the subscriber's two workers
+// held by a slow handler, every event of another key published meanwhile is
+// handled by the other worker at once — none waits for the slow batch to
+// commit, or for the safety poll (a minute here). A wake-up sent to the
+// workers in turn waited behind the slow one every second event.
+func TestAWakeUpGoesToAnIdleWorker(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := fastConfig(config.EventsPostgres)
+	cfg.Events.Workers = 2
+	cfg.Events.PollInterval = time.Minute
+	w := newWorld(t, cfg)
+	inside, release := make(chan struct{}), make(chan struct{})
+	free := closer(t, release)
+	s := &sink{before: func(ctx context.Context, e thingHappened, _ events.Envelope) error {
+		if e.Key != "slow" {
+			return nil
+		}
+		close(inside)
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}}
+	r := w.replica(s).start(t)
+	r.publish(t, ctx, thing("slow", 1))
+	select {
+	case <-inside:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the slow handler was not called")
+	}
+	for i := range 4 {
+		r.publish(t, ctx, thing(fmt.Sprintf("k%d", i), 1))
+		eventstest.Eventually(t, 10*time.Second, fmt.Sprintf("event %d handled while a worker is held", i+1),
+			func() bool { return w.effects() == i+1 })
+	}
+	free()
+	eventstest.Eventually(t, 10*time.Second, "the slow event handled", func() bool { return w.effects() == 5 })
+}
