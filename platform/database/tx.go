@@ -18,15 +18,17 @@ import (
 
 // txConn is a transaction run by hand on one dedicated connection. gorm sees
 // it as a transaction (it implements gorm.TxCommitter, so nested
-// Transaction calls become savepoints). Unlike database/sql's Tx it can send
+// Transaction calls become savepoints). Unlike database/sql's Tx it sends
+// its BEGIN with its first statement, not on its own, and can send
 // statements deferred to commit (DeferToCommit) in the same round trip as
 // the COMMIT itself, so a write that also records an outbox row costs no
-// extra round trip.
+// extra round trip: BEGIN, INSERT, outbox row and COMMIT take two.
 type txConn struct {
 	db   *DB // the module database the transaction belongs to
 	conn *sql.Conn
 
 	mu         sync.Mutex
+	opening    string // the BEGIN, until it travels with the first statement
 	pending    []deferred
 	savepoints map[string]mark // savepoint name → what was registered when it was set
 	unsent     []string        // SAVEPOINT statements not sent yet: they travel with the next statement
@@ -127,10 +129,16 @@ func (t *txConn) trackSavepoint(query string, args []any) bool {
 	return false
 }
 
+// takeUnsent returns what must precede the next statement: the BEGIN, if it
+// has not been sent yet, and the savepoints not sent yet.
 func (t *txConn) takeUnsent() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	unsent := t.unsent
+	if t.opening != "" {
+		unsent = append([]string{t.opening}, unsent...)
+		t.opening = ""
+	}
 	t.unsent = nil
 	return unsent
 }
@@ -193,18 +201,37 @@ func (t *txConn) Rollback() error {
 }
 
 // commit sends the deferred statements and COMMIT in one round trip (one
-// pipelined batch), and reports a transaction PostgreSQL rolled back.
+// pipelined batch), and reports a transaction PostgreSQL rolled back. A
+// transaction that never sent its BEGIN sends it with them, or, with
+// nothing deferred, sends nothing at all.
 func (t *txConn) commit(ctx context.Context) error {
-	t.takeUnsent() // savepoints nothing used
-	tag, err := t.send(ctx, append(t.pending, deferred{sql: "COMMIT"}))
+	t.mu.Lock()
+	opening := t.opening
+	t.opening, t.unsent = "", nil // savepoints nothing used
+	t.mu.Unlock()
+	stmts := append(t.pending, deferred{sql: "COMMIT"})
+	if opening != "" {
+		if len(t.pending) == 0 {
+			return nil
+		}
+		stmts = append([]deferred{{sql: opening}}, stmts...)
+	}
+	tag, err := t.send(ctx, stmts)
 	if err == nil && tag.String() == "ROLLBACK" {
 		err = errors.New("the transaction was rolled back: a statement in it failed")
 	}
 	return err
 }
 
-// rollback ends the transaction, whatever state it is in.
+// rollback ends the transaction, whatever state it is in; one whose BEGIN
+// was never sent has nothing to end.
 func (t *txConn) rollback(ctx context.Context) error {
+	t.mu.Lock()
+	unopened := t.opening != ""
+	t.mu.Unlock()
+	if unopened {
+		return nil
+	}
 	_, err := t.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 	return err
 }
@@ -212,7 +239,9 @@ func (t *txConn) rollback(ctx context.Context) error {
 type txKey struct{}
 
 // InTx runs fn in one transaction on a connection of its own: committed when
-// fn returns nil, rolled back otherwise (also when fn panics). Statements
+// fn returns nil, rolled back otherwise (also when fn panics). The BEGIN
+// travels with the first statement fn sends (a write in the same round trip;
+// a query just before it). Statements
 // deferred with DeferToCommit travel with the COMMIT; functions registered
 // with AfterCommit run after it. An InTx inside fn (same ctx) joins the
 // transaction as a savepoint.
@@ -249,8 +278,9 @@ func (db *DB) InTxFrom(ctx context.Context, query string, args []any, scan func(
 		}
 		return db.session(ctx, outer).Transaction(fn)
 	}
-	return db.run(ctx, func(ctx context.Context, conn *sql.Conn) error {
-		return conn.Raw(func(dc any) error {
+	return db.run(ctx, func(ctx context.Context, t *txConn) error {
+		t.trips++
+		return t.conn.Raw(func(dc any) error {
 			b := &pgx.Batch{}
 			b.Queue("BEGIN")
 			b.Queue(query, args...)
@@ -276,12 +306,12 @@ func (db *DB) InTxFrom(ctx context.Context, query string, args []any, scan func(
 	}, fn)
 }
 
-// begin opens a transaction with a statement of its own.
-func begin(stmt string) func(context.Context, *sql.Conn) error {
-	return func(ctx context.Context, conn *sql.Conn) error {
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
+// begin opens a transaction with stmt, which is not sent on its own: it
+// travels with the transaction's first statement, in the same round trip
+// (a pipeline), or, for a query, just before it.
+func begin(stmt string) func(context.Context, *txConn) error {
+	return func(_ context.Context, t *txConn) error {
+		t.opening = stmt
 		return nil
 	}
 }
@@ -305,13 +335,13 @@ func (db *DB) ReadSnapshot(ctx context.Context, fn func(tx *gorm.DB) error) erro
 
 // run runs fn in a transaction that start opens, on a connection of its
 // own.
-func (db *DB) run(ctx context.Context, start func(context.Context, *sql.Conn) error, fn func(tx *gorm.DB) error) (err error) {
+func (db *DB) run(ctx context.Context, start func(context.Context, *txConn) error, fn func(tx *gorm.DB) error) (err error) {
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer conn.Close()
-	t := &txConn{db: db, conn: conn, trips: 1}
+	t := &txConn{db: db, conn: conn}
 	ctx = context.WithValue(ctx, txKey{}, t)
 	committed := false
 	defer func() {
@@ -321,7 +351,7 @@ func (db *DB) run(ctx context.Context, start func(context.Context, *sql.Conn) er
 			}
 		}
 	}()
-	if err := start(ctx, conn); err != nil {
+	if err := start(ctx, t); err != nil {
 		return err
 	}
 	if err := fn(db.session(ctx, t)); err != nil {

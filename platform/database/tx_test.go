@@ -300,3 +300,54 @@ func TestInTxFromOpensWithItsQuery(t *testing.T) {
 		t.Fatalf("err=%v ran=%v rows=%d, want the scan's error, fn not run and the insert rolled back", err, ran, countOutbox(t, db, "t.scanned.v1"))
 	}
 }
+
+// The BEGIN travels with the transaction's first statement: a transaction
+// whose first statement is a write has sent one round trip after it, not
+// two. One that sends nothing until its COMMIT sends the BEGIN with its
+// deferred statements; one that sends nothing at all, or fails before
+// sending anything, costs no round trip and leaves the connection fit for
+// the next.
+func TestInTxSendsItsBeginWithTheFirstStatement(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Open(t, "catalog")
+	ctx := context.Background()
+	err := db.InTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec(insertOutbox, outboxRow("t.first.v1")...).Error; err != nil {
+			return err
+		}
+		if n := database.Trips(tx); n != 1 {
+			t.Errorf("the BEGIN and a first insert took %d round trips, want 1", n)
+		}
+		// Still one transaction: a failure now undoes the first insert.
+		return errors.New("undo")
+	})
+	if err == nil || countOutbox(t, db, "t.first.v1") != 0 {
+		t.Fatalf("err=%v rows=%d, want the failure and the first insert undone", err, countOutbox(t, db, "t.first.v1"))
+	}
+
+	if err := db.InTx(ctx, func(tx *gorm.DB) error {
+		if !database.DeferToCommit(tx, insertOutbox, outboxRow("t.deferred.v1")...) {
+			t.Error("DeferToCommit refused a transaction of InTx")
+		}
+		return nil
+	}); err != nil || countOutbox(t, db, "t.deferred.v1") != 1 {
+		t.Fatalf("err=%v rows=%d, want the deferred insert committed", err, countOutbox(t, db, "t.deferred.v1"))
+	}
+
+	stop := errors.New("nothing sent")
+	for range 3 { // the connections go back to the pool outside any transaction
+		if err := db.InTx(ctx, func(*gorm.DB) error { return nil }); err != nil {
+			t.Fatalf("an empty transaction: %v", err)
+		}
+		if err := db.InTx(ctx, func(*gorm.DB) error { return stop }); !errors.Is(err, stop) {
+			t.Fatalf("a transaction failing before sending anything: %v, want its own error", err)
+		}
+	}
+	var level string
+	err = db.ReadSnapshot(ctx, func(tx *gorm.DB) error {
+		return tx.Raw(`SELECT current_setting('transaction_isolation')`).Scan(&level).Error
+	})
+	if err != nil || level != "repeatable read" {
+		t.Fatalf("ReadSnapshot after them: %v, isolation %q", err, level)
+	}
+}
