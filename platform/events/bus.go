@@ -67,7 +67,6 @@ type subscription struct {
 	batch    int                // events handled per transaction
 	db       *database.DB
 	wake     chan struct{} // shared by the subscription's workers
-	workers  int
 
 	// Call handlers in flight (calls only): at most callSlots at once, each
 	// on an event of its own key, whichever worker leased it.
@@ -267,7 +266,6 @@ func (b *Bus) Start(ctx context.Context) error {
 	// them: the broker's connect callback wakes every loop.
 	for _, s := range b.subs {
 		s.wake = make(chan struct{}, 1)
-		s.workers = b.cfg.Workers
 		s.callSlots = b.cfg.CallWorkers
 		if s.callSlots < 1 { // a configuration not loaded from the environment
 			s.callSlots = b.cfg.Workers
@@ -293,8 +291,8 @@ func (b *Bus) Start(ctx context.Context) error {
 		b.wg.Go(func() { b.runRelay(ctx, db, wake) })
 	}
 	for _, s := range b.subs {
-		for range s.workers {
-			b.wg.Go(func() { b.runWorker(ctx, s, s.wake) })
+		for range b.cfg.Workers {
+			b.wg.Go(func() { b.runWorker(ctx, s) })
 		}
 	}
 	for module, db := range b.modules {

@@ -100,7 +100,7 @@ type claimed struct {
 }
 
 // runWorker handles a subscriber's events until the bus stops.
-func (b *Bus) runWorker(ctx context.Context, s *subscription, wake <-chan struct{}) {
+func (b *Bus) runWorker(ctx context.Context, s *subscription) {
 	tick := time.NewTicker(b.cfg.PollInterval)
 	defer tick.Stop()
 	for {
@@ -120,7 +120,7 @@ func (b *Bus) runWorker(ctx context.Context, s *subscription, wake <-chan struct
 		select {
 		case <-ctx.Done():
 			return
-		case <-wake:
+		case <-s.wake:
 		case <-tick.C:
 		}
 	}
@@ -163,7 +163,6 @@ func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
 		return err
 	}
 	err := s.db.InTxFrom(hctx, claimPgx, []any{s.id, s.batch}, scan, func(tx *gorm.DB) error {
-		var done []string
 		for i, c := range batch {
 			current = i
 			env := c.envelope()
@@ -178,17 +177,11 @@ func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
 				outcomes = append(outcomes, outcome{c: c, failure: failure, dead: dead})
 				continue
 			}
-			done = append(done, c.EventID)
+			database.DeferToCommit(tx, markDoneSQL, s.id, c.EventID)
 			outcomes = append(outcomes, outcome{c: c})
 		}
 		current = -1
 		b.hook("handler.before-commit")
-		if len(done) == 0 {
-			return nil
-		}
-		for _, id := range done {
-			database.DeferToCommit(tx, markDoneSQL, s.id, id)
-		}
 		return nil
 	})
 	switch {
