@@ -56,6 +56,14 @@ image-check: image ## inspect the built image (user, entrypoint, ports, size) an
 TEST_REPORT := $(CURDIR)/bin/test-report.txt
 test test-rollout: export SHOP_TEST_REPORT := $(TEST_REPORT)
 
+# A failing test's message can sit thousands of lines above the end of
+# go test's output (a shop's logs follow it): on failure, the failed tests and
+# their messages are repeated last.
+define failed-tests-summary
+echo; echo "== failed tests (the whole output is in bin/test.log)"; \
+grep -E '^\s*--- FAIL|^\s+[A-Za-z0-9_]+\.go:[0-9]+: |^panic: |^FAIL\s' bin/test.log | grep -vE '\.go:[0-9]+: \{' | tail -n 80
+endef
+
 define print-test-report
 @echo; echo "== counts of the operational tests"; \
 if [ -s $(TEST_REPORT) ]; then cat $(TEST_REPORT); else echo "(none reported)"; fi
@@ -65,7 +73,7 @@ endef
 test: generate-check ## run every test (unit, PostgreSQL integration, architecture, end-to-end), then print the operational tests' counts
 	@mkdir -p bin && rm -f $(TEST_REPORT)
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+	set -o pipefail; $(GO) test -race -count=1 -timeout 30m $(PKGS) 2>&1 | tee bin/test.log || { $(failed-tests-summary); exit 1; }
 	$(MAKE) --no-print-directory test-e2e-catalog test-e2e-split
 	$(print-test-report)
 

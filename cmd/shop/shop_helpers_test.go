@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/shopmonolith/shop/platform/events/eventstest"
 )
@@ -94,16 +97,78 @@ func (o order) settled() bool {
 	return false
 }
 
-// awaitOrder polls the order until done holds.
+// awaitOrder polls the order until done holds. When it does not within 30
+// seconds the failure says where the order stopped: its status and
+// timeline, and the events about it that are not handled yet, with their
+// attempts and last errors.
 func (s *shop) awaitOrder(token, id string, done func(order) bool) order {
 	s.t.Helper()
-	var o order
-	eventstest.Eventually(s.t, 30*time.Second, fmt.Sprintf("order %s settles", id), func() bool {
-		o = order{}
+	const within = 30 * time.Second
+	deadline := time.Now().Add(within)
+	for {
+		var o order
 		s.must(http.StatusOK, s.call("GET", "/api/orders/"+id, token, nil)).json(s.t, &o)
-		return done(o)
-	})
-	return o
+		if done(o) {
+			return o
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("not within %v: order %s settles; it is %s after %v; its events not handled yet:\n%s",
+				within, id, o.Status, o.steps(), s.unhandledEvents(id))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// unhandledEvents lists, for a failure message, every module's events
+// about an aggregate (its key, or its id in the payload) still in an outbox
+// or pending or dead in an inbox.
+func (s *shop) unhandledEvents(id string) string {
+	if s.dbURL == "" {
+		return "(no database to look in)"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, s.dbURL)
+	if err != nil {
+		return err.Error()
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT table_schema FROM information_schema.tables WHERE table_name = 'event_inbox' ORDER BY 1`)
+	if err != nil {
+		return err.Error()
+	}
+	schemas, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	about := `(key = $1 OR payload::text LIKE '%' || $1 || '%')`
+	for _, schema := range schemas {
+		t := pgx.Identifier{schema}.Sanitize()
+		rows, err := conn.Query(ctx, `SELECT 'outbox', type, '', '', 0, '', interval '0' FROM `+t+`.event_outbox
+			WHERE forwarded_at IS NULL AND `+about+`
+			UNION ALL
+			SELECT 'inbox', type, subscriber, status || CASE WHEN lease_token IS NULL THEN '' ELSE ' (leased)' END, attempts, coalesce(last_error, ''), next_attempt_at - now() FROM `+t+`.event_inbox
+			WHERE status <> 'done' AND `+about, id)
+		if err != nil {
+			fmt.Fprintf(&b, "  %s: %v\n", schema, err)
+			continue
+		}
+		var where, typ, subscriber, status, lastError string
+		var attempts int
+		var due time.Duration
+		_, err = pgx.ForEachRow(rows, []any{&where, &typ, &subscriber, &status, &attempts, &lastError, &due}, func() error {
+			fmt.Fprintf(&b, "  %s.%s %s %s %s attempts=%d next in %v %s\n", schema, where, typ, subscriber, status, attempts, due, lastError)
+			return nil
+		})
+		if err != nil {
+			fmt.Fprintf(&b, "  %s: %v\n", schema, err)
+		}
+	}
+	if b.Len() == 0 {
+		return "  (none)"
+	}
+	return b.String()
 }
 
 func (s *shop) userID(token string) string {
