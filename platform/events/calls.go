@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/database"
@@ -72,11 +73,15 @@ func (b *Bus) dispatchCall(ctx context.Context, s *subscription) (int, error) {
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.lease())
 	defer cancel()
 	var leased []claimed
-	err := s.db.Gorm.WithContext(lctx).Raw(leaseSQL, s.id, want, uuid.NewString(), b.lease().Seconds(), leaseExpired).
+	token := uuid.NewString()
+	err := s.db.Gorm.WithContext(lctx).Raw(leaseSQL, s.id, want, token, b.lease().Seconds(), leaseExpired).
 		Scan(&leased).Error
 	s.release(want - len(leased))
 	if err != nil {
-		s.release(len(leased)) // nothing came back to run; the leases expire
+		s.release(len(leased)) // nothing came back to run
+		if answerMissing(err) {
+			b.wg.Go(func() { b.giveBackUnanswered(ctx, s, token) })
+		}
 		return 0, err
 	}
 	if !b.leases.add(s, leased) {
@@ -99,6 +104,51 @@ func (b *Bus) dispatchCall(ctx context.Context, s *subscription) (int, error) {
 		})
 	}
 	return len(leased), nil
+}
+
+// answerMissing reports a failed statement that may have run on the server
+// all the same: its answer never came (the connection broke or went
+// silent). An error the server answered with means the statement failed
+// whole; one pgx reports safe to retry was never sent.
+func answerMissing(err error) bool {
+	var answered *pgconn.PgError
+	return !errors.As(err, &answered) && !pgconn.SafeToRetry(err)
+}
+
+// giveBackUnansweredSQL gives back every lease of a lease statement whose
+// answer never came, by its token; see giveBackSQL. Parameters:
+// subscriber, token, the notification's channel and payload. The leased
+// events are pending with next_attempt_at at the lease's end, which the
+// ready index reaches without reading the subscriber's handled events.
+const giveBackUnansweredSQL = `WITH given AS (
+	UPDATE event_inbox SET lease_token = NULL, next_attempt_at = now()
+	WHERE subscriber = $1 AND status = 'pending' AND next_attempt_at > now() AND lease_token = $2::uuid
+	RETURNING 1)
+	SELECT count(pg_notify($3, $4)) FROM given`
+
+// giveBackUnanswered gives back what a lease statement whose answer never
+// came took on the server, if anything: nobody runs those events' handlers,
+// and without it they — and the later events of their keys, such as an
+// order's next saga step — would wait for the lease to expire (a handler
+// timeout and a half, 45 s by default) after a moment's network or database
+// trouble. It tries again while the database stays unreachable, until the
+// lease would have ended or the bus stops.
+func (b *Bus) giveBackUnanswered(ctx context.Context, s *subscription, token string) {
+	gctx, cancel := context.WithTimeout(ctx, b.lease())
+	defer cancel()
+	var n int
+	err := recordAgain(gctx, func() error {
+		return s.db.Pool.QueryRow(gctx, giveBackUnansweredSQL, s.id, token, notifyChannel, "inbox:"+s.db.Module).Scan(&n)
+	})
+	switch {
+	case err != nil && ctx.Err() == nil:
+		b.log.Warn("giving back the leases of an unanswered lease statement failed; they expire",
+			slog.String("subscriber", s.id), slog.String("error", err.Error()))
+	case n > 0:
+		b.log.Info("gave back the leases of a lease statement whose answer never came",
+			slog.String("subscriber", s.id), slog.Int("leases", n))
+		s.wakeOne()
+	}
 }
 
 // giveBackMargin is how much of a stop's time (at most half of it) is kept

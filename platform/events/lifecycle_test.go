@@ -200,24 +200,8 @@ func TestEventOfAHandlerCutShortByStopIsHandledAfterRestart(t *testing.T) {
 func TestALeaseAnsweredAfterTheBusStoppedIsNotLeftToExpire(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := fastConfig(config.EventsPostgres)
-	cfg.Events.Workers = 1
-	cfg.Events.HandlerTimeout = 30 * time.Second // a lease of 45 s
-	w := newWorldOf(t, cfg, 2)
-	w.calls = true
-	direct := w.url
-	proxy := startAnswerProxy(t, direct)
-	w.url = proxy.url
-	old := w.replica(&sink{}).start(t)
-	w.url = direct
-
-	e := thing("stop", 1)
-	release := proxy.holdAnswersWith(e.ID)
-	w.exec(`INSERT INTO evtsub.event_inbox (subscriber, event_id, publisher, source_seq, type, key, payload, occurred_at)
-		VALUES ($1, gen_random_uuid(), $2, 1, $3, $4, $5, now())`, subscriber, pubModule, thingType, e.Key, e)
-	eventstest.Eventually(t, 10*time.Second, "the event leased", func() bool {
-		return w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE lease_token IS NOT NULL`) == 1
-	})
+	w, proxy, old := callWorldBehindProxy(t)
+	release := leaseHeld(t, w, proxy, thing("stop", 1))
 	// Stop cancels the bus's work at once, while the lease's answer is held.
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
@@ -234,6 +218,57 @@ func TestALeaseAnsweredAfterTheBusStoppedIsNotLeftToExpire(t *testing.T) {
 	}
 }
 
+// A lease statement whose answer never comes (the connection breaks while
+// the answer is on its way) has taken its events on the server all the same.
+// They must not wait for the lease to expire (45 s here) with nobody
+// running their handlers: the bus gives the lease back by its token as soon
+// as the database answers again, and the event is handled at once.
+func TestALeaseWhoseAnswerNeverCameIsGivenBack(t *testing.T) {
+	t.Parallel()
+	w, proxy, r := callWorldBehindProxy(t)
+	release := leaseHeld(t, w, proxy, thing("lost", 1))
+	defer release()
+	proxy.cut() // the lease's answer is lost with its connection
+	release()   // answers on new connections pass
+	eventstest.Eventually(t, 10*time.Second, "the event handled (not left to its lease's expiry)", func() bool { return w.effects() == 1 })
+	if n := r.sink.calls.Load(); n != 1 {
+		t.Errorf("handler called %d times, want 1", n)
+	}
+	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND attempts = 1`); n != 1 {
+		t.Errorf("want the event done after one attempt (the lost lease not counted as one)")
+	}
+}
+
+// callWorldBehindProxy starts a replica with one worker for call handlers
+// (a lease of 45 s) whose connections go through an answerProxy.
+func callWorldBehindProxy(t *testing.T) (*world, *answerProxy, *replica) {
+	t.Helper()
+	cfg := fastConfig(config.EventsPostgres)
+	cfg.Events.Workers = 1
+	cfg.Events.HandlerTimeout = 30 * time.Second // a lease of 45 s
+	w := newWorldOf(t, cfg, 2)
+	w.calls = true
+	direct := w.url
+	proxy := startAnswerProxy(t, direct)
+	w.url = proxy.url
+	r := w.replica(&sink{}).start(t)
+	w.url = direct
+	return w, proxy, r
+}
+
+// leaseHeld puts e in the subscriber's inbox and waits until it is leased,
+// the lease's answer held back by the proxy until release is called.
+func leaseHeld(t *testing.T, w *world, proxy *answerProxy, e thingHappened) (release func()) {
+	t.Helper()
+	release = proxy.holdAnswersWith(e.ID)
+	w.exec(`INSERT INTO evtsub.event_inbox (subscriber, event_id, publisher, source_seq, type, key, payload, occurred_at)
+		VALUES ($1, gen_random_uuid(), $2, 1, $3, $4, $5, now())`, subscriber, pubModule, thingType, e.Key, e)
+	eventstest.Eventually(t, 10*time.Second, "the event leased", func() bool {
+		return w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE lease_token IS NOT NULL`) == 1
+	})
+	return release
+}
+
 // answerProxy forwards connections to a PostgreSQL server, and can keep
 // back the answers that carry some text (the statement ran on the server;
 // its client waits for the answer) until released.
@@ -243,6 +278,17 @@ type answerProxy struct {
 	mu      sync.Mutex
 	marker  []byte
 	release chan struct{} // closed when held answers may pass
+	conns   []net.Conn
+}
+
+// cut closes every connection open through the proxy, both ways.
+func (p *answerProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
 }
 
 // startAnswerProxy listens on loopback for the server of dbURL and returns
@@ -260,8 +306,6 @@ func startAnswerProxy(t *testing.T, dbURL string) *answerProxy {
 	}
 	u.Host = ln.Addr().String()
 	p := &answerProxy{url: u.String()}
-	var mu sync.Mutex
-	var conns []net.Conn
 	go func() {
 		for {
 			client, err := ln.Accept()
@@ -273,20 +317,16 @@ func startAnswerProxy(t *testing.T, dbURL string) *answerProxy {
 				client.Close()
 				continue
 			}
-			mu.Lock()
-			conns = append(conns, client, server)
-			mu.Unlock()
+			p.mu.Lock()
+			p.conns = append(p.conns, client, server)
+			p.mu.Unlock()
 			go func() { _, _ = io.Copy(server, client); server.Close() }()
 			go p.answer(client, server)
 		}
 	}()
 	t.Cleanup(func() {
 		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
+		p.cut()
 	})
 	return p
 }
