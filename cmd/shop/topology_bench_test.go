@@ -124,7 +124,10 @@ const (
 	topologyShoppers = checkoutShopper
 	topologyWarmUp   = checkoutWarmUp
 	topologyWindow   = 12 * time.Second
-	topologyPaced    = 8 * time.Second
+	// Long enough for a p99 of a few hundred checkouts at split's half
+	// rate: at 8 s (about 150) it was the second-slowest checkout's, and
+	// moved between 70 and 150 ms from round to round.
+	topologyPaced = 20 * time.Second
 )
 
 // checkoutFigures are one round's figures (or their medians).
@@ -230,10 +233,13 @@ func benchTopology(b *testing.B, bin string, tp topology.Topology) checkoutFigur
 	}
 	n := time.Duration(len(run.latencies))
 	rate := run.confirmed() / elapsed.Seconds()
+	pacedFrom := time.Now()
 	paced := load.paced(b, rate/2, topologyPaced)
 	if paced.failures > 0 || len(paced.latencies) == 0 {
 		b.Fatalf("%s at half rate: %d checkouts confirmed, %d not", tp.Name, len(paced.latencies), paced.failures)
 	}
+	b.Logf("%s at half rate, %d checkouts: answered p50 %.1f ms, p99 %.1f ms; then %s", tp.Name, len(paced.latencies),
+		ms(quantile(paced.answers, 0.50)), ms(quantile(paced.answers, 0.99)), sagaHops(b, dbURL, pacedFrom))
 	return checkoutFigures{
 		rate: rate,
 		p50:  quantile(run.latencies, 0.50), p99: quantile(run.latencies, 0.99),
@@ -247,6 +253,54 @@ func benchTopology(b *testing.B, bin string, tp topology.Topology) checkoutFigur
 // their hashing is cheap and not rate-limited.
 var benchShopEnv = []string{
 	"SHOP_AUTH_ARGON2_MEMORY_KIB=64", "SHOP_AUTH_ARGON2_ITERATIONS=1", "SHOP_AUTH_LOGIN_PER_IP=1000",
+}
+
+// sagaHops reads from the timelines of the orders placed since when each
+// step came after the one before it, p50 and p99 per step in the order of
+// the saga, to show where the time to confirmation goes.
+func sagaHops(b *testing.B, dbURL string, since time.Time) string {
+	b.Helper()
+	var out []string
+	queryOwner(b, dbURL, func(conn *pgx.Conn) error {
+		rows, err := conn.Query(context.Background(), `SELECT step, count(*),
+				percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)
+			FROM (SELECT seq, step, extract(epoch FROM at - lag(at) OVER (PARTITION BY order_id ORDER BY seq)) * 1000 AS ms
+				FROM orders.order_timeline
+				WHERE order_id IN (SELECT order_id FROM orders.order_timeline WHERE step = 'placed' AND at >= $1)) hops
+			WHERE ms IS NOT NULL GROUP BY step ORDER BY min(seq)`, since)
+		if err != nil {
+			return err
+		}
+		var step string
+		var n int
+		var p50, p99 float64
+		_, err = pgx.ForEachRow(rows, []any{&step, &n, &p50, &p99}, func() error {
+			out = append(out, fmt.Sprintf("%s p50 %.1f ms, p99 %.1f ms", step, p50, p99))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		// The saga's events, from their publication to the saga's inbox,
+		// and from there to handled.
+		rows, err = conn.Query(context.Background(), `SELECT type, count(*),
+				percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - occurred_at) * 1000),
+				percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM received_at - occurred_at) * 1000),
+				percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM handled_at - received_at) * 1000),
+				percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM handled_at - received_at) * 1000)
+			FROM orders.event_inbox WHERE status = 'done' AND occurred_at >= $1 GROUP BY type ORDER BY 1`, since)
+		if err != nil {
+			return err
+		}
+		var typ string
+		var h50, h99 float64
+		_, err = pgx.ForEachRow(rows, []any{&typ, &n, &p50, &p99, &h50, &h99}, func() error {
+			out = append(out, fmt.Sprintf("%s (%d) to the inbox p50 %.1f ms p99 %.1f ms, handled p50 %.1f ms p99 %.1f ms", typ, n, p50, p99, h50, h99))
+			return nil
+		})
+		return err
+	})
+	return strings.Join(out, "; ")
 }
 
 func quantile(d []time.Duration, q float64) time.Duration {
