@@ -246,6 +246,17 @@ func callAttributes(caller, module, method string) []attribute.KeyValue {
 // Options.BreakerSlowCall: the circuit does not count it.
 var errCallerInAHurry = errors.New("the caller's deadline passed early")
 
+// pastDeadline reports whether an attempt failed because the caller's
+// deadline passed: its own context's, or the callee's copy of it (a callee
+// that gave up on the deadline answers once the caller's has passed).
+func pastDeadline(ctx context.Context, err error) bool {
+	if err == nil {
+		return false
+	}
+	deadline, _ := ctx.Deadline()
+	return errors.Is(err, context.DeadlineExceeded) || !time.Now().Before(deadline)
+}
+
 // hurried is err, marked as errCallerInAHurry for the circuit only.
 type hurried struct{ err error }
 
@@ -302,7 +313,7 @@ func (c *Client) call(ctx context.Context, module, method string, idempotent boo
 		_, err = n.breaker.Execute(func() (struct{}, error) {
 			start := time.Now()
 			err := c.attempt(ctx, url, module, method, body, user, service, results, answer)
-			if errors.Is(err, context.DeadlineExceeded) && time.Since(start) < c.opts.BreakerSlowCall {
+			if pastDeadline(ctx, err) && time.Since(start) < c.opts.BreakerSlowCall {
 				return struct{}{}, &hurried{err}
 			}
 			return struct{}{}, err

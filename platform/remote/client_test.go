@@ -250,9 +250,10 @@ func TestBreakerCountsOnlySlowDeadlines(t *testing.T) {
 		"Slow": returning(func(ctx context.Context, n int) (int, error) {
 			select {
 			case <-release:
+				return n, nil
 			case <-ctx.Done():
+				return 0, ctx.Err()
 			}
-			return n, nil
 		}),
 		"Echo": returning(func(_ context.Context, n int) (int, error) { return n, nil }),
 	})

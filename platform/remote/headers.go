@@ -30,13 +30,16 @@ const (
 var propagator = propagation.TraceContext{}
 
 // inject writes what travels with every call: trace context, request id and
-// the time left before the deadline.
+// the time left before the deadline, rounded up to the millisecond so that
+// the callee's copy of the deadline never ends before the caller's: a callee
+// that gives up on it answers after the caller has given up too.
 func inject(ctx context.Context, h http.Header, deadline time.Time, now time.Time) {
 	propagator.Inject(ctx, propagation.HeaderCarrier(h))
 	if id := logging.RequestID(ctx); id != "" {
 		h.Set(HeaderRequestID, id)
 	}
-	h.Set(HeaderTimeout, strconv.FormatInt(max(deadline.Sub(now).Milliseconds(), 1), 10))
+	left := (deadline.Sub(now) + time.Millisecond - 1) / time.Millisecond
+	h.Set(HeaderTimeout, strconv.FormatInt(int64(max(left, 1)), 10))
 }
 
 // extract restores on the server what inject sent: trace context and
