@@ -15,8 +15,9 @@
 // An internal error's message stays in the callee's log.
 //
 // With every call travel: the time the caller has left (Shop-Timeout, in
-// milliseconds, relative so that clock skew does not matter; the server
-// applies it to the handler's context), W3C trace context (traceparent, the
+// milliseconds rounded up, relative so that clock skew does not matter; the
+// server applies it to the handler's context, whose deadline so never ends
+// before the caller's), W3C trace context (traceparent, the
 // propagator platform/events uses) and the request id (X-Request-Id).
 //
 // # Per neighbour
