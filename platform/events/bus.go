@@ -68,6 +68,11 @@ type subscription struct {
 	db       *database.DB
 	wake     chan struct{} // shared by the subscription's workers
 
+	// Until when (unix ns) the relay leaves this subscription's events to
+	// its workers after a handling transaction of its broke (see
+	// forwardHandling).
+	relayPausedUntil atomic.Int64
+
 	// Call handlers in flight (calls only): at most callSlots at once, each
 	// on an event of its own key, whichever worker leased it.
 	callSlots int
@@ -125,6 +130,12 @@ func (s *subscription) handlerOf(env Envelope) (handler, error) {
 		return handler{}, fmt.Errorf("subscriber %s has no handler for %s", s.id, env.Type)
 	}
 	return h, nil
+}
+
+// handles reports whether the subscription has a handler for an event type.
+func (s *subscription) handles(eventType string) bool {
+	_, ok := s.handlers[eventType]
+	return ok
 }
 
 // handle runs the transactional handler of the envelope's type in tx.

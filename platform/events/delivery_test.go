@@ -394,6 +394,7 @@ func TestAWakeUpGoesToAnIdleWorker(t *testing.T) {
 	cfg := fastConfig(config.EventsPostgres)
 	cfg.Events.Workers = 2
 	cfg.Events.PollInterval = time.Minute
+	cfg.Events.HandleInRelay = false // the workers are what this test is about
 	w := newWorld(t, cfg)
 	inside, release := make(chan struct{}), make(chan struct{})
 	free := closer(t, release)

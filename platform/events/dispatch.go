@@ -162,41 +162,16 @@ func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
 		}
 		return err
 	}
-	err := s.db.InTxFrom(hctx, claimPgx, []any{s.id, s.batch}, scan, func(tx *gorm.DB) error {
-		for i, c := range batch {
-			current = i
-			env := c.envelope()
-			hc, span := handling(tx.Statement.Context, b.tr, s, env) // keeps the transaction's after-commit list
-			failure := tx.WithContext(hc).Transaction(func(htx *gorm.DB) error { return s.handle(hc, htx, env) })
-			tracing.End(span, failure)
-			if failure != nil {
-				_, dead, err := b.recordFailure(tx, s, c, failure)
-				if err != nil {
-					return err
-				}
-				outcomes = append(outcomes, outcome{c: c, failure: failure, dead: dead})
-				continue
-			}
-			database.DeferToCommit(tx, markDoneSQL, s.id, c.EventID)
-			outcomes = append(outcomes, outcome{c: c})
-		}
-		current = -1
-		b.hook("handler.before-commit")
-		return nil
+	err := s.db.InTxFrom(hctx, claimPgx, []any{s.id, s.batch}, scan, func(tx *gorm.DB) (err error) {
+		outcomes, err = b.handleBatch(tx, s, batch, &current)
+		return err
 	})
 	switch {
 	case errors.Is(err, errNothing):
 		return 0, nil
 	case err == nil:
 		b.hook("handler.after-commit")
-		for _, o := range outcomes {
-			if o.failure != nil {
-				b.reportFailure(s, o.c, o.failure, o.dead)
-				continue
-			}
-			b.m.delivered.WithLabelValues(o.c.Type, s.id).Inc()
-			b.m.latency.WithLabelValues(o.c.Type, s.id).Observe(time.Since(o.c.OccurredAt).Seconds())
-		}
+		b.report(s, outcomes)
 		return len(outcomes), nil
 	case current < 0:
 		return 0, err
@@ -210,6 +185,47 @@ func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
 		b.reportFailure(s, c, err, dead)
 	}
 	return 1, rerr
+}
+
+// handleBatch runs the handler of each event of batch in tx, the
+// transaction that holds them, each inside a savepoint: a handled event's
+// record is sent with the COMMIT; a failed one is undone alone and its
+// attempt recorded in tx. current follows the event whose handler runs (-1
+// once all ran).
+func (b *Bus) handleBatch(tx *gorm.DB, s *subscription, batch []claimed, current *int) ([]outcome, error) {
+	outcomes := make([]outcome, 0, len(batch))
+	for i, c := range batch {
+		*current = i
+		env := c.envelope()
+		hc, span := handling(tx.Statement.Context, b.tr, s, env) // keeps the transaction's after-commit list
+		failure := tx.WithContext(hc).Transaction(func(htx *gorm.DB) error { return s.handle(hc, htx, env) })
+		tracing.End(span, failure)
+		if failure != nil {
+			_, dead, err := b.recordFailure(tx, s, c, failure)
+			if err != nil {
+				return nil, err
+			}
+			outcomes = append(outcomes, outcome{c: c, failure: failure, dead: dead})
+			continue
+		}
+		database.DeferToCommit(tx, markDoneSQL, s.id, c.EventID)
+		outcomes = append(outcomes, outcome{c: c})
+	}
+	*current = -1
+	b.hook("handler.before-commit")
+	return outcomes, nil
+}
+
+// report counts and logs what became of a committed batch's events.
+func (b *Bus) report(s *subscription, outcomes []outcome) {
+	for _, o := range outcomes {
+		if o.failure != nil {
+			b.reportFailure(s, o.c, o.failure, o.dead)
+			continue
+		}
+		b.m.delivered.WithLabelValues(o.c.Type, s.id).Inc()
+		b.m.latency.WithLabelValues(o.c.Type, s.id).Observe(time.Since(o.c.OccurredAt).Seconds())
+	}
 }
 
 // recordFailure schedules a retry with exponential backoff and jitter, or

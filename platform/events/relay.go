@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/database"
 )
@@ -309,12 +311,33 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 		}
 	}
 	for module, ib := range byModule {
+		notice := "inbox:" + module + ":" + b.id
+		if local := b.handledHere(module, ib); len(local) > 0 && b.cfg.HandleInRelay && ctx.Err() == nil {
+			left, err := b.forwardHandling(ctx, publisher, notice, ib, local)
+			if err == nil {
+				if left {
+					b.wakeSubscribers(module)
+				}
+				continue
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("forward to %s: %w", module, err)
+			}
+			// The events are left to the dispatchers, which count the
+			// attempts of a handler that breaks its transaction; the relay
+			// stops waiting for these subscribers' handlers for a while.
+			for _, s := range local {
+				s.relayPausedUntil.Store(time.Now().Add(relayHandlingPause).UnixNano())
+			}
+			b.log.Warn("handling events as they reach the inbox failed; left to the dispatchers",
+				slog.String("module", module), slog.Duration("for", relayHandlingPause), slog.String("error", err.Error()))
+		}
 		// Asynchronous commit is safe here: WAL is written in order, so if
 		// this commit were lost in a crash, the later one marking the outbox
 		// rows forwarded would be lost too, and they would be forwarded
 		// again. (Across two databases this no longer holds; split modules
 		// take the broker path.)
-		if err := ib.write(ctx, publisher, "inbox:"+module+":"+b.id, true); err != nil {
+		if err := ib.write(ctx, publisher, notice, true); err != nil {
 			return fmt.Errorf("forward to %s: %w", module, err)
 		}
 		// The NOTIFY reaches other replicas' dispatchers; this process's
@@ -322,4 +345,122 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 		b.wakeSubscribers(module)
 	}
 	return nil
+}
+
+// relayHandlingBudget bounds the handlers a relay runs in its inbox
+// transaction (forwardHandling): the publisher's relay waits for them. A
+// handler that needs longer breaks that transaction, and its events go to
+// the dispatchers, which give it SHOP_EVENTS_HANDLER_TIMEOUT.
+const relayHandlingBudget = 250 * time.Millisecond
+
+// relayHandlingPause is how long, after a broken handling transaction, the
+// relay leaves its subscribers' events to the dispatchers: a handler that
+// keeps needing longer than relayHandlingBudget would otherwise hold back
+// the publisher's relay by that much at every round.
+const relayHandlingPause = 30 * time.Second
+
+// insertInboxHeadsSQL is insertInboxSQL reporting, for each row it
+// inserted, whether it is the head of its key: no earlier event of its
+// publisher and key is pending for its subscriber. (Rows of the same
+// statement do not see each other; the caller orders those.)
+const insertInboxHeadsSQL = insertInboxSQL + `
+		RETURNING subscriber, event_id::text, NOT EXISTS (SELECT 1 FROM event_inbox o
+			WHERE o.subscriber = event_inbox.subscriber AND o.publisher = event_inbox.publisher AND o.key = event_inbox.key
+			  AND o.status = 'pending' AND o.source_seq < event_inbox.source_seq)`
+
+// handledHere returns this process's subscriptions of module with events in
+// ib whose handlers run in a transaction: the relay can run those handlers
+// in the transaction that inserts their events (forwardHandling).
+func (b *Bus) handledHere(module string, ib *inboxBatch) map[string]*subscription {
+	var local map[string]*subscription
+	now := time.Now().UnixNano()
+	for _, s := range b.subs {
+		if s.calls || s.db.Module != module || s.relayPausedUntil.Load() > now || !slices.Contains(ib.subscriber, s.id) {
+			continue
+		}
+		if local == nil {
+			local = map[string]*subscription{}
+		}
+		local[s.id] = s
+	}
+	return local
+}
+
+// forwardHandling inserts a batch into its module's inbox and, in the same
+// transaction, runs the handlers this process has for its events: a
+// subscriber's event is handled there when it is the head of its key (no
+// earlier one pending, also none earlier in the batch left unhandled), up to
+// the subscriber's batch size; the effects, the "handled" records and the
+// inbox rows commit together, and the events never wait for a dispatcher's
+// claim. Everything else stays pending for the dispatchers, which are then
+// woken (left). A handler's failure is recorded as in a dispatch; a
+// transaction that breaks (a handler past relayHandlingBudget, a lost
+// connection) inserts nothing, and the caller writes the batch for the
+// dispatchers instead.
+func (b *Bus) forwardHandling(ctx context.Context, publisher, notice string, ib *inboxBatch, local map[string]*subscription) (left bool, err error) {
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(b.cfg.HandlerTimeout, relayHandlingBudget))
+	defer cancel()
+	heads := map[[2]string]bool{} // (subscriber, event id) → head of its key; absent: not inserted (a redelivery)
+	scan := func(rows pgx.Rows) error {
+		var sub, id string
+		var head bool
+		_, err := pgx.ForEachRow(rows, []any{&sub, &id, &head}, func() error {
+			heads[[2]string{sub, id}] = head
+			return nil
+		})
+		return err
+	}
+	type handled struct {
+		s        *subscription
+		outcomes []outcome
+	}
+	var done []handled
+	err = ib.db.InTxFrom(hctx, insertInboxHeadsSQL, ib.args(publisher), scan, func(tx *gorm.DB) error {
+		left, done = false, nil
+		batches := map[string][]claimed{}
+		held := map[[2]string]bool{} // (subscriber, key) with an event left pending
+		for i, sub := range ib.subscriber {
+			head, inserted := heads[[2]string{sub, ib.eventID[i]}]
+			if !inserted {
+				continue
+			}
+			s, k := local[sub], [2]string{sub, ib.key[i]}
+			if s == nil || !head || held[k] || len(batches[sub]) == s.batch || !s.handles(ib.typ[i]) {
+				held[k], left = true, true
+				continue
+			}
+			// Taken: a later event of its key in this batch waits for it.
+			held[k] = true
+			batches[sub] = append(batches[sub], claimed{EventID: ib.eventID[i], Publisher: publisher, SourceSeq: ib.seq[i],
+				Type: ib.typ[i], Key: ib.key[i], Payload: ib.payload[i], Metadata: ib.metadata[i], OccurredAt: ib.occurredAt[i]})
+		}
+		for sub, batch := range batches {
+			s := local[sub]
+			current := -1
+			outcomes, err := b.handleBatch(tx, s, batch, &current)
+			if err != nil {
+				return err
+			}
+			for _, o := range outcomes {
+				left = left || o.failure != nil
+			}
+			done = append(done, handled{s, outcomes})
+		}
+		if left {
+			database.DeferToCommit(tx, `SELECT pg_notify($1, $2)`, notifyChannel, notice)
+		}
+		// As for the plain inbox write, the commit need not wait for its
+		// WAL flush: were it lost in a crash, so would be every later
+		// commit, the outbox marks included, and the events would be
+		// forwarded and handled again.
+		database.DeferToCommit(tx, `SELECT set_config('synchronous_commit', 'off', true)`)
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	for _, h := range done {
+		b.report(h.s, h.outcomes)
+	}
+	return left, nil
 }

@@ -1,0 +1,100 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopmonolith/shop/platform/config"
+	"github.com/shopmonolith/shop/platform/events"
+	"github.com/shopmonolith/shop/platform/events/eventstest"
+)
+
+// inboxRowVisible reports whether another connection sees the event's inbox
+// row: a handler run in the relay's transaction, which writes that row, runs
+// before it is committed; a dispatcher claims only committed rows.
+func inboxRowVisible(ctx context.Context, w *world, eventID string) (bool, error) {
+	var n int
+	err := w.owner.QueryRow(context.WithoutCancel(ctx), `SELECT count(*) FROM evtsub.event_inbox WHERE event_id = $1`, eventID).Scan(&n)
+	return n == 1, err
+}
+
+// With the postgres transport, the relay runs this process's transactional
+// handlers in the transaction that writes their events into the inbox
+// (SHOP_EVENTS_HANDLE_IN_RELAY): the handler runs before its inbox row is
+// committed. With the setting off, dispatchers claim the committed rows.
+func TestTheRelayHandlesEventsInTheTransactionThatBringsThemIn(t *testing.T) {
+	t.Parallel()
+	for _, inRelay := range []bool{true, false} {
+		t.Run(fmt.Sprintf("in relay %v", inRelay), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			cfg := fastConfig(config.EventsPostgres)
+			cfg.Events.HandleInRelay = inRelay
+			w := newWorld(t, cfg)
+			var mu sync.Mutex
+			visible := map[string]bool{}
+			s := &sink{before: func(ctx context.Context, _ thingHappened, env events.Envelope) error {
+				v, err := inboxRowVisible(ctx, w, env.ID)
+				mu.Lock()
+				visible[env.ID] = v
+				mu.Unlock()
+				return err
+			}}
+			r := w.replica(s).start(t)
+			r.publish(t, ctx, thing("a", 1), thing("b", 1), thing("c", 1))
+			eventstest.Eventually(t, 10*time.Second, "events handled", func() bool { return w.effects() == 3 })
+			mu.Lock()
+			defer mu.Unlock()
+			for id, v := range visible {
+				if v == inRelay {
+					t.Errorf("event %s: its handler saw its inbox row committed: %v, want %v", id, v, !inRelay)
+				}
+			}
+			if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND attempts = 1`); n != 3 {
+				t.Errorf("%d inbox rows done after one attempt, want 3", n)
+			}
+		})
+	}
+}
+
+// A handler that needs longer than the relay waits breaks the relay's
+// transaction: its events are then written for the dispatchers, which run
+// the handler again with its whole timeout (the broken attempt inserted
+// nothing, so counts none), and the relay leaves that subscriber's events to
+// them for a while.
+func TestAHandlerPastTheRelaysBudgetIsLeftToTheDispatchers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t, fastConfig(config.EventsPostgres))
+	var mu sync.Mutex
+	inRelay := map[string]int{}
+	s := &sink{before: func(ctx context.Context, _ thingHappened, env events.Envelope) error {
+		v, err := inboxRowVisible(ctx, w, env.ID)
+		if err != nil || v {
+			return err
+		}
+		mu.Lock()
+		inRelay[env.ID]++
+		mu.Unlock()
+		<-ctx.Done() // longer than the relay waits
+		return ctx.Err()
+	}}
+	r := w.replica(s).start(t)
+	slow := thing("slow", 1)
+	r.publish(t, ctx, slow)
+	eventstest.Eventually(t, 10*time.Second, "the slow event handled", func() bool { return w.effects() == 1 })
+	next := thing("next", 1)
+	r.publish(t, ctx, next)
+	eventstest.Eventually(t, 10*time.Second, "the next event handled", func() bool { return w.effects() == 2 })
+	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND attempts = 1`); n != 2 {
+		t.Errorf("%d inbox rows done after one counted attempt, want 2", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(inRelay) != 1 {
+		t.Errorf("handlers started in the relay's transaction: %v, want only the slow event's", inRelay)
+	}
+}
