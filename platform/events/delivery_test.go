@@ -121,8 +121,15 @@ func TestFailingHandlerIsRetriedThenDeadLetteredAndReplayed(t *testing.T) {
 		if d.Attempts != 3 || !strings.Contains(d.Error, errInjected.Error()) {
 			t.Errorf("dead letter after %d attempts with error %q, want 3 and %q", d.Attempts, d.Error, errInjected)
 		}
-		if n := s.calls.Load(); n != 3 {
-			t.Errorf("handler called %d times before dead-lettering, want MaxAttempts = 3", n)
+		// With the postgres transport a transactional handler is first tried
+		// by the relay, as the event reaches the inbox; failed there, the
+		// event is left to the dispatchers with no attempt counted.
+		want := int64(3)
+		if transport == config.EventsPostgres && !calls {
+			want++
+		}
+		if n := s.calls.Load(); n != want {
+			t.Errorf("handler called %d times before dead-lettering, want %d (MaxAttempts = 3)", n, want)
 		}
 		if got := metric(t, r.reg, "shop_events_retried_total", labels); got != 2 {
 			t.Errorf("retried = %v, want 2", got)

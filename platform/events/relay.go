@@ -393,7 +393,10 @@ func (b *Bus) handledHere(module string, ib *inboxBatch) map[string]*subscriptio
 // the subscriber's batch size; the effects, the "handled" records and the
 // inbox rows commit together, and the events never wait for a dispatcher's
 // claim. Everything else stays pending for the dispatchers, which are then
-// woken (left). A handler's failure is recorded as in a dispatch; a
+// woken (left). A handler that fails here is undone and its event left
+// pending as it was, its attempt not counted: the dispatchers give it its
+// attempts with the whole handler timeout (a handler may refuse to start
+// work it cannot finish in the relay's budget, as the mailer does). A
 // transaction that breaks (a handler past relayHandlingBudget, a lost
 // connection) inserts nothing, and the caller writes the batch for the
 // dispatchers instead.
@@ -437,7 +440,7 @@ func (b *Bus) forwardHandling(ctx context.Context, publisher, notice string, ib 
 		for sub, batch := range batches {
 			s := local[sub]
 			current := -1
-			outcomes, err := b.handleBatch(tx, s, batch, &current)
+			outcomes, err := b.handleBatch(tx, s, batch, false, &current)
 			if err != nil {
 				return err
 			}
@@ -458,6 +461,9 @@ func (b *Bus) forwardHandling(ctx context.Context, publisher, notice string, ib 
 	})
 	if err != nil {
 		return false, err
+	}
+	if len(done) > 0 {
+		b.hook("handler.after-commit")
 	}
 	for _, h := range done {
 		b.report(h.s, h.outcomes)
