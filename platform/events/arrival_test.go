@@ -2,7 +2,6 @@ package events_test
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -24,16 +23,27 @@ func inboxRowVisible(ctx context.Context, w *world, eventID string) (bool, error
 // With the postgres transport, the relay runs this process's transactional
 // handlers in the transaction that writes their events into the inbox
 // (SHOP_EVENTS_HANDLE_IN_RELAY): the handler runs before its inbox row is
-// committed. With the setting off, dispatchers claim the committed rows.
+// committed. With the setting off, or for a subscription made with
+// events.Dispatched, dispatchers claim the committed rows.
 func TestTheRelayHandlesEventsInTheTransactionThatBringsThemIn(t *testing.T) {
 	t.Parallel()
-	for _, inRelay := range []bool{true, false} {
-		t.Run(fmt.Sprintf("in relay %v", inRelay), func(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		setting, inRelay bool
+		opts             []events.SubscribeOption
+	}{
+		{"on", true, true, nil},
+		{"off", false, false, nil},
+		{"on, dispatched", true, false, []events.SubscribeOption{events.Dispatched()}},
+	} {
+		inRelay := tc.inRelay
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			cfg := fastConfig(config.EventsPostgres)
-			cfg.Events.HandleInRelay = inRelay
+			cfg.Events.HandleInRelay = tc.setting
 			w := newWorld(t, cfg)
+			w.opts = tc.opts
 			var mu sync.Mutex
 			visible := map[string]bool{}
 			s := &sink{before: func(ctx context.Context, _ thingHappened, env events.Envelope) error {

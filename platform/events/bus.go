@@ -61,12 +61,13 @@ type Bus struct {
 // Events of one key reach it in publication order whatever their type, which
 // is what a process manager (a saga) stepping through one aggregate needs.
 type subscription struct {
-	id       string
-	handlers map[string]handler // by event type
-	calls    bool               // handlers run outside any transaction (SubscribeCalls)
-	batch    int                // events handled per transaction
-	db       *database.DB
-	wake     chan struct{} // shared by the subscription's workers
+	id         string
+	handlers   map[string]handler // by event type
+	calls      bool               // handlers run outside any transaction (SubscribeCalls)
+	dispatched bool               // never run by the relay as they arrive (Dispatched)
+	batch      int                // events handled per transaction
+	db         *database.DB
+	wake       chan struct{} // shared by the subscription's workers
 
 	// Until when (unix ns) the relay leaves this subscription's events to
 	// its workers after a handling transaction of its broke (see
@@ -114,6 +115,14 @@ type SubscribeOption func(*subscription)
 // subscribes with SubscribeCalls, where OneAtATime leases one event per
 // claim.)
 func OneAtATime() SubscribeOption { return func(s *subscription) { s.batch = 1 } }
+
+// Dispatched keeps the relay from running the subscription's handlers as
+// their events reach the inbox (SHOP_EVENTS_HANDLE_IN_RELAY): they are
+// always claimed by its dispatchers, with the whole handler timeout. For
+// handlers that talk to something other than their database (an SMTP
+// server), which would rarely finish within the relay's 250 ms and, failing
+// there, would only repeat their work.
+func Dispatched() SubscribeOption { return func(s *subscription) { s.dispatched = true } }
 
 // outside makes a subscription's handlers run outside any transaction, each
 // in a goroutine of its own as soon as its event is leased; one claim leases
@@ -249,7 +258,7 @@ func (b *Bus) subscribe(db *database.DB, subscriber, eventType string, h handler
 		}
 		// Every type of one subscriber shares its stream, so they must agree
 		// on how it is dispatched.
-		if probe.batch != s.batch || probe.calls != s.calls {
+		if probe.batch != s.batch || probe.calls != s.calls || probe.dispatched != s.dispatched {
 			return fmt.Errorf("events: subscriber id %q registered with different options for %s", subscriber, eventType)
 		}
 		s.handlers[eventType] = h

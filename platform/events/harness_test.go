@@ -100,6 +100,7 @@ type world struct {
 	replicas int              // how many replicas the world's reservation has room for
 	nats     *natstest.Server // the world's broker with the nats transport
 	calls    bool             // replicas subscribe their sink as a call handler (SubscribeCalls)
+	opts     []events.SubscribeOption
 }
 
 // eachKind runs test, in parallel, once for each way a subscriber's handler
@@ -202,7 +203,7 @@ func (w *world) replica(s *sink) *replica {
 		}
 	case s != nil:
 		typ, h := events.On(s.handle)
-		if err := r.bus.Subscribe(r.sub, subscriber, typ, h); err != nil {
+		if err := r.bus.Subscribe(r.sub, subscriber, typ, h, w.opts...); err != nil {
 			t.Fatal(err)
 		}
 	}

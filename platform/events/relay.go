@@ -375,7 +375,7 @@ func (b *Bus) handledHere(module string, ib *inboxBatch) map[string]*subscriptio
 	var local map[string]*subscription
 	now := time.Now().UnixNano()
 	for _, s := range b.subs {
-		if s.calls || s.db.Module != module || s.relayPausedUntil.Load() > now || !slices.Contains(ib.subscriber, s.id) {
+		if s.calls || s.dispatched || s.db.Module != module || s.relayPausedUntil.Load() > now || !slices.Contains(ib.subscriber, s.id) {
 			continue
 		}
 		if local == nil {

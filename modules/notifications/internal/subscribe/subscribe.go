@@ -64,7 +64,9 @@ func Register(bus *events.Bus, db *database.DB, svc *domain.Service, inTx InTx) 
 		}),
 	}
 	for _, s := range subs {
-		if err := bus.Subscribe(db, s.id, s.typ, s.h); err != nil {
+		// The handlers hold an SMTP conversation: the dispatchers run them,
+		// with the whole handler timeout.
+		if err := bus.Subscribe(db, s.id, s.typ, s.h, events.Dispatched()); err != nil {
 			return fmt.Errorf("subscribe %s to %s: %w", s.id, s.typ, err)
 		}
 	}
