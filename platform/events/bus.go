@@ -117,10 +117,10 @@ type SubscribeOption func(*subscription)
 func OneAtATime() SubscribeOption { return func(s *subscription) { s.batch = 1 } }
 
 // Dispatched keeps the relay from running the subscription's handlers as
-// their events reach the inbox (SHOP_EVENTS_HANDLE_IN_RELAY): they are
+// their events reach the inbox (SHOP_EVENTS_RELAY_HANDLING): they are
 // always claimed by its dispatchers, with the whole handler timeout. For
 // handlers that talk to something other than their database (an SMTP
-// server), which would rarely finish within the relay's 250 ms and, failing
+// server), which would rarely finish within the relay's budget and, failing
 // there, would only repeat their work.
 func Dispatched() SubscribeOption { return func(s *subscription) { s.dispatched = true } }
 

@@ -65,7 +65,7 @@ func TestAHandlerInProgressHoldsBackTheLaterEventsOfItsKey(t *testing.T) {
 		cfg := fastConfig(transport) // two workers
 		// The held handler ignores its context: run by the relay, it would
 		// hold back the relay (handlers must return when their context ends).
-		cfg.Events.HandleInRelay = false
+		cfg.Events.RelayHandling = 0
 		w := newWorld(t, cfg)
 		w.calls = calls
 		entered, release := make(chan struct{}), make(chan struct{})

@@ -66,7 +66,7 @@ func (stranger) EventKey() string  { return "x" }
 func fastConfig(transport string) config.Config {
 	return config.Config{Events: config.Events{
 		PollInterval: 50 * time.Millisecond, BackoffBase: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond,
-		MaxAttempts: 3, Workers: 2, CallWorkers: 8, HandlerTimeout: 30 * time.Second, HandleInRelay: true, Retention: time.Hour,
+		MaxAttempts: 3, Workers: 2, CallWorkers: 8, HandlerTimeout: 30 * time.Second, RelayHandling: 250 * time.Millisecond, Retention: time.Hour,
 		Transport: transport, NATSReplicas: 1, NATSDuplicateWindow: time.Minute, NATSAckWait: 2 * time.Second, NATSPinnedTTL: 2 * time.Second,
 	}}
 }

@@ -312,7 +312,7 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 	}
 	for module, ib := range byModule {
 		notice := "inbox:" + module + ":" + b.id
-		if local := b.handledHere(module, ib); len(local) > 0 && b.cfg.HandleInRelay && ctx.Err() == nil {
+		if local := b.handledHere(module, ib); len(local) > 0 && b.cfg.RelayHandling > 0 && ctx.Err() == nil {
 			left, err := b.forwardHandling(ctx, publisher, notice, ib, local)
 			if err == nil {
 				if left {
@@ -347,16 +347,10 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 	return nil
 }
 
-// relayHandlingBudget bounds the handlers a relay runs in its inbox
-// transaction (forwardHandling): the publisher's relay waits for them. A
-// handler that needs longer breaks that transaction, and its events go to
-// the dispatchers, which give it SHOP_EVENTS_HANDLER_TIMEOUT.
-const relayHandlingBudget = 250 * time.Millisecond
-
 // relayHandlingPause is how long, after a broken handling transaction, the
 // relay leaves its subscribers' events to the dispatchers: a handler that
-// keeps needing longer than relayHandlingBudget would otherwise hold back
-// the publisher's relay by that much at every round.
+// keeps needing longer than SHOP_EVENTS_RELAY_HANDLING would otherwise hold
+// back the publisher's relay by that much at every round.
 const relayHandlingPause = 30 * time.Second
 
 // insertInboxHeadsSQL is insertInboxSQL reporting, for each row it
@@ -397,11 +391,15 @@ func (b *Bus) handledHere(module string, ib *inboxBatch) map[string]*subscriptio
 // pending as it was, its attempt not counted: the dispatchers give it its
 // attempts with the whole handler timeout (a handler may refuse to start
 // work it cannot finish in the relay's budget, as the mailer does). A
-// transaction that breaks (a handler past relayHandlingBudget, a lost
+// transaction that breaks (a handler past SHOP_EVENTS_RELAY_HANDLING, a lost
 // connection) inserts nothing, and the caller writes the batch for the
 // dispatchers instead.
 func (b *Bus) forwardHandling(ctx context.Context, publisher, notice string, ib *inboxBatch, local map[string]*subscription) (left bool, err error) {
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(b.cfg.HandlerTimeout, relayHandlingBudget))
+	// The publisher's relay waits for these handlers: at most
+	// SHOP_EVENTS_RELAY_HANDLING. A handler that needs longer breaks the
+	// transaction, and its events go to the dispatchers, which give it
+	// SHOP_EVENTS_HANDLER_TIMEOUT.
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(b.cfg.HandlerTimeout, b.cfg.RelayHandling))
 	defer cancel()
 	heads := map[[2]string]bool{} // (subscriber, event id) → head of its key; absent: not inserted (a redelivery)
 	scan := func(rows pgx.Rows) error {
