@@ -120,8 +120,8 @@ func OneAtATime() SubscribeOption { return func(s *subscription) { s.batch = 1 }
 // their events reach the inbox (SHOP_EVENTS_RELAY_HANDLING): they are
 // always claimed by its dispatchers, with the whole handler timeout. For
 // handlers that talk to something other than their database (an SMTP
-// server), which would rarely finish within the relay's budget and, failing
-// there, would only repeat their work.
+// server): run by the relay, they would hold back their publisher's relay
+// for a whole conversation.
 func Dispatched() SubscribeOption { return func(s *subscription) { s.dispatched = true } }
 
 // outside makes a subscription's handlers run outside any transaction, each

@@ -324,13 +324,8 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 				return fmt.Errorf("forward to %s: %w", module, err)
 			}
 			// The events are left to the dispatchers, which count the
-			// attempts of a handler that breaks its transaction; the relay
-			// stops waiting for these subscribers' handlers for a while.
-			for _, s := range local {
-				s.relayPausedUntil.Store(time.Now().Add(relayHandlingPause).UnixNano())
-			}
-			b.log.Warn("handling events as they reach the inbox failed; left to the dispatchers",
-				slog.String("module", module), slog.Duration("for", relayHandlingPause), slog.String("error", err.Error()))
+			// attempts of a handler that breaks its transaction.
+			b.pauseRelayHandling(local, err.Error())
 		}
 		// Asynchronous commit is safe here: WAL is written in order, so if
 		// this commit were lost in a crash, the later one marking the outbox
@@ -347,11 +342,21 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 	return nil
 }
 
-// relayHandlingPause is how long, after a broken handling transaction, the
-// relay leaves its subscribers' events to the dispatchers: a handler that
-// keeps needing longer than SHOP_EVENTS_RELAY_HANDLING would otherwise hold
-// back the publisher's relay by that much at every round.
+// relayHandlingPause is how long, after a handling round that outlasted
+// SHOP_EVENTS_RELAY_HANDLING or broke, the relay leaves its subscribers'
+// events to the dispatchers: a slow handler would otherwise hold back the
+// publisher's relay at every round.
 const relayHandlingPause = 30 * time.Second
+
+// pauseRelayHandling makes the relay leave these subscriptions' events to
+// their dispatchers for relayHandlingPause.
+func (b *Bus) pauseRelayHandling(local map[string]*subscription, why string) {
+	for _, s := range local {
+		s.relayPausedUntil.Store(time.Now().Add(relayHandlingPause).UnixNano())
+		b.log.Warn("the relay leaves this subscriber's events to its dispatchers for a while",
+			slog.String("subscriber", s.id), slog.Duration("for", relayHandlingPause), slog.String("why", why))
+	}
+}
 
 // insertInboxHeadsSQL is insertInboxSQL reporting, for each row it
 // inserted, whether it is the head of its key: no earlier event of its
@@ -384,22 +389,22 @@ func (b *Bus) handledHere(module string, ib *inboxBatch) map[string]*subscriptio
 // transaction, runs the handlers this process has for its events: a
 // subscriber's event is handled there when it is the head of its key (no
 // earlier one pending, also none earlier in the batch left unhandled), up to
-// the subscriber's batch size; the effects, the "handled" records and the
+// the subscriber's batch size, and while the round has not taken
+// SHOP_EVENTS_RELAY_HANDLING; the effects, the "handled" records and the
 // inbox rows commit together, and the events never wait for a dispatcher's
 // claim. Everything else stays pending for the dispatchers, which are then
 // woken (left). A handler that fails here is undone and its event left
 // pending as it was, its attempt not counted: the dispatchers give it its
-// attempts with the whole handler timeout (a handler may refuse to start
-// work it cannot finish in the relay's budget, as the mailer does). A
-// transaction that breaks (a handler past SHOP_EVENTS_RELAY_HANDLING, a lost
-// connection) inserts nothing, and the caller writes the batch for the
-// dispatchers instead.
+// attempts (a handler may refuse to start work it cannot finish in the
+// relay's budget). Handlers are not cut off at the budget — cancelling a
+// statement midway only breaks the transaction — but a round that outlasted
+// it makes the relay leave these subscribers to the dispatchers for
+// relayHandlingPause. A transaction that breaks (a lost connection, a
+// handler past SHOP_EVENTS_HANDLER_TIMEOUT) inserts nothing, and the caller
+// writes the batch for the dispatchers instead.
 func (b *Bus) forwardHandling(ctx context.Context, publisher, notice string, ib *inboxBatch, local map[string]*subscription) (left bool, err error) {
-	// The publisher's relay waits for these handlers: at most
-	// SHOP_EVENTS_RELAY_HANDLING. A handler that needs longer breaks the
-	// transaction, and its events go to the dispatchers, which give it
-	// SHOP_EVENTS_HANDLER_TIMEOUT.
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(b.cfg.HandlerTimeout, b.cfg.RelayHandling))
+	start := time.Now()
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.HandlerTimeout)
 	defer cancel()
 	heads := map[[2]string]bool{} // (subscriber, event id) → head of its key; absent: not inserted (a redelivery)
 	scan := func(rows pgx.Rows) error {
@@ -437,13 +442,19 @@ func (b *Bus) forwardHandling(ctx context.Context, publisher, notice string, ib 
 		}
 		for sub, batch := range batches {
 			s := local[sub]
-			current := -1
-			outcomes, err := b.handleBatch(tx, s, batch, false, &current)
-			if err != nil {
-				return err
-			}
-			for _, o := range outcomes {
-				left = left || o.failure != nil
+			var outcomes []outcome
+			for _, c := range batch {
+				if time.Since(start) >= b.cfg.RelayHandling {
+					left = true
+					break
+				}
+				current := -1
+				o, err := b.handleBatch(tx, s, []claimed{c}, false, &current)
+				if err != nil {
+					return err
+				}
+				left = left || o[0].failure != nil
+				outcomes = append(outcomes, o...)
 			}
 			done = append(done, handled{s, outcomes})
 		}
@@ -459,6 +470,9 @@ func (b *Bus) forwardHandling(ctx context.Context, publisher, notice string, ib 
 	})
 	if err != nil {
 		return false, err
+	}
+	if took := time.Since(start); took > b.cfg.RelayHandling {
+		b.pauseRelayHandling(local, fmt.Sprintf("a round of handlers in the relay took %s", took.Round(time.Millisecond)))
 	}
 	if len(done) > 0 {
 		b.hook("handler.after-commit")
