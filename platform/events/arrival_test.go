@@ -81,7 +81,9 @@ func TestARelayRoundPastItsBudgetLeavesTheSubscriberToTheDispatchers(t *testing.
 	t.Parallel()
 	ctx := context.Background()
 	cfg := fastConfig(config.EventsPostgres)
-	cfg.Events.RelayHandling = 50 * time.Millisecond
+	// Long enough for the round's insert on a loaded machine; the slow
+	// handler takes longer.
+	cfg.Events.RelayHandling = time.Second
 	w := newWorld(t, cfg)
 	var mu sync.Mutex
 	inRelay := map[string]int{}
@@ -94,7 +96,7 @@ func TestARelayRoundPastItsBudgetLeavesTheSubscriberToTheDispatchers(t *testing.
 		inRelay[e.Key]++
 		mu.Unlock()
 		if e.Key == "slow" {
-			time.Sleep(100 * time.Millisecond) // the handler's own work, longer than the relay's budget
+			time.Sleep(1500 * time.Millisecond) // the handler's own work, longer than the relay's budget
 		}
 		return nil
 	}}

@@ -226,6 +226,8 @@ func (b *Bus) report(s *subscription, outcomes []outcome) {
 	for _, o := range outcomes {
 		switch {
 		case o.uncounted:
+			b.log.Debug("event handler failed in the relay; left to the dispatchers", slog.String("subscriber", s.id),
+				slog.String("event", o.c.Type), slog.String("event_id", o.c.EventID), slog.String("error", failureText(o.failure)))
 			continue
 		case o.failure != nil:
 			b.reportFailure(s, o.c, o.failure, o.dead)

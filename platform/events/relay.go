@@ -369,12 +369,14 @@ const insertInboxHeadsSQL = insertInboxSQL + `
 
 // handledHere returns this process's subscriptions of module with events in
 // ib whose handlers run in a transaction: the relay can run those handlers
-// in the transaction that inserts their events (forwardHandling).
+// in the transaction that inserts their events (forwardHandling). Not those
+// that asked for a transaction per event (OneAtATime: slow handlers) or for
+// the dispatchers (Dispatched).
 func (b *Bus) handledHere(module string, ib *inboxBatch) map[string]*subscription {
 	var local map[string]*subscription
 	now := time.Now().UnixNano()
 	for _, s := range b.subs {
-		if s.calls || s.dispatched || s.db.Module != module || s.relayPausedUntil.Load() > now || !slices.Contains(ib.subscriber, s.id) {
+		if s.calls || s.dispatched || s.batch == 1 || s.db != ib.db || s.relayPausedUntil.Load() > now || !slices.Contains(ib.subscriber, s.id) {
 			continue
 		}
 		if local == nil {
