@@ -70,8 +70,8 @@ type subscription struct {
 	wake       chan struct{} // shared by the subscription's workers
 
 	// Until when (unix ns) the relay leaves this subscription's events to
-	// its workers after a handling transaction of its broke (see
-	// forwardHandling).
+	// its workers, after a round of handlers in the relay outlasted
+	// SHOP_EVENTS_RELAY_HANDLING or broke (see forwardHandling).
 	relayPausedUntil atomic.Int64
 
 	// Call handlers in flight (calls only): at most callSlots at once, each
