@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -112,5 +113,59 @@ func TestARelayRoundPastItsBudgetLeavesTheSubscriberToTheDispatchers(t *testing.
 	defer mu.Unlock()
 	if len(inRelay) != 1 || inRelay["slow"] != 1 {
 		t.Errorf("handlers run in the relay's transaction: %v, want the slow event's alone, once", inRelay)
+	}
+}
+
+// The relay handles a batch's keys side by side, in as many transactions at
+// once as a subscriber has workers: here each handler waits, up to a limit,
+// for another to be running at the same time, and every one of the eight
+// keys published together must have seen one, in the relay's transactions.
+func TestTheRelayHandlesABatchsKeysSideBySide(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := fastConfig(config.EventsPostgres)
+	cfg.Events.Workers = 2
+	cfg.Events.RelayHandling = time.Minute // a loaded machine does not make the relay give up
+	w := newWorld(t, cfg)
+	var (
+		mu       sync.Mutex
+		running  int
+		together = make(chan struct{})
+		alone    []string
+		visible  []string
+	)
+	s := &sink{before: func(ctx context.Context, e thingHappened, env events.Envelope) error {
+		if v, err := inboxRowVisible(ctx, w, env.ID); err != nil || v {
+			mu.Lock()
+			visible = append(visible, e.Key)
+			mu.Unlock()
+			return err
+		}
+		mu.Lock()
+		running++
+		if running == 2 {
+			close(together)
+		}
+		mu.Unlock()
+		select {
+		case <-together:
+		case <-time.After(5 * time.Second):
+			mu.Lock()
+			alone = append(alone, e.Key)
+			mu.Unlock()
+		}
+		return nil
+	}}
+	r := w.replica(s).start(t)
+	var evs []thingHappened
+	for i := range 8 {
+		evs = append(evs, thing(fmt.Sprintf("key%d", i), 1))
+	}
+	r.publish(t, ctx, evs...)
+	eventstest.Eventually(t, 30*time.Second, "events handled", func() bool { return w.effects() == 8 })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(visible) > 0 || len(alone) > 0 {
+		t.Errorf("handlers run by the dispatchers (their inbox rows committed): %v; run alone: %v; want all in the relay, two at a time", visible, alone)
 	}
 }

@@ -128,10 +128,9 @@ func (b *Bus) runWorker(ctx context.Context, s *subscription) {
 
 // outcome is what became of one claimed event in a dispatch transaction.
 type outcome struct {
-	c         claimed
-	failure   error // nil when handled
-	dead      bool
-	uncounted bool // failed, and left pending as it was (no attempt recorded)
+	c       claimed
+	failure error // nil when handled
+	dead    bool
 }
 
 // dispatch claims a batch of events — each the oldest pending event of its
@@ -164,7 +163,7 @@ func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
 		return err
 	}
 	err := s.db.InTxFrom(hctx, claimPgx, []any{s.id, s.batch}, scan, func(tx *gorm.DB) (err error) {
-		outcomes, err = b.handleBatch(tx, s, batch, true, &current)
+		outcomes, err = b.handleBatch(tx, s, batch, &current)
 		return err
 	})
 	switch {
@@ -190,10 +189,10 @@ func (b *Bus) dispatch(ctx context.Context, s *subscription) (int, error) {
 
 // handleBatch runs the handler of each event of batch in tx, the
 // transaction that holds them, each inside a savepoint: a handled event's
-// record is sent with the COMMIT; a failed one is undone alone and, when
-// count, its attempt recorded in tx (otherwise it stays pending as it was).
-// current follows the event whose handler runs (-1 once all ran).
-func (b *Bus) handleBatch(tx *gorm.DB, s *subscription, batch []claimed, count bool, current *int) ([]outcome, error) {
+// record is sent with the COMMIT; a failed one is undone alone and its
+// attempt recorded in tx. current follows the event whose handler runs (-1
+// once all ran).
+func (b *Bus) handleBatch(tx *gorm.DB, s *subscription, batch []claimed, current *int) ([]outcome, error) {
 	outcomes := make([]outcome, 0, len(batch))
 	for i, c := range batch {
 		*current = i
@@ -201,10 +200,6 @@ func (b *Bus) handleBatch(tx *gorm.DB, s *subscription, batch []claimed, count b
 		hc, span := handling(tx.Statement.Context, b.tr, s, env) // keeps the transaction's after-commit list
 		failure := tx.WithContext(hc).Transaction(func(htx *gorm.DB) error { return s.handle(hc, htx, env) })
 		tracing.End(span, failure)
-		if failure != nil && !count {
-			outcomes = append(outcomes, outcome{c: c, failure: failure, uncounted: true})
-			continue
-		}
 		if failure != nil {
 			_, dead, err := b.recordFailure(tx, s, c, failure)
 			if err != nil {
@@ -224,12 +219,7 @@ func (b *Bus) handleBatch(tx *gorm.DB, s *subscription, batch []claimed, count b
 // report counts and logs what became of a committed batch's events.
 func (b *Bus) report(s *subscription, outcomes []outcome) {
 	for _, o := range outcomes {
-		switch {
-		case o.uncounted:
-			b.log.Debug("event handler failed in the relay; left to the dispatchers", slog.String("subscriber", s.id),
-				slog.String("event", o.c.Type), slog.String("event_id", o.c.EventID), slog.String("error", failureText(o.failure)))
-			continue
-		case o.failure != nil:
+		if o.failure != nil {
 			b.reportFailure(s, o.c, o.failure, o.dead)
 			continue
 		}

@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/database"
+	"github.com/shopmonolith/shop/platform/tracing"
 )
 
 const relayBatch = 500
@@ -275,6 +278,37 @@ const insertInboxSQL = `INSERT INTO event_inbox
 			AS x(s, e, q, t, k, p, m, o)
 		ON CONFLICT (subscriber, event_id) DO NOTHING`
 
+// row returns the event of the batch's i-th entry.
+func (ib *inboxBatch) row(i int) outboxRow {
+	return outboxRow{seq: ib.seq[i], id: ib.eventID[i], typ: ib.typ[i], key: ib.key[i],
+		payload: ib.payload[i], metadata: ib.metadata[i], occurredAt: ib.occurredAt[i]}
+}
+
+// slice returns the batch's entries [i, j).
+func (ib *inboxBatch) slice(i, j int) *inboxBatch {
+	return &inboxBatch{db: ib.db, subscriber: ib.subscriber[i:j], eventID: ib.eventID[i:j], typ: ib.typ[i:j], key: ib.key[i:j],
+		payload: ib.payload[i:j], metadata: ib.metadata[i:j], seq: ib.seq[i:j], occurredAt: ib.occurredAt[i:j]}
+}
+
+// byKey splits the batch into at most n batches, each in the batch's
+// order, with every event of a key in the same one.
+func (ib *inboxBatch) byKey(n int) []*inboxBatch {
+	if n <= 1 {
+		return []*inboxBatch{ib}
+	}
+	parts := make([]*inboxBatch, n)
+	for i := range ib.subscriber {
+		h := fnv.New32a()
+		h.Write([]byte(ib.key[i]))
+		p := int(h.Sum32() % uint32(n))
+		if parts[p] == nil {
+			parts[p] = &inboxBatch{db: ib.db}
+		}
+		parts[p].add(ib.subscriber[i], ib.row(i))
+	}
+	return slices.DeleteFunc(parts, func(p *inboxBatch) bool { return p == nil })
+}
+
 // args are insertInboxSQL's arguments.
 func (ib *inboxBatch) args(publisher string) []any {
 	return []any{ib.subscriber, ib.eventID, publisher, ib.seq, ib.typ, ib.key, ib.payload, ib.metadata, ib.occurredAt}
@@ -310,29 +344,25 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 			ib.add(r.subscriber, o)
 		}
 	}
+	start := time.Now()
 	for module, ib := range byModule {
 		notice := "inbox:" + module + ":" + b.id
+		rest := ib
 		if local := b.handledHere(module, ib); len(local) > 0 && b.cfg.RelayHandling > 0 && ctx.Err() == nil {
-			left, err := b.forwardHandling(ctx, publisher, notice, ib, local)
-			if err == nil {
-				if left {
-					b.wakeSubscribers(module)
-				}
-				continue
-			}
-			if ctx.Err() != nil {
+			var err error
+			if rest, err = b.handleOnArrival(ctx, start, publisher, notice, ib, local); err != nil {
 				return fmt.Errorf("forward to %s: %w", module, err)
 			}
-			// The events are left to the dispatchers, which count the
-			// attempts of a handler that breaks its transaction.
-			b.pauseRelayHandling(local, err.Error())
+			if rest == nil {
+				continue
+			}
 		}
 		// Asynchronous commit is safe here: WAL is written in order, so if
 		// this commit were lost in a crash, the later one marking the outbox
 		// rows forwarded would be lost too, and they would be forwarded
 		// again. (Across two databases this no longer holds; split modules
 		// take the broker path.)
-		if err := ib.write(ctx, publisher, notice, true); err != nil {
+		if err := rest.write(ctx, publisher, notice, true); err != nil {
 			return fmt.Errorf("forward to %s: %w", module, err)
 		}
 		// The NOTIFY reaches other replicas' dispatchers; this process's
@@ -342,9 +372,85 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 	return nil
 }
 
-// relayHandlingPause is how long, after a handling round that outlasted
-// SHOP_EVENTS_RELAY_HANDLING or broke, the relay leaves its subscribers'
-// events to the dispatchers: a slow handler would otherwise hold back the
+// handleOnArrival runs this process's handlers of a batch in the
+// transactions that insert it into the inbox (forwardHandling): as many
+// transactions at once as a subscriber has workers (SHOP_EVENTS_WORKERS),
+// each on its own keys, and, for each, one after another of up to
+// relayHandlingMax events, in order, so that each sees what the previous
+// one left pending. It returns what is left to write for the dispatchers:
+// the events from the first transaction that broke on, in the keys of that
+// transaction (nil when none broke); the relay then leaves these
+// subscribers to the dispatchers for relayHandlingPause. It wakes the
+// dispatchers when events were left pending.
+func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, notice string, ib *inboxBatch, local map[string]*subscription) (*inboxBatch, error) {
+	parts := ib.byKey(b.cfg.Workers)
+	rests := make([]*inboxBatch, len(parts))
+	lefts := make([]bool, len(parts))
+	var wg sync.WaitGroup
+	for i, part := range parts {
+		wg.Go(func() {
+			for from := 0; from < len(part.subscriber); from += relayHandlingMax {
+				chunk := part.slice(from, min(from+relayHandlingMax, len(part.subscriber)))
+				left, err := b.forwardHandling(ctx, start, publisher, notice, chunk, local)
+				if err != nil {
+					// The events are left to the dispatchers, which count a
+					// failing handler's attempts. A transaction that broke
+					// (not a handler that failed) may break again: the relay
+					// leaves the subscribers to the dispatchers for a while.
+					var failed *relayHandlerFailed
+					switch {
+					case errors.As(err, &failed):
+						b.log.Debug("event handler failed in the relay; its events are left to the dispatchers", slog.String("subscriber", failed.s.id),
+							slog.String("event", failed.c.Type), slog.String("event_id", failed.c.EventID), slog.String("error", failureText(failed.err)))
+					case ctx.Err() == nil:
+						b.pauseRelayHandling(local, err.Error())
+					}
+					rests[i] = part.slice(from, len(part.subscriber))
+					return
+				}
+				lefts[i] = lefts[i] || left
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if slices.Contains(lefts, true) {
+		b.wakeSubscribers(ib.db.Module)
+	}
+	var rest *inboxBatch
+	for _, r := range rests {
+		if r == nil {
+			continue
+		}
+		if rest == nil {
+			rest = &inboxBatch{db: ib.db}
+		}
+		for i := range r.subscriber {
+			rest.add(r.subscriber[i], r.row(i))
+		}
+	}
+	return rest, nil
+}
+
+// relayHandlerFailed is a handler's failure in the relay's transaction,
+// which rolls that transaction back.
+type relayHandlerFailed struct {
+	s   *subscription
+	c   claimed
+	err error
+}
+
+func (f *relayHandlerFailed) Error() string {
+	return fmt.Sprintf("%s failed on %s %s: %v", f.s.id, f.c.Type, f.c.EventID, f.err)
+}
+
+func (f *relayHandlerFailed) Unwrap() error { return f.err }
+
+// relayHandlingPause is how long, after a subscriber's handlers outlasted
+// SHOP_EVENTS_RELAY_HANDLING in one of its transactions, or one broke, the
+// relay leaves the subscriber's events to the dispatchers: a slow handler would otherwise hold back the
 // publisher's relay at every round.
 const relayHandlingPause = 30 * time.Second
 
@@ -358,14 +464,34 @@ func (b *Bus) pauseRelayHandling(local map[string]*subscription, why string) {
 	}
 }
 
-// insertInboxHeadsSQL is insertInboxSQL reporting, for each row it
-// inserted, whether it is the head of its key: no earlier event of its
+// insertInboxHandledSQL is insertInboxSQL for the relay's handling
+// transactions: it inserts the events as handled, as a dispatcher's record
+// of a first attempt (markDoneSQL) leaves them, and reports for each row it
+// inserted whether it is the head of its key: no earlier event of its
 // publisher and key is pending for its subscriber. (Rows of the same
-// statement do not see each other; the caller orders those.)
-const insertInboxHeadsSQL = insertInboxSQL + `
+// statement do not see each other; the caller orders those.) The rows the
+// transaction does not handle after all are set back to pending
+// (unhandledSQL) before it commits; no other transaction sees them before.
+const insertInboxHandledSQL = `INSERT INTO event_inbox
+		(subscriber, event_id, publisher, source_seq, type, key, payload, metadata, occurred_at, status, attempts, handled_at)
+		SELECT s, e::uuid, $3, q, t, k, p::jsonb, m::jsonb, o, 'done', 1, now()
+		FROM unnest($1::text[], $2::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::timestamptz[])
+			AS x(s, e, q, t, k, p, m, o)
+		ON CONFLICT (subscriber, event_id) DO NOTHING
 		RETURNING subscriber, event_id::text, NOT EXISTS (SELECT 1 FROM event_inbox o
 			WHERE o.subscriber = event_inbox.subscriber AND o.publisher = event_inbox.publisher AND o.key = event_inbox.key
 			  AND o.status = 'pending' AND o.source_seq < event_inbox.source_seq)`
+
+// unhandledSQL sets an event that insertInboxHandledSQL inserted back to
+// pending, for the dispatchers. One statement per event names the whole
+// primary key, which every plan of it uses (see markDoneSQL).
+const unhandledSQL = `UPDATE event_inbox SET status = 'pending', attempts = 0, handled_at = NULL
+	WHERE subscriber = $1 AND event_id = $2::uuid`
+
+// relayHandlingMax is how many events one of the relay's handling
+// transactions takes: the work a failing handler undoes, and how long its
+// locks are held.
+const relayHandlingMax = 32
 
 // handledHere returns this process's subscriptions of module with events in
 // ib whose handlers run in a transaction: the relay can run those handlers
@@ -388,28 +514,28 @@ func (b *Bus) handledHere(module string, ib *inboxBatch) map[string]*subscriptio
 }
 
 // forwardHandling inserts a batch into its module's inbox and, in the same
-// transaction, runs the handlers this process has for its events: a
-// subscriber's event is handled there when it is the head of its key (no
-// earlier one pending, also none earlier in the batch left unhandled), up to
-// the subscriber's batch size, and while the round has not taken
-// SHOP_EVENTS_RELAY_HANDLING; the effects, the "handled" records and the
-// inbox rows commit together, and the events never wait for a dispatcher's
-// claim. Everything else stays pending for the dispatchers, which are then
-// woken (left). A handler that fails here is undone and its event left
-// pending as it was, its attempt not counted: the dispatchers give it its
-// attempts (a handler may refuse to start work it cannot finish in the
-// relay's budget). Handlers are not cut off at the budget — cancelling a
-// statement midway only breaks the transaction — but a round that outlasted
-// it makes the relay leave these subscribers to the dispatchers for
+// transaction, runs the handlers this process has for its events: the
+// insert (insertInboxHandledSQL) writes them as handled; a subscriber's event
+// is handled there when the inbox did not hold it yet, it is the head of its
+// key (no earlier one pending, also none earlier in the batch left) and the
+// round (since start) has not taken SHOP_EVENTS_RELAY_HANDLING. The rows not
+// handled are set back to pending for the dispatchers (left: notified with
+// the COMMIT). The events handled are never pending, never claimed, never
+// updated. Handlers run without savepoints: one that fails
+// (relayHandlerFailed) rolls the transaction back, and the caller leaves its
+// events to the dispatchers, which give each its counted attempts (a handler
+// may refuse to start work it cannot finish in the relay's budget).
+// Handlers are not cut off at the budget — cancelling a statement midway
+// only breaks the transaction — but a subscriber whose handlers took longer
+// than it in one transaction is left to the dispatchers for
 // relayHandlingPause. A transaction that breaks (a lost connection, a
-// handler past SHOP_EVENTS_HANDLER_TIMEOUT) inserts nothing, and the caller
-// writes the batch for the dispatchers instead.
-func (b *Bus) forwardHandling(ctx context.Context, publisher, notice string, ib *inboxBatch, local map[string]*subscription) (left bool, err error) {
-	start := time.Now()
+// handler past SHOP_EVENTS_HANDLER_TIMEOUT) commits nothing either.
+func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, notice string, ib *inboxBatch, local map[string]*subscription) (left bool, err error) {
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.HandlerTimeout)
 	defer cancel()
 	heads := map[[2]string]bool{} // (subscriber, event id) → head of its key; absent: not inserted (a redelivery)
 	scan := func(rows pgx.Rows) error {
+		clear(heads)
 		var sub, id string
 		var head bool
 		_, err := pgx.ForEachRow(rows, []any{&sub, &id, &head}, func() error {
@@ -421,44 +547,57 @@ func (b *Bus) forwardHandling(ctx context.Context, publisher, notice string, ib 
 	type handled struct {
 		s        *subscription
 		outcomes []outcome
+		took     time.Duration // in its handlers
 	}
 	var done []handled
-	err = ib.db.InTxFrom(hctx, insertInboxHeadsSQL, ib.args(publisher), scan, func(tx *gorm.DB) error {
+	err = ib.db.InTxFrom(hctx, insertInboxHandledSQL, ib.args(publisher), scan, func(tx *gorm.DB) error {
 		left, done = false, nil
-		batches := map[string][]claimed{}
-		held := map[[2]string]bool{} // (subscriber, key) with an event left pending
+		taken := map[string][]int{}  // subscriber → the events (indexes into ib) it handles here
+		held := map[[2]string]bool{} // (subscriber, key) with an event taken or left pending
 		for i, sub := range ib.subscriber {
 			head, inserted := heads[[2]string{sub, ib.eventID[i]}]
 			if !inserted {
-				continue
+				continue // the inbox held it already
 			}
 			s, k := local[sub], [2]string{sub, ib.key[i]}
-			if s == nil || !head || held[k] || len(batches[sub]) == s.batch || !s.handles(ib.typ[i]) {
+			if s == nil || !head || held[k] || !s.handles(ib.typ[i]) {
 				held[k], left = true, true
 				continue
 			}
 			// Taken: a later event of its key in this batch waits for it.
 			held[k] = true
-			batches[sub] = append(batches[sub], claimed{EventID: ib.eventID[i], Publisher: publisher, SourceSeq: ib.seq[i],
-				Type: ib.typ[i], Key: ib.key[i], Payload: ib.payload[i], Metadata: ib.metadata[i], OccurredAt: ib.occurredAt[i]})
+			taken[sub] = append(taken[sub], i)
 		}
-		for sub, batch := range batches {
-			s := local[sub]
-			var outcomes []outcome
-			for _, c := range batch {
+		handledOK := make([]bool, len(ib.subscriber))
+		for sub, events := range taken {
+			h := handled{s: local[sub]}
+			for _, i := range events {
 				if time.Since(start) >= b.cfg.RelayHandling {
 					left = true
 					break
 				}
-				current := -1
-				o, err := b.handleBatch(tx, s, []claimed{c}, false, &current)
-				if err != nil {
-					return err
+				e := ib.row(i)
+				c := claimed{EventID: e.id, Publisher: publisher, SourceSeq: e.seq, Type: e.typ, Key: e.key, Payload: e.payload,
+					Metadata: e.metadata, OccurredAt: e.occurredAt}
+				env := c.envelope()
+				hc, span := handling(tx.Statement.Context, b.tr, h.s, env) // keeps the transaction's after-commit list
+				began := time.Now()
+				failure := h.s.handle(hc, tx.WithContext(hc), env)
+				h.took += time.Since(began)
+				tracing.End(span, failure)
+				if failure != nil {
+					return &relayHandlerFailed{s: h.s, c: c, err: failure}
 				}
-				left = left || o[0].failure != nil
-				outcomes = append(outcomes, o...)
+				handledOK[i] = true
+				h.outcomes = append(h.outcomes, outcome{c: c})
 			}
-			done = append(done, handled{s, outcomes})
+			done = append(done, h)
+		}
+		b.hook("handler.before-commit")
+		for i, sub := range ib.subscriber {
+			if _, inserted := heads[[2]string{sub, ib.eventID[i]}]; inserted && !handledOK[i] {
+				database.DeferToCommit(tx, unhandledSQL, sub, ib.eventID[i])
+			}
 		}
 		if left {
 			database.DeferToCommit(tx, `SELECT pg_notify($1, $2)`, notifyChannel, notice)
@@ -473,8 +612,11 @@ func (b *Bus) forwardHandling(ctx context.Context, publisher, notice string, ib 
 	if err != nil {
 		return false, err
 	}
-	if took := time.Since(start); took > b.cfg.RelayHandling {
-		b.pauseRelayHandling(local, fmt.Sprintf("a round of handlers in the relay took %s", took.Round(time.Millisecond)))
+	for _, h := range done {
+		if h.took > b.cfg.RelayHandling {
+			b.pauseRelayHandling(map[string]*subscription{h.s.id: h.s},
+				fmt.Sprintf("its handlers took %s in a transaction of the relay", h.took.Round(time.Millisecond)))
+		}
 	}
 	if len(done) > 0 {
 		b.hook("handler.after-commit")
