@@ -126,6 +126,13 @@ func (b *Bus) relayOnce(ctx context.Context, db *database.DB) (r relayed, err er
 		seqs[i] = o.seq
 	}
 	q := &pgx.Batch{}
+	// The marks are planned for their seqs each time: a generic plan made
+	// while the outbox was nearly empty read the whole outbox at every
+	// round once it had grown, where no autovacuum analyzed the table to
+	// have it planned again (1.1 ms per round at 70,000 rows, on the
+	// relay's path). The batch's read keeps its generic plan, which follows
+	// the index of unforwarded rows.
+	q.Queue(`SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`)
 	q.Queue(`UPDATE event_outbox SET forwarded_at = now() WHERE seq = ANY($1)`, seqs)
 	q.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, q).Close(); err != nil {
@@ -448,10 +455,11 @@ func (f *relayHandlerFailed) Error() string {
 
 func (f *relayHandlerFailed) Unwrap() error { return f.err }
 
-// relayHandlingPause is how long, after a subscriber's handlers outlasted
-// SHOP_EVENTS_RELAY_HANDLING in one of its transactions, or one broke, the
-// relay leaves the subscriber's events to the dispatchers: a slow handler would otherwise hold back the
-// publisher's relay at every round.
+// relayHandlingPause is how long, after one of a subscriber's handlers
+// outlasted SHOP_EVENTS_RELAY_HANDLING in the relay, or a transaction
+// broke, the relay leaves the subscriber's events to the dispatchers: a
+// slow handler would otherwise hold back the publisher's relay at every
+// round.
 const relayHandlingPause = 30 * time.Second
 
 // pauseRelayHandling makes the relay leave these subscriptions' events to
@@ -526,9 +534,10 @@ func (b *Bus) handledHere(module string, ib *inboxBatch) map[string]*subscriptio
 // events to the dispatchers, which give each its counted attempts (a handler
 // may refuse to start work it cannot finish in the relay's budget).
 // Handlers are not cut off at the budget — cancelling a statement midway
-// only breaks the transaction — but a subscriber whose handlers took longer
-// than it in one transaction is left to the dispatchers for
-// relayHandlingPause. A transaction that breaks (a lost connection, a
+// only breaks the transaction — but a subscriber one of whose handlers took
+// longer than it is left to the dispatchers for relayHandlingPause (a
+// machine too busy for the relay's pace slows every handler a little, and
+// the dispatchers would only add their claims to its load). A transaction that breaks (a lost connection, a
 // handler past SHOP_EVENTS_HANDLER_TIMEOUT) commits nothing either.
 func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, notice string, ib *inboxBatch, local map[string]*subscription) (left bool, err error) {
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.HandlerTimeout)
@@ -547,7 +556,7 @@ func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, n
 	type handled struct {
 		s        *subscription
 		outcomes []outcome
-		took     time.Duration // in its handlers
+		slowest  time.Duration // its slowest handler
 	}
 	var done []handled
 	err = ib.db.InTxFrom(hctx, insertInboxHandledSQL, ib.args(publisher), scan, func(tx *gorm.DB) error {
@@ -583,7 +592,7 @@ func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, n
 				hc, span := handling(tx.Statement.Context, b.tr, h.s, env) // keeps the transaction's after-commit list
 				began := time.Now()
 				failure := h.s.handle(hc, tx.WithContext(hc), env)
-				h.took += time.Since(began)
+				h.slowest = max(h.slowest, time.Since(began))
 				tracing.End(span, failure)
 				if failure != nil {
 					return &relayHandlerFailed{s: h.s, c: c, err: failure}
@@ -613,9 +622,9 @@ func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, n
 		return false, err
 	}
 	for _, h := range done {
-		if h.took > b.cfg.RelayHandling {
+		if h.slowest > b.cfg.RelayHandling {
 			b.pauseRelayHandling(map[string]*subscription{h.s.id: h.s},
-				fmt.Sprintf("its handlers took %s in a transaction of the relay", h.took.Round(time.Millisecond)))
+				fmt.Sprintf("one of its handlers took %s in the relay", h.slowest.Round(time.Millisecond)))
 		}
 	}
 	if len(done) > 0 {
