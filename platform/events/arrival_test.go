@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -74,45 +75,55 @@ func TestTheRelayHandlesEventsInTheTransactionThatBringsThemIn(t *testing.T) {
 	}
 }
 
-// A round of handlers in the relay that outlasts SHOP_EVENTS_RELAY_HANDLING
-// is not cut off (cancelling a statement midway would only break the
-// transaction): its events are handled there, and the relay then leaves that
-// subscriber's events to the dispatchers for a while.
-func TestARelayRoundPastItsBudgetLeavesTheSubscriberToTheDispatchers(t *testing.T) {
+// A handler in the relay that outlasts SHOP_EVENTS_RELAY_HANDLING is not
+// cut off (cancelling a statement midway would only break the transaction),
+// and the relay then leaves that subscriber's events to the dispatchers for
+// a while — also when the slow handler fails, and its event goes to the
+// dispatchers.
+func TestASlowHandlerInTheRelayLeavesItsSubscriberToTheDispatchers(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	cfg := fastConfig(config.EventsPostgres)
-	// Long enough for the round's insert on a loaded machine; the slow
-	// handler takes longer.
-	cfg.Events.RelayHandling = time.Second
-	w := newWorld(t, cfg)
-	var mu sync.Mutex
-	inRelay := map[string]int{}
-	s := &sink{before: func(ctx context.Context, e thingHappened, env events.Envelope) error {
-		v, err := inboxRowVisible(ctx, w, env.ID)
-		if err != nil || v {
-			return err
-		}
-		mu.Lock()
-		inRelay[e.Key]++
-		mu.Unlock()
-		if e.Key == "slow" {
-			time.Sleep(1500 * time.Millisecond) // the handler's own work, longer than the relay's budget
-		}
-		return nil
-	}}
-	r := w.replica(s).start(t)
-	r.publish(t, ctx, thing("slow", 1))
-	eventstest.Eventually(t, 10*time.Second, "the slow event handled", func() bool { return w.effects() == 1 })
-	r.publish(t, ctx, thing("next", 1))
-	eventstest.Eventually(t, 10*time.Second, "the next event handled", func() bool { return w.effects() == 2 })
-	if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND attempts = 1`); n != 2 {
-		t.Errorf("%d inbox rows done after one attempt, want 2", n)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(inRelay) != 1 || inRelay["slow"] != 1 {
-		t.Errorf("handlers run in the relay's transaction: %v, want the slow event's alone, once", inRelay)
+	for _, fails := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fails=%v", fails), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			cfg := fastConfig(config.EventsPostgres)
+			// Long enough for the round's insert on a loaded machine; the
+			// slow handler takes longer.
+			cfg.Events.RelayHandling = time.Second
+			w := newWorld(t, cfg)
+			var mu sync.Mutex
+			inRelay := map[string]int{}
+			s := &sink{before: func(ctx context.Context, e thingHappened, env events.Envelope) error {
+				v, err := inboxRowVisible(ctx, w, env.ID)
+				if err != nil || v {
+					return err
+				}
+				mu.Lock()
+				inRelay[e.Key]++
+				mu.Unlock()
+				if e.Key == "slow" {
+					time.Sleep(1500 * time.Millisecond) // the handler's own work, longer than the relay's budget
+					if fails {
+						return errors.New("the slow handler fails in the relay")
+					}
+				}
+				return nil
+			}}
+			r := w.replica(s).start(t)
+			r.publish(t, ctx, thing("slow", 1))
+			eventstest.Eventually(t, 10*time.Second, "the slow event handled", func() bool { return w.effects() == 1 })
+			r.publish(t, ctx, thing("next", 1))
+			eventstest.Eventually(t, 10*time.Second, "the next event handled", func() bool { return w.effects() == 2 })
+			// The relay's failed run is no counted attempt.
+			if n := w.count(`SELECT count(*) FROM evtsub.event_inbox WHERE status = 'done' AND attempts = 1`); n != 2 {
+				t.Errorf("%d inbox rows done after one attempt, want 2", n)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(inRelay) != 1 || inRelay["slow"] != 1 {
+				t.Errorf("handlers run in the relay's transaction: %v, want the slow event's alone, once", inRelay)
+			}
+		})
 	}
 }
 

@@ -409,6 +409,11 @@ func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, n
 					case errors.As(err, &failed):
 						b.log.Debug("event handler failed in the relay; its events are left to the dispatchers", slog.String("subscriber", failed.s.id),
 							slog.String("event", failed.c.Type), slog.String("event_id", failed.c.EventID), slog.String("error", failureText(failed.err)))
+						if failed.took > b.cfg.RelayHandling {
+							// As for a slow handler that succeeds.
+							b.pauseRelayHandling(map[string]*subscription{failed.s.id: failed.s},
+								fmt.Sprintf("one of its handlers took %s in the relay, and failed", failed.took.Round(time.Millisecond)))
+						}
 					case ctx.Err() == nil:
 						b.pauseRelayHandling(local, err.Error())
 					}
@@ -444,9 +449,10 @@ func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, n
 // relayHandlerFailed is a handler's failure in the relay's transaction,
 // which rolls that transaction back.
 type relayHandlerFailed struct {
-	s   *subscription
-	c   claimed
-	err error
+	s    *subscription
+	c    claimed
+	err  error
+	took time.Duration
 }
 
 func (f *relayHandlerFailed) Error() string {
@@ -592,10 +598,11 @@ func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, n
 				hc, span := handling(tx.Statement.Context, b.tr, h.s, env) // keeps the transaction's after-commit list
 				began := time.Now()
 				failure := h.s.handle(hc, tx.WithContext(hc), env)
-				h.slowest = max(h.slowest, time.Since(began))
+				took := time.Since(began)
+				h.slowest = max(h.slowest, took)
 				tracing.End(span, failure)
 				if failure != nil {
-					return &relayHandlerFailed{s: h.s, c: c, err: failure}
+					return &relayHandlerFailed{s: h.s, c: c, err: failure, took: took}
 				}
 				handledOK[i] = true
 				h.outcomes = append(h.outcomes, outcome{c: c})
