@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -304,8 +305,9 @@ func (ib *inboxBatch) byKey(n int) []*inboxBatch {
 		return []*inboxBatch{ib}
 	}
 	parts := make([]*inboxBatch, n)
+	h := fnv.New32a()
 	for i := range ib.subscriber {
-		h := fnv.New32a()
+		h.Reset()
 		h.Write([]byte(ib.key[i]))
 		p := int(h.Sum32() % uint32(n))
 		if parts[p] == nil {
@@ -385,10 +387,11 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 // each on its own keys, and, for each, one after another of up to
 // relayHandlingMax events, in order, so that each sees what the previous
 // one left pending. It returns what is left to write for the dispatchers:
-// the events from the first transaction that broke on, in the keys of that
-// transaction (nil when none broke); the relay then leaves these
-// subscribers to the dispatchers for relayHandlingPause. It wakes the
-// dispatchers when events were left pending.
+// in each part, the events from its first transaction that failed on (nil
+// when none failed). A transaction that broke leaves these subscribers to
+// the dispatchers for relayHandlingPause, as does a handler slower than the
+// budget; a handler that failed quickly does not. It wakes the dispatchers
+// when events were left pending.
 func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, notice string, ib *inboxBatch, local map[string]*subscription) (*inboxBatch, error) {
 	parts := ib.byKey(b.cfg.Workers)
 	rests := make([]*inboxBatch, len(parts))
@@ -411,11 +414,11 @@ func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, n
 							slog.String("event", failed.c.Type), slog.String("event_id", failed.c.EventID), slog.String("error", failureText(failed.err)))
 						if failed.took > b.cfg.RelayHandling {
 							// As for a slow handler that succeeds.
-							b.pauseRelayHandling(map[string]*subscription{failed.s.id: failed.s},
-								fmt.Sprintf("one of its handlers took %s in the relay, and failed", failed.took.Round(time.Millisecond)))
+							b.pauseRelayHandling(fmt.Sprintf("one of its handlers took %s in the relay, and failed",
+								failed.took.Round(time.Millisecond)), failed.s)
 						}
 					case ctx.Err() == nil:
-						b.pauseRelayHandling(local, err.Error())
+						b.pauseRelayHandling(err.Error(), slices.Collect(maps.Values(local))...)
 					}
 					rests[i] = part.slice(from, len(part.subscriber))
 					return
@@ -470,8 +473,8 @@ const relayHandlingPause = 30 * time.Second
 
 // pauseRelayHandling makes the relay leave these subscriptions' events to
 // their dispatchers for relayHandlingPause.
-func (b *Bus) pauseRelayHandling(local map[string]*subscription, why string) {
-	for _, s := range local {
+func (b *Bus) pauseRelayHandling(why string, subs ...*subscription) {
+	for _, s := range subs {
 		s.relayPausedUntil.Store(time.Now().Add(relayHandlingPause).UnixNano())
 		b.log.Warn("the relay leaves this subscriber's events to its dispatchers for a while",
 			slog.String("subscriber", s.id), slog.Duration("for", relayHandlingPause), slog.String("why", why))
@@ -543,8 +546,9 @@ func (b *Bus) handledHere(module string, ib *inboxBatch) map[string]*subscriptio
 // only breaks the transaction — but a subscriber one of whose handlers took
 // longer than it is left to the dispatchers for relayHandlingPause (a
 // machine too busy for the relay's pace slows every handler a little, and
-// the dispatchers would only add their claims to its load). A transaction that breaks (a lost connection, a
-// handler past SHOP_EVENTS_HANDLER_TIMEOUT) commits nothing either.
+// the dispatchers would only add their claims to its load). A transaction
+// that breaks (a lost connection, a handler past
+// SHOP_EVENTS_HANDLER_TIMEOUT) commits nothing either.
 func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, notice string, ib *inboxBatch, local map[string]*subscription) (left bool, err error) {
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.HandlerTimeout)
 	defer cancel()
@@ -630,8 +634,7 @@ func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, n
 	}
 	for _, h := range done {
 		if h.slowest > b.cfg.RelayHandling {
-			b.pauseRelayHandling(map[string]*subscription{h.s.id: h.s},
-				fmt.Sprintf("one of its handlers took %s in the relay", h.slowest.Round(time.Millisecond)))
+			b.pauseRelayHandling(fmt.Sprintf("one of its handlers took %s in the relay", h.slowest.Round(time.Millisecond)), h.s)
 		}
 	}
 	if len(done) > 0 {
