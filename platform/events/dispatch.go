@@ -196,11 +196,7 @@ func (b *Bus) handleBatch(tx *gorm.DB, s *subscription, batch []claimed, current
 	outcomes := make([]outcome, 0, len(batch))
 	for i, c := range batch {
 		*current = i
-		env := c.envelope()
-		hc, span := handling(tx.Statement.Context, b.tr, s, env) // keeps the transaction's after-commit list
-		failure := tx.WithContext(hc).Transaction(func(htx *gorm.DB) error { return s.handle(hc, htx, env) })
-		tracing.End(span, failure)
-		if failure != nil {
+		if failure := b.runHandler(tx, s, c, true); failure != nil {
 			_, dead, err := b.recordFailure(tx, s, c, failure)
 			if err != nil {
 				return nil, err
@@ -214,6 +210,23 @@ func (b *Bus) handleBatch(tx *gorm.DB, s *subscription, batch []claimed, current
 	*current = -1
 	b.hook("handler.before-commit")
 	return outcomes, nil
+}
+
+// runHandler runs s's handler for c in tx, the transaction that holds c,
+// under the span of its handling. With savepoint, the handler's writes are
+// in a savepoint of their own, which its failure undoes alone; without, a
+// failure leaves undoing to whoever ends tx.
+func (b *Bus) runHandler(tx *gorm.DB, s *subscription, c claimed, savepoint bool) error {
+	env := c.envelope()
+	hc, span := handling(tx.Statement.Context, b.tr, s, env) // keeps the transaction's after-commit list
+	var failure error
+	if savepoint {
+		failure = tx.WithContext(hc).Transaction(func(htx *gorm.DB) error { return s.handle(hc, htx, env) })
+	} else {
+		failure = s.handle(hc, tx.WithContext(hc), env)
+	}
+	tracing.End(span, failure)
+	return failure
 }
 
 // report counts and logs what became of a committed batch's events.

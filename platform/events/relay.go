@@ -15,7 +15,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/shopmonolith/shop/platform/database"
-	"github.com/shopmonolith/shop/platform/tracing"
 )
 
 const relayBatch = 500
@@ -598,13 +597,10 @@ func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, n
 				e := ib.row(i)
 				c := claimed{EventID: e.id, Publisher: publisher, SourceSeq: e.seq, Type: e.typ, Key: e.key, Payload: e.payload,
 					Metadata: e.metadata, OccurredAt: e.occurredAt}
-				env := c.envelope()
-				hc, span := handling(tx.Statement.Context, b.tr, h.s, env) // keeps the transaction's after-commit list
 				began := time.Now()
-				failure := h.s.handle(hc, tx.WithContext(hc), env)
+				failure := b.runHandler(tx, h.s, c, false) // a failure rolls back the whole transaction
 				took := time.Since(began)
 				h.slowest = max(h.slowest, took)
-				tracing.End(span, failure)
 				if failure != nil {
 					return &relayHandlerFailed{s: h.s, c: c, err: failure, took: took}
 				}
