@@ -22,30 +22,34 @@ func inboxRowVisible(ctx context.Context, w *world, eventID string) (bool, error
 	return n == 1, err
 }
 
-// With the postgres transport, the relay runs this process's transactional
-// handlers in the transaction that writes their events into the inbox
-// (SHOP_EVENTS_RELAY_HANDLING): the handler runs before its inbox row is
-// committed. With the setting off, or for a subscription made with
+// The relay (postgres transport), or the NATS consumer, runs this process's
+// transactional handlers in the transaction that writes their events into
+// the inbox (SHOP_EVENTS_RELAY_HANDLING): the handler runs before its inbox
+// row is committed. With the setting off, or for a subscription made with
 // events.Dispatched, dispatchers claim the committed rows.
-func TestTheRelayHandlesEventsInTheTransactionThatBringsThemIn(t *testing.T) {
+func TestEventsAreHandledInTheTransactionThatBringsThemIn(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name    string
-		setting time.Duration
-		inRelay bool
-		opts    []events.SubscribeOption
+		name      string
+		transport string
+		setting   time.Duration
+		inRelay   bool
+		opts      []events.SubscribeOption
 	}{
 		// A minute, not the default 250 ms, so that a slow run (a race
 		// build on a loaded machine) does not see the relay give up.
-		{"on", time.Minute, true, nil},
-		{"off", 0, false, nil},
-		{"on, dispatched", time.Minute, false, []events.SubscribeOption{events.Dispatched()}},
+		{"on", config.EventsPostgres, time.Minute, true, nil},
+		{"off", config.EventsPostgres, 0, false, nil},
+		{"on, dispatched", config.EventsPostgres, time.Minute, false, []events.SubscribeOption{events.Dispatched()}},
+		// The NATS consumer does as the relay: its inbox write runs them.
+		{"nats, on", config.EventsNATS, time.Minute, true, nil},
+		{"nats, off", config.EventsNATS, 0, false, nil},
 	} {
 		inRelay := tc.inRelay
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			cfg := fastConfig(config.EventsPostgres)
+			cfg := fastConfig(tc.transport)
 			cfg.Events.RelayHandling = tc.setting
 			w := newWorld(t, cfg)
 			w.opts = tc.opts

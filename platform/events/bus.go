@@ -69,9 +69,10 @@ type subscription struct {
 	db         *database.DB
 	wake       chan struct{} // shared by the subscription's workers
 
-	// Until when (unix ns) the relay leaves this subscription's events to
-	// its workers, after a round of handlers in the relay outlasted
-	// SHOP_EVENTS_RELAY_HANDLING or broke (see forwardHandling).
+	// Until when (unix ns) this subscription's events are left to its
+	// workers rather than handled on arrival (by the relay or the NATS
+	// consumer), after one of its handlers there outlasted
+	// SHOP_EVENTS_RELAY_HANDLING or a transaction broke (see forwardHandling).
 	relayPausedUntil atomic.Int64
 
 	// Call handlers in flight (calls only): at most callSlots at once, each
@@ -116,12 +117,12 @@ type SubscribeOption func(*subscription)
 // claim.)
 func OneAtATime() SubscribeOption { return func(s *subscription) { s.batch = 1 } }
 
-// Dispatched keeps the relay from running the subscription's handlers as
-// their events reach the inbox (SHOP_EVENTS_RELAY_HANDLING): they are
-// always claimed by its dispatchers, with the whole handler timeout. For
-// handlers that talk to something other than their database (an SMTP
-// server): run by the relay, they would hold back their publisher's relay
-// for a whole conversation.
+// Dispatched keeps the subscription's handlers from running as their events
+// reach the inbox (SHOP_EVENTS_RELAY_HANDLING; the relay's or the NATS
+// consumer's write): they are always claimed by its dispatchers, with the
+// whole handler timeout. For handlers that talk to something other than
+// their database (an SMTP server): run on arrival, they would hold back
+// their publisher's relay, or their consumer, for a whole conversation.
 func Dispatched() SubscribeOption { return func(s *subscription) { s.dispatched = true } }
 
 // outside makes a subscription's handlers run outside any transaction, each

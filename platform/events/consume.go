@@ -499,7 +499,18 @@ func (b *Bus) receive(ctx context.Context, s *subscription, publisher string, ro
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.NATSAckWait)
 	defer cancel()
-	if err := ib.write(ctx, publisher, "inbox:"+s.db.Module+":"+b.id, false); err != nil {
+	notice := "inbox:" + s.db.Module + ":" + b.id
+	if b.cfg.RelayHandling > 0 && s.handlesOnArrival(time.Now().UnixNano()) {
+		// As the relay does: the handlers run in the transactions that
+		// write the events, committed synchronously (once acknowledged,
+		// the events exist only here); what they leave goes in plainly.
+		rest, err := b.handleOnArrival(ctx, time.Now(), publisher, notice, ib, map[string]*subscription{s.id: s}, false)
+		if err != nil || rest == nil {
+			return err
+		}
+		ib = rest
+	}
+	if err := ib.write(ctx, publisher, notice, false); err != nil {
 		return err
 	}
 	s.wakeOne()

@@ -358,7 +358,7 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 		rest := ib
 		if local := b.handledHere(module, ib); len(local) > 0 && b.cfg.RelayHandling > 0 && ctx.Err() == nil {
 			var err error
-			if rest, err = b.handleOnArrival(ctx, start, publisher, notice, ib, local); err != nil {
+			if rest, err = b.handleOnArrival(ctx, start, publisher, notice, ib, local, true); err != nil {
 				return fmt.Errorf("forward to %s: %w", module, err)
 			}
 			if rest == nil {
@@ -390,8 +390,10 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 // when none failed). A transaction that broke leaves these subscribers to
 // the dispatchers for relayHandlingPause, as does a handler slower than the
 // budget; a handler that failed quickly does not. It wakes the dispatchers
-// when events were left pending.
-func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, notice string, ib *inboxBatch, local map[string]*subscription) (*inboxBatch, error) {
+// when events were left pending. The relay calls it with async (its commits
+// need not wait for the WAL flush), the NATS consumer without (once
+// acknowledged, the events exist only in the inbox).
+func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, notice string, ib *inboxBatch, local map[string]*subscription, async bool) (*inboxBatch, error) {
 	parts := ib.byKey(b.cfg.Workers)
 	rests := make([]*inboxBatch, len(parts))
 	lefts := make([]bool, len(parts))
@@ -400,7 +402,7 @@ func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, n
 		wg.Go(func() {
 			for from := 0; from < len(part.subscriber); from += relayHandlingMax {
 				chunk := part.slice(from, min(from+relayHandlingMax, len(part.subscriber)))
-				left, err := b.forwardHandling(ctx, start, publisher, notice, chunk, local)
+				left, err := b.forwardHandling(ctx, start, publisher, notice, chunk, local, async)
 				if err != nil {
 					// The events are left to the dispatchers, which count a
 					// failing handler's attempts. A transaction that broke
@@ -409,11 +411,11 @@ func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, n
 					var failed *relayHandlerFailed
 					switch {
 					case errors.As(err, &failed):
-						b.log.Debug("event handler failed in the relay; its events are left to the dispatchers", slog.String("subscriber", failed.s.id),
+						b.log.Debug("event handler failed on arrival; its events are left to the dispatchers", slog.String("subscriber", failed.s.id),
 							slog.String("event", failed.c.Type), slog.String("event_id", failed.c.EventID), slog.String("error", failureText(failed.err)))
 						if failed.took > b.cfg.RelayHandling {
 							// As for a slow handler that succeeds.
-							b.pauseRelayHandling(fmt.Sprintf("one of its handlers took %s in the relay, and failed",
+							b.pauseRelayHandling(fmt.Sprintf("one of its handlers took %s on arrival, and failed",
 								failed.took.Round(time.Millisecond)), failed.s)
 						}
 					case ctx.Err() == nil:
@@ -464,18 +466,18 @@ func (f *relayHandlerFailed) Error() string {
 func (f *relayHandlerFailed) Unwrap() error { return f.err }
 
 // relayHandlingPause is how long, after one of a subscriber's handlers
-// outlasted SHOP_EVENTS_RELAY_HANDLING in the relay, or a transaction
-// broke, the relay leaves the subscriber's events to the dispatchers: a
-// slow handler would otherwise hold back the publisher's relay at every
-// round.
+// outlasted SHOP_EVENTS_RELAY_HANDLING on arrival, or a transaction broke,
+// the subscriber's events are left to the dispatchers: a slow handler would
+// otherwise hold back the publisher's relay (or the subscriber's NATS
+// consumer) at every round.
 const relayHandlingPause = 30 * time.Second
 
-// pauseRelayHandling makes the relay leave these subscriptions' events to
-// their dispatchers for relayHandlingPause.
+// pauseRelayHandling leaves these subscriptions' events to their
+// dispatchers for relayHandlingPause.
 func (b *Bus) pauseRelayHandling(why string, subs ...*subscription) {
 	for _, s := range subs {
 		s.relayPausedUntil.Store(time.Now().Add(relayHandlingPause).UnixNano())
-		b.log.Warn("the relay leaves this subscriber's events to its dispatchers for a while",
+		b.log.Warn("this subscriber's events go to its dispatchers for a while, not handled on arrival",
 			slog.String("subscriber", s.id), slog.Duration("for", relayHandlingPause), slog.String("why", why))
 	}
 }
@@ -504,6 +506,14 @@ const insertInboxHandledSQL = `INSERT INTO event_inbox
 const unhandledSQL = `UPDATE event_inbox SET status = 'pending', attempts = 0, handled_at = NULL
 	WHERE subscriber = $1 AND event_id = $2::uuid`
 
+// handlesOnArrival reports whether s's handlers can run in the transaction
+// that writes its events into the inbox (at now, in Unix nanoseconds): they
+// run in a transaction, one per event was not asked for, nor the
+// dispatchers, and a slow handler or a broken transaction has not paused it.
+func (s *subscription) handlesOnArrival(now int64) bool {
+	return !s.calls && !s.dispatched && s.batch != 1 && s.relayPausedUntil.Load() <= now
+}
+
 // relayHandlingMax is how many events one of the relay's handling
 // transactions takes: the work a failing handler undoes, and how long its
 // locks are held.
@@ -518,7 +528,7 @@ func (b *Bus) handledHere(module string, ib *inboxBatch) map[string]*subscriptio
 	var local map[string]*subscription
 	now := time.Now().UnixNano()
 	for _, s := range b.subs {
-		if s.calls || s.dispatched || s.batch == 1 || s.db != ib.db || s.relayPausedUntil.Load() > now || !slices.Contains(ib.subscriber, s.id) {
+		if !s.handlesOnArrival(now) || s.db != ib.db || !slices.Contains(ib.subscriber, s.id) {
 			continue
 		}
 		if local == nil {
@@ -548,7 +558,7 @@ func (b *Bus) handledHere(module string, ib *inboxBatch) map[string]*subscriptio
 // the dispatchers would only add their claims to its load). A transaction
 // that breaks (a lost connection, a handler past
 // SHOP_EVENTS_HANDLER_TIMEOUT) commits nothing either.
-func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, notice string, ib *inboxBatch, local map[string]*subscription) (left bool, err error) {
+func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, notice string, ib *inboxBatch, local map[string]*subscription, async bool) (left bool, err error) {
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.HandlerTimeout)
 	defer cancel()
 	heads := map[[2]string]bool{} // (subscriber, event id) → head of its key; absent: not inserted (a redelivery)
@@ -618,11 +628,13 @@ func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, n
 		if left {
 			database.DeferToCommit(tx, `SELECT pg_notify($1, $2)`, notifyChannel, notice)
 		}
-		// As for the plain inbox write, the commit need not wait for its
-		// WAL flush: were it lost in a crash, so would be every later
-		// commit, the outbox marks included, and the events would be
-		// forwarded and handled again.
-		database.DeferToCommit(tx, `SELECT set_config('synchronous_commit', 'off', true)`)
+		if async {
+			// As for the plain inbox write, the commit need not wait for its
+			// WAL flush: were it lost in a crash, so would be every later
+			// commit, the outbox marks included, and the events would be
+			// forwarded and handled again.
+			database.DeferToCommit(tx, `SELECT set_config('synchronous_commit', 'off', true)`)
+		}
 		return nil
 	})
 	if err != nil {
@@ -630,7 +642,7 @@ func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, n
 	}
 	for _, h := range done {
 		if h.slowest > b.cfg.RelayHandling {
-			b.pauseRelayHandling(fmt.Sprintf("one of its handlers took %s in the relay", h.slowest.Round(time.Millisecond)), h.s)
+			b.pauseRelayHandling(fmt.Sprintf("one of its handlers took %s on arrival", h.slowest.Round(time.Millisecond)), h.s)
 		}
 	}
 	if len(done) > 0 {
