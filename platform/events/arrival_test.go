@@ -184,3 +184,38 @@ func TestTheRelayHandlesABatchsKeysSideBySide(t *testing.T) {
 		t.Errorf("handlers run by the dispatchers (their inbox rows committed): %v; run alone: %v; want all in the relay, two at a time", visible, alone)
 	}
 }
+
+// A batch that brings again an event the inbox already holds — one another
+// transaction wrote pending and committed only while the batch's insert
+// waited on its row, so the insert's snapshot does not see it — holds back
+// the later events of its key: they are not handled before it.
+func TestAnEventTheInboxHeldHoldsBackTheLaterOnesOfItsKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg := fastConfig(config.EventsPostgres)
+	cfg.Events.RelayHandling = time.Minute
+	w := newWorld(t, cfg)
+	r := w.replica(&sink{})
+	r.publish(t, ctx, thing("k", 1), thing("k", 2)) // committed before the bus starts: one batch
+
+	// Another transaction writes the first event into the inbox, pending,
+	// and keeps it uncommitted until the relay's insert waits on its row.
+	tx, err := w.owner.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit this is a no-op
+	if _, err := tx.Exec(ctx, `INSERT INTO evtsub.event_inbox (subscriber, event_id, publisher, source_seq, type, key, payload, metadata, occurred_at)
+		SELECT $1, id, $2, seq, type, key, payload, metadata, occurred_at FROM evtpub.event_outbox ORDER BY seq LIMIT 1`, subscriber, pubModule); err != nil {
+		t.Fatal(err)
+	}
+	r.start(t)
+	eventstest.Eventually(t, 10*time.Second, "the relay's insert waits on the row", func() bool {
+		return w.count(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO event_inbox%'`) == 1
+	})
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventstest.Eventually(t, 10*time.Second, "both events handled", func() bool { return w.effects() == 2 })
+	w.checkKeyOrder()
+}

@@ -32,7 +32,8 @@ func (b *Bus) runConsumer(ctx context.Context, s *subscription, publisher string
 
 // consumeBatch is how many messages a consumer takes at once, and so how
 // many of its messages may be unacknowledged (MaxAckPending): a batch is
-// written into the inbox in one transaction, then acknowledged.
+// written into the inbox (handled there where it can be), then
+// acknowledged.
 const consumeBatch = relayBatch
 
 // priorityGroup is the one priority group of every subscriber's consumer.
@@ -50,8 +51,8 @@ const headerPinID = "Nats-Pin-Id"
 // without a request per batch, while the loop writes the previous one. The
 // loop takes every message delivered so far and those the server said were
 // pending behind them (up to consumeBatch; when there is none, it waits for
-// the next), writes them in one transaction once it holds every message of
-// the consumer in flight, and acknowledges them once it committed. A crash
+// the next), writes them (receive) once it holds every message of the
+// consumer in flight, and acknowledges them once they committed. A crash
 // between the commit and the acks redelivers them, and the inbox's primary
 // key drops the duplicates. When the bus stops, a complete batch in hand is
 // still written. What is held or delivered when the loop ends goes back to
@@ -488,10 +489,13 @@ func nakAll(msgs []jetstream.Msg, delay time.Duration) {
 	}
 }
 
-// receive writes events into the subscriber's inbox and wakes the
-// dispatchers of every replica, in one round trip: the statements of a
-// pipeline run in one implicit transaction, committed synchronously — once
-// acknowledged, the events exist only here. Then it wakes this process's.
+// receive writes events into the subscriber's inbox, committed
+// synchronously (once acknowledged, the events exist only there), and wakes
+// the dispatchers of every replica for what it left pending. Where the
+// subscription handles on arrival, its handlers run in the transactions
+// that write the events (handleOnArrival), split by key; the rest, or the
+// whole batch otherwise, goes in with a NOTIFY in one round trip (the
+// statements of a pipeline run in one implicit transaction).
 func (b *Bus) receive(ctx context.Context, s *subscription, publisher string, rows []outboxRow) error {
 	ib := &inboxBatch{db: s.db}
 	for _, o := range rows {
@@ -504,11 +508,9 @@ func (b *Bus) receive(ctx context.Context, s *subscription, publisher string, ro
 		// As the relay does: the handlers run in the transactions that
 		// write the events, committed synchronously (once acknowledged,
 		// the events exist only here); what they leave goes in plainly.
-		rest, err := b.handleOnArrival(ctx, time.Now(), publisher, notice, ib, map[string]*subscription{s.id: s}, false)
-		if err != nil || rest == nil {
-			return err
+		if ib = b.handleOnArrival(ctx, time.Now(), publisher, notice, ib, map[string]*subscription{s.id: s}, false); ib == nil {
+			return nil
 		}
-		ib = rest
 	}
 	if err := ib.write(ctx, publisher, notice, false); err != nil {
 		return err

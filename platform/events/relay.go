@@ -357,11 +357,7 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 		notice := "inbox:" + module + ":" + b.id
 		rest := ib
 		if local := b.handledHere(module, ib); len(local) > 0 && b.cfg.RelayHandling > 0 && ctx.Err() == nil {
-			var err error
-			if rest, err = b.handleOnArrival(ctx, start, publisher, notice, ib, local, true); err != nil {
-				return fmt.Errorf("forward to %s: %w", module, err)
-			}
-			if rest == nil {
+			if rest = b.handleOnArrival(ctx, start, publisher, notice, ib, local, true); rest == nil {
 				continue
 			}
 		}
@@ -386,14 +382,16 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 // each on its own keys, and, for each, one after another of up to
 // relayHandlingMax events, in order, so that each sees what the previous
 // one left pending. It returns what is left to write for the dispatchers:
-// in each part, the events from its first transaction that failed on (nil
-// when none failed). A transaction that broke leaves these subscribers to
+// in each part, the events from its first transaction that failed on, or
+// from where the budget was spent or ctx ended (nil when none are left).
+// What committed stands whatever becomes of ctx. A transaction that broke
+// leaves these subscribers to
 // the dispatchers for relayHandlingPause, as does a handler slower than the
 // budget; a handler that failed quickly does not. It wakes the dispatchers
 // when events were left pending. The relay calls it with async (its commits
 // need not wait for the WAL flush), the NATS consumer without (once
 // acknowledged, the events exist only in the inbox).
-func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, notice string, ib *inboxBatch, local map[string]*subscription, async bool) (*inboxBatch, error) {
+func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, notice string, ib *inboxBatch, local map[string]*subscription, async bool) *inboxBatch {
 	parts := ib.byKey(b.cfg.Workers)
 	rests := make([]*inboxBatch, len(parts))
 	lefts := make([]bool, len(parts))
@@ -401,6 +399,12 @@ func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, n
 	for i, part := range parts {
 		wg.Go(func() {
 			for from := 0; from < len(part.subscriber); from += relayHandlingMax {
+				if from > 0 && (time.Since(start) >= b.cfg.RelayHandling || ctx.Err() != nil) {
+					// The budget is spent, or the caller gives up: the rest
+					// goes in plainly, in one statement, for the dispatchers.
+					rests[i] = part.slice(from, len(part.subscriber))
+					return
+				}
 				chunk := part.slice(from, min(from+relayHandlingMax, len(part.subscriber)))
 				left, err := b.forwardHandling(ctx, start, publisher, notice, chunk, local, async)
 				if err != nil {
@@ -429,9 +433,6 @@ func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, n
 		})
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	if slices.Contains(lefts, true) {
 		b.wakeSubscribers(ib.db.Module)
 	}
@@ -447,7 +448,7 @@ func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, n
 			rest.add(r.subscriber[i], r.row(i))
 		}
 	}
-	return rest, nil
+	return rest
 }
 
 // relayHandlerFailed is a handler's failure in the relay's transaction,
@@ -559,7 +560,14 @@ func (b *Bus) handledHere(module string, ib *inboxBatch) map[string]*subscriptio
 // that breaks (a lost connection, a handler past
 // SHOP_EVENTS_HANDLER_TIMEOUT) commits nothing either.
 func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, notice string, ib *inboxBatch, local map[string]*subscription, async bool) (left bool, err error) {
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.HandlerTimeout)
+	// The transaction ends within the handler timeout, and within ctx's
+	// deadline where it has one (the NATS consumer's: its messages'
+	// ack wait), but is not cut short when ctx is cancelled.
+	timeout := b.cfg.HandlerTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(deadline))
+	}
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	heads := map[[2]string]bool{} // (subscriber, event id) → head of its key; absent: not inserted (a redelivery)
 	scan := func(rows pgx.Rows) error {
@@ -584,10 +592,15 @@ func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, n
 		held := map[[2]string]bool{} // (subscriber, key) with an event taken or left pending
 		for i, sub := range ib.subscriber {
 			head, inserted := heads[[2]string{sub, ib.eventID[i]}]
+			k := [2]string{sub, ib.key[i]}
 			if !inserted {
-				continue // the inbox held it already
+				// The inbox held it already, maybe pending (left by another
+				// transaction, one this insert's snapshot may not have seen
+				// commit): the later events of its key wait for it.
+				held[k] = true
+				continue
 			}
-			s, k := local[sub], [2]string{sub, ib.key[i]}
+			s := local[sub]
 			if s == nil || !head || held[k] || !s.handles(ib.typ[i]) {
 				held[k], left = true, true
 				continue
