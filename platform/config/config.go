@@ -125,7 +125,7 @@ type Events struct {
 	Workers        int           `env:"SHOP_EVENTS_WORKERS" envDefault:"2" help:"concurrent handlers per subscriber"`
 	CallWorkers    int           `env:"SHOP_EVENTS_CALL_WORKERS" envDefault:"32" help:"call handlers (saga steps) in flight per subscriber, each on a different key; they hold no connection while a neighbour answers"`
 	HandlerTimeout time.Duration `env:"SHOP_EVENTS_HANDLER_TIMEOUT" envDefault:"30s"`
-	RelayHandling  time.Duration `env:"SHOP_EVENTS_RELAY_HANDLING" envDefault:"250ms" help:"the relay (postgres transport) or the NATS consumer runs this process's transactional handlers in the transaction that writes their events into the inbox, starting none once a round has taken this long (a subscriber one of whose handlers took longer is left to the dispatchers for 30 s), so they need no dispatcher's claim; 0 leaves every event to the dispatchers"`
+	RelayHandling  time.Duration `env:"SHOP_EVENTS_RELAY_HANDLING" envDefault:"250ms" help:"the relay (postgres transport) or the NATS consumer runs this process's transactional handlers in the transaction that writes their events into the inbox, starting none once a round has taken this long (a subscriber one of whose handlers took longer, or whose transaction there broke, is left to the dispatchers for 30 s), so they need no dispatcher's claim; 0 leaves every event to the dispatchers"`
 	Retention      time.Duration `env:"SHOP_EVENTS_RETENTION" envDefault:"168h" help:"how long delivered events are kept"`
 	Crashpoint     string        `env:"SHOP_EVENTS_CRASHPOINT" help:"testing aid: stop dead at this point of the pipeline"`
 
