@@ -350,7 +350,10 @@ func TestLeasesLostOnEveryAttemptDeadLetterTheEvent(t *testing.T) {
 	onEachTransport(t, func(t *testing.T, transport string) {
 		ctx := context.Background()
 		cfg := fastConfig(transport) // MaxAttempts 3
-		cfg.Events.HandlerTimeout = 200 * time.Millisecond
+		// A lease this long also covers a handler's start on a loaded
+		// machine (at 200 ms, a race build beside other tests once saw a
+		// lease expire before its handler started).
+		cfg.Events.HandlerTimeout = time.Second
 		cfg.Events.Workers = 4 // each lost attempt keeps its worker
 		w := newWorld(t, cfg)
 		w.calls = true
