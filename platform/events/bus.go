@@ -73,7 +73,7 @@ type subscription struct {
 	// workers rather than handled on arrival (by the relay or the NATS
 	// consumer), after one of its handlers there outlasted
 	// SHOP_EVENTS_RELAY_HANDLING or a transaction broke (see forwardHandling).
-	relayPausedUntil atomic.Int64
+	arrivalPausedUntil atomic.Int64
 
 	// Call handlers in flight (calls only): at most callSlots at once, each
 	// on an event of its own key, whichever worker leased it.

@@ -380,13 +380,13 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 // transactions that insert it into the inbox (forwardHandling): as many
 // transactions at once as a subscriber has workers (SHOP_EVENTS_WORKERS),
 // each on its own keys, and, for each, one after another of up to
-// relayHandlingMax events, in order, so that each sees what the previous
+// arrivalHandlingMax events, in order, so that each sees what the previous
 // one left pending. It returns what is left to write for the dispatchers:
 // in each part, the events from its first transaction that failed on, or
 // from where the budget was spent or ctx ended (nil when none are left).
 // What committed stands whatever becomes of ctx. A transaction that broke
 // leaves these subscribers to
-// the dispatchers for relayHandlingPause, as does a handler slower than the
+// the dispatchers for arrivalHandlingPause, as does a handler slower than the
 // budget; a handler that failed quickly does not. It wakes the dispatchers
 // when events were left pending. The relay calls it with async (its commits
 // need not wait for the WAL flush), the NATS consumer without (once
@@ -398,32 +398,32 @@ func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, n
 	var wg sync.WaitGroup
 	for i, part := range parts {
 		wg.Go(func() {
-			for from := 0; from < len(part.subscriber); from += relayHandlingMax {
+			for from := 0; from < len(part.subscriber); from += arrivalHandlingMax {
 				if from > 0 && (time.Since(start) >= b.cfg.RelayHandling || ctx.Err() != nil) {
 					// The budget is spent, or the caller gives up: the rest
 					// goes in plainly, in one statement, for the dispatchers.
 					rests[i] = part.slice(from, len(part.subscriber))
 					return
 				}
-				chunk := part.slice(from, min(from+relayHandlingMax, len(part.subscriber)))
+				chunk := part.slice(from, min(from+arrivalHandlingMax, len(part.subscriber)))
 				left, err := b.forwardHandling(ctx, start, publisher, notice, chunk, local, async)
 				if err != nil {
 					// The events are left to the dispatchers, which count a
 					// failing handler's attempts. A transaction that broke
 					// (not a handler that failed) may break again: the relay
 					// leaves the subscribers to the dispatchers for a while.
-					var failed *relayHandlerFailed
+					var failed *arrivalHandlerFailed
 					switch {
 					case errors.As(err, &failed):
 						b.log.Debug("event handler failed on arrival; its events are left to the dispatchers", slog.String("subscriber", failed.s.id),
 							slog.String("event", failed.c.Type), slog.String("event_id", failed.c.EventID), slog.String("error", failureText(failed.err)))
 						if failed.took > b.cfg.RelayHandling {
 							// As for a slow handler that succeeds.
-							b.pauseRelayHandling(fmt.Sprintf("one of its handlers took %s on arrival, and failed",
+							b.pauseArrivalHandling(fmt.Sprintf("one of its handlers took %s on arrival, and failed",
 								failed.took.Round(time.Millisecond)), failed.s)
 						}
 					case ctx.Err() == nil:
-						b.pauseRelayHandling(err.Error(), slices.Collect(maps.Values(local))...)
+						b.pauseArrivalHandling(err.Error(), slices.Collect(maps.Values(local))...)
 					}
 					rests[i] = part.slice(from, len(part.subscriber))
 					return
@@ -451,35 +451,36 @@ func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, n
 	return rest
 }
 
-// relayHandlerFailed is a handler's failure in the relay's transaction,
-// which rolls that transaction back.
-type relayHandlerFailed struct {
+// arrivalHandlerFailed is a handler's failure in a transaction that writes
+// its event into the inbox (the relay's or the NATS consumer's), which rolls
+// that transaction back.
+type arrivalHandlerFailed struct {
 	s    *subscription
 	c    claimed
 	err  error
 	took time.Duration
 }
 
-func (f *relayHandlerFailed) Error() string {
+func (f *arrivalHandlerFailed) Error() string {
 	return fmt.Sprintf("%s failed on %s %s: %v", f.s.id, f.c.Type, f.c.EventID, f.err)
 }
 
-func (f *relayHandlerFailed) Unwrap() error { return f.err }
+func (f *arrivalHandlerFailed) Unwrap() error { return f.err }
 
-// relayHandlingPause is how long, after one of a subscriber's handlers
+// arrivalHandlingPause is how long, after one of a subscriber's handlers
 // outlasted SHOP_EVENTS_RELAY_HANDLING on arrival, or a transaction broke,
 // the subscriber's events are left to the dispatchers: a slow handler would
 // otherwise hold back the publisher's relay (or the subscriber's NATS
 // consumer) at every round.
-const relayHandlingPause = 30 * time.Second
+const arrivalHandlingPause = 30 * time.Second
 
-// pauseRelayHandling leaves these subscriptions' events to their
-// dispatchers for relayHandlingPause.
-func (b *Bus) pauseRelayHandling(why string, subs ...*subscription) {
+// pauseArrivalHandling leaves these subscriptions' events to their
+// dispatchers for arrivalHandlingPause.
+func (b *Bus) pauseArrivalHandling(why string, subs ...*subscription) {
 	for _, s := range subs {
-		s.relayPausedUntil.Store(time.Now().Add(relayHandlingPause).UnixNano())
+		s.arrivalPausedUntil.Store(time.Now().Add(arrivalHandlingPause).UnixNano())
 		b.log.Warn("this subscriber's events go to its dispatchers for a while, not handled on arrival",
-			slog.String("subscriber", s.id), slog.Duration("for", relayHandlingPause), slog.String("why", why))
+			slog.String("subscriber", s.id), slog.Duration("for", arrivalHandlingPause), slog.String("why", why))
 	}
 }
 
@@ -512,19 +513,17 @@ const unhandledSQL = `UPDATE event_inbox SET status = 'pending', attempts = 0, h
 // run in a transaction, one per event was not asked for, nor the
 // dispatchers, and a slow handler or a broken transaction has not paused it.
 func (s *subscription) handlesOnArrival(now int64) bool {
-	return !s.calls && !s.dispatched && s.batch != 1 && s.relayPausedUntil.Load() <= now
+	return !s.calls && !s.dispatched && s.batch != 1 && s.arrivalPausedUntil.Load() <= now
 }
 
-// relayHandlingMax is how many events one of the relay's handling
-// transactions takes: the work a failing handler undoes, and how long its
+// arrivalHandlingMax is how many events one handling-on-arrival
+// transaction takes: the work a failing handler undoes, and how long its
 // locks are held.
-const relayHandlingMax = 32
+const arrivalHandlingMax = 32
 
 // handledHere returns this process's subscriptions of module with events in
-// ib whose handlers run in a transaction: the relay can run those handlers
-// in the transaction that inserts their events (forwardHandling). Not those
-// that asked for a transaction per event (OneAtATime: slow handlers) or for
-// the dispatchers (Dispatched).
+// ib that handle on arrival (handlesOnArrival): the relay can run their
+// handlers in the transaction that inserts their events (forwardHandling).
 func (b *Bus) handledHere(module string, ib *inboxBatch) map[string]*subscription {
 	var local map[string]*subscription
 	now := time.Now().UnixNano()
@@ -549,12 +548,12 @@ func (b *Bus) handledHere(module string, ib *inboxBatch) map[string]*subscriptio
 // handled are set back to pending for the dispatchers (left: notified with
 // the COMMIT). The events handled are never pending, never claimed, never
 // updated. Handlers run without savepoints: one that fails
-// (relayHandlerFailed) rolls the transaction back, and the caller leaves its
+// (arrivalHandlerFailed) rolls the transaction back, and the caller leaves its
 // events to the dispatchers, which give each its counted attempts (a handler
 // may refuse to start work it cannot finish in the relay's budget).
 // Handlers are not cut off at the budget — cancelling a statement midway
 // only breaks the transaction — but a subscriber one of whose handlers took
-// longer than it is left to the dispatchers for relayHandlingPause (a
+// longer than it is left to the dispatchers for arrivalHandlingPause (a
 // machine too busy for the relay's pace slows every handler a little, and
 // the dispatchers would only add their claims to its load). A transaction
 // that breaks (a lost connection, a handler past
@@ -625,7 +624,7 @@ func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, n
 				took := time.Since(began)
 				h.slowest = max(h.slowest, took)
 				if failure != nil {
-					return &relayHandlerFailed{s: h.s, c: c, err: failure, took: took}
+					return &arrivalHandlerFailed{s: h.s, c: c, err: failure, took: took}
 				}
 				handledOK[i] = true
 				h.outcomes = append(h.outcomes, outcome{c: c})
@@ -655,7 +654,7 @@ func (b *Bus) forwardHandling(ctx context.Context, start time.Time, publisher, n
 	}
 	for _, h := range done {
 		if h.slowest > b.cfg.RelayHandling {
-			b.pauseRelayHandling(fmt.Sprintf("one of its handlers took %s on arrival", h.slowest.Round(time.Millisecond)), h.s)
+			b.pauseArrivalHandling(fmt.Sprintf("one of its handlers took %s on arrival", h.slowest.Round(time.Millisecond)), h.s)
 		}
 	}
 	if len(done) > 0 {
