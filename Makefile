@@ -69,8 +69,25 @@ define print-test-report
 if [ -s $(TEST_REPORT) ]; then cat $(TEST_REPORT); else echo "(none reported)"; fi
 endef
 
+# What the tests run besides Go and PostgreSQL: HAProxy (the walkthrough's and
+# the rolling restarts' load balancer) and Chromium (the browser tests; or
+# SHOP_TEST_CHROMIUM). Missing ones are installed with apt-get when make runs
+# as root on a machine that has it; otherwise it says what to install.
+.PHONY: test-deps
+test-deps:
+	@missing=; \
+	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
+	[ -n "$$SHOP_TEST_CHROMIUM" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
+		|| command -v google-chrome >/dev/null || missing="$$missing chromium"; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+		echo "the tests need:$$missing (e.g. sudo apt-get install$$missing)" >&2; exit 1; \
+	fi; \
+	echo "== installing$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq $$missing >/dev/null
+
 .PHONY: test
-test: generate-check ## run every test (unit, PostgreSQL integration, architecture, end-to-end), then print the operational tests' counts
+test: generate-check test-deps ## run every test (unit, PostgreSQL integration, architecture, end-to-end), then print the operational tests' counts
 	@mkdir -p bin && rm -f $(TEST_REPORT)
 	$(GO) vet $(PKGS)
 	set -o pipefail; $(GO) test -race -count=1 -timeout 30m $(PKGS) 2>&1 | tee bin/test.log || { $(failed-tests-summary); exit 1; }
@@ -94,7 +111,7 @@ test-e2e-split: ## the end-to-end tests on every module in a process of its own 
 # the split, replaced one at a time under load; each prints its counts. They
 # hold 81 and 59 test connections (SHOP_TEST_DB_CONNS; .ci/run sets 200).
 .PHONY: test-rollout
-test-rollout: ## rolling restarts behind HAProxy lose no request and double no checkout (monolith replicas, a split module's replicas); prints the counts
+test-rollout: test-deps ## rolling restarts behind HAProxy lose no request and double no checkout (monolith replicas, a split module's replicas); prints the counts
 	@mkdir -p bin && rm -f $(TEST_REPORT)
 	$(GO) test -tags rollout -count=1 -v -timeout 10m -run '^TestRollout' ./modules
 	$(print-test-report)
