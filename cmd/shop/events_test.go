@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -175,14 +176,33 @@ func forgetRetiredSubscriber(t *testing.T, transport string) {
 }
 
 // commandTests are the tests whose shop reserved a command's connections,
-// each with the settings its commands share with the shop (the event
-// transport).
-var commandTests sync.Map // *testing.T → []string
+// each with what its commands share with the shop.
+var commandTests sync.Map // *testing.T → commandEnv
+
+// commandEnv is what the commands of a test run against its shop.
+type commandEnv struct {
+	env []string // the settings they share with the shop (the event transport, where modules are)
+	// Where the shop's front hosts no module (the split), a command hosts
+	// only the module it is about (its first argument) and reaches the
+	// others at these addresses (module → URL), as the front does.
+	urls map[string]string
+}
 
 // commandConns is the budget of a CLI command run against a test shop: the
 // smallest that opens every module.
 func commandConns() int32 {
 	return database.OwnerConns + database.ListenConns + int32(len(dbtest.Modules()))*database.MinModuleConns
+}
+
+// e2eCommandConns is the budget of a command run against the shop of
+// startShopForCommands: commandConns, but in a topology whose front hosts
+// no module (the split, which holds most of what tests may use), the
+// smallest that opens one module (see commandEnv).
+func e2eCommandConns() int32 {
+	if e2eTopology.Distributed() && e2eTopology.Front().Edge() {
+		return database.OwnerConns + database.ListenConns + database.MinModuleConns
+	}
+	return commandConns()
 }
 
 // startShopForCommands starts a shop and reserves, at once with the
@@ -192,7 +212,7 @@ func commandConns() int32 {
 func startShopForCommands(t *testing.T, extraEnv ...string) *shop {
 	t.Helper()
 	url := dbtest.NewURL(t)
-	dbtest.Reserve(t, e2eConns()+commandConns())
+	dbtest.Reserve(t, e2eConns()+e2eCommandConns())
 	var shared []string
 	for _, kv := range extraEnv {
 		if strings.HasPrefix(kv, "SHOP_EVENTS_TRANSPORT=") || strings.HasPrefix(kv, "SHOP_NATS_") {
@@ -210,7 +230,19 @@ func startShopForCommands(t *testing.T, extraEnv ...string) *shop {
 			}
 		}
 	}
-	commandTests.Store(t, shared)
+	ce := commandEnv{env: shared}
+	if front := s.cluster.Front(); s.topology().Distributed() && len(front.Modules()) == 0 {
+		ce.urls = map[string]string{}
+		for _, kv := range front.Env() {
+			if list, ok := strings.CutPrefix(kv, "SHOP_MODULE_URLS="); ok {
+				for _, mu := range strings.Split(list, ",") {
+					m, u, _ := strings.Cut(mu, "=")
+					ce.urls[m] = u
+				}
+			}
+		}
+	}
+	commandTests.Store(t, ce)
 	t.Cleanup(func() { commandTests.Delete(t) })
 	return s
 }
@@ -238,13 +270,27 @@ func shopCommandFails(t *testing.T, dbURL string, args ...string) string {
 
 func runShopCommand(t *testing.T, dbURL string, args ...string) (string, error) {
 	t.Helper()
-	shared, ok := commandTests.Load(t)
+	v, ok := commandTests.Load(t)
 	if !ok {
 		t.Fatal("shop commands need a shop started by startShopForCommands")
 	}
+	ce := v.(commandEnv)
+	env := slices.Clone(ce.env)
+	if ce.urls != nil {
+		if _, ok := ce.urls[args[0]]; !ok {
+			t.Fatalf("shop %s: in a topology whose front hosts no module, a test's command hosts the module it is about: %q is none", strings.Join(args, " "), args[0])
+		}
+		var others []string
+		for m, u := range ce.urls {
+			if m != args[0] {
+				others = append(others, m+"="+u)
+			}
+		}
+		env = append(env, "SHOP_MODULES="+args[0], "SHOP_MODULE_URLS="+strings.Join(others, ","))
+	}
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append([]string{"DATABASE_URL=" + dbURL, "SHOP_LOG_LEVEL=warn", "HOME=/tmp",
-		fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", commandConns())}, shared.([]string)...)
+		fmt.Sprintf("SHOP_DB_MAX_CONNS=%d", e2eCommandConns())}, env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

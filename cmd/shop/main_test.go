@@ -201,11 +201,21 @@ func groupConns(g topology.Group) int32 {
 	return database.OwnerConns + database.ListenConns + 3*int32(len(g.Modules))
 }
 
-// topologyConns is the budget of every process of a topology.
+// groupHeld is the most a process of a topology holds: its budget, but an
+// edge has no module to give a share to, and holds no more than the
+// owner's and LISTEN connections.
+func groupHeld(g topology.Group) int32 {
+	if g.Edge() {
+		return database.OwnerConns + database.ListenConns
+	}
+	return groupConns(g)
+}
+
+// topologyConns is the most every process of a topology holds.
 func topologyConns(tp topology.Topology) int32 {
 	var n int32
 	for _, g := range tp.Groups {
-		n += groupConns(g)
+		n += groupHeld(g)
 	}
 	return n
 }

@@ -438,17 +438,22 @@ func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, n
 	}
 	var rest *inboxBatch
 	for _, r := range rests {
-		if r == nil {
-			continue
-		}
-		if rest == nil {
-			rest = &inboxBatch{db: ib.db}
-		}
-		for i := range r.subscriber {
-			rest.add(r.subscriber[i], r.row(i))
+		switch {
+		case r == nil:
+		case rest == nil:
+			rest = r
+		default:
+			rest = rest.join(r)
 		}
 	}
 	return rest
+}
+
+// join returns the batch of ib's entries followed by o's.
+func (ib *inboxBatch) join(o *inboxBatch) *inboxBatch {
+	return &inboxBatch{db: ib.db, subscriber: slices.Concat(ib.subscriber, o.subscriber), eventID: slices.Concat(ib.eventID, o.eventID),
+		typ: slices.Concat(ib.typ, o.typ), key: slices.Concat(ib.key, o.key), payload: slices.Concat(ib.payload, o.payload),
+		metadata: slices.Concat(ib.metadata, o.metadata), seq: slices.Concat(ib.seq, o.seq), occurredAt: slices.Concat(ib.occurredAt, o.occurredAt)}
 }
 
 // arrivalHandlerFailed is a handler's failure in a transaction that writes
