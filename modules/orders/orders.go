@@ -87,7 +87,9 @@ type Page struct {
 // Order is an order with the snapshot of what was bought at which price.
 // Reason says why it was rejected, failed or cancelled; an order failed on
 // its payment carries the payment's reason (payments.ReasonCardDeclined,
-// ReasonProcessingError, ReasonGatewayTimeout, or the issuer's own). Timeline lists every
+// ReasonProcessingError, ReasonGatewayTimeout, or the issuer's own), or
+// payment_refused when payments refused the request itself (an amount it
+// cannot take). Timeline lists every
 // step of the order's life in order.
 type Order struct {
 	ID              string    `json:"id"`

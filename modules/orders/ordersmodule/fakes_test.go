@@ -155,6 +155,7 @@ type fakePayments struct {
 	captures map[string]int
 	refunds  map[string]int
 	gate     func(string) // when set, runs first in Authorize ("authorize") and Capture ("capture"), as the card gateway would (and may block)
+	refuse   error        // returned by Authorize while set, as payments refusing the request
 }
 
 var _ payments.API = (*fakePayments)(nil)
@@ -205,6 +206,9 @@ func (f *fakePayments) Authorize(ctx context.Context, r payments.AuthorizeReques
 	f.through("authorize")
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.refuse != nil {
+		return payments.Payment{}, f.refuse
+	}
 	if p, ok := f.payments[r.OrderID]; ok {
 		return p, nil
 	}
@@ -282,6 +286,7 @@ type fakeCart struct {
 	prices map[string]int64
 	lines  map[string][]cart.Item // by user
 	stale  bool
+	gate   func() // when set, runs first in Cart, as a remote call would (and may block)
 }
 
 var _ cart.API = (*fakeCart)(nil)
@@ -295,6 +300,12 @@ func (f *fakeCart) Cart(ctx context.Context) (cart.Cart, error) {
 	u, err := f.user(ctx)
 	if err != nil {
 		return cart.Cart{}, err
+	}
+	f.mu.Lock()
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		gate()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

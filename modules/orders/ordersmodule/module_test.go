@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,6 +103,24 @@ func (s *shop) contractShop() orderstest.Shop {
 	}
 }
 
+// customerWith returns a new customer whose cart holds quantity of a new
+// product of price with onHand in stock, and that product.
+func (s *shop) customerWith(t *testing.T, price int64, onHand, quantity int) (context.Context, string) {
+	t.Helper()
+	cs, ctx := s.contractShop(), customer()
+	product := cs.Stock(t, price, onHand)
+	cs.AddToCart(t, ctx, product, quantity)
+	return ctx, product
+}
+
+// checkout checks out ctx's cart with an approving card.
+func (s *shop) checkout(ctx context.Context, key string) (orders.Order, error) {
+	return s.orders.API().Checkout(ctx, orders.CheckoutRequest{IdempotencyKey: key, CardNumber: payments.CardApprove})
+}
+
+// available is the stock of product not reserved.
+func (s *shop) available(t *testing.T, product string) int { return s.contractShop().Available(t, product) }
+
 func TestContract(t *testing.T) {
 	t.Parallel()
 	s := newShop(t)
@@ -146,19 +165,104 @@ func TestCheckoutClearsTheCartAndRefusesStalePrices(t *testing.T) {
 	}
 }
 
+// Two checkouts of one cart sent at once with different keys (a double
+// click) make one order: the second is refused while the first runs, and a
+// third, after it, finds the cart empty.
+func TestCheckoutsOfOneCartSentAtOnceMakeOneOrder(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	ctx, _ := s.customerWith(t, 100, 3, 1)
+	var reads atomic.Int32
+	reading, release := make(chan struct{}), make(chan struct{})
+	releaseOnce := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseOnce)
+	s.cart.mu.Lock()
+	s.cart.gate = func() {
+		if reads.Add(1) == 1 { // the first checkout reads the cart and waits there
+			close(reading)
+			<-release
+		}
+	}
+	s.cart.mu.Unlock()
+	checkout := func(key string) (orders.Order, error) { return s.checkout(ctx, key) }
+	first := make(chan error, 1)
+	go func() {
+		_, err := checkout("click-1")
+		first <- err
+	}()
+	<-reading
+	if o, err := checkout("click-2"); !errs.Is(err, errs.KindConflict) {
+		t.Fatalf("a second checkout while the first runs: %+v, %v; want a conflict", o, err)
+	}
+	releaseOnce()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := checkout("click-3"); !errs.Is(err, errs.KindConflict) || !strings.Contains(err.Error(), "empty") {
+		t.Fatalf("a checkout after the first: %v, want the cart is empty", err)
+	}
+	page, err := s.orders.API().Orders(ctx, orders.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 1 {
+		t.Errorf("orders = %d, want 1", len(page.Items))
+	}
+}
+
+// A cart whose total is 0 is not ordered: no payment could be authorized,
+// and the order would hold its stock until the payment step gave up.
+func TestACartTotallingNothingIsNotOrdered(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	ctx, product := s.customerWith(t, 0, 3, 1)
+	if _, err := s.checkout(ctx, "k"); !errs.Is(err, errs.KindConflict) {
+		t.Fatalf("checkout of a free cart: %v, want a conflict", err)
+	}
+	if page, _ := s.orders.API().Orders(ctx, orders.Query{}); len(page.Items) != 0 {
+		t.Errorf("orders = %+v, want none", page.Items)
+	}
+	if got := s.available(t, product); got != 3 {
+		t.Errorf("available = %d, want 3", got)
+	}
+}
+
+// A payment request that payments refuses as invalid (an amount it cannot
+// take) fails the order and gives its stock back: no retry changes the
+// answer, and a dead-lettered step would leave the stock held.
+func TestAPaymentRequestRefusedAsInvalidFailsTheOrder(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	ctx, product := s.customerWith(t, 100, 3, 2)
+	s.pay.mu.Lock()
+	s.pay.refuse = errs.Invalid(errs.Field("amount", "max", "is more than a payment may be"))
+	s.pay.mu.Unlock()
+	o, err := s.checkout(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventstest.Eventually(t, 10*time.Second, "order failed", func() bool {
+		o, _ = s.orders.API().Order(ctx, o.ID)
+		return o.Status == orders.StatusFailed
+	})
+	if o.Reason != "payment_refused" {
+		t.Errorf("reason = %q, want payment_refused", o.Reason)
+	}
+	if got := s.available(t, product); got != 3 {
+		t.Errorf("available = %d, want 3 (released)", got)
+	}
+}
+
 // A saga step whose neighbour fails is retried until it succeeds: the order
 // waits in placed, and gets its stock once inventory answers again.
 func TestSagaStepRetriedUntilTheNeighbourAnswers(t *testing.T) {
 	t.Parallel()
 	s := newShop(t)
-	cs := s.contractShop()
-	ctx := customer()
-	product := cs.Stock(t, 100, 3)
-	cs.AddToCart(t, ctx, product, 1)
+	ctx, product := s.customerWith(t, 100, 3, 1)
 	s.inv.mu.Lock()
 	s.inv.failReserve = errs.E(errs.KindUnavailable, "inventory is down")
 	s.inv.mu.Unlock()
-	o, err := s.orders.API().Checkout(ctx, orders.CheckoutRequest{IdempotencyKey: "k", CardNumber: payments.CardApprove})
+	o, err := s.checkout(ctx, "k")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +276,7 @@ func TestSagaStepRetriedUntilTheNeighbourAnswers(t *testing.T) {
 		o, _ = s.orders.API().Order(ctx, o.ID)
 		return o.Status == orders.StatusConfirmed && o.PaymentCaptured
 	})
-	if got := cs.Available(t, product); got != 2 {
+	if got := s.available(t, product); got != 2 {
 		t.Errorf("available = %d, want 2 (reserved once)", got)
 	}
 }

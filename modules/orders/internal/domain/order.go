@@ -90,6 +90,12 @@ func NewOrder(id, userID, email string, items []Item, currency, cardToken, last4
 		}
 		total += it.LineTotal()
 	}
+	if total == 0 {
+		// No payment can be authorized for nothing: such an order would
+		// hold its stock until the payment step gave up.
+		return nil, errs.E(errs.KindConflict, "the cart's total is 0; an order must cost something").
+			WithField("cart", "total", "must be more than 0")
+	}
 	now = now.UTC().Truncate(time.Microsecond)
 	o := &Order{
 		id: id, userID: userID, email: email, status: StatusPlaced, items: items, total: total, currency: currency,

@@ -48,6 +48,11 @@ type Repository interface {
 	// taken meanwhile (a concurrent duplicate), it stores nothing and
 	// reports false.
 	Insert(ctx context.Context, o *Order, key, requestHash string) (bool, error)
+	// StartCheckout records that the customer's checkout with key runs, and
+	// reports false when another one does (with another key, started since
+	// staleFrom); EndCheckout forgets it.
+	StartCheckout(ctx context.Context, userID, key string, now, staleFrom time.Time) (bool, error)
+	EndCheckout(ctx context.Context, userID, key string) error
 	// Order returns KindNotFound; forUpdate locks the row until the
 	// transaction ends.
 	Order(ctx context.Context, id string, forUpdate bool) (*Order, error)

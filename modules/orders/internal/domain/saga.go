@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -54,12 +55,23 @@ func (s *Service) OnPlaced(ctx context.Context, orderID string) error {
 	})
 }
 
-// OnStockReserved authorizes the payment; a declined or failed payment
-// gives the stock back and fails the order.
+// ReasonPaymentRefused is the reason of an order whose payment request
+// payments refused as invalid (no payment was made).
+const ReasonPaymentRefused = "payment_refused"
+
+// OnStockReserved authorizes the payment; a declined or failed payment, or
+// a request payments refuses, gives the stock back and fails the order.
 func (s *Service) OnStockReserved(ctx context.Context, orderID string) error {
 	return s.step(ctx, orderID, StatusStockReserved, func(o *Order) (record, error) {
 		a, err := s.payments.Authorize(ctx, o.ID(), o.UserID(), o.Total(), o.Currency(), o.CardToken())
-		if err != nil {
+		switch {
+		case errs.Is(err, errs.KindInvalid):
+			// Payments refuses the request itself (an amount it cannot
+			// take, say): no retry changes that, and the order fails as on
+			// a declined card instead of holding its stock.
+			s.log.WarnContext(ctx, "payments refused the order's authorization", slog.String("order_id", o.ID()), slog.String("error", err.Error()))
+			a = Authorization{Reason: ReasonPaymentRefused}
+		case err != nil:
 			return nil, fmt.Errorf("authorize payment: %w", err)
 		}
 		if a.Approved {

@@ -48,6 +48,26 @@ func (s *Service) Checkout(ctx context.Context, key, cardNumber string) (o *Orde
 	if o, found, err := s.replay(ctx, p.UserID, key, hash); err != nil || found {
 		return o, found, err
 	}
+	// One checkout per customer at a time: the cart is read here and
+	// emptied after the order is stored, in another module, with no
+	// transaction across them, so two checkouts sent at once with different
+	// keys would otherwise both order what it holds.
+	now := s.now()
+	started, err := s.repo.StartCheckout(ctx, p.UserID, key, now, now.Add(-checkoutStale))
+	if err != nil {
+		return nil, false, err
+	}
+	if !started {
+		return nil, false, errs.E(errs.KindConflict, "another checkout of this cart is in progress; its answer holds the order").
+			WithField("cart", "one_checkout", "one checkout of the cart at a time")
+	}
+	defer func() {
+		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := s.repo.EndCheckout(ectx, p.UserID, key); err != nil {
+			s.log.WarnContext(ctx, "checkout record not cleared; it lapses", slog.String("error", err.Error()))
+		}
+	}()
 	o, err = s.newOrder(ctx, p, cardNumber)
 	if err != nil {
 		// A concurrent request with the same key may have placed the order
@@ -89,6 +109,12 @@ func (s *Service) Checkout(ctx context.Context, key, cardNumber string) (o *Orde
 	}
 	return o, false, nil
 }
+
+// checkoutStale is when a customer's checkout record no longer holds back
+// another checkout: its process stopped before forgetting it. A checkout
+// that runs ends well within it (the request's deadline, then the cart's
+// clearing).
+const checkoutStale = 30 * time.Second
 
 // newOrder prices the caller's cart into an order paid with the card.
 func (s *Service) newOrder(ctx context.Context, p auth.Principal, cardNumber string) (*Order, error) {

@@ -43,7 +43,8 @@ func Register(r *httpapi.Router, api orders.API) {
 			"with the first order and the header Idempotent-Replayed: true. The order is placed at once; its status then moves " +
 			"on asynchronously (placed → stock_reserved → confirmed, or rejected / failed with a reason). Test cards: " +
 			"4242424242424242 approves, 4000000000000002 declines, 4000000000000119 fails, 4000000000000259 times out. " +
-			"409 when the cart is empty or holds unavailable products; 503 when its prices cannot be confirmed right now.",
+			"409 when the cart is empty, totals 0 or holds unavailable products, or while another checkout of the cart runs " +
+			"(with another key: a double click); 503 when its prices cannot be confirmed right now.",
 		Responses: []httpapi.Response{
 			{Status: http.StatusCreated, Body: orders.Order{}, Description: "The order was placed."},
 			{Status: http.StatusOK, Body: orders.Order{}, Description: "The order an earlier request with this key placed."},

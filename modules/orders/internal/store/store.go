@@ -172,6 +172,27 @@ func (s *Store) Idempotent(ctx context.Context, userID, key string) (string, str
 	return row.OrderID, row.RequestHash, true, nil
 }
 
+// StartCheckout implements domain.Repository: the customer's row is taken
+// when there is none, when it is the same key's (a retry running beside the
+// first), or when it was left by a checkout that started before staleFrom.
+func (s *Store) StartCheckout(ctx context.Context, userID, key string, now, staleFrom time.Time) (bool, error) {
+	res := s.db.WithContext(ctx).Exec(`INSERT INTO checkouts (user_id, key, started_at) VALUES (?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET key = EXCLUDED.key, started_at = EXCLUDED.started_at
+		WHERE checkouts.key = EXCLUDED.key OR checkouts.started_at < ?`, userID, key, now, staleFrom)
+	if res.Error != nil {
+		return false, errs.Internal(fmt.Errorf("start checkout: %w", res.Error), "checkout")
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// EndCheckout implements domain.Repository.
+func (s *Store) EndCheckout(ctx context.Context, userID, key string) error {
+	if err := s.db.WithContext(ctx).Exec(`DELETE FROM checkouts WHERE user_id = ? AND key = ?`, userID, key).Error; err != nil {
+		return errs.Internal(fmt.Errorf("end checkout: %w", err), "checkout")
+	}
+	return nil
+}
+
 // Insert implements domain.Repository. The order goes in first so that the
 // key's foreign key holds; when the key is taken, the caller rolls back.
 func (s *Store) Insert(ctx context.Context, o *domain.Order, key, hash string) (bool, error) {

@@ -210,3 +210,49 @@ func TestReadsSeeOneStateOfAnOrder(t *testing.T) {
 		t.Errorf("%d orders read torn in %d rounds of reads", n, reads.Load())
 	}
 }
+
+// A customer has one checkout record at a time: another key is refused
+// while it is fresh, the same key (a retry running beside the first) is
+// not, and one left by a checkout that never ended is taken over once
+// stale. Ending forgets only the ender's own record.
+func TestOneCheckoutRecordPerCustomer(t *testing.T) {
+	t.Parallel()
+	s, _ := newStore(t)
+	ctx, user, t0 := context.Background(), uuid.NewString(), time.Now()
+	const stale = 30 * time.Second
+	start := func(key string, at time.Time) bool {
+		t.Helper()
+		ok, err := s.StartCheckout(ctx, user, key, at, at.Add(-stale))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !start("a", t0) {
+		t.Fatal("the first checkout was refused")
+	}
+	if start("b", t0.Add(time.Second)) {
+		t.Error("another key was let in while the first checkout runs")
+	}
+	if !start("a", t0.Add(2*time.Second)) {
+		t.Error("the same key was refused")
+	}
+	if !start("b", t0.Add(2*time.Second+stale+time.Millisecond)) {
+		t.Error("a stale record held back another checkout")
+	}
+	if err := s.EndCheckout(ctx, user, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if start("c", t0.Add(stale+3*time.Second)) {
+		t.Error("ending the taken-over checkout forgot the one that took it over")
+	}
+	if err := s.EndCheckout(ctx, user, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if !start("c", t0.Add(stale+3*time.Second)) {
+		t.Error("a checkout was refused after the last one ended")
+	}
+	if other, err := s.StartCheckout(ctx, uuid.NewString(), "c", t0, t0.Add(-stale)); err != nil || !other {
+		t.Errorf("another customer's checkout: %v, %v; want started", other, err)
+	}
+}
