@@ -53,7 +53,7 @@ type Config struct {
 type HTTP struct {
 	Addr              string        `env:"SHOP_HTTP_ADDR" envDefault:":8080" help:"listen address"`
 	BodyLimitBytes    int64         `env:"SHOP_HTTP_BODY_LIMIT_BYTES" envDefault:"1048576" help:"largest accepted request body"`
-	RequestTimeout    time.Duration `env:"SHOP_HTTP_REQUEST_TIMEOUT" envDefault:"10s" help:"deadline for handling one request"`
+	RequestTimeout    time.Duration `env:"SHOP_HTTP_REQUEST_TIMEOUT" envDefault:"10s" help:"deadline for handling one request; with the header timeout it also bounds reading the request's body"`
 	ReadHeaderTimeout time.Duration `env:"SHOP_HTTP_READ_HEADER_TIMEOUT" envDefault:"5s"`
 	IdleTimeout       time.Duration `env:"SHOP_HTTP_IDLE_TIMEOUT" envDefault:"60s"`
 	DrainDelay        time.Duration `env:"SHOP_HTTP_DRAIN_DELAY" envDefault:"1s" help:"how long /readyz fails before the listener closes on SIGTERM (keep it above the load balancer's time to take a server out)"`

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -228,4 +229,53 @@ func TestRunServesTheInternalEndpointsApart(t *testing.T) {
 	if _, err := client.Get(internal + "/healthz"); err == nil {
 		t.Error("the internal listener still accepts calls after Run returned")
 	}
+}
+
+// A client that stops sending a request's body is cut off: its request
+// ends shortly after the request's deadline, with the deadline's 503,
+// instead of holding a handler and a connection for good.
+func TestARequestWhoseBodyStopsComingEnds(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, map[string]string{
+		"SHOP_HTTP_ADDR":                "127.0.0.1:0",
+		"SHOP_HTTP_REQUEST_TIMEOUT":     "200ms",
+		"SHOP_HTTP_READ_HEADER_TIMEOUT": "100ms",
+	})
+	srv := httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), nil, nil)
+	srv.Router("testmod").POST("/body", func(c echo.Context) error {
+		if _, err := io.ReadAll(c.Request().Body); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusNoContent)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc, runErr := make(chan net.Addr, 1), make(chan error, 1)
+	go func() { runErr <- srv.Run(ctx, func(a net.Addr) { addrc <- a }) }()
+	t.Cleanup(func() {
+		cancel()
+		<-runErr
+	})
+	conn, err := net.Dial("tcp", (<-addrc).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// 9 of the 100 bytes announced, then nothing.
+	if _, err := io.WriteString(conn, "POST /body HTTP/1.1\r\nHost: shop\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\": 1, "); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	_ = conn.SetReadDeadline(began.Add(10 * time.Second))
+	answer, err := io.ReadAll(conn)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the request still holds its connection after %s", time.Since(began).Round(time.Millisecond))
+	}
+	if got := firstLine(answer); got != "HTTP/1.1 503 Service Unavailable" {
+		t.Errorf("answer = %q (%v), want the request deadline's 503", got, err)
+	}
+}
+
+func firstLine(b []byte) string {
+	line, _, _ := strings.Cut(string(b), "\r\n")
+	return line
 }

@@ -161,13 +161,22 @@ func (s *Server) listenAside(name, addr string, mux *http.ServeMux, bound *atomi
 	if err != nil {
 		return nil, nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, IdleTimeout: s.cfg.IdleTimeout,
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, ReadTimeout: s.readTimeout(), IdleTimeout: s.cfg.IdleTimeout,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	bound.Store(ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info(name+" server listening", slog.String("addr", ln.Addr().String()))
 	return srv, errc, nil
+}
+
+// readTimeout bounds reading a whole request, body included: its headers'
+// time, then the request's deadline. The deadline (a context) does not
+// stop a handler blocked on a body its client stopped sending; this does,
+// a little after the deadline, so that the handler's answer is the
+// deadline's (503).
+func (s *Server) readTimeout() time.Duration {
+	return s.cfg.ReadHeaderTimeout + s.cfg.RequestTimeout
 }
 
 // OpsAddr is the bound address of the operators' listener once Run opened
@@ -214,6 +223,7 @@ func (s *Server) Run(ctx context.Context, ready ListenFunc) error {
 	srv := &http.Server{
 		Handler:           s.Echo,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.readTimeout(),
 		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
