@@ -133,6 +133,11 @@ func (c *contract) ownPayment(t *testing.T) {
 	}
 	_, err = c.api.Payment(as(bob), p.OrderID)
 	wantKind(t, "another customer's Payment", err, errs.KindNotFound)
+	// In the same words as an order without a payment: the answer must not
+	// tell that the order exists.
+	if _, none := c.api.Payment(as(bob), NewOrderID()); err == nil || none == nil || err.Error() != none.Error() {
+		t.Errorf("another customer's Payment: %v; an order without a payment: %v; want the same answer", err, none)
+	}
 	if _, err := c.api.Refund(Service(), p.OrderID); err != nil {
 		t.Fatalf("Refund: %v", err)
 	}

@@ -71,8 +71,9 @@ func (s *Service) Payment(ctx context.Context, orderID string) (Payment, error) 
 	case err != nil:
 		return Payment{}, err
 	case caller.Role != auth.RoleService && !caller.IsAdmin() && (p.UserID() == "" || p.UserID() != caller.UserID):
-		// Another customer's payment is not found, as their order is not.
-		return Payment{}, errs.E(errs.KindNotFound, "payment not found")
+		// Another customer's payment is not found, as their order is not,
+		// in the very words of a payment that does not exist.
+		return Payment{}, NoPayment()
 	}
 	return p, nil
 }
@@ -227,7 +228,7 @@ const maxSteps = 3
 // comes, FinishPending) finishes it with the same key.
 func (s *Service) drive(ctx context.Context, orderID string, begin func(*Payment) (string, error)) (Payment, error) {
 	if orderID == "" || len(orderID) > MaxOrderIDLen {
-		return Payment{}, errs.E(errs.KindNotFound, "the order has no payment")
+		return Payment{}, NoPayment()
 	}
 	for range maxSteps {
 		var op string
@@ -343,3 +344,7 @@ func (s *Service) FinishPending(ctx context.Context, now time.Time) (finished, l
 	}
 	return finished, left, ctx.Err()
 }
+
+// NoPayment is the answer for an order without a payment, and for one
+// whose payment the caller may not see.
+func NoPayment() error { return errs.E(errs.KindNotFound, "the order has no payment") }

@@ -63,7 +63,7 @@ func paymentOf(q *gorm.DB, orderID string) (domain.Payment, error) {
 	err := q.Where("order_id = ?", orderID).Take(&row).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return domain.Payment{}, errs.E(errs.KindNotFound, "the order has no payment")
+		return domain.Payment{}, domain.NoPayment()
 	case err != nil:
 		return domain.Payment{}, errs.Internal(fmt.Errorf("select payment: %w", err), "read payment")
 	}
