@@ -119,7 +119,9 @@ func (s *shop) checkout(ctx context.Context, key string) (orders.Order, error) {
 }
 
 // available is the stock of product not reserved.
-func (s *shop) available(t *testing.T, product string) int { return s.contractShop().Available(t, product) }
+func (s *shop) available(t *testing.T, product string) int {
+	return s.contractShop().Available(t, product)
+}
 
 func TestContract(t *testing.T) {
 	t.Parallel()
