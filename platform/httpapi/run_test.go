@@ -248,14 +248,7 @@ func TestARequestWhoseBodyStopsComingEnds(t *testing.T) {
 		}
 		return c.NoContent(http.StatusNoContent)
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	addrc, runErr := make(chan net.Addr, 1), make(chan error, 1)
-	go func() { runErr <- srv.Run(ctx, func(a net.Addr) { addrc <- a }) }()
-	t.Cleanup(func() {
-		cancel()
-		<-runErr
-	})
-	conn, err := net.Dial("tcp", (<-addrc).String())
+	conn, err := net.Dial("tcp", run(t, srv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,4 +271,48 @@ func TestARequestWhoseBodyStopsComingEnds(t *testing.T) {
 func firstLine(b []byte) string {
 	line, _, _ := strings.Cut(string(b), "\r\n")
 	return line
+}
+
+// HEAD is answered wherever GET is, with GET's status and headers and no
+// body; elsewhere as GET would be (404, 405).
+func TestHeadIsAnsweredAsGet(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t, map[string]string{"SHOP_HTTP_ADDR": "127.0.0.1:0"})
+	srv := httpapi.New(cfg, slog.New(slog.DiscardHandler), health.NewState(time.Second), metrics.New(), nil, nil)
+	srv.Router("testmod").GET("/thing", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"a": "b"}) })
+	srv.Router("testmod").POST("/posted", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+	base := "http://" + run(t, srv)
+	for path, want := range map[string]int{"/thing": 200, "/healthz": 200, "/nothing": 404, "/posted": 405} {
+		res, err := http.Head(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != want || len(body) != 0 {
+			t.Errorf("HEAD %s = %d with %d bytes, want %d and none", path, res.StatusCode, len(body), want)
+		}
+		if path == "/thing" && !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("HEAD %s: Content-Type %q, want GET's", path, res.Header.Get("Content-Type"))
+		}
+	}
+}
+
+// run runs srv until the test ends and returns its address.
+func run(t *testing.T, srv *httpapi.Server) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc, runErr := make(chan net.Addr, 1), make(chan error, 1)
+	go func() { runErr <- srv.Run(ctx, func(a net.Addr) { addrc <- a }) }()
+	t.Cleanup(func() {
+		cancel()
+		<-runErr
+	})
+	select {
+	case a := <-addrc:
+		return a.String()
+	case err := <-runErr:
+		t.Fatalf("Run returned before listening: %v", err)
+		return ""
+	}
 }

@@ -170,6 +170,19 @@ func (s *Server) listenAside(name, addr string, mux *http.ServeMux, bound *atomi
 	return srv, errc, nil
 }
 
+// headAsGet serves a HEAD request as the GET of its target, as HTTP asks
+// of a server wherever it answers GET; net/http writes no body for the HEAD
+// request its response still holds.
+func headAsGet(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			r = r.WithContext(r.Context())
+			r.Method = http.MethodGet
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // readTimeout bounds reading a whole request, body included: its headers'
 // time, then the request's deadline. The deadline (a context) does not
 // stop a handler blocked on a body its client stopped sending; this does,
@@ -221,7 +234,7 @@ func (s *Server) Run(ctx context.Context, ready ListenFunc) error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           s.Echo,
+		Handler:           headAsGet(s.Echo),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.readTimeout(),
 		IdleTimeout:       s.cfg.IdleTimeout,

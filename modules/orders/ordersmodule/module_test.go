@@ -443,7 +443,9 @@ func TestHTTP(t *testing.T) {
 	if res, _ := call(http.MethodPost, "/api/orders/"+id+"/ship", "ok", "", ""); res.StatusCode != http.StatusForbidden {
 		t.Errorf("customer ships: %d, want 403", res.StatusCode)
 	}
-	if res, _ := call(http.MethodGet, "/api/orders?limit=0x", "ok", "", ""); res.StatusCode != http.StatusUnprocessableEntity {
-		t.Errorf("bad limit: %d, want 422", res.StatusCode)
+	for _, limit := range []string{"0x", "0", "-1", "101"} {
+		if res, _ := call(http.MethodGet, "/api/orders?limit="+limit, "ok", "", ""); res.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("limit=%s: %d, want 422", limit, res.StatusCode)
+		}
 	}
 }

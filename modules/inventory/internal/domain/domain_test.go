@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,8 @@ func TestLevelSetAndAdjust(t *testing.T) {
 		{"take below zero", func(l *Level) error { return l.adjust(-11, now) }, 10, "delta"},
 		{"zero", func(l *Level) error { return l.adjust(0, now) }, 10, "delta"},
 		{"above the maximum", func(l *Level) error { return l.adjust(MaxOnHand, now) }, 10, "delta"},
+		{"add past the largest int", func(l *Level) error { return l.adjust(math.MaxInt, now) }, 10, "delta"},
+		{"take past the smallest int", func(l *Level) error { return l.adjust(math.MinInt, now) }, 10, "delta"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -97,6 +100,19 @@ func TestLevelSetAndAdjust(t *testing.T) {
 				t.Fatalf("level = %+v, %v; want %d on hand", l, err, tc.onHand)
 			}
 		})
+	}
+}
+
+// A delta no level could take is refused as out of range, not described by
+// the sum it would make (which wraps around past the int's limits).
+func TestAnAdjustmentBeyondAnyLevelIsOutOfRange(t *testing.T) {
+	t.Parallel()
+	for _, delta := range []int{math.MaxInt, math.MinInt, MaxOnHand + 1, -MaxOnHand - 1} {
+		l := RestoreLevel("p", 10, 4, now)
+		err := l.adjust(delta, now)
+		if !errs.Is(err, errs.KindInvalid) || !strings.Contains(err.Error(), "must be between -1000000 and 1000000") {
+			t.Errorf("adjust(%d) = %v, want delta out of range", delta, err)
+		}
 	}
 }
 

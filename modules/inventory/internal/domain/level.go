@@ -48,6 +48,9 @@ func (l *Level) set(onHand int, now time.Time) error {
 
 // adjust adds delta to the units on hand. KindInvalid names delta.
 func (l *Level) adjust(delta int, now time.Time) error {
+	if delta < -MaxOnHand || delta > MaxOnHand { // no level can take it (nor overflow the sum)
+		return errs.Invalid(errs.Field("delta", "range", fmt.Sprintf("must be between -%d and %d", MaxOnHand, MaxOnHand)))
+	}
 	next := l.onHand + delta
 	switch {
 	case delta == 0:

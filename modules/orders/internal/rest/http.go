@@ -114,8 +114,11 @@ func (h *httpHandlers) list(c echo.Context) error {
 	q := orders.Query{UserID: c.QueryParam("user_id"), Status: c.QueryParam("status"), After: c.QueryParam("after")}
 	if s := c.QueryParam("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil {
+		switch {
+		case err != nil:
 			return errs.Invalid(errs.Field("limit", "integer", "must be an integer"))
+		case n == 0: // the API's "the default"; asked for here, it is out of range
+			return errs.Invalid(errs.Field("limit", "range", "must be between 1 and 100"))
 		}
 		q.Limit = n
 	}
