@@ -98,10 +98,11 @@ func TestDBMoveCopiesAModuleToAnotherDatabase(t *testing.T) {
 		t.Fatalf("seed: %v\n%s", err, out.String())
 	}
 	// No relay ran: the seed's events wait in the outbox.
-	var rows, outbox, pending, lastSeq int64
+	var rows, outbox, pending, lastSeq, sourceVersion int64
 	query(t, source, `SELECT (SELECT count(*) FROM catalog.products), (SELECT count(*) FROM catalog.event_outbox),
-		(SELECT count(*) FROM catalog.event_outbox WHERE forwarded_at IS NULL), (SELECT last_value FROM catalog.event_outbox_seq_seq)`,
-		&rows, &outbox, &pending, &lastSeq)
+		(SELECT count(*) FROM catalog.event_outbox WHERE forwarded_at IS NULL), (SELECT last_value FROM catalog.event_outbox_seq_seq),
+		(SELECT version FROM catalog.schema_migrations)`,
+		&rows, &outbox, &pending, &lastSeq, &sourceVersion)
 	if rows != products || pending == 0 {
 		t.Fatalf("seeded %d products, %d events left unforwarded", rows, pending)
 	}
@@ -148,9 +149,9 @@ func TestDBMoveCopiesAModuleToAnotherDatabase(t *testing.T) {
 	var got, gotPending, version, next int64
 	query(t, moved, `SELECT (SELECT count(*) FROM catalog.products), (SELECT count(*) FROM catalog.event_outbox WHERE forwarded_at IS NULL),
 		(SELECT version FROM catalog.schema_migrations), nextval('catalog.event_outbox_seq_seq')`, &got, &gotPending, &version, &next)
-	if got != rows || gotPending != pending || version != 3 || next != lastSeq+1 {
-		t.Errorf("target: %d products, %d unforwarded events, version %d, next seq %d; want %d, %d, 3, %d",
-			got, gotPending, version, next, rows, pending, lastSeq+1)
+	if got != rows || gotPending != pending || version != sourceVersion || next != lastSeq+1 {
+		t.Errorf("target: %d products, %d unforwarded events, version %d, next seq %d; want %d, %d, %d, %d",
+			got, gotPending, version, next, rows, pending, sourceVersion, lastSeq+1)
 	}
 	var user string
 	query(t, moved, `SELECT current_user`, &user)
