@@ -305,11 +305,16 @@ func (s *Store) listing(ctx context.Context, f domain.ProductFilter) *gorm.DB {
 
 // prefixQuery ANDs the terms, each matching as a word prefix ("mu" finds
 // "mug"). The domain reduced terms to letters and digits, so quoting them is
-// enough to keep tsquery syntax out.
+// enough to keep tsquery syntax out. The text parser reads a number after a
+// hyphen as signed ("DEMO-000001" is 'demo' and '-000001'): a term of digits
+// also matches the number with its sign, so a SKU and its number are found.
 func prefixQuery(terms []string) string {
 	parts := make([]string, len(terms))
 	for i, t := range terms {
 		parts[i] = "'" + t + "':*"
+		if strings.Trim(t, "0123456789") == "" {
+			parts[i] = "(" + parts[i] + " | '-" + t + "':*)"
+		}
 	}
 	return strings.Join(parts, " & ")
 }
