@@ -74,7 +74,7 @@ endef
 # SHOP_TEST_CHROMIUM). Missing ones are installed with apt-get when make runs
 # as root on a machine that has it; otherwise it says what to install.
 .PHONY: test-deps
-test-deps:
+test-deps: ## install what the tests run besides Go and PostgreSQL (HAProxy, Chromium) when missing
 	@missing=; \
 	command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
 	[ -n "$$SHOP_TEST_CHROMIUM" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null \

@@ -25,7 +25,7 @@ import (
 	"github.com/shopmonolith/shop/platform/topology"
 )
 
-// haproxyPath finds HAProxy (.ci/run installs Debian's package).
+// haproxyPath finds HAProxy (make test installs Debian's package).
 func haproxyPath(t *testing.T) string {
 	t.Helper()
 	haproxy, err := exec.LookPath("haproxy")

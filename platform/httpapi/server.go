@@ -184,12 +184,13 @@ func headAsGet(h http.Handler) http.Handler {
 }
 
 // readTimeout bounds reading a whole request, body included: its headers'
-// time, then the request's deadline. The deadline (a context) does not
-// stop a handler blocked on a body its client stopped sending; this does,
-// a little after the deadline, so that the handler's answer is the
+// time, then the request's deadline, then a second. The deadline (a
+// context) does not stop a handler blocked on a body its client stopped
+// sending; this does, after the deadline (which starts once the headers are
+// read) whatever the headers took, so that the handler's answer is the
 // deadline's (503).
 func (s *Server) readTimeout() time.Duration {
-	return s.cfg.ReadHeaderTimeout + s.cfg.RequestTimeout
+	return s.cfg.ReadHeaderTimeout + s.cfg.RequestTimeout + time.Second
 }
 
 // OpsAddr is the bound address of the operators' listener once Run opened

@@ -57,7 +57,7 @@ var _ kernel.Module = (*Module)(nil)
 
 // New opens the module's database, builds the service on its neighbours'
 // APIs and subscribes the saga to bus, which must not have started yet.
-func New(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, _ config.Config, bus *events.Bus,
+func New(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, cfg config.Config, bus *events.Bus,
 	c cart.API, inv inventory.API, pay payments.API) (*Module, error) {
 	db, err := dbs.Open(ctx, Descriptor().Name)
 	if err != nil {
@@ -66,7 +66,8 @@ func New(ctx context.Context, dbs *kernel.Databases, log *slog.Logger, _ config.
 	log = logging.ForModule(log, Descriptor().Name)
 	outbox := bus.Outbox(db)
 	st := store.New(db, events.Translate(outbox, toEvent))
-	svc := domain.NewService(st, st.Transactor(db), cartPort{c}, stockPort{inv}, paymentsPort{pay}, time.Now, log)
+	svc := domain.NewService(st, st.Transactor(db), cartPort{c}, stockPort{inv}, paymentsPort{pay}, time.Now, log,
+		domain.CheckoutStale(cfg.HTTP.RequestTimeout))
 	if err := subscribeSaga(bus, db, svc); err != nil {
 		return nil, fmt.Errorf("orders: %w", err)
 	}

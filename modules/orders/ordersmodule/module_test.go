@@ -212,6 +212,53 @@ func TestCheckoutsOfOneCartSentAtOnceMakeOneOrder(t *testing.T) {
 	}
 }
 
+// A retry with the first checkout's key runs beside it, and holds the cart
+// as long as it runs: when the first fails meanwhile, a checkout with
+// another key (a double click) is still refused.
+func TestARetryStillRunningHoldsTheCartWhenTheFirstFails(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	ctx, _ := s.customerWith(t, 100, 3, 1)
+	var reads atomic.Int32
+	reading := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	release := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	releases := []func(){sync.OnceFunc(func() { close(release[0]) }), sync.OnceFunc(func() { close(release[1]) })}
+	t.Cleanup(func() { releases[0](); releases[1]() })
+	s.cart.mu.Lock()
+	s.cart.gate = func() { // the first two reads of the cart wait, each for its turn
+		if n := reads.Add(1); n <= 2 {
+			close(reading[n-1])
+			<-release[n-1]
+		}
+	}
+	s.cart.mu.Unlock()
+	done := []chan error{make(chan error, 1), make(chan error, 1)}
+	go func() { _, err := s.checkout(ctx, "k"); done[0] <- err }()
+	<-reading[0]
+	go func() { _, err := s.checkout(ctx, "k"); done[1] <- err }() // a retry of the same request
+	<-reading[1]
+	s.cart.mu.Lock()
+	s.cart.stale = true // the first fails: its prices cannot be confirmed
+	s.cart.mu.Unlock()
+	releases[0]()
+	if err := <-done[0]; !errs.Is(err, errs.KindUnavailable) {
+		t.Fatalf("the first checkout: %v, want unavailable", err)
+	}
+	if o, err := s.checkout(ctx, "k2"); !errs.Is(err, errs.KindConflict) {
+		t.Fatalf("another key while the retry runs: %+v, %v; want a conflict", o, err)
+	}
+	s.cart.mu.Lock()
+	s.cart.stale = false
+	s.cart.mu.Unlock()
+	releases[1]()
+	if err := <-done[1]; err != nil {
+		t.Fatal(err)
+	}
+	if page, _ := s.orders.API().Orders(ctx, orders.Query{}); len(page.Items) != 1 {
+		t.Errorf("orders = %d, want 1", len(page.Items))
+	}
+}
+
 // A cart whose total is 0 is not ordered: no payment could be authorized,
 // and the order would hold its stock until the payment step gave up.
 func TestACartTotallingNothingIsNotOrdered(t *testing.T) {
@@ -226,6 +273,11 @@ func TestACartTotallingNothingIsNotOrdered(t *testing.T) {
 	}
 	if got := s.available(t, product); got != 3 {
 		t.Errorf("available = %d, want 3", got)
+	}
+	s.pay.mu.Lock()
+	defer s.pay.mu.Unlock()
+	if len(s.pay.cards) != 0 {
+		t.Errorf("cards kept for the refused checkout: %d, want none", len(s.pay.cards))
 	}
 }
 

@@ -83,18 +83,9 @@ func NewOrder(id, userID, email string, items []Item, currency, cardToken, last4
 	if len(items) == 0 {
 		return nil, errs.E(errs.KindConflict, "the cart is empty").WithField("cart", "not_empty", "must hold at least one product")
 	}
-	var total int64
-	for _, it := range items {
-		if it.Quantity < 1 || it.UnitPrice < 0 {
-			return nil, errs.Internal(fmt.Errorf("cart line %s: quantity %d, price %d", it.ProductID, it.Quantity, it.UnitPrice), "read cart")
-		}
-		total += it.LineTotal()
-	}
-	if total == 0 {
-		// No payment can be authorized for nothing: such an order would
-		// hold its stock until the payment step gave up.
-		return nil, errs.E(errs.KindConflict, "the cart's total is 0; an order must cost something").
-			WithField("cart", "total", "must be more than 0")
+	total, err := totalOf(items)
+	if err != nil {
+		return nil, err
 	}
 	now = now.UTC().Truncate(time.Microsecond)
 	o := &Order{
@@ -103,6 +94,24 @@ func NewOrder(id, userID, email string, items []Item, currency, cardToken, last4
 	}
 	o.step(StepPlaced, fmt.Sprintf("%d item(s), %s", len(items), FormatMoney(total, currency)), now)
 	return o, nil
+}
+
+// totalOf is what items cost together: more than 0 (no payment can be
+// authorized for nothing: such an order would hold its stock until the
+// payment step gave up).
+func totalOf(items []Item) (int64, error) {
+	var total int64
+	for _, it := range items {
+		if it.Quantity < 1 || it.UnitPrice < 0 {
+			return 0, errs.Internal(fmt.Errorf("cart line %s: quantity %d, price %d", it.ProductID, it.Quantity, it.UnitPrice), "read cart")
+		}
+		total += it.LineTotal()
+	}
+	if total == 0 {
+		return 0, errs.E(errs.KindConflict, "the cart's total is 0; an order must cost something").
+			WithField("cart", "total", "must be more than 0")
+	}
+	return total, nil
 }
 
 // Restore rebuilds a stored order; the store is trusted.

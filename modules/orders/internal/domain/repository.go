@@ -48,10 +48,11 @@ type Repository interface {
 	// taken meanwhile (a concurrent duplicate), it stores nothing and
 	// reports false.
 	Insert(ctx context.Context, o *Order, key, requestHash string) (bool, error)
-	// StartCheckout records that the customer's checkout with key runs, and
-	// reports false when another one does (with another key, started since
-	// staleFrom); EndCheckout forgets it.
-	StartCheckout(ctx context.Context, userID, key string, now, staleFrom time.Time) (bool, error)
+	// StartCheckout records that a checkout of the customer's with key
+	// runs, and reports false when one with another key does (started less
+	// than stale ago, by the database's clock); EndCheckout records that it
+	// ended.
+	StartCheckout(ctx context.Context, userID, key string, stale time.Duration) (bool, error)
 	EndCheckout(ctx context.Context, userID, key string) error
 	// Order returns KindNotFound; forUpdate locks the row until the
 	// transaction ends.

@@ -27,11 +27,16 @@ type Service struct {
 	payments Payments
 	now      func() time.Time
 	log      *slog.Logger
+
+	checkoutStale time.Duration // see CheckoutStale
 }
 
-// NewService wires the use cases.
-func NewService(repo Repository, tx Transactor, cart Cart, stock Stock, payments Payments, now func() time.Time, log *slog.Logger) *Service {
-	return &Service{repo: repo, tx: tx, cart: cart, stock: stock, payments: payments, now: now, log: log}
+// NewService wires the use cases; checkoutStale is CheckoutStale of the
+// request deadline checkouts run under.
+func NewService(repo Repository, tx Transactor, cart Cart, stock Stock, payments Payments, now func() time.Time, log *slog.Logger,
+	checkoutStale time.Duration,
+) *Service {
+	return &Service{repo: repo, tx: tx, cart: cart, stock: stock, payments: payments, now: now, log: log, checkoutStale: checkoutStale}
 }
 
 // Checkout places an order from the caller's cart; replayed reports that the
@@ -52,8 +57,7 @@ func (s *Service) Checkout(ctx context.Context, key, cardNumber string) (o *Orde
 	// emptied after the order is stored, in another module, with no
 	// transaction across them, so two checkouts sent at once with different
 	// keys would otherwise both order what it holds.
-	now := s.now()
-	started, err := s.repo.StartCheckout(ctx, p.UserID, key, now, now.Add(-checkoutStale))
+	started, err := s.repo.StartCheckout(ctx, p.UserID, key, s.checkoutStale)
 	if err != nil {
 		return nil, false, err
 	}
@@ -110,11 +114,11 @@ func (s *Service) Checkout(ctx context.Context, key, cardNumber string) (o *Orde
 	return o, false, nil
 }
 
-// checkoutStale is when a customer's checkout record no longer holds back
-// another checkout: its process stopped before forgetting it. A checkout
-// that runs ends well within it (the request's deadline, then the cart's
-// clearing).
-const checkoutStale = 30 * time.Second
+// CheckoutStale is how long after it started a customer's checkout no
+// longer holds back another (its process stopped before it ended), for a
+// request deadline: a checkout that runs ends well within it (its
+// deadline, then the cart's clearing), 30 s for the default 10 s.
+func CheckoutStale(requestTimeout time.Duration) time.Duration { return 2*requestTimeout + 10*time.Second }
 
 // newOrder prices the caller's cart into an order paid with the card.
 func (s *Service) newOrder(ctx context.Context, p auth.Principal, cardNumber string) (*Order, error) {
@@ -124,6 +128,9 @@ func (s *Service) newOrder(ctx context.Context, p auth.Principal, cardNumber str
 	}
 	items, currency, err := orderLines(snap)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := totalOf(items); err != nil { // before the card is kept for it
 		return nil, err
 	}
 	card, err := s.payments.Tokenize(ctx, cardNumber)

@@ -173,21 +173,27 @@ func (s *Store) Idempotent(ctx context.Context, userID, key string) (string, str
 }
 
 // StartCheckout implements domain.Repository: the customer's row is taken
-// when there is none, when it is the same key's (a retry running beside the
-// first), or when it was left by a checkout that started before staleFrom.
-func (s *Store) StartCheckout(ctx context.Context, userID, key string, now, staleFrom time.Time) (bool, error) {
-	res := s.db.WithContext(ctx).Exec(`INSERT INTO checkouts (user_id, key, started_at) VALUES (?, ?, ?)
-		ON CONFLICT (user_id) DO UPDATE SET key = EXCLUDED.key, started_at = EXCLUDED.started_at
-		WHERE checkouts.key = EXCLUDED.key OR checkouts.started_at < ?`, userID, key, now, staleFrom)
+// when there is none, when no checkout holds it, when it is the same key's
+// (a retry running beside the first: one more holder), or when it was last
+// started stale ago (by a process that stopped before it ended).
+func (s *Store) StartCheckout(ctx context.Context, userID, key string, stale time.Duration) (bool, error) {
+	res := s.db.WithContext(ctx).Exec(`INSERT INTO checkouts AS c (user_id, key, holders, started_at) VALUES (?, ?, 1, now())
+		ON CONFLICT (user_id) DO UPDATE SET key = EXCLUDED.key, started_at = now(),
+			holders = CASE WHEN c.key = EXCLUDED.key AND c.holders > 0 AND c.started_at >= now() - make_interval(secs => ?)
+				THEN c.holders + 1 ELSE 1 END
+		WHERE c.key = EXCLUDED.key OR c.holders <= 0 OR c.started_at < now() - make_interval(secs => ?)`,
+		userID, key, stale.Seconds(), stale.Seconds())
 	if res.Error != nil {
 		return false, errs.Internal(fmt.Errorf("start checkout: %w", res.Error), "checkout")
 	}
 	return res.RowsAffected == 1, nil
 }
 
-// EndCheckout implements domain.Repository.
+// EndCheckout implements domain.Repository: one holder fewer (a row
+// taken over by another key is not its any more).
 func (s *Store) EndCheckout(ctx context.Context, userID, key string) error {
-	if err := s.db.WithContext(ctx).Exec(`DELETE FROM checkouts WHERE user_id = ? AND key = ?`, userID, key).Error; err != nil {
+	err := s.db.WithContext(ctx).Exec(`UPDATE checkouts SET holders = holders - 1 WHERE user_id = ? AND key = ? AND holders > 0`, userID, key).Error
+	if err != nil {
 		return errs.Internal(fmt.Errorf("end checkout: %w", err), "checkout")
 	}
 	return nil
