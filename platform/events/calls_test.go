@@ -33,11 +33,14 @@ func TestCallHandlerHoldsNoTransactionWhileItRuns(t *testing.T) {
 		role := w.cfg.DB.RolePrefix + "_" + subModule
 		open := make(chan int, 1)
 		s := &sink{before: func(ctx context.Context, _ thingHappened, _ events.Envelope) error {
-			// Sessions of the subscriber's role inside a transaction but
-			// waiting for the client: a transaction held across Go code.
+			// Sessions of the subscriber's role inside a transaction that
+			// wrote or locked rows, waiting for the client: a transaction
+			// held across Go code. (One that has not locked anything yet,
+			// such as another dispatcher's between its BEGIN and its claim,
+			// has no transaction id.)
 			var n int
 			err := w.owner.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
-				WHERE usename = $1 AND state = 'idle in transaction'`, role).Scan(&n)
+				WHERE usename = $1 AND state = 'idle in transaction' AND backend_xid IS NOT NULL`, role).Scan(&n)
 			open <- n
 			return err
 		}}
