@@ -118,7 +118,9 @@ func (s *Service) Checkout(ctx context.Context, key, cardNumber string) (o *Orde
 // longer holds back another (its process stopped before it ended), for a
 // request deadline: a checkout that runs ends well within it (its
 // deadline, then the cart's clearing), 30 s for the default 10 s.
-func CheckoutStale(requestTimeout time.Duration) time.Duration { return 2*requestTimeout + 10*time.Second }
+func CheckoutStale(requestTimeout time.Duration) time.Duration {
+	return 2*requestTimeout + 10*time.Second
+}
 
 // newOrder prices the caller's cart into an order paid with the card.
 func (s *Service) newOrder(ctx context.Context, p auth.Principal, cardNumber string) (*Order, error) {
