@@ -185,7 +185,7 @@ type commandEnv struct {
 	// Where the shop's front hosts no module (the split), a command hosts
 	// only the module it is about (its first argument) and reaches the
 	// others at these addresses (module → URL), as the front does.
-	urls map[string]string
+	urls config.ModuleURLs
 }
 
 // commandConns is the budget of a CLI command run against a test shop: the
@@ -232,12 +232,10 @@ func startShopForCommands(t *testing.T, extraEnv ...string) *shop {
 	}
 	ce := commandEnv{env: shared}
 	if front := s.cluster.Front(); s.topology().Distributed() && len(front.Modules()) == 0 {
-		ce.urls = map[string]string{}
 		for _, kv := range front.Env() {
 			if list, ok := strings.CutPrefix(kv, "SHOP_MODULE_URLS="); ok {
-				for _, mu := range strings.Split(list, ",") {
-					m, u, _ := strings.Cut(mu, "=")
-					ce.urls[m] = u
+				if err := ce.urls.UnmarshalText([]byte(list)); err != nil {
+					t.Fatal(err)
 				}
 			}
 		}

@@ -385,10 +385,9 @@ func (b *Bus) forward(ctx context.Context, publisher string, batch []outboxRow, 
 // in each part, the events from its first transaction that failed on, or
 // from where the budget was spent or ctx ended (nil when none are left).
 // What committed stands whatever becomes of ctx. A transaction that broke
-// leaves these subscribers to
-// the dispatchers for arrivalHandlingPause, as does a handler slower than the
-// budget; a handler that failed quickly does not. It wakes the dispatchers
-// when events were left pending. The relay calls it with async (its commits
+// leaves these subscribers to the dispatchers for arrivalHandlingPause, as
+// does a handler slower than the budget; a handler that failed quickly does
+// not. It wakes the dispatchers when events were left pending. The relay calls it with async (its commits
 // need not wait for the WAL flush), the NATS consumer without (once
 // acknowledged, the events exist only in the inbox).
 func (b *Bus) handleOnArrival(ctx context.Context, start time.Time, publisher, notice string, ib *inboxBatch, local map[string]*subscription, async bool) *inboxBatch {
